@@ -1,0 +1,36 @@
+# The two commands a new user types: `make run` and `make test`. Everything else is for developers.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint i18n bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+run: $(STAMP)  ## set up and run the bot: SQLite and the playground at http://127.0.0.1:8080/
+	$(BIN)/branchbot run
+
+test: $(STAMP)  ## set up and run the whole test suite, linters included
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+i18n: $(STAMP)  ## extract messages and refresh the catalogs
+	$(BIN)/python tools/i18n.py
+
+bench: $(STAMP)  ## the benchmarks (JSON out; not part of the tests)
+	$(BIN)/python bench/core.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -1,0 +1,1 @@
+"""One module per platform. Adapters see ``bot.events`` and ``bot.messages`` and nothing else."""

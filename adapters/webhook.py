@@ -1,0 +1,243 @@
+"""Webhook chat groups, protocol v1 (docs/webhook.md is the public contract).
+
+In: ``POST /hooks/<channel>`` with a JSON event, signed ``sha256=HMAC(secret, "<ts>.<body>")``
+in ``X-Branchbot-Signature`` and ``X-Branchbot-Timestamp``. The answer is 200 only once the
+event is durably taken in. Out: the bot POSTs each message, signed the same way, to the
+channel's ``callback_url``; anything but a 2xx is retried from the outbox.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from bot.events import Chat, Incoming, Sender, parse_command
+from bot.messages import (
+    Address,
+    Capabilities,
+    EventHandler,
+    Outgoing,
+    RetryLater,
+    SentRef,
+    TransientError,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 64 * 1024
+MAX_SKEW = 300
+SIGNATURE_HEADER = "X-Branchbot-Signature"
+TIMESTAMP_HEADER = "X-Branchbot-Timestamp"
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return "sha256=" + digest.hexdigest()
+
+
+def signed_headers(secret: str, body: bytes, timestamp: int | None = None) -> dict[str, str]:
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    return {
+        "Content-Type": "application/json",
+        TIMESTAMP_HEADER: stamp,
+        SIGNATURE_HEADER: sign(secret, stamp, body),
+    }
+
+
+class BadEvent(ValueError):
+    """A request that is not a valid protocol v1 event; the message is the reason given back."""
+
+
+def _text(data: dict[str, Any], key: str, where: str, *, required: bool = True,
+          limit: int = 255) -> str | None:
+    value = data.get(key)
+    if value is None:
+        if required:
+            raise BadEvent(f"missing field: {where}{key}")
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise BadEvent(f"field {where}{key} must be a string")
+    value = str(value)
+    if required and not value.strip():
+        raise BadEvent(f"field {where}{key} must not be empty")
+    if len(value) > limit:
+        raise BadEvent(f"field {where}{key} is longer than {limit} characters")
+    return value
+
+
+def parse_event(platform: str, body: bytes) -> Incoming:
+    """Turn a request body into an ``Incoming``, or raise ``BadEvent`` with the reason."""
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise BadEvent(f"body is not JSON: {error}") from None
+    if not isinstance(data, dict):
+        raise BadEvent("body must be a JSON object")
+    chat = data.get("chat")
+    sender = data.get("sender")
+    if not isinstance(chat, dict):
+        raise BadEvent("missing field: chat" if chat is None else "field chat must be an object")
+    if not isinstance(sender, dict):
+        raise BadEvent("missing field: sender" if sender is None else "field sender must be an object")
+    kind = chat.get("type")
+    if kind not in ("group", "direct"):
+        raise BadEvent('field chat.type must be "group" or "direct"')
+    text = _text(data, "text", "", required=False, limit=MAX_BODY) or ""
+    choice = _text(data, "choice", "", required=False, limit=64)
+    if not text.strip() and not choice:
+        raise BadEvent("an event needs text or choice")
+    command = None if choice else parse_command(text)
+    return Incoming(
+        platform=platform,
+        event_id=str(_text(data, "id", "")),
+        chat=Chat(str(_text(chat, "id", "chat.")), kind == "direct",
+                  _text(chat, "title", "chat.", required=False) or ""),
+        sender=Sender(str(_text(sender, "id", "sender.")),
+                      _text(sender, "name", "sender.", required=False) or ""),
+        text=text,
+        command=command[0] if command else None,
+        args=command[1] if command else (),
+        choice=choice,
+        reply_to=_text(data, "message_id", "", required=False),
+    )
+
+
+def render(address: Address, message: Outgoing, message_id: str) -> dict[str, Any]:
+    """The JSON the bot POSTs for one message (empty fields left out)."""
+    chat_id = address.chat_id or f"direct:{address.user_id}"
+    body: dict[str, Any] = {
+        "id": message_id,
+        "chat": {"id": chat_id, "type": "direct" if address.direct else "group"},
+        "text": message.text.plain(),
+        "markdown": message.text.markdown(),
+    }
+    if address.direct and address.user_id:
+        body["user"] = {"id": address.user_id}
+    if message.choices:
+        body["choices"] = [[{"label": c.label, "payload": c.payload} for c in row]
+                           for row in message.choices]
+    if message.reply_to:
+        body["reply_to"] = message.reply_to
+    if message.image is not None:
+        body["image"] = {"mime": message.image.mime,
+                         "data": base64.b64encode(message.image.data).decode()}
+    return body
+
+
+@dataclass
+class WebhookChannel:
+    """One configured channel: an adapter named ``webhook:<channel>``."""
+
+    channel: str
+    secret: str
+    callback_url: str
+    messages_per_minute: int | None = None
+    timeout: float = 10.0
+
+    def __post_init__(self) -> None:
+        self.name = f"webhook:{self.channel}"
+        rate = self.messages_per_minute / 60 if self.messages_per_minute else None
+        self.capabilities = Capabilities(buttons=True, images=True, max_text_length=MAX_BODY // 2,
+                                         messages_per_second=rate)
+        self.handle: EventHandler | None = None
+        self._client: aiohttp.ClientSession | None = None
+
+    async def start(self, handle: EventHandler) -> None:
+        self.handle = handle
+        self._client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
+
+    async def stop(self) -> None:
+        self.handle = None
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+    async def send(self, address: Address, message: Outgoing, message_id: str) -> SentRef:
+        if self._client is None:
+            raise TransientError("channel is not started")
+        body = json.dumps(render(address, message, message_id), ensure_ascii=False).encode()
+        try:
+            async with self._client.post(self.callback_url, data=body,
+                                         headers=signed_headers(self.secret, body)) as response:
+                if response.status == 429:
+                    raise RetryLater(_retry_after(response.headers.get("Retry-After")),
+                                     whole_account=True)
+                if not 200 <= response.status < 300:
+                    raise TransientError(f"callback answered {response.status}")
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise TransientError(f"callback failed: {error!r}") from error
+        return SentRef(message_id)
+
+
+def _retry_after(value: str | None) -> float:
+    try:
+        return max(0.0, float(value)) if value else 1.0
+    except ValueError:
+        return 1.0
+
+
+def _json(status: int, **body: Any) -> web.Response:
+    return web.json_response(body, status=status)
+
+
+class WebhookEndpoint:
+    """``POST /hooks/<name>`` for every channel (the playground's included)."""
+
+    def __init__(self) -> None:
+        self.channels: dict[str, WebhookChannel] = {}
+
+    def add(self, channel: WebhookChannel) -> None:
+        self.channels[channel.channel] = channel
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.post("/hooks/{name}", self.receive)]
+
+    async def receive(self, request: web.Request) -> web.Response:
+        channel = self.channels.get(request.match_info["name"])
+        if channel is None:
+            return _json(404, ok=False, error="unknown channel")
+        if request.content_length is not None and request.content_length > MAX_BODY:
+            return _json(413, ok=False, error=f"body over {MAX_BODY} bytes")
+        body = await request.content.read(MAX_BODY + 1)
+        if len(body) > MAX_BODY:
+            return _json(413, ok=False, error=f"body over {MAX_BODY} bytes")
+        problem = _check_signature(channel.secret, request.headers, body)
+        if problem:
+            log.info("webhook %s: refused request: %s", channel.channel, problem)
+            return _json(401, ok=False, error=problem)
+        try:
+            event = parse_event(channel.name, body)
+        except BadEvent as error:
+            log.info("webhook %s: dropped malformed event: %s", channel.channel, error)
+            return _json(400, ok=False, error=str(error))
+        if channel.handle is None:
+            return _json(503, ok=False, error="not ready")
+        accepted = await channel.handle(event)
+        if accepted.duplicate:
+            return _json(200, ok=True, duplicate=True)
+        return _json(200, ok=True)
+
+
+def _check_signature(secret: str, headers: Any, body: bytes) -> str | None:
+    timestamp = headers.get(TIMESTAMP_HEADER, "")
+    signature = headers.get(SIGNATURE_HEADER, "")
+    if not timestamp or not signature:
+        return "missing signature"
+    try:
+        skew = abs(time.time() - int(timestamp))
+    except ValueError:
+        return "bad timestamp"
+    if skew > MAX_SKEW:
+        return "timestamp too far off"
+    if not hmac.compare_digest(sign(secret, timestamp, body), signature):
+        return "bad signature"
+    return None

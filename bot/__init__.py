@@ -1,0 +1,1 @@
+"""branchbot: the platform-neutral core and the runtime around it."""

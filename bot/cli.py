@@ -1,0 +1,107 @@
+"""``branchbot run | db upgrade | admin add <identity> | config check``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from typing import Any
+
+from bot.app import BranchBot
+from bot.config import Config, ConfigError, load_config
+from store.db import Database
+from store.repos import Repositories
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line, for log collectors."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def _logging(level: str, style: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if style == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="branchbot", description=__doc__)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", help="TOML config file (default: $BRANCHBOT_CONFIG)")
+    common.add_argument("--log-format", choices=["text", "json"], default="text")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", parents=[common], help="run the bot")
+    db = commands.add_parser("db", help="database tasks").add_subparsers(dest="action", required=True)
+    db.add_parser("upgrade", parents=[common], help="apply every migration")
+    admin = commands.add_parser("admin", help="organisation admins").add_subparsers(
+        dest="action", required=True)
+    add = admin.add_parser("add", parents=[common], help="make a platform account an admin")
+    add.add_argument("identity", help="platform-qualified id: telegram:123, webhook:lab:boss, ...")
+    check = commands.add_parser("config", help="configuration").add_subparsers(
+        dest="action", required=True)
+    check.add_parser("check", parents=[common], help="validate the config and print it")
+    return parser
+
+
+async def _upgrade(config: Config) -> None:
+    db = Database(config.database_url)
+    try:
+        await db.upgrade()
+    finally:
+        await db.dispose()
+
+
+async def _admin_add(config: Config, identity: str) -> bool:
+    db = Database(config.database_url)
+    try:
+        await db.upgrade()
+        async with db.session() as session:
+            return await Repositories(session).people.add_admin(identity)
+    finally:
+        await db.dispose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        config = load_config(args.config)
+    except ConfigError as error:
+        print(f"branchbot: invalid configuration:\n{error}", file=sys.stderr)
+        return 2
+    _logging(config.log_level, args.log_format)
+    if args.command == "run":
+        asyncio.run(BranchBot(config).run_forever())
+    elif args.command == "db":
+        asyncio.run(_upgrade(config))
+        print("database is up to date")
+    elif args.command == "admin":
+        if ":" not in args.identity:
+            print("branchbot: identity must be platform-qualified, like telegram:123",
+                  file=sys.stderr)
+            return 2
+        added = asyncio.run(_admin_add(config, args.identity))
+        print(f"{args.identity} is {'now' if added else 'already'} an admin")
+    else:
+        print(config.model_dump_json(indent=2, exclude={"webhook": {"channels": {"__all__": {"secret"}}}}))
+        print("configuration is valid", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,242 @@
+"""Declarative commands: each declares its words, arguments, role and where it may be used.
+
+The router checks all of that once, before a handler runs, and answers refusals itself, so a
+handler only ever sees a caller who may run it and arguments already parsed (branches
+resolved). ``/help`` is generated from the same declarations.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from bot.i18n import _
+from bot.identity import Role
+from bot.markup import Markup
+
+if TYPE_CHECKING:
+    from bot.context import Context
+    from store.models import Branch
+
+Handler = Callable[..., Awaitable[None]]
+
+
+class Where(Enum):
+    ANY = "any"
+    DIRECT = "direct"
+    GROUP = "group"
+
+
+@dataclass(frozen=True, slots=True)
+class Arg:
+    """One declared argument. ``label`` is a catalog message shown in the usage line."""
+
+    name: str
+    label: str
+    optional: bool = False
+
+    def usage(self, translate: Callable[[str], str]) -> str:
+        text = self.placeholder(translate)
+        return f"[{text}]" if self.optional else text
+
+    def placeholder(self, translate: Callable[[str], str]) -> str:
+        return f"<{translate(self.label)}>"
+
+
+@dataclass(frozen=True, slots=True)
+class Word(Arg):
+    """One word, such as a code."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rest(Arg):
+    """Everything that is left, such as a name with spaces."""
+
+
+@dataclass(frozen=True, slots=True)
+class OneOf(Arg):
+    options: tuple[str, ...] = ()
+
+    def placeholder(self, translate: Callable[[str], str]) -> str:
+        return "|".join(self.options)
+
+
+@dataclass(frozen=True, slots=True)
+class BranchArg(Arg):
+    """A branch by name (several words allowed, any case). ``managed``: the caller must be an
+    admin or a secretary of that branch, checked here, once."""
+
+    managed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    words: tuple[str, ...]
+    handler: Handler
+    summary: str
+    role: Role = Role.ANYONE
+    args: tuple[Arg, ...] = ()
+    where: Where = Where.ANY
+    hidden: bool = False
+
+    @property
+    def name(self) -> str:
+        return " ".join(self.words)
+
+    def usage(self, translate: Callable[[str], str]) -> str:
+        return " ".join(["/" + self.name, *(arg.usage(translate) for arg in self.args)])
+
+
+@dataclass
+class Router:
+    """Holds the commands of one or more dialog modules (``include`` merges routers)."""
+
+    commands: list[Command] = field(default_factory=list)
+
+    def command(
+        self,
+        name: str,
+        *,
+        summary: str,
+        role: Role = Role.ANYONE,
+        args: Sequence[Arg] = (),
+        where: Where = Where.ANY,
+        hidden: bool = False,
+    ) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.commands.append(
+                Command(tuple(name.split()), handler, summary, role, tuple(args), where, hidden)
+            )
+            return handler
+
+        return register
+
+    def include(self, other: Router) -> None:
+        self.commands.extend(other.commands)
+
+    def names(self) -> set[str]:
+        return {command.words[0] for command in self.commands}
+
+    def find(self, name: str, args: Sequence[str]) -> tuple[Command | None, list[Command]]:
+        """The command for ``/name args`` and, when none matches, the family of ``name``."""
+        family = [c for c in self.commands if c.words[0] == name]
+        for command in sorted(family, key=lambda c: -len(c.words)):
+            tail = command.words[1:]
+            if tuple(a.lower() for a in args[: len(tail)]) == tail:
+                return command, family
+        return None, family
+
+    def suggest(self, name: str) -> str | None:
+        matches = difflib.get_close_matches(name, sorted(self.names()), n=1, cutoff=0.6)
+        return matches[0] if matches else None
+
+    def visible_to(self, ctx: Context) -> list[Command]:
+        return [c for c in self.commands if not c.hidden and ctx.who.has(c.role)]
+
+    async def dispatch(self, ctx: Context, name: str, args: Sequence[str]) -> None:
+        command, family = self.find(name, args)
+        if command is None:
+            await self._unknown(ctx, name, args, family)
+            return
+        if not ctx.who.has(command.role):
+            ctx.reply(_("Only {who} can use /{command}."), who=ctx.text(command.role.who),
+                      command=command.name)
+            return
+        if command.where is Where.DIRECT and not ctx.event.chat.direct:
+            ctx.reply(_("Please send /{command} to me in a direct chat."), command=command.name)
+            return
+        if command.where is Where.GROUP and ctx.event.chat.direct:
+            ctx.reply(_("/{command} works in a group room: send it there."), command=command.name)
+            return
+        parsed = await self._parse(ctx, command, list(args[len(command.words) - 1:]))
+        if parsed is not None:
+            await command.handler(ctx, **parsed)
+
+    async def _unknown(
+        self, ctx: Context, name: str, args: Sequence[str], family: list[Command]
+    ) -> None:
+        if family:
+            usages = [c.usage(ctx.text) for c in family if ctx.who.has(c.role) and not c.hidden]
+            if usages:
+                lines = [Markup.format("• `{usage}`", usage=usage) for usage in usages]
+                ctx.reply(Markup.join([ctx.t(_("Usage:")), *lines]))
+                return
+        suggestion = self.suggest(name)
+        if suggestion:
+            ctx.reply(_("I don't know /{command}. Did you mean /{suggestion}? /help lists them all."),
+                      command=name, suggestion=suggestion)
+        else:
+            ctx.reply(_("I don't know /{command}. /help lists what I can do."), command=name)
+
+    async def _parse(self, ctx: Context, command: Command, tokens: list[str]) -> dict[str, Any] | None:
+        values: dict[str, Any] = {}
+        position = 0
+        for index, arg in enumerate(command.args):
+            left = tokens[position:]
+            needed_after = sum(1 for later in command.args[index + 1:] if not later.optional)
+            if len(left) <= needed_after or (
+                isinstance(arg, OneOf) and left[0].lower() not in arg.options and arg.optional
+            ):
+                if not arg.optional:
+                    return self._usage(ctx, command)
+                values[arg.name] = None
+                continue
+            if isinstance(arg, Rest):
+                values[arg.name] = " ".join(left)
+                position = len(tokens)
+            elif isinstance(arg, OneOf):
+                if left[0].lower() not in arg.options:
+                    return self._usage(ctx, command)
+                values[arg.name] = left[0].lower()
+                position += 1
+            elif isinstance(arg, BranchArg):
+                found = await self._branch(ctx, left, needed_after)
+                if found is None:
+                    ctx.reply(_("There is no branch called “{name}”. /branches lists them."),
+                              name=" ".join(left[: max(1, len(left) - needed_after)]))
+                    return None
+                branch, used = found
+                if arg.managed and not ctx.who.manages(branch.id):
+                    ctx.reply(
+                        _("Only the secretaries of {branch} and admins can use /{command} for it."),
+                        branch=branch.name, command=command.name,
+                    )
+                    return None
+                values[arg.name] = branch
+                position += used
+            else:
+                values[arg.name] = left[0]
+                position += 1
+        if position < len(tokens):
+            return self._usage(ctx, command)
+        return values
+
+    async def _branch(
+        self, ctx: Context, tokens: list[str], needed_after: int
+    ) -> tuple[Branch, int] | None:
+        longest = max(1, len(tokens) - needed_after)
+        for size in range(longest, 0, -1):
+            branch = await ctx.store.branches.by_name(" ".join(tokens[:size]))
+            if branch is not None:
+                return branch, size
+        return None
+
+    def _usage(self, ctx: Context, command: Command) -> None:
+        ctx.reply(_("Usage: `{usage}`"), usage=command.usage(ctx.text))
+        return None
+
+
+def help_text(ctx: Context, commands: Sequence[Command]) -> Markup:
+    lines = []
+    hints = {Where.DIRECT: _("(direct chat)"), Where.GROUP: _("(group room)")}
+    for command in commands:
+        hint = hints.get(command.where)
+        line = ctx.t(_("`{usage}` — {summary}"), usage=command.usage(ctx.text),
+                     summary=ctx.text(command.summary))
+        if hint:
+            line = line + Markup.literal(" ") + ctx.t(hint)
+        lines.append(line)
+    return Markup.join(lines)

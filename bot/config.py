@@ -1,0 +1,187 @@
+"""Configuration: a TOML file (``--config`` or ``BRANCHBOT_CONFIG``) and ``BRANCHBOT_*`` variables.
+
+Every key can be set either way; the environment wins over the file (nested keys with ``__``:
+``BRANCHBOT_HTTP__PORT=9000``). Secrets belong in the environment or in files named by
+``*_env`` / ``*_file`` keys rather than in the TOML file itself. docs/config.md lists every key.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+from sqlalchemy.engine import make_url
+
+from bot.i18n import normalize_locale
+
+CONFIG_ENV = "BRANCHBOT_CONFIG"
+PLAYGROUND_CHANNEL = "playground"
+PLAYGROUND_ADMIN = "webhook:playground:ada"
+
+
+class ConfigError(ValueError):
+    pass
+
+
+class HttpConfig(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    public_url: str | None = None
+    """How the outside world reaches this server (for links); defaults to http://host:port."""
+
+
+class WebhookChannelConfig(BaseModel):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")
+    secret: SecretStr | None = None
+    secret_env: str | None = None
+    secret_file: Path | None = None
+    callback_url: str
+    messages_per_minute: int | None = Field(None, ge=1)
+    """The receiver's rate budget, when it has one (group robots allow about 20)."""
+    timeout: float = Field(10.0, gt=0)
+
+    def resolved_secret(self) -> str:
+        if self.secret is not None:
+            return self.secret.get_secret_value()
+        if self.secret_env:
+            value = os.environ.get(self.secret_env)
+            if not value:
+                raise ConfigError(f"webhook channel {self.name!r}: ${self.secret_env} is not set")
+            return value
+        if self.secret_file:
+            return self.secret_file.read_text().strip()
+        raise ConfigError(f"webhook channel {self.name!r} needs secret, secret_env or secret_file")
+
+
+class WebhookConfig(BaseModel):
+    channels: list[WebhookChannelConfig] = []
+
+    @field_validator("channels")
+    @classmethod
+    def _unique(cls, channels: list[WebhookChannelConfig]) -> list[WebhookChannelConfig]:
+        names = [c.name for c in channels]
+        if len(set(names)) != len(names):
+            raise ValueError("webhook channel names must be unique")
+        if PLAYGROUND_CHANNEL in names:
+            raise ValueError(f"{PLAYGROUND_CHANNEL!r} is reserved for the local playground")
+        return channels
+
+
+class Config(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BRANCHBOT_", env_nested_delimiter="__",
+                                      extra="forbid")
+
+    database_url: str = "sqlite:///branchbot.db"
+    default_locale: str = "zh"
+    timezone: str = "Asia/Shanghai"
+    admins: list[str] = []
+    playground: bool | None = None
+    invite_days: int = Field(7, ge=1, le=365)
+    log_level: str = "INFO"
+    http: HttpConfig = HttpConfig()
+    webhook: WebhookConfig = WebhookConfig()
+
+    @field_validator("default_locale")
+    @classmethod
+    def _locale(cls, value: str) -> str:
+        locale = normalize_locale(value)
+        if locale is None:
+            raise ValueError("default_locale must be zh or en")
+        return locale
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown time zone {value!r}") from error
+        return value
+
+    @field_validator("admins")
+    @classmethod
+    def _admins(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not re.fullmatch(r"[a-z]+(:[a-z0-9_-]+)?:.+", value):
+                raise ValueError(f"admin {value!r} is not platform-qualified, like telegram:123")
+        return values
+
+    @field_validator("database_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        try:
+            backend = make_url(value).get_backend_name()
+        except Exception as error:
+            raise ValueError(f"not a database URL: {value!r}") from error
+        if backend not in ("sqlite", "postgresql"):
+            raise ValueError("database_url must be sqlite:///… or postgresql://…")
+        return value
+
+    @model_validator(mode="after")
+    def _secrets(self) -> Config:
+        for channel in self.webhook.channels:
+            channel.resolved_secret()
+        return self
+
+    @property
+    def playground_enabled(self) -> bool:
+        if self.playground is not None:
+            return self.playground
+        return not self.webhook.channels
+
+    @property
+    def all_admins(self) -> list[str]:
+        extra = [PLAYGROUND_ADMIN] if self.playground_enabled else []
+        return [*self.admins, *extra]
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = _CURRENT_FILE.get("path")
+        if path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+
+_CURRENT_FILE: dict[str, Path | None] = {}
+
+
+def load_config(path: str | Path | None = None, **overrides: Any) -> Config:
+    """Read the config file (if any) and the environment; relative SQLite paths are resolved
+    against the config file's folder, so the database lives next to its config."""
+    if path is None and os.environ.get(CONFIG_ENV):
+        path = os.environ[CONFIG_ENV]
+    file = Path(path).resolve() if path else None
+    if file is not None and not file.is_file():
+        raise ConfigError(f"config file not found: {file}")
+    _CURRENT_FILE["path"] = file
+    try:
+        config = Config(**overrides)
+    except ValueError as error:
+        raise ConfigError(str(error)) from error
+    finally:
+        _CURRENT_FILE.pop("path", None)
+    url = make_url(config.database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        database = Path(url.database)
+        if not database.is_absolute():
+            base = file.parent if file else Path.cwd()
+            config.database_url = url.set(database=str(base / database)).render_as_string(False)
+    return config

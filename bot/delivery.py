@@ -1,0 +1,280 @@
+"""Delivery: one worker per adapter takes outbox rows in order and sends them within limits.
+
+Each chat has its own FIFO, so messages to one chat keep their order while a slow or
+rate-limited chat never holds up the others. A ``RetryLater`` pauses exactly the chat (or the
+whole account) for as long as the platform asked; a ``TransientError`` backs off and retries;
+only ``Unreachable`` ends a row without sending it. Outcomes are written back in batches. A
+crash before an outcome is written means the row is sent again on start: adapters pass the row
+id on as an idempotency key where their platform has one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import logging
+import random
+import time
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from bot.i18n import _, translator
+from bot.markup import Markup
+from bot.messages import (
+    Adapter,
+    Address,
+    Capabilities,
+    Outgoing,
+    RetryLater,
+    TransientError,
+    Unreachable,
+)
+from bot.metrics import Metrics
+from store.db import Database
+from store.repos import Repositories
+from store.runtime import PendingMessage
+
+log = logging.getLogger(__name__)
+
+ChatId = tuple[str, bool, str | None]
+
+
+def degrade(message: Outgoing, capabilities: Capabilities, locale: str) -> Outgoing:
+    """Fit a message to what the platform can show: buttons become numbered lines."""
+    text = message.text
+    if message.choices and not capabilities.buttons:
+        choices = [choice for row in message.choices for choice in row]
+        lines = [Markup.format("{number}. {label}", number=i, label=c.label)
+                 for i, c in enumerate(choices, 1)]
+        hint = translator(locale, locale)(_("Answer with the number."))
+        text = Markup.join([text, Markup(), *lines, hint])
+        message = Outgoing(text, (), message.image, message.reply_to)
+    if message.image is not None and not capabilities.images:
+        message = Outgoing(message.text, message.choices, None, message.reply_to)
+    return message
+
+
+@dataclass
+class Limiter:
+    """Send budget: overall rate, gap per chat, and messages per minute per group chat."""
+
+    capabilities: Capabilities
+    next_global: float = 0.0
+    paused_until: float = 0.0
+    chat_ready: dict[ChatId, float] = field(default_factory=dict)
+    group_sends: dict[ChatId, deque[float]] = field(default_factory=dict)
+
+    def wait(self, chat: ChatId, now: float) -> float:
+        """Seconds until ``chat`` may send; 0 means now."""
+        ready = max(self.paused_until, self.chat_ready.get(chat, 0.0))
+        per_minute = self.capabilities.group_messages_per_minute
+        if per_minute and not chat[1]:
+            window = self.group_sends.get(chat)
+            if window and len(window) >= per_minute:
+                ready = max(ready, window[0] + 60.0)
+        if self.capabilities.messages_per_second:
+            ready = max(ready, self.next_global)
+        return max(0.0, ready - now)
+
+    def record(self, chat: ChatId, now: float) -> None:
+        rate = self.capabilities.messages_per_second
+        if rate:
+            self.next_global = max(now, self.next_global) + 1.0 / rate
+        if self.capabilities.chat_interval:
+            self.chat_ready[chat] = now + self.capabilities.chat_interval
+        per_minute = self.capabilities.group_messages_per_minute
+        if per_minute and not chat[1]:
+            window = self.group_sends.setdefault(chat, deque())
+            window.append(now)
+            while window and window[0] <= now - 60.0:
+                window.popleft()
+            while len(window) > per_minute:
+                window.popleft()
+
+    def pause(self, chat: ChatId, seconds: float, whole_account: bool, now: float) -> None:
+        if whole_account:
+            self.paused_until = max(self.paused_until, now + seconds)
+        else:
+            self.chat_ready[chat] = max(self.chat_ready.get(chat, 0.0), now + seconds)
+
+
+class Delivery:
+    def __init__(
+        self,
+        adapter: Adapter,
+        db: Database,
+        metrics: Metrics,
+        *,
+        default_locale: str = "zh_Hans",
+        concurrency: int = 16,
+        flush_interval: float = 0.02,
+    ) -> None:
+        self.adapter = adapter
+        self.db = db
+        self.metrics = metrics
+        self.default_locale = default_locale
+        self.concurrency = concurrency
+        self.flush_interval = flush_interval
+        self.limiter = Limiter(adapter.capabilities)
+        self._queues: dict[ChatId, deque[PendingMessage]] = {}
+        self._heap: list[tuple[float, int, ChatId]] = []
+        self._counter = itertools.count()
+        self._busy: set[ChatId] = set()
+        self._known: set[int] = set()
+        self._attempts: dict[int, int] = {}
+        self._results: list[tuple[int, str, str | None, str | None, int]] = []
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._loop_task: asyncio.Task[None] | None = None
+        self._flush_task: asyncio.Task[None] | None = None
+        self._gauge = metrics.pending.labels(adapter.name)
+
+    async def start(self) -> None:
+        """Queue every row still pending from before (a crash or a stop), then run."""
+        after = 0
+        while True:
+            async with self.db.session() as session:
+                rows = await Repositories(session).outbox.pending(self.adapter.name, after)
+            if not rows:
+                break
+            self.enqueue(rows)
+            after = rows[-1].id
+        self._loop_task = asyncio.create_task(self._run(), name=f"delivery:{self.adapter.name}")
+        self._flush_task = asyncio.create_task(self._flusher(), name=f"outcomes:{self.adapter.name}")
+
+    async def stop(self) -> None:
+        for task in (self._loop_task, self._flush_task):
+            if task is not None:
+                task.cancel()
+        for task in (self._loop_task, self._flush_task):
+            if task is not None:
+                try:
+                    await task
+                except asyncio.CancelledError:
+                    pass
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._flush()
+
+    def enqueue(self, rows: Iterable[PendingMessage]) -> None:
+        now = time.monotonic()
+        for row in rows:
+            if row.id in self._known:
+                continue
+            self._known.add(row.id)
+            self._attempts[row.id] = row.attempts
+            chat = (row.chat_id, row.direct, row.user_id)
+            queue = self._queues.get(chat)
+            if queue is None:
+                queue = self._queues[chat] = deque()
+                if chat not in self._busy:
+                    heapq.heappush(self._heap, (now, next(self._counter), chat))
+            queue.append(row)
+            self._idle.clear()
+        self._gauge.set(len(self._known))
+        self._wake.set()
+
+    async def idle(self) -> None:
+        """Wait until everything queued has an outcome written (tests and shutdown use it)."""
+        await self._idle.wait()
+
+    @property
+    def pending(self) -> int:
+        return len(self._known)
+
+    async def _run(self) -> None:
+        while True:
+            now = time.monotonic()
+            while self._heap and len(self._tasks) < self.concurrency and self._heap[0][0] <= now:
+                _, _, chat = heapq.heappop(self._heap)
+                if chat in self._busy or not self._queues.get(chat):
+                    continue
+                wait = self.limiter.wait(chat, now)
+                if wait > 0:
+                    heapq.heappush(self._heap, (now + wait, next(self._counter), chat))
+                    continue
+                self.limiter.record(chat, now)
+                self._busy.add(chat)
+                task = asyncio.create_task(self._send(chat))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            self._wake.clear()
+            timeout = None
+            if self._heap and len(self._tasks) < self.concurrency:
+                timeout = max(0.0, self._heap[0][0] - time.monotonic())
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout)
+            except TimeoutError:
+                pass
+
+    async def _send(self, chat: ChatId) -> None:
+        queue = self._queues[chat]
+        row = queue[0]
+        delay = 0.0
+        attempts = self._attempts.get(row.id, 0) + 1
+        self._attempts[row.id] = attempts
+        address = Address(self.adapter.name, row.chat_id, row.direct, row.user_id)
+        try:
+            message = degrade(Outgoing.from_json(row.payload), self.adapter.capabilities,
+                              row.payload.get("locale") or self.default_locale)
+            ref = await self.adapter.send(address, message, str(row.id))
+        except RetryLater as error:
+            self.limiter.pause(chat, error.seconds, error.whole_account, time.monotonic())
+            self.metrics.retries.labels(self.adapter.name, "rate_limited").inc()
+            self._attempts[row.id] = attempts - 1
+        except Unreachable as error:
+            self._finish(queue, row, "unreachable", None, str(error) or type(error).__name__,
+                         attempts)
+        except Exception as error:
+            if not isinstance(error, TransientError):
+                log.exception("sending outbox row %d failed unexpectedly", row.id)
+            else:
+                log.warning("sending outbox row %d failed: %s", row.id, error)
+            delay = min(300.0, 2.0 ** min(attempts, 8)) * random.uniform(0.5, 1.0)
+            self.metrics.retries.labels(self.adapter.name, "error").inc()
+        else:
+            self._finish(queue, row, "sent", ref.message_id, None, attempts)
+        self._busy.discard(chat)
+        if queue:
+            ready = time.monotonic() + max(delay, self.limiter.wait(chat, time.monotonic()))
+            heapq.heappush(self._heap, (ready, next(self._counter), chat))
+        else:
+            del self._queues[chat]
+        self._wake.set()
+
+    def _finish(
+        self, queue: deque[PendingMessage], row: PendingMessage, status: str,
+        ref: str | None, error: str | None, attempts: int,
+    ) -> None:
+        queue.popleft()
+        self._results.append((row.id, status, ref, error, attempts))
+        self._attempts.pop(row.id, None)
+        self.metrics.sent.labels(self.adapter.name, status).inc()
+
+    async def _flusher(self) -> None:
+        while True:
+            await asyncio.sleep(self.flush_interval)
+            try:
+                await self._flush()
+            except Exception:
+                log.exception("could not record delivery outcomes; will try again")
+
+    async def _flush(self) -> None:
+        if not self._results:
+            return
+        results, self._results = self._results, []
+        try:
+            async with self.db.session() as session:
+                await Repositories(session).outbox.finish_many(results)
+        except Exception:
+            self._results[:0] = results
+            raise
+        for row_id, *_rest in results:
+            self._known.discard(row_id)
+        self._gauge.set(len(self._known))
+        if not self._known:
+            self._idle.set()

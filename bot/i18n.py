@@ -1,0 +1,78 @@
+"""Translations: gettext catalogs for zh_Hans and en, read with Babel, chosen per member.
+
+Catalogs live as ``.po`` files in ``bot/locales``; they are compiled in memory when the bot
+starts, so there is no build step and no stale ``.mo`` file. Mark strings with ``_`` (one
+message) or ``_n`` (singular and plural); translate them through a ``Translator``.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+
+from bot.markup import Markup
+
+LOCALES_DIR = Path(__file__).parent / "locales"
+DOMAIN = "branchbot"
+LOCALES = ("zh_Hans", "en")
+ALIASES = {"zh": "zh_Hans", "zh_hans": "zh_Hans", "zh-hans": "zh_Hans", "zh_cn": "zh_Hans",
+           "zh-cn": "zh_Hans", "cn": "zh_Hans", "中文": "zh_Hans", "en": "en", "english": "en"}
+
+
+def _(message: str) -> str:
+    """Mark a message for translation; it is translated when sent, in the reader's language."""
+    return message
+
+
+@dataclass(frozen=True, slots=True)
+class Plural:
+    singular: str
+    plural: str
+
+
+def _n(singular: str, plural: str) -> Plural:
+    """Mark a message with a plural form."""
+    return Plural(singular, plural)
+
+
+def normalize_locale(value: str | None) -> str | None:
+    """``zh``, ``zh-CN``, ``中文`` → ``zh_Hans``; ``en`` → ``en``; anything else → None."""
+    if not value:
+        return None
+    return ALIASES.get(value.strip().lower())
+
+
+@cache
+def _translations(locale: str) -> Translations:
+    path = LOCALES_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+    with path.open("rb") as source:
+        catalog = read_po(source, locale=locale.replace("_Hans", ""), domain=DOMAIN)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(buffer, domain=DOMAIN)
+
+
+@dataclass(frozen=True, slots=True)
+class Translator:
+    locale: str
+
+    def __call__(self, message: str | Plural, /, count: int | None = None, **values: object) -> Markup:
+        return Markup.format(self.text(message, count), count=count, **values)
+
+    def text(self, message: str | Plural, count: int | None = None) -> str:
+        """The translated template, before values are put in."""
+        translations = _translations(self.locale)
+        if isinstance(message, Plural):
+            return translations.ngettext(message.singular, message.plural, count or 0)
+        return translations.gettext(message)
+
+
+def translator(locale: str | None, default: str) -> Translator:
+    return Translator(normalize_locale(locale) or normalize_locale(default) or "zh_Hans")

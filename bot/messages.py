@@ -1,0 +1,153 @@
+"""What goes out, and the contract every adapter implements.
+
+An adapter receives updates and hands ``Incoming`` events to the core; it sends ``Outgoing``
+messages to an ``Address`` and reports what happened through its return value or one of the
+``DeliveryError`` subclasses below. The core degrades by ``Capabilities``, never by platform name.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from bot.events import Incoming
+from bot.markup import Markup
+
+MAX_PAYLOAD_BYTES = 64
+"""Telegram's ``callback_data`` limit; every choice payload must fit in it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    label: str
+    payload: str
+
+    def __post_init__(self) -> None:
+        if not self.payload or len(self.payload.encode()) > MAX_PAYLOAD_BYTES:
+            raise ValueError(f"choice payload must be 1..{MAX_PAYLOAD_BYTES} bytes: {self.payload!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    mime: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    text: Markup
+    choices: tuple[tuple[Choice, ...], ...] = ()
+    image: Image | None = None
+    reply_to: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"text": self.text.to_json()}
+        if self.choices:
+            data["choices"] = [[[c.label, c.payload] for c in row] for row in self.choices]
+        if self.image is not None:
+            data["image"] = [self.image.mime, base64.b64encode(self.image.data).decode()]
+        if self.reply_to:
+            data["reply_to"] = self.reply_to
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Outgoing:
+        image = data.get("image")
+        return cls(
+            text=Markup.from_json(data["text"]),
+            choices=tuple(
+                tuple(Choice(label, payload) for label, payload in row)
+                for row in data.get("choices", ())
+            ),
+            image=Image(image[0], base64.b64decode(image[1])) if image else None,
+            reply_to=data.get("reply_to"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """Where a message goes: a chat on a platform, and for direct chats the person in it."""
+
+    platform: str
+    chat_id: str
+    direct: bool = False
+    user_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    buttons: bool = True
+    edits: bool = False
+    images: bool = True
+    threads: bool = False
+    native_polls: bool = False
+    can_open_dm: bool = True
+    read_receipts: bool = False
+    max_text_length: int = 4096
+    messages_per_second: float | None = None
+    """Overall send budget of the bot account; ``None`` is no limit."""
+    chat_interval: float = 0.0
+    """Seconds between two messages to the same chat."""
+    group_messages_per_minute: int | None = None
+    deep_link: str | None = None
+    """A link that opens a direct chat with the bot and sends ``/start <payload>``; ``{payload}``
+    marks where the payload goes (Telegram's ``https://t.me/<bot>?start={payload}``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SentRef:
+    """What the platform calls the message it accepted (used for replies, edits, receipts)."""
+
+    message_id: str
+
+
+class DeliveryError(Exception):
+    """A send did not go through. Subclasses tell the delivery worker what to do next."""
+
+
+@dataclass
+class RetryLater(DeliveryError):
+    """Rate limited (429, ``M_LIMIT_EXCEEDED``): try this row again after ``seconds``.
+
+    ``whole_account`` pauses every chat of the adapter, not just this one.
+    """
+
+    seconds: float
+    whole_account: bool = False
+
+    def __str__(self) -> str:
+        return f"retry after {self.seconds:g}s"
+
+
+class TransientError(DeliveryError):
+    """Network failure, timeout, 5xx: retried with back-off, never dropped."""
+
+
+class Unreachable(DeliveryError):
+    """The destination refuses us for good (blocked, kicked, no such chat)."""
+
+
+EventHandler = Callable[[Incoming], Awaitable["Accepted"]]
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """The core's answer to an adapter once an event is durably taken in."""
+
+    duplicate: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Adapter(Protocol):
+    name: str
+    capabilities: Capabilities
+
+    async def start(self, handle: EventHandler) -> None: ...
+
+    async def send(self, address: Address, message: Outgoing, message_id: str) -> SentRef:
+        """Send one message; ``message_id`` is the outbox row's id, an idempotency key."""
+        ...
+
+    async def stop(self) -> None: ...

@@ -1,0 +1,148 @@
+"""Named queries about the organisation: branches, their rooms, invites and link codes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.clock import as_utc, now
+from store.models import Branch, Invite, LinkCode, Member, Room, Secretary
+
+
+def branch_key(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+@dataclass(frozen=True, slots=True)
+class BranchSummary:
+    id: int
+    name: str
+    members: int
+    secretaries: int
+    rooms: int
+
+
+class Branches:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, name: str) -> Branch | None:
+        """A new branch, or ``None`` when one of that name (in any case) exists."""
+        if await self.by_name(name) is not None:
+            return None
+        branch = Branch(name=" ".join(name.split()), key=branch_key(name), created_at=now())
+        self.session.add(branch)
+        await self.session.flush()
+        return branch
+
+    async def by_name(self, name: str) -> Branch | None:
+        return await self.session.scalar(select(Branch).where(Branch.key == branch_key(name)))
+
+    async def get(self, branch_id: int) -> Branch | None:
+        return await self.session.get(Branch, branch_id)
+
+    async def all(self) -> list[Branch]:
+        return list(await self.session.scalars(select(Branch).order_by(Branch.key)))
+
+    async def summaries(self) -> list[BranchSummary]:
+        members = (
+            select(func.count()).select_from(Member).where(Member.branch_id == Branch.id)
+            .scalar_subquery()
+        )
+        secretaries = (
+            select(func.count()).select_from(Secretary).where(Secretary.branch_id == Branch.id)
+            .scalar_subquery()
+        )
+        rooms = (
+            select(func.count()).select_from(Room).where(Room.branch_id == Branch.id)
+            .scalar_subquery()
+        )
+        rows = await self.session.execute(
+            select(Branch.id, Branch.name, members, secretaries, rooms).order_by(Branch.key)
+        )
+        return [BranchSummary(*row) for row in rows]
+
+
+class Rooms:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def by_chat(self, platform: str, chat_id: str) -> Room | None:
+        return await self.session.get(Room, (platform, chat_id))
+
+    async def bind(
+        self, platform: str, chat_id: str, branch_id: int, title: str, by: int | None
+    ) -> Room:
+        room = await self.by_chat(platform, chat_id)
+        if room is None:
+            room = Room(platform=platform, chat_id=chat_id)
+            self.session.add(room)
+        room.branch_id, room.title, room.bound_by, room.bound_at = branch_id, title, by, now()
+        await self.session.flush()
+        return room
+
+    async def unbind(self, platform: str, chat_id: str) -> None:
+        await self.session.execute(
+            delete(Room).where(Room.platform == platform, Room.chat_id == chat_id)
+        )
+
+    async def of_branch(self, branch_id: int) -> list[Room]:
+        return list(await self.session.scalars(select(Room).where(Room.branch_id == branch_id)))
+
+
+class Invites:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def create(
+        self, code: str, branch_id: int, role: str, by: int | None, expires_at: datetime
+    ) -> Invite:
+        invite = Invite(code=code, branch_id=branch_id, role=role, created_by=by,
+                        created_at=now(), expires_at=expires_at)
+        self.session.add(invite)
+        await self.session.flush()
+        return invite
+
+    async def by_code(self, code: str) -> Invite | None:
+        return await self.session.get(Invite, code.upper())
+
+    async def use(self, code: str, member_id: int) -> bool:
+        """Spend a one-time code; ``False`` when someone spent it first."""
+        result = await self.session.execute(
+            update(Invite)
+            .where(Invite.code == code, Invite.used_by.is_(None), Invite.revoked_at.is_(None))
+            .values(used_by=member_id, used_at=now())
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def revoke(self, code: str) -> None:
+        await self.session.execute(
+            update(Invite).where(Invite.code == code).values(revoked_at=now())
+        )
+
+
+def is_expired(expires_at: datetime) -> bool:
+    return as_utc(expires_at) <= now()
+
+
+class LinkCodes:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def create(self, code: str, member_id: int, platform: str, expires_at: datetime) -> None:
+        await self.session.execute(delete(LinkCode).where(LinkCode.member_id == member_id))
+        self.session.add(LinkCode(code=code, member_id=member_id, platform=platform,
+                                  expires_at=expires_at))
+        await self.session.flush()
+
+    async def take(self, code: str) -> LinkCode | None:
+        """Spend a link code: it works once, and not after it expired."""
+        link = await self.session.get(LinkCode, code.upper())
+        if link is None:
+            return None
+        await self.session.delete(link)
+        await self.session.flush()
+        return None if is_expired(link.expires_at) else link

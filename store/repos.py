@@ -1,0 +1,23 @@
+"""All repositories bound to one session: what dialogs and the core reach as ``ctx.store``."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.branches import Branches, Invites, LinkCodes, Rooms
+from store.people import People
+from store.runtime import Conversations, Outbox, SeenEvents, Values
+
+
+class Repositories:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.people = People(session)
+        self.branches = Branches(session)
+        self.rooms = Rooms(session)
+        self.invites = Invites(session)
+        self.links = LinkCodes(session)
+        self.conversations = Conversations(session)
+        self.outbox = Outbox(session)
+        self.seen = SeenEvents(session)
+        self.values = Values(session)

@@ -1,0 +1,234 @@
+"""Named queries of the runtime's hot path, all batched: one statement for many rows.
+
+The core commits the effects of many events in one transaction (group commit); these are the
+statements it runs there. They use Core ``executemany``, never the ORM unit of work, because
+the cost per event is Python round trips, not the disk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, bindparam, delete, insert, or_, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.clock import as_utc, now
+from store.models import Conversation, KeyValue, OutboxRow, SeenEvent
+
+ConversationKey = tuple[str, str, str, str]
+"""(platform, chat id, user id, slot)"""
+
+
+@dataclass(slots=True)
+class StoredConversation:
+    dialog: str
+    state: str
+    data: dict[str, Any]
+    version: int
+    deadline: datetime | None
+
+
+def _upsert(session: AsyncSession) -> Any:
+    return pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+
+
+class Conversations:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def load(self, keys: Sequence[ConversationKey]) -> dict[ConversationKey, StoredConversation]:
+        if not keys:
+            return {}
+        table = Conversation.__table__
+        key_columns = tuple_(table.c.platform, table.c.chat_id, table.c.user_id, table.c.slot)
+        found: dict[ConversationKey, StoredConversation] = {}
+        for start in range(0, len(keys), 500):
+            rows = await self.session.execute(
+                select(table).where(key_columns.in_(list(keys[start:start + 500])))
+            )
+            for row in rows:
+                deadline = as_utc(row.deadline) if row.deadline else None
+                found[(row.platform, row.chat_id, row.user_id, row.slot)] = StoredConversation(
+                    row.dialog, row.state, row.data, row.version, deadline
+                )
+        return found
+
+    async def for_user(self, platform: str, chat_id: str, user_id: str) -> dict[str, StoredConversation]:
+        rows = await self.session.execute(
+            select(Conversation.__table__).where(
+                Conversation.platform == platform,
+                Conversation.chat_id == chat_id,
+                Conversation.user_id == user_id,
+            )
+        )
+        return {
+            row.slot: StoredConversation(row.dialog, row.state, row.data, row.version,
+                                         as_utc(row.deadline) if row.deadline else None)
+            for row in rows
+        }
+
+    async def save_many(self, items: dict[ConversationKey, StoredConversation]) -> None:
+        if not items:
+            return
+        stamp = now()
+        rows = [
+            {"platform": k[0], "chat_id": k[1], "user_id": k[2], "slot": k[3], "dialog": c.dialog,
+             "state": c.state, "data": c.data, "version": c.version, "deadline": c.deadline,
+             "updated_at": stamp}
+            for k, c in items.items()
+        ]
+        statement = _upsert(self.session)(Conversation.__table__)
+        statement = statement.on_conflict_do_update(
+            index_elements=["platform", "chat_id", "user_id", "slot"],
+            set_={name: statement.excluded[name]
+                  for name in ("dialog", "state", "data", "version", "deadline", "updated_at")},
+        )
+        await self.session.execute(statement, rows)
+
+    async def delete_many(self, keys: Iterable[ConversationKey]) -> None:
+        keys = list(keys)
+        if not keys:
+            return
+        table = Conversation.__table__
+        await self.session.execute(
+            delete(table).where(
+                and_(table.c.platform == bindparam("p"), table.c.chat_id == bindparam("c"),
+                     table.c.user_id == bindparam("u"), table.c.slot == bindparam("s"))
+            ),
+            [{"p": k[0], "c": k[1], "u": k[2], "s": k[3]} for k in keys],
+        )
+
+    async def due(self, at: datetime, limit: int = 500) -> list[tuple[ConversationKey, int]]:
+        """Conversations whose deadline has passed, with the version the deadline belongs to."""
+        table = Conversation.__table__
+        rows = await self.session.execute(
+            select(table.c.platform, table.c.chat_id, table.c.user_id, table.c.slot, table.c.version)
+            .where(table.c.deadline.is_not(None), table.c.deadline <= at)
+            .order_by(table.c.deadline)
+            .limit(limit)
+        )
+        return [((r.platform, r.chat_id, r.user_id, r.slot), r.version) for r in rows]
+
+    async def count(self) -> int:
+        from sqlalchemy import func
+
+        return int(await self.session.scalar(select(func.count()).select_from(Conversation)) or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class PendingMessage:
+    id: int
+    platform: str
+    chat_id: str
+    direct: bool
+    user_id: str | None
+    payload: dict[str, Any]
+    attempts: int
+
+
+class Outbox:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add_many(self, rows: Sequence[dict[str, Any]]) -> list[int]:
+        """Queue messages; returns their ids in the order given."""
+        if not rows:
+            return []
+        stamp = now()
+        values = [{**row, "created_at": stamp, "status": "pending", "attempts": 0} for row in rows]
+        result = await self.session.execute(
+            insert(OutboxRow.__table__).returning(
+                OutboxRow.__table__.c.id, sort_by_parameter_order=True
+            ),
+            values,
+        )
+        return list(result.scalars())
+
+    async def pending(self, platform: str, after_id: int = 0, limit: int = 1000) -> list[PendingMessage]:
+        table = OutboxRow.__table__
+        rows = await self.session.execute(
+            select(table.c.id, table.c.platform, table.c.chat_id, table.c.direct, table.c.user_id,
+                   table.c.payload, table.c.attempts)
+            .where(table.c.platform == platform, table.c.status == "pending", table.c.id > after_id)
+            .order_by(table.c.id)
+            .limit(limit)
+        )
+        return [PendingMessage(*row) for row in rows]
+
+    async def finish_many(self, results: Sequence[tuple[int, str, str | None, str | None, int]]) -> None:
+        """Record outcomes: (id, status, sent ref, error, attempts)."""
+        if not results:
+            return
+        table = OutboxRow.__table__
+        stamp = now()
+        await self.session.execute(
+            update(table)
+            .where(table.c.id == bindparam("row_id"))
+            .values(status=bindparam("new_status"), sent_ref=bindparam("ref"),
+                    error=bindparam("err"), attempts=bindparam("tries"), sent_at=bindparam("at")),
+            [{"row_id": i, "new_status": s, "ref": r, "err": e, "tries": a,
+              "at": stamp if s == "sent" else None} for i, s, r, e, a in results],
+        )
+
+    async def counts(self) -> dict[str, int]:
+        from sqlalchemy import func
+
+        table = OutboxRow.__table__
+        rows = await self.session.execute(
+            select(table.c.status, func.count()).group_by(table.c.status)
+        )
+        return {status: count for status, count in rows}
+
+
+class SeenEvents:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def existing(self, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        if not keys:
+            return set()
+        table = SeenEvent.__table__
+        found: set[tuple[str, str]] = set()
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            rows = await self.session.execute(
+                select(table.c.platform, table.c.event_id).where(
+                    or_(*[and_(table.c.platform == p, table.c.event_id == e) for p, e in chunk])
+                    if len(chunk) < 4 else tuple_(table.c.platform, table.c.event_id).in_(list(chunk))
+                )
+            )
+            found.update((p, e) for p, e in rows)
+        return found
+
+    async def add_many(self, keys: Sequence[tuple[str, str]]) -> None:
+        if keys:
+            stamp = now()
+            await self.session.execute(
+                insert(SeenEvent.__table__),
+                [{"platform": p, "event_id": e, "seen_at": stamp} for p, e in keys],
+            )
+
+    async def prune(self, before: datetime) -> None:
+        await self.session.execute(delete(SeenEvent).where(SeenEvent.seen_at < before))
+
+
+class Values:
+    """Small named values (an adapter's poll offset, a sync token)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, name: str) -> str | None:
+        row = await self.session.get(KeyValue, name)
+        return row.value if row else None
+
+    async def put(self, name: str, value: str) -> None:
+        statement = _upsert(self.session)(KeyValue.__table__).values(name=name, value=value)
+        await self.session.execute(
+            statement.on_conflict_do_update(index_elements=["name"], set_={"value": value})
+        )
