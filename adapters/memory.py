@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -66,7 +67,7 @@ class MemoryAdapter:
         command = None if choice else parse_command(text)
         return await self.push(Incoming(
             platform=self.name,
-            event_id=event_id or f"e{next(self._ids)}",
+            event_id=event_id or uuid.uuid4().hex,
             chat=Chat(chat or f"dm-{user}", direct=chat is None, title=chat or ""),
             sender=Sender(user, name or user.title()),
             text=text,

@@ -188,6 +188,7 @@ class Delivery:
 
     async def _run(self) -> None:
         while True:
+            self._wake.clear()
             now = time.monotonic()
             while self._heap and len(self._tasks) < self.concurrency and self._heap[0][0] <= now:
                 _, _, chat = heapq.heappop(self._heap)
@@ -202,7 +203,6 @@ class Delivery:
                 task = asyncio.create_task(self._send(chat))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
-            self._wake.clear()
             timeout = None
             if self._heap and len(self._tasks) < self.concurrency:
                 timeout = max(0.0, self._heap[0][0] - time.monotonic())
@@ -239,6 +239,9 @@ class Delivery:
         else:
             self._finish(queue, row, "sent", ref.message_id, None, attempts)
         self._busy.discard(chat)
+        current = asyncio.current_task()
+        if current is not None:
+            self._tasks.discard(current)
         if queue:
             ready = time.monotonic() + max(delay, self.limiter.wait(chat, time.monotonic()))
             heapq.heappush(self._heap, (ready, next(self._counter), chat))

@@ -1,0 +1,59 @@
+"""The portable markup: values never become markup, and every renderer escapes."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.events import parse_command
+from bot.markup import Markup
+
+NASTY = [
+    "<b>bold</b> & <script>alert(1)</script>",
+    "**not bold** __not italic__ `not code` [not](a link)",
+    "\u202eevil RTL\u202c and \u200f marks",
+    "emoji 👩‍👩‍👧‍👦🇨🇳 and 汉字",
+    "back\\slash *star* _under_ #hash [x](y)",
+    "x" * 4000,
+]
+
+
+@pytest.mark.parametrize("value", NASTY)
+def test_values_stay_literal_in_every_rendering(value: str) -> None:
+    markup = Markup.format("Hello **{name}** in `{name}`", name=value)
+    assert markup.plain() == f"Hello {value} in {value}"
+    html = markup.html()
+    assert "<script>" not in html and html.count("<b>") == 1 and html.count("<code>") == 1
+    assert html.count("</b>") == 1
+    markdown = markup.markdown()
+    assert markdown.split(" in `")[0].count("**") == 2  # code spans are literal anyway
+    assert Markup.from_json(markup.to_json()) == markup
+
+
+def test_template_markup() -> None:
+    markup = Markup.format("**{a}** __b__ `c` [docs](https://example.org/?q=1&r=2)\n- item", a="A")
+    assert markup.plain() == "A b c docs (https://example.org/?q=1&r=2)\n• item"
+    assert markup.html() == ('<b>A</b> <i>b</i> <code>c</code> '
+                             '<a href="https://example.org/?q=1&amp;r=2">docs</a>\n• item')
+    assert markup.markdown() == "**A** _b_ `c` [docs](https://example.org/?q=1&r=2)\n• item"
+    assert Markup.format("{{literal}} {x}", x=1).plain() == "{literal} 1"
+
+
+def test_markdown_escapes_user_text() -> None:
+    assert Markup.literal("*x* [a](b)").markdown() == r"\*x\* \[a\]\(b\)"
+    assert Markup.format("`{c}`", c="a`b").markdown() == "``a`b``"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("/help", ("help", ())),
+        ("/Invite Main  Library secretary", ("invite", ("Main", "Library", "secretary"))),
+        ("/help@BranchBot", ("help", ())),
+        ("/help@other_bot", None),
+        ("help", None),
+        ("/ help", None),
+        ("/123", None),
+    ],
+)
+def test_parse_command(text: str, expected: object) -> None:
+    assert parse_command(text, "branchbot") == expected
