@@ -1,4 +1,4 @@
-"""The in-memory adapter: the tests' and benchmarks' platform. Push events in, read what was sent."""
+"""The in-memory adapter for tests and benchmarks: push events in, read what was sent."""
 
 from __future__ import annotations
 
@@ -65,16 +65,18 @@ class MemoryAdapter:
     ) -> Accepted:
         """Send ``text`` (or press ``choice``) as ``user``; ``chat=None`` is their direct chat."""
         command = None if choice else parse_command(text)
-        return await self.push(Incoming(
-            platform=self.name,
-            event_id=event_id or uuid.uuid4().hex,
-            chat=Chat(chat or f"dm-{user}", direct=chat is None, title=chat or ""),
-            sender=Sender(user, name or user.title()),
-            text=text,
-            command=command[0] if command else None,
-            args=command[1] if command else (),
-            choice=choice,
-        ))
+        return await self.push(
+            Incoming(
+                platform=self.name,
+                event_id=event_id or uuid.uuid4().hex,
+                chat=Chat(chat or f"dm-{user}", direct=chat is None, title=chat or ""),
+                sender=Sender(user, name or user.title()),
+                text=text,
+                command=command[0] if command else None,
+                args=command[1] if command else (),
+                choice=choice,
+            )
+        )
 
     async def wait_for(self, count: int, timeout: float = 5.0) -> list[Sent]:
         """Wait until at least ``count`` messages have been sent in total."""

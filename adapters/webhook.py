@@ -57,8 +57,9 @@ class BadEvent(ValueError):
     """A request that is not a valid protocol v1 event; the message is the reason given back."""
 
 
-def _text(data: dict[str, Any], key: str, where: str, *, required: bool = True,
-          limit: int = 255) -> str | None:
+def _text(
+    data: dict[str, Any], key: str, where: str, *, required: bool = True, limit: int = 255
+) -> str | None:
     value = data.get(key)
     if value is None:
         if required:
@@ -87,7 +88,9 @@ def parse_event(platform: str, body: bytes) -> Incoming:
     if not isinstance(chat, dict):
         raise BadEvent("missing field: chat" if chat is None else "field chat must be an object")
     if not isinstance(sender, dict):
-        raise BadEvent("missing field: sender" if sender is None else "field sender must be an object")
+        raise BadEvent(
+            "missing field: sender" if sender is None else "field sender must be an object"
+        )
     kind = chat.get("type")
     if kind not in ("group", "direct"):
         raise BadEvent('field chat.type must be "group" or "direct"')
@@ -99,10 +102,15 @@ def parse_event(platform: str, body: bytes) -> Incoming:
     return Incoming(
         platform=platform,
         event_id=str(_text(data, "id", "")),
-        chat=Chat(str(_text(chat, "id", "chat.")), kind == "direct",
-                  _text(chat, "title", "chat.", required=False) or ""),
-        sender=Sender(str(_text(sender, "id", "sender.")),
-                      _text(sender, "name", "sender.", required=False) or ""),
+        chat=Chat(
+            str(_text(chat, "id", "chat.")),
+            kind == "direct",
+            _text(chat, "title", "chat.", required=False) or "",
+        ),
+        sender=Sender(
+            str(_text(sender, "id", "sender.")),
+            _text(sender, "name", "sender.", required=False) or "",
+        ),
         text=text,
         command=command[0] if command else None,
         args=command[1] if command else (),
@@ -123,13 +131,16 @@ def render(address: Address, message: Outgoing, message_id: str) -> dict[str, An
     if address.direct and address.user_id:
         body["user"] = {"id": address.user_id}
     if message.choices:
-        body["choices"] = [[{"label": c.label, "payload": c.payload} for c in row]
-                           for row in message.choices]
+        body["choices"] = [
+            [{"label": c.label, "payload": c.payload} for c in row] for row in message.choices
+        ]
     if message.reply_to:
         body["reply_to"] = message.reply_to
     if message.image is not None:
-        body["image"] = {"mime": message.image.mime,
-                         "data": base64.b64encode(message.image.data).decode()}
+        body["image"] = {
+            "mime": message.image.mime,
+            "data": base64.b64encode(message.image.data).decode(),
+        }
     return body
 
 
@@ -146,14 +157,19 @@ class WebhookChannel:
     def __post_init__(self) -> None:
         self.name = f"webhook:{self.channel}"
         rate = self.messages_per_minute / 60 if self.messages_per_minute else None
-        self.capabilities = Capabilities(buttons=True, images=True, max_text_length=MAX_BODY // 2,
-                                         messages_per_second=rate)
+        self.capabilities = Capabilities(
+            buttons=True, images=True, max_text_length=MAX_BODY // 2, messages_per_second=rate
+        )
         self.handle: EventHandler | None = None
         self._client: aiohttp.ClientSession | None = None
 
     async def start(self, handle: EventHandler) -> None:
         self.handle = handle
         self._client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
+
+    def allows(self, request: web.Request) -> bool:
+        """Whether this request may reach the channel at all (before the signature check)."""
+        return True
 
     async def stop(self) -> None:
         self.handle = None
@@ -166,11 +182,13 @@ class WebhookChannel:
             raise TransientError("channel is not started")
         body = json.dumps(render(address, message, message_id), ensure_ascii=False).encode()
         try:
-            async with self._client.post(self.callback_url, data=body,
-                                         headers=signed_headers(self.secret, body)) as response:
+            async with self._client.post(
+                self.callback_url, data=body, headers=signed_headers(self.secret, body)
+            ) as response:
                 if response.status == 429:
-                    raise RetryLater(_retry_after(response.headers.get("Retry-After")),
-                                     whole_account=True)
+                    raise RetryLater(
+                        _retry_after(response.headers.get("Retry-After")), whole_account=True
+                    )
                 if not 200 <= response.status < 300:
                     raise TransientError(f"callback answered {response.status}")
         except (aiohttp.ClientError, TimeoutError) as error:
@@ -205,6 +223,8 @@ class WebhookEndpoint:
         channel = self.channels.get(request.match_info["name"])
         if channel is None:
             return _json(404, ok=False, error="unknown channel")
+        if not channel.allows(request):
+            return _json(403, ok=False, error="not allowed from here")
         if request.content_length is not None and request.content_length > MAX_BODY:
             return _json(413, ok=False, error=f"body over {MAX_BODY} bytes")
         body = await request.content.read(MAX_BODY + 1)

@@ -27,8 +27,9 @@ log = logging.getLogger(__name__)
 class BranchBot:
     """One running bot. ``extra_adapters`` lets tests and benchmarks plug in the memory adapter."""
 
-    def __init__(self, config: Config, *, extra_adapters: Sequence[Adapter] = (),
-                 serve_http: bool = True) -> None:
+    def __init__(
+        self, config: Config, *, extra_adapters: Sequence[Adapter] = (), serve_http: bool = True
+    ) -> None:
         self.config = config
         self.metrics = Metrics()
         self.db = Database(config.database_url)
@@ -37,8 +38,13 @@ class BranchBot:
         self.webhooks = WebhookEndpoint()
         self.adapters: list[Adapter] = []
         for channel in config.webhook.channels:
-            webhook = WebhookChannel(channel.name, channel.resolved_secret(), channel.callback_url,
-                                     channel.messages_per_minute, channel.timeout)
+            webhook = WebhookChannel(
+                channel.name,
+                channel.resolved_secret(),
+                channel.callback_url,
+                channel.messages_per_minute,
+                channel.timeout,
+            )
             self.webhooks.add(webhook)
             self.adapters.append(webhook)
         self.playground: PlaygroundChannel | None = None
@@ -47,19 +53,29 @@ class BranchBot:
             self.webhooks.add(self.playground)
             self.adapters.append(self.playground)
             self.http.add_routes(self.playground.routes())
+            self.http.app.on_shutdown.append(self.playground.close_streams)
         self.http.add_routes(self.webhooks.routes())
         self.adapters.extend(extra_adapters)
         self.deliveries = {
-            adapter.name: Delivery(adapter, self.db, self.metrics,
-                                   default_locale=config.default_locale)
+            adapter.name: Delivery(
+                adapter, self.db, self.metrics, default_locale=config.default_locale
+            )
             for adapter in self.adapters
         }
         router, dialogs = build_dialogs()
         self.engine = Engine(
-            self.db, router, dialogs,
-            Settings(default_locale=config.default_locale, invite_days=config.invite_days,
-                     timezone=config.timezone),
-            config.all_admins, self._capabilities, self._deliver, self.metrics,
+            self.db,
+            router,
+            dialogs,
+            Settings(
+                default_locale=config.default_locale,
+                invite_days=config.invite_days,
+                timezone=config.timezone,
+            ),
+            config.all_admins,
+            self._capabilities,
+            self._deliver,
+            self.metrics,
         )
         self.scheduler = Scheduler(self.engine, self.db, config.timezone)
         self._started = False
@@ -75,8 +91,11 @@ class BranchBot:
         for platform, platform_rows in by_platform.items():
             delivery = self.deliveries.get(platform)
             if delivery is None:
-                log.warning("%d messages for %s wait in the outbox: no such adapter is configured",
-                            len(platform_rows), platform)
+                log.warning(
+                    "%d messages for %s wait in the outbox: no such adapter is configured",
+                    len(platform_rows),
+                    platform,
+                )
                 continue
             delivery.enqueue(platform_rows)
 
@@ -92,7 +111,9 @@ class BranchBot:
             await self.http.start()
         self.http.ready = True
         self._started = True
-        log.info("branchbot is ready: %s", ", ".join(a.name for a in self.adapters) or "no adapters")
+        log.info(
+            "branchbot is ready: %s", ", ".join(a.name for a in self.adapters) or "no adapters"
+        )
 
     async def stop(self) -> None:
         """Stop taking events, finish those in hand, flush delivery outcomes, close the store."""

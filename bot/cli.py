@@ -9,6 +9,8 @@ import logging
 import sys
 from typing import Any
 
+from sqlalchemy.engine import make_url
+
 from bot.app import BranchBot
 from bot.config import Config, ConfigError, load_config
 from store.db import Database
@@ -37,7 +39,8 @@ def _logging(level: str, style: str) -> None:
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    for chatty in ("apscheduler", "transitions", "alembic.runtime.migration"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -47,14 +50,18 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--log-format", choices=["text", "json"], default="text")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", parents=[common], help="run the bot")
-    db = commands.add_parser("db", help="database tasks").add_subparsers(dest="action", required=True)
+    db = commands.add_parser("db", help="database tasks").add_subparsers(
+        dest="action", required=True
+    )
     db.add_parser("upgrade", parents=[common], help="apply every migration")
     admin = commands.add_parser("admin", help="organisation admins").add_subparsers(
-        dest="action", required=True)
+        dest="action", required=True
+    )
     add = admin.add_parser("add", parents=[common], help="make a platform account an admin")
     add.add_argument("identity", help="platform-qualified id: telegram:123, webhook:lab:boss, ...")
     check = commands.add_parser("config", help="configuration").add_subparsers(
-        dest="action", required=True)
+        dest="action", required=True
+    )
     check.add_parser("check", parents=[common], help="validate the config and print it")
     return parser
 
@@ -92,13 +99,18 @@ def main(argv: list[str] | None = None) -> int:
         print("database is up to date")
     elif args.command == "admin":
         if ":" not in args.identity:
-            print("branchbot: identity must be platform-qualified, like telegram:123",
-                  file=sys.stderr)
+            print(
+                "branchbot: identity must be platform-qualified, like telegram:123", file=sys.stderr
+            )
             return 2
         added = asyncio.run(_admin_add(config, args.identity))
         print(f"{args.identity} is {'now' if added else 'already'} an admin")
     else:
-        print(config.model_dump_json(indent=2, exclude={"webhook": {"channels": {"__all__": {"secret"}}}}))
+        shown = config.model_dump(
+            mode="json", exclude={"webhook": {"channels": {"__all__": {"secret"}}}}
+        )
+        shown["database_url"] = make_url(config.database_url).render_as_string(hide_password=True)
+        print(json.dumps(shown, indent=2, ensure_ascii=False))
         print("configuration is valid", file=sys.stderr)
     return 0
 

@@ -142,8 +142,11 @@ class Router:
             await self._unknown(ctx, name, args, family)
             return
         if not ctx.who.has(command.role):
-            ctx.reply(_("Only {who} can use /{command}."), who=ctx.text(command.role.who),
-                      command=command.name)
+            ctx.reply(
+                _("Only {who} can use /{command}."),
+                who=ctx.text(command.role.who),
+                command=command.name,
+            )
             return
         if command.where is Where.DIRECT and not ctx.event.chat.direct:
             ctx.reply(_("Please send /{command} to me in a direct chat."), command=command.name)
@@ -151,7 +154,7 @@ class Router:
         if command.where is Where.GROUP and ctx.event.chat.direct:
             ctx.reply(_("/{command} works in a group room: send it there."), command=command.name)
             return
-        parsed = await self._parse(ctx, command, list(args[len(command.words) - 1:]))
+        parsed = await self._parse(ctx, command, list(args[len(command.words) - 1 :]))
         if parsed is not None:
             await command.handler(ctx, **parsed)
 
@@ -163,25 +166,34 @@ class Router:
             if usages:
                 lines = [Markup.format("• `{usage}`", usage=usage) for usage in usages]
                 ctx.reply(Markup.join([ctx.t(_("Usage:")), *lines]))
-                return
+            else:
+                role = min(c.role for c in family)
+                ctx.reply(_("Only {who} can use /{command}."), who=ctx.text(role.who), command=name)
+            return
         suggestion = self.suggest(name)
         if suggestion:
-            ctx.reply(_("I don't know /{command}. Did you mean /{suggestion}? /help lists them all."),
-                      command=name, suggestion=suggestion)
+            ctx.reply(
+                _("I don't know /{command}. Did you mean /{suggestion}? /help lists them all."),
+                command=name,
+                suggestion=suggestion,
+            )
         else:
             ctx.reply(_("I don't know /{command}. /help lists what I can do."), command=name)
 
-    async def _parse(self, ctx: Context, command: Command, tokens: list[str]) -> dict[str, Any] | None:
+    async def _parse(
+        self, ctx: Context, command: Command, tokens: list[str]
+    ) -> dict[str, Any] | None:
         values: dict[str, Any] = {}
         position = 0
         for index, arg in enumerate(command.args):
             left = tokens[position:]
-            needed_after = sum(1 for later in command.args[index + 1:] if not later.optional)
+            needed_after = sum(1 for later in command.args[index + 1 :] if not later.optional)
             if len(left) <= needed_after or (
                 isinstance(arg, OneOf) and left[0].lower() not in arg.options and arg.optional
             ):
                 if not arg.optional:
-                    return self._usage(ctx, command)
+                    self._usage(ctx, command)
+                    return None
                 values[arg.name] = None
                 continue
             if isinstance(arg, Rest):
@@ -189,20 +201,24 @@ class Router:
                 position = len(tokens)
             elif isinstance(arg, OneOf):
                 if left[0].lower() not in arg.options:
-                    return self._usage(ctx, command)
+                    self._usage(ctx, command)
+                    return None
                 values[arg.name] = left[0].lower()
                 position += 1
             elif isinstance(arg, BranchArg):
                 found = await self._branch(ctx, left, needed_after)
                 if found is None:
-                    ctx.reply(_("There is no branch called “{name}”. /branches lists them."),
-                              name=" ".join(left[: max(1, len(left) - needed_after)]))
+                    ctx.reply(
+                        _("There is no branch called “{name}”."),
+                        name=" ".join(left[: max(1, len(left) - needed_after)]),
+                    )
                     return None
                 branch, used = found
                 if arg.managed and not ctx.who.manages(branch.id):
                     ctx.reply(
                         _("Only the secretaries of {branch} and admins can use /{command} for it."),
-                        branch=branch.name, command=command.name,
+                        branch=branch.name,
+                        command=command.name,
                     )
                     return None
                 values[arg.name] = branch
@@ -211,7 +227,8 @@ class Router:
                 values[arg.name] = left[0]
                 position += 1
         if position < len(tokens):
-            return self._usage(ctx, command)
+            self._usage(ctx, command)
+            return None
         return values
 
     async def _branch(
@@ -226,16 +243,18 @@ class Router:
 
     def _usage(self, ctx: Context, command: Command) -> None:
         ctx.reply(_("Usage: `{usage}`"), usage=command.usage(ctx.text))
-        return None
 
 
 def help_text(ctx: Context, commands: Sequence[Command]) -> Markup:
     lines = []
-    hints = {Where.DIRECT: _("(direct chat)"), Where.GROUP: _("(group room)")}
+    hints = {Where.DIRECT: _("(direct chat only)"), Where.GROUP: _("(group room only)")}
     for command in commands:
         hint = hints.get(command.where)
-        line = ctx.t(_("`{usage}` — {summary}"), usage=command.usage(ctx.text),
-                     summary=ctx.text(command.summary))
+        line = ctx.t(
+            _("`{usage}` — {summary}"),
+            usage=command.usage(ctx.text),
+            summary=ctx.text(command.summary),
+        )
         if hint:
             line = line + Markup.literal(" ") + ctx.t(hint)
         lines.append(line)

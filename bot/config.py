@@ -36,8 +36,6 @@ class ConfigError(ValueError):
 class HttpConfig(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
-    public_url: str | None = None
-    """How the outside world reaches this server (for links); defaults to http://host:port."""
 
 
 class WebhookChannelConfig(BaseModel):
@@ -59,7 +57,12 @@ class WebhookChannelConfig(BaseModel):
                 raise ConfigError(f"webhook channel {self.name!r}: ${self.secret_env} is not set")
             return value
         if self.secret_file:
-            return self.secret_file.read_text().strip()
+            try:
+                return self.secret_file.read_text().strip()
+            except OSError as error:
+                raise ConfigError(
+                    f"webhook channel {self.name!r}: cannot read secret_file: {error}"
+                ) from error
         raise ConfigError(f"webhook channel {self.name!r} needs secret, secret_env or secret_file")
 
 
@@ -78,8 +81,9 @@ class WebhookConfig(BaseModel):
 
 
 class Config(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="BRANCHBOT_", env_nested_delimiter="__",
-                                      extra="forbid")
+    model_config = SettingsConfigDict(
+        env_prefix="BRANCHBOT_", env_nested_delimiter="__", extra="forbid"
+    )
 
     database_url: str = "sqlite:///branchbot.db"
     default_locale: str = "zh"
@@ -88,8 +92,8 @@ class Config(BaseSettings):
     playground: bool | None = None
     invite_days: int = Field(7, ge=1, le=365)
     log_level: str = "INFO"
-    http: HttpConfig = HttpConfig()
-    webhook: WebhookConfig = WebhookConfig()
+    http: HttpConfig = Field(default_factory=HttpConfig)
+    webhook: WebhookConfig = Field(default_factory=WebhookConfig)
 
     @field_validator("default_locale")
     @classmethod
@@ -123,7 +127,7 @@ class Config(BaseSettings):
             backend = make_url(value).get_backend_name()
         except Exception as error:
             raise ValueError(f"not a database URL: {value!r}") from error
-        if backend not in ("sqlite", "postgresql"):
+        if backend not in ("sqlite", "postgresql", "postgres"):
             raise ValueError("database_url must be sqlite:///… or postgresql://…")
         return value
 
@@ -133,11 +137,25 @@ class Config(BaseSettings):
             channel.resolved_secret()
         return self
 
+    @model_validator(mode="after")
+    def _playground_is_local(self) -> Config:
+        if self.playground and not self.local_only:
+            raise ValueError(
+                "playground = true needs http.host 127.0.0.1, localhost or ::1: "
+                "the playground page carries a secret that makes you an admin"
+            )
+        return self
+
+    @property
+    def local_only(self) -> bool:
+        return self.http.host in ("127.0.0.1", "localhost", "::1")
+
     @property
     def playground_enabled(self) -> bool:
+        """On by default when no platform is configured and the server listens on loopback."""
         if self.playground is not None:
             return self.playground
-        return not self.webhook.channels
+        return not self.webhook.channels and self.local_only
 
     @property
     def all_admins(self) -> list[str]:

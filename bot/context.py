@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 class ConversationHost(Protocol):
     """What the engine offers a context to start and stop conversations."""
 
-    async def start_dialog(self, ctx: Context, dialog: type[Dialog], arguments: dict[str, Any]) -> None: ...
+    async def start_dialog(
+        self, ctx: Context, dialog: type[Dialog], arguments: dict[str, Any]
+    ) -> None: ...
 
     def cancel_dialogs(self, ctx: Context) -> list[str]: ...
 
@@ -72,8 +74,9 @@ class Context:
     @property
     def here(self) -> Address:
         chat = self.event.chat
-        return Address(self.event.platform, chat.id, chat.direct,
-                       self.event.sender.id if chat.direct else None)
+        return Address(
+            self.event.platform, chat.id, chat.direct, self.event.sender.id if chat.direct else None
+        )
 
     def direct_address(self) -> Address:
         """The speaker's direct chat, even when they wrote in a group."""

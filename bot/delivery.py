@@ -11,6 +11,7 @@ id on as an idempotency key where their platform has one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
 import logging
@@ -46,8 +47,10 @@ def degrade(message: Outgoing, capabilities: Capabilities, locale: str) -> Outgo
     text = message.text
     if message.choices and not capabilities.buttons:
         choices = [choice for row in message.choices for choice in row]
-        lines = [Markup.format("{number}. {label}", number=i, label=c.label)
-                 for i, c in enumerate(choices, 1)]
+        lines = [
+            Markup.format("{number}. {label}", number=i, label=c.label)
+            for i, c in enumerate(choices, 1)
+        ]
         hint = translator(locale, locale)(_("Answer with the number."))
         text = Markup.join([text, Markup(), *lines, hint])
         message = Outgoing(text, (), message.image, message.reply_to)
@@ -144,7 +147,9 @@ class Delivery:
             self.enqueue(rows)
             after = rows[-1].id
         self._loop_task = asyncio.create_task(self._run(), name=f"delivery:{self.adapter.name}")
-        self._flush_task = asyncio.create_task(self._flusher(), name=f"outcomes:{self.adapter.name}")
+        self._flush_task = asyncio.create_task(
+            self._flusher(), name=f"outcomes:{self.adapter.name}"
+        )
 
     async def stop(self) -> None:
         for task in (self._loop_task, self._flush_task):
@@ -152,10 +157,8 @@ class Delivery:
                 task.cancel()
         for task in (self._loop_task, self._flush_task):
             if task is not None:
-                try:
+                with contextlib.suppress(asyncio.CancelledError):
                     await task
-                except asyncio.CancelledError:
-                    pass
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._flush()
@@ -206,10 +209,8 @@ class Delivery:
             timeout = None
             if self._heap and len(self._tasks) < self.concurrency:
                 timeout = max(0.0, self._heap[0][0] - time.monotonic())
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
-            except TimeoutError:
-                pass
 
     async def _send(self, chat: ChatId) -> None:
         queue = self._queues[chat]
@@ -219,16 +220,20 @@ class Delivery:
         self._attempts[row.id] = attempts
         address = Address(self.adapter.name, row.chat_id, row.direct, row.user_id)
         try:
-            message = degrade(Outgoing.from_json(row.payload), self.adapter.capabilities,
-                              row.payload.get("locale") or self.default_locale)
+            message = degrade(
+                Outgoing.from_json(row.payload),
+                self.adapter.capabilities,
+                row.payload.get("locale") or self.default_locale,
+            )
             ref = await self.adapter.send(address, message, str(row.id))
         except RetryLater as error:
             self.limiter.pause(chat, error.seconds, error.whole_account, time.monotonic())
             self.metrics.retries.labels(self.adapter.name, "rate_limited").inc()
             self._attempts[row.id] = attempts - 1
         except Unreachable as error:
-            self._finish(queue, row, "unreachable", None, str(error) or type(error).__name__,
-                         attempts)
+            self._finish(
+                queue, row, "unreachable", None, str(error) or type(error).__name__, attempts
+            )
         except Exception as error:
             if not isinstance(error, TransientError):
                 log.exception("sending outbox row %d failed unexpectedly", row.id)
@@ -250,8 +255,13 @@ class Delivery:
         self._wake.set()
 
     def _finish(
-        self, queue: deque[PendingMessage], row: PendingMessage, status: str,
-        ref: str | None, error: str | None, attempts: int,
+        self,
+        queue: deque[PendingMessage],
+        row: PendingMessage,
+        status: str,
+        ref: str | None,
+        error: str | None,
+        attempts: int,
     ) -> None:
         queue.popleft()
         self._results.append((row.id, status, ref, error, attempts))

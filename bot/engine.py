@@ -16,6 +16,7 @@ apology rather than a silent drop or an endless redelivery loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import time
@@ -110,12 +111,22 @@ class Engine:
         self._conversations: _LRU = _LRU(cache_size)
         self._seen: _LRU = _LRU(cache_size)
         self._timeouts_queued: set[ConversationKey] = set()
+        self._stored_admins: frozenset[str] = frozenset()
         self._task: asyncio.Task[None] | None = None
 
     # -- running -------------------------------------------------------------------------
 
     async def start(self) -> None:
+        await self.refresh_admins()
         self._task = asyncio.create_task(self._loop(), name="engine")
+
+    async def refresh_admins(self) -> None:
+        """Re-read the admins ``branchbot admin add`` stored (another process may add some)."""
+        async with self.db.session() as session:
+            self._stored_admins = frozenset(await Repositories(session).people.stored_admins())
+
+    def _is_admin(self, identities: Iterable[str]) -> bool:
+        return any(i in self.admins or i in self._stored_admins for i in identities)
 
     async def stop(self) -> None:
         """Finish what is queued, then stop."""
@@ -123,10 +134,8 @@ class Engine:
             return
         await self._queue.join()
         self._task.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await self._task
-        except asyncio.CancelledError:
-            pass
         self._task = None
 
     async def submit(self, event: Incoming) -> Accepted:
@@ -145,8 +154,9 @@ class Engine:
                 continue
             self._timeouts_queued.add(key)
             platform, chat_id, user_id, slot = key
-            event = Incoming(platform, f"timeout:{slot}:{version}", Chat(chat_id, False),
-                             Sender(user_id))
+            event = Incoming(
+                platform, f"timeout:{slot}:{version}", Chat(chat_id, False), Sender(user_id)
+            )
             await self._queue.put(_Work(event, None, timeout_version=version, slot=slot))
             queued += 1
         return queued
@@ -186,16 +196,21 @@ class Engine:
         self.metrics.batch_size.observe(len(work))
         self.metrics.commit_seconds.observe(finished - started)
         for item, answer in batch.answers:
-            self.metrics.events.labels(item.event.platform,
-                                       "duplicate" if answer.duplicate else "handled").inc()
+            self.metrics.events.labels(
+                item.event.platform, "duplicate" if answer.duplicate else "handled"
+            ).inc()
             self.metrics.event_seconds.observe(finished - item.queued_at)
             if item.future is not None and not item.future.done():
                 item.future.set_result(answer)
 
     async def _give_up(self, item: _Work, error: Exception) -> None:
         """An event that fails on its own: record it as seen and apologise, in one commit."""
-        log.error("event %s:%s failed", item.event.platform, item.event.event_id,
-                  exc_info=(type(error), error, error.__traceback__))
+        log.error(
+            "event %s:%s failed",
+            item.event.platform,
+            item.event.event_id,
+            exc_info=(type(error), error, error.__traceback__),
+        )
         self.metrics.events.labels(item.event.platform, "failed").inc()
         if item.timeout_version is not None:
             self._timeouts_queued.discard(self._key(item))
@@ -204,13 +219,19 @@ class Engine:
                 batch = _Batch(Repositories(session))
                 if item.timeout_version is None:
                     batch.seen.append((item.event.platform, item.event.event_id))
-                    people = await batch.store.people.resolve([(item.event.platform,
-                                                                item.event.sender.id)])
-                    who = self._principal(item.event, people.get((item.event.platform,
-                                                                 item.event.sender.id)))
+                    people = await batch.store.people.resolve(
+                        [(item.event.platform, item.event.sender.id)]
+                    )
+                    who = self._principal(
+                        item.event, people.get((item.event.platform, item.event.sender.id))
+                    )
                     ctx = self._context(batch, item.event, who)
-                    ctx.reply(_("Sorry, something went wrong with that. It has been logged; "
-                                "please try again later."))
+                    ctx.reply(
+                        _(
+                            "Sorry, something went wrong with that. It has been logged; "
+                            "please try again later."
+                        )
+                    )
                     batch.outbox.extend(ctx.outbox)
                 else:
                     batch.removed.add(self._key(item))
@@ -228,8 +249,11 @@ class Engine:
 
     async def _prefetch(self, batch: _Batch, work: list[_Work]) -> None:
         """Everything the batch will read about its events, in three queries at most."""
-        fresh = [(w.event.platform, w.event.event_id) for w in work
-                 if w.timeout_version is None and (w.event.platform, w.event.event_id) not in self._seen]
+        fresh = [
+            (w.event.platform, w.event.event_id)
+            for w in work
+            if w.timeout_version is None and (w.event.platform, w.event.event_id) not in self._seen
+        ]
         batch.seen_set.update(await batch.store.seen.existing(fresh))
 
         accounts = {(w.event.platform, w.event.sender.id) for w in work}
@@ -246,9 +270,9 @@ class Engine:
                 [(*k, slot) for k in absent for slot in self._slots()]
             )
             for chat_key in absent:
-                self._conversations.remember(chat_key, {
-                    key[3]: conv for key, conv in stored.items() if key[:3] == chat_key
-                })
+                self._conversations.remember(
+                    chat_key, {key[3]: conv for key, conv in stored.items() if key[:3] == chat_key}
+                )
 
     def _slots(self) -> list[str]:
         return sorted({cls.slot for cls in self.dialogs.classes()} | {"main"})
@@ -265,12 +289,18 @@ class Engine:
         removed = [key for key in batch.removed if key not in saves]
         await store.conversations.delete_many(removed)
         await store.conversations.save_many(saves)
-        return await store.outbox.add_many([
-            {"platform": q.address.platform, "chat_id": q.address.chat_id,
-             "direct": q.address.direct, "user_id": q.address.user_id,
-             "payload": {**q.message.to_json(), "locale": q.locale}}
-            for q in batch.outbox
-        ])
+        return await store.outbox.add_many(
+            [
+                {
+                    "platform": q.address.platform,
+                    "chat_id": q.address.chat_id,
+                    "direct": q.address.direct,
+                    "user_id": q.address.user_id,
+                    "payload": {**q.message.to_json(), "locale": q.locale},
+                }
+                for q in batch.outbox
+            ]
+        )
 
     def _apply(self, batch: _Batch, ids: list[int]) -> None:
         """After the commit: caches learn the new truth, delivery gets the new rows."""
@@ -284,11 +314,20 @@ class Engine:
         if batch.people_changed:
             self._people.clear()
         if ids:
-            self.deliver([
-                PendingMessage(row_id, q.address.platform, q.address.chat_id, q.address.direct,
-                               q.address.user_id, {**q.message.to_json(), "locale": q.locale}, 0)
-                for row_id, q in zip(ids, batch.outbox, strict=True)
-            ])
+            self.deliver(
+                [
+                    PendingMessage(
+                        row_id,
+                        q.address.platform,
+                        q.address.chat_id,
+                        q.address.direct,
+                        q.address.user_id,
+                        {**q.message.to_json(), "locale": q.locale},
+                        0,
+                    )
+                    for row_id, q in zip(ids, batch.outbox, strict=True)
+                ]
+            )
 
     async def _handle(self, batch: _Batch, item: _Work) -> None:
         event = item.event
@@ -304,10 +343,14 @@ class Engine:
         person = await self._person(batch, (event.platform, event.sender.id))
         who = self._principal(event, person)
         ctx = self._context(batch, event, who)
-        if event.chat.direct and person is not None and (
-            person.direct_chats.get(event.platform) != event.chat.id
+        if (
+            event.chat.direct
+            and person is not None
+            and (person.direct_chats.get(event.platform) != event.chat.id)
         ):
-            await batch.store.people.note_direct_chat(event.platform, event.sender.id, event.chat.id)
+            await batch.store.people.note_direct_chat(
+                event.platform, event.sender.id, event.chat.id
+            )
             person.direct_chats[event.platform] = event.chat.id
         await self._dispatch(ctx, batch)
         self._collect(batch, ctx)
@@ -320,8 +363,15 @@ class Engine:
             batch.people.clear()
 
     def _context(self, batch: _Batch, event: Incoming, who: Principal) -> Context:
-        return Context(event, who, batch.store, self.settings, self.capabilities(event.platform),
-                       _Host(self, batch), self.router)
+        return Context(
+            event,
+            who,
+            batch.store,
+            self.settings,
+            self.capabilities(event.platform),
+            _Host(self, batch),
+            self.router,
+        )
 
     async def _person(self, batch: _Batch, account: tuple[str, str]) -> Person | None:
         """From the batch's prefetch; re-read when an earlier event changed people."""
@@ -332,16 +382,26 @@ class Engine:
 
     def _principal(self, event: Incoming, person: Person | None) -> Principal:
         if person is None:
-            return Principal(event.platform, event.sender.id, event.sender.name,
-                             is_admin=event.identity in self.admins,
-                             identities=(event.identity,))
+            return Principal(
+                event.platform,
+                event.sender.id,
+                event.sender.name,
+                is_admin=self._is_admin([event.identity]),
+                identities=(event.identity,),
+            )
         identities = tuple(person.identities) or (event.identity,)
         return Principal(
-            event.platform, event.sender.id, event.sender.name or person.display_name,
-            member_id=person.member_id, locale=person.locale, branch_id=person.branch_id,
-            branch_name=person.branch_name, secretary_of=dict(person.secretary_of),
-            is_admin=person.stored_admin or any(i in self.admins for i in identities),
-            identities=identities, direct_chats=dict(person.direct_chats),
+            event.platform,
+            event.sender.id,
+            event.sender.name or person.display_name,
+            member_id=person.member_id,
+            locale=person.locale,
+            branch_id=person.branch_id,
+            branch_name=person.branch_name,
+            secretary_of=dict(person.secretary_of),
+            is_admin=self._is_admin(identities),
+            identities=identities,
+            direct_chats=dict(person.direct_chats),
         )
 
     # -- conversations -------------------------------------------------------------------
@@ -382,7 +442,7 @@ class Engine:
                 await self._step(ctx, batch, slot, lambda m: m.on_text(ctx, event.text))
             return
         if event.chat.direct and event.text.strip():
-            ctx.reply(_("I answer commands: /help lists them."))
+            ctx.reply(_("I only respond to commands; /help lists them."))
 
     async def _choice(
         self, ctx: Context, batch: _Batch, active: dict[str, StoredConversation], raw: str
@@ -402,13 +462,17 @@ class Engine:
             return
         await self._step(ctx, batch, slot, lambda m: m.on_choice(ctx, payload))
 
-    async def _step(self, ctx: Context, batch: _Batch, slot: str, action: Callable[[Dialog], Any]) -> None:
+    async def _step(
+        self, ctx: Context, batch: _Batch, slot: str, action: Callable[[Dialog], Any]
+    ) -> None:
         chat_key = self._chat_key(ctx)
         active = self._conversations_of(batch, chat_key)
         stored = active[slot]
         model = self.dialogs.rehydrate(stored.dialog, stored.state, dict(stored.data))
         if model is None:
-            log.warning("dropping conversation of unknown dialog %s/%s", stored.dialog, stored.state)
+            log.warning(
+                "dropping conversation of unknown dialog %s/%s", stored.dialog, stored.state
+            )
             ctx.reply(_("That conversation can no longer continue; please start it again."))
             self._remove(batch, chat_key, slot)
             return
@@ -429,8 +493,9 @@ class Engine:
                 self._remove(batch, chat_key, model.slot)
             return
         deadline = now() + timedelta(seconds=model.deadline_in) if model.deadline_in else None
-        active[model.slot] = StoredConversation(model.name, model.state, model.data, version,
-                                                deadline)
+        active[model.slot] = StoredConversation(
+            model.name, model.state, model.data, version, deadline
+        )
         batch.changed.add(chat_key)
         batch.removed.discard((*chat_key, model.slot))
 
@@ -472,12 +537,18 @@ class Engine:
         chat_key = key[:3]
         active = self._conversations_of(batch, chat_key)
         stored = active.get(item.slot)
-        if stored is None or stored.version != item.timeout_version or (
-            stored.deadline is not None and stored.deadline > now()
+        if (
+            stored is None
+            or stored.version != item.timeout_version
+            or (stored.deadline is not None and stored.deadline > now())
         ):
             return
-        event = Incoming(event.platform, event.event_id,
-                         Chat(event.chat.id, bool(stored.data.get("_direct"))), event.sender)
+        event = Incoming(
+            event.platform,
+            event.event_id,
+            Chat(event.chat.id, bool(stored.data.get("_direct"))),
+            event.sender,
+        )
         who = self._principal(event, await self._person(batch, (event.platform, event.sender.id)))
         ctx = self._context(batch, event, who)
         await self._step(ctx, batch, item.slot, lambda m: m.on_timeout(ctx))
@@ -491,7 +562,9 @@ class _Host(ConversationHost):
     engine: Engine
     batch: _Batch
 
-    async def start_dialog(self, ctx: Context, dialog: type[Dialog], arguments: dict[str, Any]) -> None:
+    async def start_dialog(
+        self, ctx: Context, dialog: type[Dialog], arguments: dict[str, Any]
+    ) -> None:
         await self.engine.start_dialog(self.batch, ctx, dialog, arguments)
 
     def cancel_dialogs(self, ctx: Context) -> list[str]:

@@ -47,7 +47,9 @@ class Incoming:
         return f"{self.platform}:{self.sender.id}"
 
 
-_COMMAND = re.compile(r"^/(?P<name>[A-Za-z][A-Za-z0-9_]{0,31})(?:@(?P<bot>[A-Za-z0-9_]+))?(?:\s+|$)")
+_COMMAND = re.compile(
+    r"^/(?P<name>[A-Za-z][A-Za-z0-9_]{0,31})(?:@(?P<bot>[A-Za-z0-9_]+))?(?:\s+|$)"
+)
 
 
 def parse_command(text: str, bot_username: str | None = None) -> tuple[str, tuple[str, ...]] | None:
@@ -62,5 +64,5 @@ def parse_command(text: str, bot_username: str | None = None) -> tuple[str, tupl
     addressed = match.group("bot")
     if addressed and bot_username and addressed.lower() != bot_username.lower():
         return None
-    rest = stripped[match.end():]
+    rest = stripped[match.end() :]
     return match.group("name").lower(), tuple(rest.split())

@@ -1,4 +1,4 @@
-"""The one HTTP server: health, metrics, and whatever routes adapters mount (webhooks, playground)."""
+"""The one HTTP server: health, metrics, and the routes adapters mount (webhooks, playground)."""
 
 from __future__ import annotations
 
@@ -48,5 +48,6 @@ class HttpServer:
         return web.json_response({"status": "ok"})
 
     async def _metrics(self, request: web.Request) -> web.Response:
-        return web.Response(body=generate_latest(self.registry),
-                            headers={"Content-Type": CONTENT_TYPE_LATEST})
+        return web.Response(
+            body=generate_latest(self.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
+        )

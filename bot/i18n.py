@@ -21,8 +21,17 @@ from bot.markup import Markup
 LOCALES_DIR = Path(__file__).parent / "locales"
 DOMAIN = "branchbot"
 LOCALES = ("zh_Hans", "en")
-ALIASES = {"zh": "zh_Hans", "zh_hans": "zh_Hans", "zh-hans": "zh_Hans", "zh_cn": "zh_Hans",
-           "zh-cn": "zh_Hans", "cn": "zh_Hans", "中文": "zh_Hans", "en": "en", "english": "en"}
+ALIASES = {
+    "zh": "zh_Hans",
+    "zh_hans": "zh_Hans",
+    "zh-hans": "zh_Hans",
+    "zh_cn": "zh_Hans",
+    "zh-cn": "zh_Hans",
+    "cn": "zh_Hans",
+    "中文": "zh_Hans",
+    "en": "en",
+    "english": "en",
+}
 
 
 def _(message: str) -> str:
@@ -63,7 +72,9 @@ def _translations(locale: str) -> Translations:
 class Translator:
     locale: str
 
-    def __call__(self, message: str | Plural, /, count: int | None = None, **values: object) -> Markup:
+    def __call__(
+        self, message: str | Plural, /, count: int | None = None, **values: object
+    ) -> Markup:
         return Markup.format(self.text(message, count), count=count, **values)
 
     def text(self, message: str | Plural, count: int | None = None) -> str:

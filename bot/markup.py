@@ -12,7 +12,7 @@ import html
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +41,7 @@ class Italic:
     children: tuple[Node, ...]
 
 
-Node = Union[Text, Code, Link, Bold, Italic]
+Node = Text | Code | Link | Bold | Italic
 
 _INLINE = re.compile(
     r"\*\*(?P<bold>.+?)\*\*"
@@ -71,7 +71,7 @@ def _parse(template: str, values: Mapping[str, object]) -> tuple[Node, ...]:
     position = 0
     for match in _INLINE.finditer(template):
         if match.start() > position:
-            nodes.append(Text(_fill(template[position:match.start()], values)))
+            nodes.append(Text(_fill(template[position : match.start()], values)))
         if match.group("bold") is not None:
             nodes.append(Bold(_parse(match.group("bold"), values)))
         elif match.group("italic") is not None:
@@ -79,7 +79,9 @@ def _parse(template: str, values: Mapping[str, object]) -> tuple[Node, ...]:
         elif match.group("code") is not None:
             nodes.append(Code(_fill(match.group("code"), values)))
         else:
-            nodes.append(Link(_fill(match.group("label"), values), _fill(match.group("url"), values)))
+            nodes.append(
+                Link(_fill(match.group("label"), values), _fill(match.group("url"), values))
+            )
         position = match.end()
     if position < len(template):
         nodes.append(Text(_fill(template[position:], values)))

@@ -26,7 +26,9 @@ class Choice:
 
     def __post_init__(self) -> None:
         if not self.payload or len(self.payload.encode()) > MAX_PAYLOAD_BYTES:
-            raise ValueError(f"choice payload must be 1..{MAX_PAYLOAD_BYTES} bytes: {self.payload!r}")
+            raise ValueError(
+                f"choice payload must be 1..{MAX_PAYLOAD_BYTES} bytes: {self.payload!r}"
+            )
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,18 +15,42 @@ class Metrics:
 
     def __post_init__(self) -> None:
         r = self.registry
-        self.events = Counter("branchbot_events_total", "Events taken in, by outcome",
-                              ["platform", "outcome"], registry=r)
-        self.event_seconds = Histogram("branchbot_event_seconds",
-                                       "From an event's arrival to its commit", buckets=_FAST,
-                                       registry=r)
-        self.batch_size = Histogram("branchbot_batch_events", "Events committed together",
-                                    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512), registry=r)
-        self.commit_seconds = Histogram("branchbot_batch_seconds", "Time to handle and commit a batch",
-                                        buckets=_FAST, registry=r)
-        self.sent = Counter("branchbot_messages_total", "Outbox rows finished, by outcome",
-                            ["platform", "outcome"], registry=r)
-        self.retries = Counter("branchbot_send_retries_total", "Sends to be tried again, by reason",
-                               ["platform", "reason"], registry=r)
-        self.pending = Gauge("branchbot_outbox_pending", "Messages waiting to be sent",
-                             ["platform"], registry=r)
+        self.events = Counter(
+            "branchbot_events_total",
+            "Events taken in, by outcome",
+            ["platform", "outcome"],
+            registry=r,
+        )
+        self.event_seconds = Histogram(
+            "branchbot_event_seconds",
+            "From an event's arrival to its commit",
+            buckets=_FAST,
+            registry=r,
+        )
+        self.batch_size = Histogram(
+            "branchbot_batch_events",
+            "Events committed together",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512),
+            registry=r,
+        )
+        self.commit_seconds = Histogram(
+            "branchbot_batch_seconds",
+            "Time to handle and commit a batch",
+            buckets=_FAST,
+            registry=r,
+        )
+        self.sent = Counter(
+            "branchbot_messages_total",
+            "Outbox rows finished, by outcome",
+            ["platform", "outcome"],
+            registry=r,
+        )
+        self.retries = Counter(
+            "branchbot_send_retries_total",
+            "Sends to be tried again, by reason",
+            ["platform", "reason"],
+            registry=r,
+        )
+        self.pending = Gauge(
+            "branchbot_outbox_pending", "Messages waiting to be sent", ["platform"], registry=r
+        )

@@ -31,10 +31,33 @@ class Scheduler:
         self.scheduler = AsyncIOScheduler(timezone=ZoneInfo(timezone))
 
     def start(self) -> None:
-        self.scheduler.add_job(self._deadlines, "interval", seconds=1, id="deadlines",
-                               coalesce=True, max_instances=1, misfire_grace_time=None)
-        self.scheduler.add_job(self._prune, "cron", hour=4, minute=17, id="prune",
-                               coalesce=True, max_instances=1, misfire_grace_time=None)
+        self.scheduler.add_job(
+            self._deadlines,
+            "interval",
+            seconds=1,
+            id="deadlines",
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=None,
+        )
+        self.scheduler.add_job(
+            self.engine.refresh_admins,
+            "interval",
+            seconds=30,
+            id="admins",
+            coalesce=True,
+            max_instances=1,
+        )
+        self.scheduler.add_job(
+            self._prune,
+            "cron",
+            hour=4,
+            minute=17,
+            id="prune",
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=None,
+        )
         self.scheduler.start()
 
     def stop(self) -> None:

@@ -6,6 +6,7 @@ import re
 import secrets
 import unicodedata
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.commands import BranchArg, OneOf, Rest, Router, Where, Word, help_text
@@ -43,8 +44,9 @@ async def member_id(ctx: Context) -> int:
     """The speaker's member id, creating the member the first time they need one."""
     if ctx.who.member_id is not None:
         return ctx.who.member_id
-    return await ctx.store.people.ensure(ctx.event.platform, ctx.event.sender.id,
-                                         ctx.event.sender.name)
+    return await ctx.store.people.ensure(
+        ctx.event.platform, ctx.event.sender.id, ctx.event.sender.name
+    )
 
 
 # -- help ---------------------------------------------------------------------------------
@@ -52,20 +54,28 @@ async def member_id(ctx: Context) -> int:
 
 @router.command("help", summary=_("what I can do for you"))
 async def show_help(ctx: Context) -> None:
-    ctx.reply(Markup.join([ctx.t(_("**Commands you can use**")),
-                           help_text(ctx, ctx.commands.visible_to(ctx))]))
+    ctx.reply(
+        Markup.join(
+            [ctx.t(_("**Commands you can use**")), help_text(ctx, ctx.commands.visible_to(ctx))]
+        )
+    )
 
 
-@router.command("start", summary=_("start here"), args=[Word("payload", _("code"), optional=True)],
-                hidden=True)
+@router.command(
+    "start", summary=_("start here"), args=[Word("payload", _("code"), optional=True)], hidden=True
+)
 async def start(ctx: Context, payload: str | None) -> None:
     if payload and ctx.event.chat.direct:
         await redeem(ctx, payload)
         return
     ctx.reply(_("Hello {name}! I am the branch assistant."), name=ctx.who.name)
     if not ctx.who.has(Role.MEMBER):
-        ctx.reply(_("To join your branch, send `/join <code>` with the invite code your "
-                    "secretary gave you."))
+        ctx.reply(
+            _(
+                "To join your branch, send `/join <code>` with the invite code your "
+                "secretary gave you."
+            )
+        )
     await show_help(ctx)
 
 
@@ -86,8 +96,9 @@ async def me(ctx: Context) -> None:
     roles = []
     if who.branch_name:
         roles.append(ctx.t(_("member of {branch}"), branch=who.branch_name))
-    roles.extend(ctx.t(_("secretary of {branch}"), branch=name)
-                 for name in sorted(who.secretary_of.values()))
+    roles.extend(
+        ctx.t(_("secretary of {branch}"), branch=name) for name in sorted(who.secretary_of.values())
+    )
     if who.is_admin:
         roles.append(ctx.t(_("admin")))
     lines = [ctx.t(_("**{name}**"), name=who.name)]
@@ -96,9 +107,15 @@ async def me(ctx: Context) -> None:
     else:
         lines.append(ctx.t(_("Branch: none yet. Ask your secretary for an invite code.")))
     if roles:
-        lines.append(ctx.t(_("Roles: ")) + Markup.join(roles, ", "))
-    lines.append(ctx.t(_("Language: {language} (/lang to change)"),
-                       language=LANGUAGE_NAMES[ctx.translator.locale]))
+        lines.append(
+            ctx.t(_("Roles: {roles}"), roles=ctx.text(_(", ")).join(r.plain() for r in roles))
+        )
+    lines.append(
+        ctx.t(
+            _("Language: {language} (/lang to change)"),
+            language=LANGUAGE_NAMES[ctx.translator.locale],
+        )
+    )
     if len(who.identities) > 1:
         lines.append(ctx.t(_("Linked accounts: {accounts}"), accounts=", ".join(who.identities)))
     ctx.reply(Markup.join(lines))
@@ -118,9 +135,11 @@ class LanguageDialog(Dialog):
     states = ["choosing"]
     initial = "choosing"
 
-    async def begin(self, ctx: Context) -> None:
-        ctx.reply(_("Which language shall I use?"),
-                  choices=[[Choice(LANGUAGE_NAMES[code], code) for code in LOCALES]])
+    async def begin(self, ctx: Context, **arguments: Any) -> None:
+        ctx.reply(
+            _("Which language shall I use?"),
+            choices=[[Choice(LANGUAGE_NAMES[code], code) for code in LOCALES]],
+        )
 
     async def on_choice(self, ctx: Context, payload: str) -> None:
         if payload in LOCALES:
@@ -136,8 +155,11 @@ class LanguageDialog(Dialog):
         self.finish()
 
 
-@router.command("lang", summary=_("choose your language"),
-                args=[OneOf("language", _("language"), optional=True, options=("zh", "en"))])
+@router.command(
+    "lang",
+    summary=_("choose your language"),
+    args=[OneOf("language", _("language"), optional=True, options=("zh", "en"))],
+)
 async def lang(ctx: Context, language: str | None) -> None:
     locale = normalize_locale(language)
     if locale is None:
@@ -149,19 +171,22 @@ async def lang(ctx: Context, language: str | None) -> None:
 # -- branches -----------------------------------------------------------------------------
 
 
-@router.command("branch add", summary=_("create a branch"), role=Role.ADMIN,
-                args=[Rest("name", _("name"))])
+@router.command(
+    "branch add", summary=_("create a branch"), role=Role.ADMIN, args=[Rest("name", _("name"))]
+)
 async def branch_add(ctx: Context, name: str) -> None:
     name = " ".join(name.split())
     if len(name) > 64 or any(unicodedata.category(c)[0] == "C" for c in name):
-        ctx.reply(_("A branch name has at most 64 characters and no control characters."))
+        ctx.reply(_("A branch name can be at most 64 characters long."))
         return
     branch = await ctx.store.branches.add(name)
     if branch is None:
         ctx.reply(_("A branch called “{name}” already exists."), name=name)
         return
-    ctx.reply(_("Branch **{name}** created. Invite its secretary with `/invite {name} secretary`."),
-              name=branch.name)
+    ctx.reply(
+        _("Branch **{name}** created. Invite its secretary with `/invite {name} secretary`."),
+        name=branch.name,
+    )
 
 
 @router.command("branches", summary=_("list the branches"), role=Role.ADMIN)
@@ -188,19 +213,33 @@ async def branches(ctx: Context) -> None:
 
 async def create_invite(ctx: Context, branch: Branch, role: str) -> None:
     if role == "secretary" and not ctx.who.is_admin:
-        ctx.reply(_("Only admins can invite secretaries. You can invite members: "
-                    "`/invite {branch} member`."), branch=branch.name)
+        ctx.reply(
+            _(
+                "Only admins can invite secretaries. You can invite members: "
+                "`/invite {branch} member`."
+            ),
+            branch=branch.name,
+        )
         return
     code = new_code()
     expires = now() + timedelta(days=ctx.settings.invite_days)
     inviter = await member_id(ctx)
     await ctx.store.invites.create(code, branch.id, role, inviter, expires)
     lines = [
-        ctx.t(_("Invite to **{branch}** as {role}, for one person, valid until {until}:"),
-              branch=branch.name, role=ctx.text(ROLE_NAMES[role]), until=local_time(ctx, expires)),
+        ctx.t(
+            _("Invite to **{branch}** as {role}, for one person, valid until {until}:"),
+            branch=branch.name,
+            role=ctx.text(ROLE_NAMES[role]),
+            until=local_time(ctx, expires),
+        ),
         Markup.format("`{code}`", code=code),
-        ctx.t(_("They send `/join {code}` to me in a direct chat. Withdraw it with "
-                "`/revoke {code}`."), code=code),
+        ctx.t(
+            _(
+                "They send `/join {code}` to me in a direct chat. Withdraw it with "
+                "`/revoke {code}`."
+            ),
+            code=code,
+        ),
     ]
     if ctx.capabilities.deep_link:
         link = ctx.capabilities.deep_link.replace("{payload}", code)
@@ -217,10 +256,12 @@ class InviteDialog(Dialog):
 
     name = "invite"
     states = ["choosing_branch", "choosing_role"]
-    transitions = [{"trigger": "branch_chosen", "source": "choosing_branch", "dest": "choosing_role"}]
+    transitions = [
+        {"trigger": "branch_chosen", "source": "choosing_branch", "dest": "choosing_role"}
+    ]
     initial = "choosing_branch"
 
-    async def begin(self, ctx: Context) -> None:
+    async def begin(self, ctx: Context, **arguments: Any) -> None:
         choices = managed_branches(ctx, await ctx.store.branches.all())
         if not choices:
             ctx.reply(_("There are no branches yet. Create one with `/branch add <name>`."))
@@ -229,13 +270,18 @@ class InviteDialog(Dialog):
         if len(choices) == 1:
             await self.choose_branch(ctx, choices[0])
             return
-        ctx.reply(_("Invite to which branch? (or type its name)"),
-                  choices=[[Choice(b.name, str(b.id))] for b in choices[:24]])
+        ctx.reply(
+            _("Invite to which branch? (or type its name)"),
+            choices=[[Choice(b.name, str(b.id))] for b in choices[:24]],
+        )
 
     async def choose_branch(self, ctx: Context, branch: Branch) -> None:
         if not ctx.who.manages(branch.id):
-            ctx.reply(_("Only the secretaries of {branch} and admins can use /{command} for it."),
-                      branch=branch.name, command="invite")
+            ctx.reply(
+                _("Only the secretaries of {branch} and admins can use /{command} for it."),
+                branch=branch.name,
+                command="invite",
+            )
             return
         self.data["branch_id"] = branch.id
         if not ctx.who.is_admin:
@@ -243,8 +289,11 @@ class InviteDialog(Dialog):
             self.finish()
             return
         self.trigger("branch_chosen")
-        ctx.reply(_("Invite to {branch} as what?"), branch=branch.name,
-                  choices=[[Choice(ctx.text(ROLE_NAMES[r]), r) for r in ("member", "secretary")]])
+        ctx.reply(
+            _("Invite to {branch} as a member or a secretary?"),
+            branch=branch.name,
+            choices=[[Choice(ctx.text(ROLE_NAMES[r]), r) for r in ("member", "secretary")]],
+        )
 
     async def on_choice(self, ctx: Context, payload: str) -> None:
         if self.state == "choosing_branch":
@@ -264,20 +313,29 @@ class InviteDialog(Dialog):
         if self.state == "choosing_branch":
             branch = await ctx.store.branches.by_name(text)
             if branch is None:
-                ctx.reply(_("There is no branch called “{name}”. /branches lists them."), name=text)
+                ctx.reply(_("There is no branch called “{name}”."), name=text)
                 return
             await self.choose_branch(ctx, branch)
             return
-        role = text.strip().lower()
-        if role in ROLE_NAMES:
+        typed = text.strip().lower()
+        role = next(
+            (r for r, label in ROLE_NAMES.items() if typed in (r, ctx.text(label).lower())), None
+        )
+        if role is not None:
             await self.on_choice(ctx, role)
         else:
             ctx.reply(_("Please choose member or secretary."))
 
 
-@router.command("invite", summary=_("make a one-time invite code"), role=Role.SECRETARY,
-                args=[BranchArg("branch", _("branch"), optional=True, managed=True),
-                      OneOf("role", _("role"), optional=True, options=("member", "secretary"))])
+@router.command(
+    "invite",
+    summary=_("make a one-time invite code"),
+    role=Role.SECRETARY,
+    args=[
+        BranchArg("branch", _("branch"), optional=True, managed=True),
+        OneOf("role", _("role"), optional=True, options=("member", "secretary")),
+    ],
+)
 async def invite(ctx: Context, branch: Branch | None, role: str | None) -> None:
     if branch is None:
         await ctx.start(InviteDialog)
@@ -285,8 +343,12 @@ async def invite(ctx: Context, branch: Branch | None, role: str | None) -> None:
         await create_invite(ctx, branch, role or "member")
 
 
-@router.command("revoke", summary=_("withdraw an unused invite code"), role=Role.SECRETARY,
-                args=[Word("code", _("code"))])
+@router.command(
+    "revoke",
+    summary=_("withdraw an unused invite code"),
+    role=Role.SECRETARY,
+    args=[Word("code", _("code"))],
+)
 async def revoke(ctx: Context, code: str) -> None:
     invite = await ctx.store.invites.by_code(clean_code(code))
     if invite is None:
@@ -302,8 +364,11 @@ async def revoke(ctx: Context, code: str) -> None:
         ctx.reply(_("Code {code} was already withdrawn."), code=invite.code)
     else:
         await ctx.store.invites.revoke(invite.code)
-        ctx.reply(_("Code {code} for {branch} is withdrawn: nobody can join with it now."),
-                  code=invite.code, branch=branch.name)
+        ctx.reply(
+            _("Code {code} for {branch} is withdrawn: nobody can join with it now."),
+            code=invite.code,
+            branch=branch.name,
+        )
 
 
 # -- joining ------------------------------------------------------------------------------
@@ -314,15 +379,21 @@ async def redeem(ctx: Context, raw: str) -> bool:
     code = clean_code(raw)
     invite = await ctx.store.invites.by_code(code) if code else None
     if invite is None:
-        ctx.reply(_("{code} is not a valid invite code. Check it, or ask your secretary for a "
-                    "new one."), code=code or raw.strip())
+        ctx.reply(
+            _("{code} is not a valid invite code. Check it, or ask your secretary for a new one."),
+            code=code or raw.strip(),
+        )
         return False
     if invite.revoked_at is not None:
         ctx.reply(_("That invite code was withdrawn. Ask your secretary for a new one."))
         return False
     if invite.used_by is not None:
-        ctx.reply(_("That invite code has already been used. Each code works once; ask your "
-                    "secretary for a new one."))
+        ctx.reply(
+            _(
+                "That invite code has already been used. Each code works once; ask your "
+                "secretary for a new one."
+            )
+        )
         return False
     if is_expired(invite.expires_at):
         ctx.reply(_("That invite code expired. Ask your secretary for a new one."))
@@ -337,25 +408,38 @@ async def redeem(ctx: Context, raw: str) -> bool:
             ctx.reply(_("You are already a member of {branch}."), branch=branch.name)
             return False
         if who.branch_id is not None:
-            ctx.reply(_("You are a member of {current}. A person belongs to one branch: ask an "
-                        "admin to move you to {branch}."),
-                      current=who.branch_name or "", branch=branch.name)
+            ctx.reply(
+                _(
+                    "You are a member of {current}. A person belongs to one branch: ask an "
+                    "admin to move you to {branch}."
+                ),
+                current=who.branch_name or "",
+                branch=branch.name,
+            )
             return False
     elif branch.id in who.secretary_of:
         ctx.reply(_("You are already a secretary of {branch}."), branch=branch.name)
         return False
     joined = await member_id(ctx)
     if not await ctx.store.invites.use(invite.code, joined):
-        ctx.reply(_("That invite code has already been used. Each code works once; ask your "
-                    "secretary for a new one."))
+        ctx.reply(
+            _(
+                "That invite code has already been used. Each code works once; ask your "
+                "secretary for a new one."
+            )
+        )
         return False
     if who.branch_id is None:
         await ctx.store.people.set_branch(joined, branch.id)
     if invite.role == "secretary":
         await ctx.store.people.add_secretary(joined, branch.id)
-        ctx.reply(_("Welcome! You are now a secretary of **{branch}**. Bind your branch's group "
-                    "room by sending `/bind {branch}` there. /help shows what you can do."),
-                  branch=branch.name)
+        ctx.reply(
+            _(
+                "Welcome! You are now a secretary of **{branch}**. Bind your branch's group "
+                "room by sending `/bind {branch}` there. /help shows what you can do."
+            ),
+            branch=branch.name,
+        )
     else:
         ctx.reply(_("Welcome to **{branch}**! /help shows what you can do."), branch=branch.name)
     ctx.mark_people_changed()
@@ -369,7 +453,7 @@ class JoinDialog(Dialog):
     states = ["waiting_code"]
     initial = "waiting_code"
 
-    async def begin(self, ctx: Context) -> None:
+    async def begin(self, ctx: Context, **arguments: Any) -> None:
         ctx.reply(_("Please send me your invite code (or /cancel)."))
 
     async def on_text(self, ctx: Context, text: str) -> None:
@@ -377,8 +461,12 @@ class JoinDialog(Dialog):
             self.finish()
 
 
-@router.command("join", summary=_("join your branch with an invite code"), where=Where.DIRECT,
-                args=[Word("code", _("code"), optional=True)])
+@router.command(
+    "join",
+    summary=_("join your branch with an invite code"),
+    where=Where.DIRECT,
+    args=[Word("code", _("code"), optional=True)],
+)
 async def join(ctx: Context, code: str | None) -> None:
     if code is None:
         await ctx.start(JoinDialog)
@@ -389,28 +477,45 @@ async def join(ctx: Context, code: str | None) -> None:
 # -- rooms --------------------------------------------------------------------------------
 
 
-@router.command("bind", summary=_("make this group room your branch's room"), role=Role.SECRETARY,
-                where=Where.GROUP, args=[BranchArg("branch", _("branch"), managed=True)])
+@router.command(
+    "bind",
+    summary=_("make this group room your branch's room"),
+    role=Role.SECRETARY,
+    where=Where.GROUP,
+    args=[BranchArg("branch", _("branch"), managed=True)],
+)
 async def bind(ctx: Context, branch: Branch) -> None:
     chat = ctx.event.chat
     room = await ctx.store.rooms.by_chat(ctx.event.platform, chat.id)
     if room is not None and room.branch_id == branch.id:
-        ctx.reply(_("This room is already the room of {branch}."), branch=branch.name)
+        ctx.reply(_("This room is already bound to {branch}."), branch=branch.name)
         return
     if room is not None:
         previous = await ctx.store.branches.get(room.branch_id)
         if previous is not None and not ctx.who.manages(previous.id):
-            ctx.reply(_("This room belongs to {branch}; only its secretaries or an admin can "
-                        "change that."), branch=previous.name)
+            ctx.reply(
+                _(
+                    "This room belongs to {branch}; only its secretaries or an admin can "
+                    "change that."
+                ),
+                branch=previous.name,
+            )
             return
-    await ctx.store.rooms.bind(ctx.event.platform, chat.id, branch.id, chat.title,
-                               await member_id(ctx))
-    ctx.reply(_("This room is now the room of **{branch}**. Branch notices will be posted here."),
-              branch=branch.name)
+    await ctx.store.rooms.bind(
+        ctx.event.platform, chat.id, branch.id, chat.title, await member_id(ctx)
+    )
+    ctx.reply(
+        _("This room is now bound to **{branch}**. Branch notices will be posted here."),
+        branch=branch.name,
+    )
 
 
-@router.command("unbind", summary=_("stop using this group room for its branch"),
-                role=Role.SECRETARY, where=Where.GROUP)
+@router.command(
+    "unbind",
+    summary=_("stop using this group room for its branch"),
+    role=Role.SECRETARY,
+    where=Where.GROUP,
+)
 async def unbind(ctx: Context) -> None:
     room = await ctx.store.rooms.by_chat(ctx.event.platform, ctx.event.chat.id)
     if room is None:
@@ -419,44 +524,67 @@ async def unbind(ctx: Context) -> None:
     branch = await ctx.store.branches.get(room.branch_id)
     name = branch.name if branch else "?"
     if not ctx.who.manages(room.branch_id):
-        ctx.reply(_("This room belongs to {branch}; only its secretaries or an admin can "
-                    "change that."), branch=name)
+        ctx.reply(
+            _("This room belongs to {branch}; only its secretaries or an admin can change that."),
+            branch=name,
+        )
         return
     await ctx.store.rooms.unbind(ctx.event.platform, ctx.event.chat.id)
-    ctx.reply(_("This room is no longer the room of {branch}."), branch=name)
+    ctx.reply(_("This room is no longer bound to {branch}."), branch=name)
 
 
 # -- linking accounts ---------------------------------------------------------------------
 
 
-@router.command("link", summary=_("link your accounts on other platforms"), where=Where.DIRECT,
-                args=[Word("code", _("code"), optional=True)])
+@router.command(
+    "link",
+    summary=_("link your accounts on other platforms"),
+    where=Where.DIRECT,
+    args=[Word("code", _("link code"), optional=True)],
+)
 async def link(ctx: Context, code: str | None) -> None:
     mine = await member_id(ctx)
     if code is None:
         new = new_code()
         minutes = ctx.settings.link_minutes
-        await ctx.store.links.create(new, mine, ctx.event.platform,
-                                     now() + timedelta(minutes=minutes))
-        ctx.reply(Markup.join([
-            ctx.t(_("Your link code, valid for {minutes} minutes:"), minutes=minutes),
-            Markup.format("`{code}`", code=new),
-            ctx.t(_("Send `/link {code}` to me from your other account; both accounts then "
-                    "become one."), code=new),
-        ]))
+        await ctx.store.links.create(
+            new, mine, ctx.event.platform, now() + timedelta(minutes=minutes)
+        )
+        ctx.reply(
+            Markup.join(
+                [
+                    ctx.t(_("Your link code, valid for {minutes} minutes:"), minutes=minutes),
+                    Markup.format("`{code}`", code=new),
+                    ctx.t(
+                        _(
+                            "Send `/link {code}` to me from your other account; both accounts then "
+                            "become one."
+                        ),
+                        code=new,
+                    ),
+                ]
+            )
+        )
         return
-    taken = await ctx.store.links.take(clean_code(code))
+    taken = await ctx.store.links.valid(clean_code(code))
     if taken is None:
-        ctx.reply(_("That link code is not valid or has expired. Send /link from your other "
-                    "account to get a new one."))
+        ctx.reply(
+            _(
+                "That link code is not valid or has expired. Send /link from your other "
+                "account to get a new one."
+            )
+        )
         return
     if taken.member_id == mine:
-        ctx.reply(_("That code came from this same account. Send it from your other account."))
+        ctx.reply(_("That link code came from this same account. Send it from your other account."))
         return
+    await ctx.store.links.spend(taken)
     await ctx.store.people.merge(keep=taken.member_id, absorb=mine)
     ctx.mark_people_changed()
-    ctx.reply(_("Done: this account is now linked to your account on {platform}."),
-              platform=taken.platform)
+    ctx.reply(
+        _("Done: this account is now linked to your account on {platform}."),
+        platform=taken.platform,
+    )
 
 
 DIALOGS: list[type[Dialog]] = [LanguageDialog, InviteDialog, JoinDialog]

@@ -49,15 +49,21 @@ class Branches:
 
     async def summaries(self) -> list[BranchSummary]:
         members = (
-            select(func.count()).select_from(Member).where(Member.branch_id == Branch.id)
+            select(func.count())
+            .select_from(Member)
+            .where(Member.branch_id == Branch.id)
             .scalar_subquery()
         )
         secretaries = (
-            select(func.count()).select_from(Secretary).where(Secretary.branch_id == Branch.id)
+            select(func.count())
+            .select_from(Secretary)
+            .where(Secretary.branch_id == Branch.id)
             .scalar_subquery()
         )
         rooms = (
-            select(func.count()).select_from(Room).where(Room.branch_id == Branch.id)
+            select(func.count())
+            .select_from(Room)
+            .where(Room.branch_id == Branch.id)
             .scalar_subquery()
         )
         rows = await self.session.execute(
@@ -100,8 +106,14 @@ class Invites:
     async def create(
         self, code: str, branch_id: int, role: str, by: int | None, expires_at: datetime
     ) -> Invite:
-        invite = Invite(code=code, branch_id=branch_id, role=role, created_by=by,
-                        created_at=now(), expires_at=expires_at)
+        invite = Invite(
+            code=code,
+            branch_id=branch_id,
+            role=role,
+            created_by=by,
+            created_at=now(),
+            expires_at=expires_at,
+        )
         self.session.add(invite)
         await self.session.flush()
         return invite
@@ -134,15 +146,16 @@ class LinkCodes:
 
     async def create(self, code: str, member_id: int, platform: str, expires_at: datetime) -> None:
         await self.session.execute(delete(LinkCode).where(LinkCode.member_id == member_id))
-        self.session.add(LinkCode(code=code, member_id=member_id, platform=platform,
-                                  expires_at=expires_at))
+        self.session.add(
+            LinkCode(code=code, member_id=member_id, platform=platform, expires_at=expires_at)
+        )
         await self.session.flush()
 
-    async def take(self, code: str) -> LinkCode | None:
-        """Spend a link code: it works once, and not after it expired."""
+    async def valid(self, code: str) -> LinkCode | None:
+        """The link code, unless it is unknown or expired."""
         link = await self.session.get(LinkCode, code.upper())
-        if link is None:
-            return None
+        return None if link is None or is_expired(link.expires_at) else link
+
+    async def spend(self, link: LinkCode) -> None:
         await self.session.delete(link)
         await self.session.flush()
-        return None if is_expired(link.expires_at) else link

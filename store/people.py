@@ -24,7 +24,6 @@ class Person:
     secretary_of: dict[int, str] = field(default_factory=dict)
     identities: list[str] = field(default_factory=list)
     direct_chats: dict[str, str] = field(default_factory=dict)
-    stored_admin: bool = False
 
 
 class People:
@@ -70,12 +69,6 @@ class People:
             people[member_id].identities.append(f"{platform}:{user_id}")
             if chat:
                 people[member_id].direct_chats[platform] = chat
-        every_identity = [i for person in people.values() for i in person.identities]
-        admins = set(
-            await self.session.scalars(select(Admin.identity).where(Admin.identity.in_(every_identity)))
-        )
-        for person in people.values():
-            person.stored_admin = any(i in admins for i in person.identities)
         return by_account
 
     async def ensure(self, platform: str, user_id: str, name: str) -> int:
@@ -90,8 +83,9 @@ class People:
         member = Member(display_name=name, created_at=now())
         self.session.add(member)
         await self.session.flush()
-        self.session.add(Identity(platform=platform, user_id=user_id, member_id=member.id,
-                                  display_name=name))
+        self.session.add(
+            Identity(platform=platform, user_id=user_id, member_id=member.id, display_name=name)
+        )
         await self.session.flush()
         return member.id
 
@@ -103,7 +97,9 @@ class People:
         )
 
     async def set_locale(self, member_id: int, locale: str) -> None:
-        await self.session.execute(update(Member).where(Member.id == member_id).values(locale=locale))
+        await self.session.execute(
+            update(Member).where(Member.id == member_id).values(locale=locale)
+        )
 
     async def set_branch(self, member_id: int, branch_id: int) -> None:
         await self.session.execute(
@@ -132,7 +128,9 @@ class People:
             update(Identity).where(Identity.member_id == absorb).values(member_id=keep)
         )
         held = set(
-            await self.session.scalars(select(Secretary.branch_id).where(Secretary.member_id == keep))
+            await self.session.scalars(
+                select(Secretary.branch_id).where(Secretary.member_id == keep)
+            )
         )
         for branch_id in await self.session.scalars(
             select(Secretary.branch_id).where(Secretary.member_id == absorb)

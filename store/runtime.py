@@ -10,15 +10,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, delete, insert, or_, select, tuple_, update
+from sqlalchemy import Table, and_, bindparam, delete, insert, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.clock import as_utc, now
 from store.models import Conversation, KeyValue, OutboxRow, SeenEvent
+
+CONVERSATIONS = cast(Table, Conversation.__table__)
+OUTBOX = cast(Table, OutboxRow.__table__)
+SEEN_EVENTS = cast(Table, SeenEvent.__table__)
+VALUES = cast(Table, KeyValue.__table__)
 
 ConversationKey = tuple[str, str, str, str]
 """(platform, chat id, user id, slot)"""
@@ -34,22 +39,24 @@ class StoredConversation:
 
 
 def _upsert(session: AsyncSession) -> Any:
-    return pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
 class Conversations:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def load(self, keys: Sequence[ConversationKey]) -> dict[ConversationKey, StoredConversation]:
+    async def load(
+        self, keys: Sequence[ConversationKey]
+    ) -> dict[ConversationKey, StoredConversation]:
         if not keys:
             return {}
-        table = Conversation.__table__
+        table = CONVERSATIONS
         key_columns = tuple_(table.c.platform, table.c.chat_id, table.c.user_id, table.c.slot)
         found: dict[ConversationKey, StoredConversation] = {}
         for start in range(0, len(keys), 500):
             rows = await self.session.execute(
-                select(table).where(key_columns.in_(list(keys[start:start + 500])))
+                select(table).where(key_columns.in_(list(keys[start : start + 500])))
             )
             for row in rows:
                 deadline = as_utc(row.deadline) if row.deadline else None
@@ -58,17 +65,24 @@ class Conversations:
                 )
         return found
 
-    async def for_user(self, platform: str, chat_id: str, user_id: str) -> dict[str, StoredConversation]:
+    async def for_user(
+        self, platform: str, chat_id: str, user_id: str
+    ) -> dict[str, StoredConversation]:
         rows = await self.session.execute(
-            select(Conversation.__table__).where(
+            select(CONVERSATIONS).where(
                 Conversation.platform == platform,
                 Conversation.chat_id == chat_id,
                 Conversation.user_id == user_id,
             )
         )
         return {
-            row.slot: StoredConversation(row.dialog, row.state, row.data, row.version,
-                                         as_utc(row.deadline) if row.deadline else None)
+            row.slot: StoredConversation(
+                row.dialog,
+                row.state,
+                row.data,
+                row.version,
+                as_utc(row.deadline) if row.deadline else None,
+            )
             for row in rows
         }
 
@@ -77,16 +91,27 @@ class Conversations:
             return
         stamp = now()
         rows = [
-            {"platform": k[0], "chat_id": k[1], "user_id": k[2], "slot": k[3], "dialog": c.dialog,
-             "state": c.state, "data": c.data, "version": c.version, "deadline": c.deadline,
-             "updated_at": stamp}
+            {
+                "platform": k[0],
+                "chat_id": k[1],
+                "user_id": k[2],
+                "slot": k[3],
+                "dialog": c.dialog,
+                "state": c.state,
+                "data": c.data,
+                "version": c.version,
+                "deadline": c.deadline,
+                "updated_at": stamp,
+            }
             for k, c in items.items()
         ]
-        statement = _upsert(self.session)(Conversation.__table__)
+        statement = _upsert(self.session)(CONVERSATIONS)
         statement = statement.on_conflict_do_update(
             index_elements=["platform", "chat_id", "user_id", "slot"],
-            set_={name: statement.excluded[name]
-                  for name in ("dialog", "state", "data", "version", "deadline", "updated_at")},
+            set_={
+                name: statement.excluded[name]
+                for name in ("dialog", "state", "data", "version", "deadline", "updated_at")
+            },
         )
         await self.session.execute(statement, rows)
 
@@ -94,20 +119,26 @@ class Conversations:
         keys = list(keys)
         if not keys:
             return
-        table = Conversation.__table__
+        table = CONVERSATIONS
         await self.session.execute(
             delete(table).where(
-                and_(table.c.platform == bindparam("p"), table.c.chat_id == bindparam("c"),
-                     table.c.user_id == bindparam("u"), table.c.slot == bindparam("s"))
+                and_(
+                    table.c.platform == bindparam("p"),
+                    table.c.chat_id == bindparam("c"),
+                    table.c.user_id == bindparam("u"),
+                    table.c.slot == bindparam("s"),
+                )
             ),
             [{"p": k[0], "c": k[1], "u": k[2], "s": k[3]} for k in keys],
         )
 
     async def due(self, at: datetime, limit: int = 500) -> list[tuple[ConversationKey, int]]:
         """Conversations whose deadline has passed, with the version the deadline belongs to."""
-        table = Conversation.__table__
+        table = CONVERSATIONS
         rows = await self.session.execute(
-            select(table.c.platform, table.c.chat_id, table.c.user_id, table.c.slot, table.c.version)
+            select(
+                table.c.platform, table.c.chat_id, table.c.user_id, table.c.slot, table.c.version
+            )
             .where(table.c.deadline.is_not(None), table.c.deadline <= at)
             .order_by(table.c.deadline)
             .limit(limit)
@@ -142,43 +173,66 @@ class Outbox:
         stamp = now()
         values = [{**row, "created_at": stamp, "status": "pending", "attempts": 0} for row in rows]
         result = await self.session.execute(
-            insert(OutboxRow.__table__).returning(
-                OutboxRow.__table__.c.id, sort_by_parameter_order=True
-            ),
+            insert(OUTBOX).returning(OUTBOX.c.id, sort_by_parameter_order=True),
             values,
         )
         return list(result.scalars())
 
-    async def pending(self, platform: str, after_id: int = 0, limit: int = 1000) -> list[PendingMessage]:
-        table = OutboxRow.__table__
+    async def pending(
+        self, platform: str, after_id: int = 0, limit: int = 1000
+    ) -> list[PendingMessage]:
+        table = OUTBOX
         rows = await self.session.execute(
-            select(table.c.id, table.c.platform, table.c.chat_id, table.c.direct, table.c.user_id,
-                   table.c.payload, table.c.attempts)
+            select(
+                table.c.id,
+                table.c.platform,
+                table.c.chat_id,
+                table.c.direct,
+                table.c.user_id,
+                table.c.payload,
+                table.c.attempts,
+            )
             .where(table.c.platform == platform, table.c.status == "pending", table.c.id > after_id)
             .order_by(table.c.id)
             .limit(limit)
         )
         return [PendingMessage(*row) for row in rows]
 
-    async def finish_many(self, results: Sequence[tuple[int, str, str | None, str | None, int]]) -> None:
+    async def finish_many(
+        self, results: Sequence[tuple[int, str, str | None, str | None, int]]
+    ) -> None:
         """Record outcomes: (id, status, sent ref, error, attempts)."""
         if not results:
             return
-        table = OutboxRow.__table__
+        table = OUTBOX
         stamp = now()
         await self.session.execute(
             update(table)
             .where(table.c.id == bindparam("row_id"))
-            .values(status=bindparam("new_status"), sent_ref=bindparam("ref"),
-                    error=bindparam("err"), attempts=bindparam("tries"), sent_at=bindparam("at")),
-            [{"row_id": i, "new_status": s, "ref": r, "err": e, "tries": a,
-              "at": stamp if s == "sent" else None} for i, s, r, e, a in results],
+            .values(
+                status=bindparam("new_status"),
+                sent_ref=bindparam("ref"),
+                error=bindparam("err"),
+                attempts=bindparam("tries"),
+                sent_at=bindparam("at"),
+            ),
+            [
+                {
+                    "row_id": i,
+                    "new_status": s,
+                    "ref": r,
+                    "err": e,
+                    "tries": a,
+                    "at": stamp if s == "sent" else None,
+                }
+                for i, s, r, e, a in results
+            ],
         )
 
     async def counts(self) -> dict[str, int]:
         from sqlalchemy import func
 
-        table = OutboxRow.__table__
+        table = OUTBOX
         rows = await self.session.execute(
             select(table.c.status, func.count()).group_by(table.c.status)
         )
@@ -192,14 +246,15 @@ class SeenEvents:
     async def existing(self, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
         if not keys:
             return set()
-        table = SeenEvent.__table__
+        table = SEEN_EVENTS
         found: set[tuple[str, str]] = set()
         for start in range(0, len(keys), 500):
-            chunk = keys[start:start + 500]
+            chunk = keys[start : start + 500]
             rows = await self.session.execute(
                 select(table.c.platform, table.c.event_id).where(
                     or_(*[and_(table.c.platform == p, table.c.event_id == e) for p, e in chunk])
-                    if len(chunk) < 4 else tuple_(table.c.platform, table.c.event_id).in_(list(chunk))
+                    if len(chunk) < 4
+                    else tuple_(table.c.platform, table.c.event_id).in_(list(chunk))
                 )
             )
             found.update((p, e) for p, e in rows)
@@ -209,7 +264,7 @@ class SeenEvents:
         if keys:
             stamp = now()
             await self.session.execute(
-                insert(SeenEvent.__table__),
+                insert(SEEN_EVENTS),
                 [{"platform": p, "event_id": e, "seen_at": stamp} for p, e in keys],
             )
 
@@ -228,7 +283,7 @@ class Values:
         return row.value if row else None
 
     async def put(self, name: str, value: str) -> None:
-        statement = _upsert(self.session)(KeyValue.__table__).values(name=name, value=value)
+        statement = _upsert(self.session)(VALUES).values(name=name, value=value)
         await self.session.execute(
             statement.on_conflict_do_update(index_elements=["name"], set_={"value": value})
         )

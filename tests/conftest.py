@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import asyncpg
@@ -66,13 +66,18 @@ async def make_bot(database_url: str) -> AsyncIterator[BotFactory]:
     """Start bots on the test's database with a memory adapter; all are stopped at the end."""
     running: list[BranchBot] = []
 
-    async def factory(adapter: MemoryAdapter | None = None, **overrides: Any) -> tuple[BranchBot, MemoryAdapter]:
+    async def factory(
+        adapter: MemoryAdapter | None = None, **overrides: Any
+    ) -> tuple[BranchBot, MemoryAdapter]:
         adapter = adapter or MemoryAdapter()
-        options: dict[str, Any] = {"database_url": database_url, "admins": ["memory:boss"],
-                                   "playground": False, "default_locale": "en"}
+        options: dict[str, Any] = {
+            "database_url": database_url,
+            "admins": ["memory:boss"],
+            "playground": False,
+            "default_locale": "en",
+        }
         options.update(overrides)
-        bot = BranchBot(load_config(None, **options), extra_adapters=[adapter],
-                        serve_http=False)
+        bot = BranchBot(load_config(None, **options), extra_adapters=[adapter], serve_http=False)
         await bot.start()
         running.append(bot)
         return bot, adapter

@@ -12,8 +12,9 @@ from tests.conftest import settle
 CODE = re.compile(r"\b([A-HJ-NP-Z2-9]{8})\b")
 
 
-async def ask(bot: BranchBot, adapter: MemoryAdapter, user: str, text: str = "",
-              **options: Any) -> str:
+async def ask(
+    bot: BranchBot, adapter: MemoryAdapter, user: str, text: str = "", **options: Any
+) -> str:
     """Say something as ``user`` and return the plain text of every answer it caused."""
     before = len(adapter.sent)
     await adapter.say(user, text, **options)

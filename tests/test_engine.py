@@ -55,7 +55,9 @@ async def test_fifty_people_twenty_messages_in_order_none_lost_none_doubled(
     assert len(adapter.sent) == people * each
     for person in range(people):
         chat = f"dm-p{person}"
-        codes = [s.message.text.plain().split()[0] for s in adapter.sent if s.address.chat_id == chat]
+        codes = [
+            s.message.text.plain().split()[0] for s in adapter.sent if s.address.chat_id == chat
+        ]
         assert codes == [f"C{person}X{index:02d}" for index in range(each)]
     assert len({s.message_id for s in adapter.sent}) == people * each
 
@@ -69,8 +71,9 @@ async def test_redelivered_event_is_handled_once(make_bot: BotFactory) -> None:
     assert len(adapter.sent) == 1
 
 
-async def test_deadline_fires_after_a_restart(make_bot: BotFactory,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_deadline_fires_after_a_restart(
+    make_bot: BotFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(JoinDialog, "timeout", 0.5)
     bot, adapter = await make_bot()
     await ask(bot, adapter, "mei", "/join")
@@ -82,11 +85,12 @@ async def test_deadline_fires_after_a_restart(make_bot: BotFactory,
     assert adapter.sent[0].address.chat_id == "dm-mei" and adapter.sent[0].address.direct
     await asyncio.sleep(1.2)
     assert len(adapter.sent) == 1
-    assert "answer commands" in await ask(bot, adapter, "mei", "ABCDEFGH")
+    assert "only respond to commands" in await ask(bot, adapter, "mei", "ABCDEFGH")
 
 
-async def test_an_answer_resets_the_deadline(make_bot: BotFactory,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_an_answer_resets_the_deadline(
+    make_bot: BotFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(JoinDialog, "timeout", 1.5)
     bot, adapter = await make_bot()
     await ask(bot, adapter, "mei", "/join")
@@ -103,11 +107,12 @@ async def test_numbered_choices_where_there_are_no_buttons(make_bot: BotFactory)
     assert "1. 中文" in question and "2. English" in question and "number" in question
     assert adapter.sent[-1].message.choices == ()
     assert "English" in await ask(bot, adapter, "mei", "2")
-    assert "answer commands" in await ask(bot, adapter, "mei", "2")
+    assert "only respond to commands" in await ask(bot, adapter, "mei", "2")
 
 
 async def test_a_failing_event_gets_an_apology_and_spares_the_others(
-    make_bot: BotFactory, caplog: pytest.LogCaptureFixture,
+    make_bot: BotFactory,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     bot, adapter = await make_bot()
 
@@ -115,8 +120,9 @@ async def test_a_failing_event_gets_an_apology_and_spares_the_others(
         raise RuntimeError("bug")
 
     router = bot.engine.router
-    router.commands = [dataclasses.replace(c, handler=broken) if c.name == "me" else c
-                       for c in router.commands]
+    router.commands = [
+        dataclasses.replace(c, handler=broken) if c.name == "me" else c for c in router.commands
+    ]
     events = [adapter.say(f"u{i}", "/help") for i in range(5)]
     events.insert(2, adapter.say("victim", "/me"))
     results = await asyncio.gather(*events)
@@ -143,10 +149,14 @@ async def test_delivery_keeps_per_chat_order_and_isolates_a_rate_limited_chat(
         return None
 
     bot, adapter = await make_bot(MemoryAdapter(fail=fail))
-    await asyncio.gather(*(adapter.say("slow", f"/join S{i}") for i in range(3)),
-                         *(adapter.say("fast", f"/join F{i}") for i in range(3)))
+    await asyncio.gather(
+        *(adapter.say("slow", f"/join S{i}") for i in range(3)),
+        *(adapter.say("fast", f"/join F{i}") for i in range(3)),
+    )
     await settle(bot)
-    slow = [s.message.text.plain().split()[0] for s in adapter.sent if s.address.chat_id == "dm-slow"]
+    slow = [
+        s.message.text.plain().split()[0] for s in adapter.sent if s.address.chat_id == "dm-slow"
+    ]
     fast_positions = [i for i, s in enumerate(adapter.sent) if s.address.chat_id == "dm-fast"]
     assert slow == ["S0", "S1", "S2"]
     assert fast_positions == [0, 1, 2]

@@ -32,8 +32,10 @@ def test_values_stay_literal_in_every_rendering(value: str) -> None:
 def test_template_markup() -> None:
     markup = Markup.format("**{a}** __b__ `c` [docs](https://example.org/?q=1&r=2)\n- item", a="A")
     assert markup.plain() == "A b c docs (https://example.org/?q=1&r=2)\n• item"
-    assert markup.html() == ('<b>A</b> <i>b</i> <code>c</code> '
-                             '<a href="https://example.org/?q=1&amp;r=2">docs</a>\n• item')
+    assert markup.html() == (
+        "<b>A</b> <i>b</i> <code>c</code> "
+        '<a href="https://example.org/?q=1&amp;r=2">docs</a>\n• item'
+    )
     assert markup.markdown() == "**A** _b_ `c` [docs](https://example.org/?q=1&r=2)\n• item"
     assert Markup.format("{{literal}} {x}", x=1).plain() == "{literal} 1"
 

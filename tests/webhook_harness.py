@@ -61,13 +61,24 @@ class Lab:
     def hook(self) -> str:
         return f"{self.bot.http.url}/hooks/lab"
 
-    def event(self, user: str, text: str | None = None, *, chat: str | None = None,
-              choice: str | None = None, name: str | None = None,
-              event_id: str | None = None, message_id: str | None = None) -> dict[str, Any]:
+    def event(
+        self,
+        user: str,
+        text: str | None = None,
+        *,
+        chat: str | None = None,
+        choice: str | None = None,
+        name: str | None = None,
+        event_id: str | None = None,
+        message_id: str | None = None,
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {
             "id": event_id or f"ev-{next(self.ids)}",
-            "chat": ({"id": chat, "type": "group", "title": f"Room {chat}"} if chat
-                     else {"id": f"dm-{user}", "type": "direct"}),
+            "chat": (
+                {"id": chat, "type": "group", "title": f"Room {chat}"}
+                if chat
+                else {"id": f"dm-{user}", "type": "direct"}
+            ),
             "sender": {"id": user, "name": name or user.title()},
         }
         if text is not None:
@@ -78,12 +89,19 @@ class Lab:
             body["message_id"] = message_id
         return body
 
-    async def post(self, body: bytes | dict[str, Any], *, headers: dict[str, str] | None = None,
-                   channel: str = "lab") -> tuple[int, dict[str, Any]]:
+    async def post(
+        self,
+        body: bytes | dict[str, Any],
+        *,
+        headers: dict[str, str] | None = None,
+        channel: str = "lab",
+    ) -> tuple[int, dict[str, Any]]:
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-        async with self.client.post(f"{self.bot.http.url}/hooks/{channel}", data=raw,
-                                    headers=headers if headers is not None
-                                    else signed_headers(SECRET, raw)) as response:
+        async with self.client.post(
+            f"{self.bot.http.url}/hooks/{channel}",
+            data=raw,
+            headers=headers if headers is not None else signed_headers(SECRET, raw),
+        ) as response:
             return response.status, await response.json(content_type=None)
 
     async def send(self, user: str, text: str | None = None, **options: Any) -> dict[str, Any]:
@@ -118,10 +136,15 @@ async def lab_bot(database_url: str, **overrides: Any) -> AsyncIterator[Lab]:
     port = runner.addresses[0][1]
     receiver.url = f"http://127.0.0.1:{port}/inbox"
     options: dict[str, Any] = {
-        "database_url": database_url, "default_locale": "en", "admins": ["webhook:lab:boss"],
+        "database_url": database_url,
+        "default_locale": "en",
+        "admins": ["webhook:lab:boss"],
         "http": {"host": "127.0.0.1", "port": 0},
-        "webhook": {"channels": [{"name": "lab", "secret": SECRET, "callback_url": receiver.url,
-                                  "timeout": 5}]},
+        "webhook": {
+            "channels": [
+                {"name": "lab", "secret": SECRET, "callback_url": receiver.url, "timeout": 5}
+            ]
+        },
     }
     options.update(overrides)
     bot = BranchBot(load_config(None, **options))

@@ -19,10 +19,28 @@ TEMPLATE = LOCALES / "branchbot.pot"
 
 def main() -> None:
     subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
-         "-k", "_", "-k", "_n:1,2", "--no-default-keywords", "--no-location", "--sort-output",
-         "--project", "branchbot", "-o", str(TEMPLATE), "."],
-        check=True, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "_",
+            "-k",
+            "_n:1,2",
+            "--no-default-keywords",
+            "--no-location",
+            "--sort-output",
+            "--project",
+            "branchbot",
+            "-o",
+            str(TEMPLATE),
+            ".",
+        ],
+        check=True,
+        cwd=ROOT,
     )
     with TEMPLATE.open("rb") as source:
         template = read_po(source)

@@ -27,6 +27,14 @@ PERSONAS = [
     {"id": "max", "name": "Max", "hint": "member-to-be"},
 ]
 ROOM = {"id": "room-library", "title": "Library branch room"}
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+"""The page holds a signing secret: it is only served to browsers that reached it by a
+loopback name, so another web site cannot read it through DNS rebinding."""
+
+
+def is_local(request: web.Request) -> bool:
+    host = request.url.host or ""
+    return host.strip("[]") in LOCAL_HOSTS
 
 
 class PlaygroundChannel(WebhookChannel):
@@ -34,45 +42,76 @@ class PlaygroundChannel(WebhookChannel):
         super().__init__("playground", secrets.token_hex(16), callback_url="")
         self.capabilities = Capabilities(buttons=True, images=True, max_text_length=32_768)
         self._history: deque[dict[str, Any]] = deque(maxlen=history)
-        self._listeners: set[asyncio.Queue[dict[str, Any]]] = set()
+        self._listeners: set[asyncio.Queue[dict[str, Any] | None]] = set()
+
+    def allows(self, request: web.Request) -> bool:
+        return is_local(request)
 
     async def send(self, address: Address, message: Outgoing, message_id: str) -> SentRef:
         body = render(address, message, message_id)
         body["html"] = message.text.html(newline="<br>")
         self._history.append(body)
         for listener in self._listeners:
+            if listener.full():
+                listener.get_nowait()
             listener.put_nowait(body)
         return SentRef(message_id)
+
+    async def close_streams(self, _app: web.Application | None = None) -> None:
+        """End every open event stream, so the server can stop without waiting for them."""
+        for listener in self._listeners:
+            if listener.full():
+                listener.get_nowait()
+            listener.put_nowait(None)
 
     def routes(self) -> list[web.RouteDef]:
         return [web.get("/", self.page), web.get("/playground/events", self.events)]
 
     async def page(self, request: web.Request) -> web.Response:
+        if not is_local(request):
+            raise web.HTTPForbidden(text="the playground is served on 127.0.0.1 or localhost only")
         template = files(__package__).joinpath("page.html").read_text(encoding="utf-8")
-        config = {"secret": self.secret, "hook": "/hooks/playground",
-                  "events": "/playground/events", "personas": PERSONAS, "room": ROOM}
+        config = {
+            "secret": self.secret,
+            "hook": "/hooks/playground",
+            "events": "/playground/events",
+            "personas": PERSONAS,
+            "room": ROOM,
+        }
         html = template.replace("__PLAYGROUND_CONFIG__", json.dumps(config).replace("</", "<\\/"))
-        return web.Response(text=html, content_type="text/html", charset="utf-8",
-                            headers={"Cache-Control": "no-store"})
+        return web.Response(
+            text=html,
+            content_type="text/html",
+            charset="utf-8",
+            headers={"Cache-Control": "no-store"},
+        )
 
     async def events(self, request: web.Request) -> web.StreamResponse:
-        response = web.StreamResponse(headers={"Content-Type": "text/event-stream",
-                                               "Cache-Control": "no-cache"})
+        if not is_local(request):
+            raise web.HTTPForbidden(text="the playground is served on 127.0.0.1 or localhost only")
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+        )
         await response.prepare(request)
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        for body in self._history:
+        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(self._history.maxlen or 500)
+        history = list(self._history)
+        last = request.headers.get("Last-Event-ID")
+        ids = [body["id"] for body in history]
+        for body in history[ids.index(last) + 1 if last in ids else 0 :]:
             queue.put_nowait(body)
         self._listeners.add(queue)
         try:
             while True:
                 try:
-                    body = await asyncio.wait_for(queue.get(), timeout=15)
+                    item = await asyncio.wait_for(queue.get(), timeout=15)
                 except TimeoutError:
                     await response.write(b": keep-alive\n\n")
                     continue
-                data = json.dumps(body, ensure_ascii=False)
-                await response.write(f"id: {body['id']}\ndata: {data}\n\n".encode())
-        except (ConnectionResetError, asyncio.CancelledError):
+                if item is None:
+                    break
+                data = json.dumps(item, ensure_ascii=False)
+                await response.write(f"id: {item['id']}\ndata: {data}\n\n".encode())
+        except ConnectionResetError:
             pass
         finally:
             self._listeners.discard(queue)

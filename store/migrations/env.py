@@ -6,7 +6,9 @@ from store.models import Base
 
 connection = context.config.attributes.get("connection")
 if connection is None:
-    raise RuntimeError("run migrations through `branchbot db upgrade`, which supplies the connection")
+    raise RuntimeError(
+        "run migrations through `branchbot db upgrade`, which supplies the connection"
+    )
 
 context.configure(
     connection=connection,

@@ -64,8 +64,9 @@ CASES = [
 
 
 @pytest.mark.parametrize(("actor", "command", "chat", "allowed"), CASES)
-async def test_roles(make_bot: BotFactory, actor: str, command: str, chat: str | None,
-                     allowed: bool) -> None:
+async def test_roles(
+    make_bot: BotFactory, actor: str, command: str, chat: str | None, allowed: bool
+) -> None:
     bot, adapter = await make_bot()
     codes = await organisation(bot, adapter)
     before = await ask(bot, adapter, "boss", "/branches")

@@ -71,7 +71,7 @@ async def test_join_without_code_asks_for_it(lab: Lab) -> None:
     assert "invite code" in await lab.say("mei", "/join")
     assert "not a valid invite code" in await lab.say("mei", "WRONG123")
     assert "Welcome to Library" in await lab.say("mei", f" {code[:4]}-{code[4:]} ")
-    assert "answer commands" in await lab.say("mei", "hello again")
+    assert "only respond to commands" in await lab.say("mei", "hello again")
 
 
 async def test_invite_by_buttons(lab: Lab) -> None:
@@ -102,10 +102,10 @@ async def test_revoke(lab: Lab) -> None:
 async def test_bind_and_unbind(lab: Lab) -> None:
     await organisation(lab)
     assert "direct chat" not in await lab.say("sam", "/bind Main Library", chat="room-1")
-    assert "already the room" in await lab.say("sam", "/bind main library", chat="room-1")
+    assert "already bound to" in await lab.say("sam", "/bind main library", chat="room-1")
     assert "group room" in await lab.say("sam", "/bind Main Library")
     assert "1 room" in await lab.say("boss", "/branches")
-    assert "no longer the room of Main Library" in await lab.say("sam", "/unbind", chat="room-1")
+    assert "no longer bound to Main Library" in await lab.say("sam", "/unbind", chat="room-1")
     assert "not bound" in await lab.say("sam", "/unbind", chat="room-1")
 
 
@@ -124,7 +124,6 @@ async def test_link_two_accounts(lab: Lab) -> None:
     answer = await lab.say("mei", "/link")
     code = code_in(answer)
     assert "same account" in await lab.say("mei", f"/link {code}")
-    code = code_in(await lab.say("mei", "/link"))
     assert "linked" in await lab.say("mei-phone", f"/link {code}")
     me = await lab.say("mei-phone", "/me")
     assert "Main Library" in me and "webhook:lab:mei" in me and "webhook:lab:mei-phone" in me
@@ -135,13 +134,14 @@ async def test_cancel(lab: Lab) -> None:
     assert "nothing to stop" in await lab.say("mei", "/cancel")
     await lab.say("mei", "/join")
     assert "Stopped" in await lab.say("mei", "/cancel")
-    assert "answer commands" in await lab.say("mei", "ABCDEFGH")
+    assert "only respond to commands" in await lab.say("mei", "ABCDEFGH")
 
 
 async def test_unknown_and_refused_commands_change_nothing(lab: Lab) -> None:
     assert "Did you mean /help" in await lab.say("mei", "/hlep")
     assert "/help lists" in await lab.say("mei", "/xyzzy")
     assert "Only admins" in await lab.say("mei", "/branch add Mine")
+    assert "Only admins" in await lab.say("mei", "/branch")
     assert "Usage" in await lab.say("boss", "/branch add")
     assert "Usage" in await lab.say("boss", "/branch")
     assert "Usage" in await lab.say("boss", "/revoke")

@@ -25,8 +25,14 @@ pytestmark = pytest.mark.browser
 
 CHROMIUM = os.environ.get("BRANCHBOT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 WAIT = 10_000  # ms, for every single wait
 CODE = re.compile(r"^[A-Z2-9]{8}$")
@@ -40,8 +46,13 @@ PIXEL = bytes.fromhex(
 
 @pytest.fixture
 async def playground(tmp_path: Path) -> AsyncIterator[BranchBot]:
-    config = load_config(None, database_url=f"sqlite:///{tmp_path}/pg.db", playground=True,
-                         default_locale="en", http={"host": "127.0.0.1", "port": 0})
+    config = load_config(
+        None,
+        database_url=f"sqlite:///{tmp_path}/pg.db",
+        playground=True,
+        default_locale="en",
+        http={"host": "127.0.0.1", "port": 0},
+    )
     bot = BranchBot(config)
     await bot.start()
     try:
@@ -52,8 +63,10 @@ async def playground(tmp_path: Path) -> AsyncIterator[BranchBot]:
 
 def chromium() -> str:
     if not os.path.isfile(CHROMIUM):
-        pytest.fail(f"chromium not found at {CHROMIUM}: install Debian's chromium package "
-                    "(or point BRANCHBOT_CHROMIUM at a Chromium binary) to run the browser test")
+        pytest.fail(
+            f"chromium not found at {CHROMIUM}: install Debian's chromium package "
+            "(or point BRANCHBOT_CHROMIUM at a Chromium binary) to run the browser test"
+        )
     return CHROMIUM
 
 
@@ -68,8 +81,14 @@ async def open_playground(bot: BranchBot, executable: str) -> AsyncIterator[Page
             page.set_default_timeout(WAIT)
             problems: list[str] = []
             page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-            page.on("console", lambda message: problems.append(f"console: {message.text}")
-                    if message.type == "error" and "status of 503" not in message.text else None)
+            page.on(
+                "console",
+                lambda message: (
+                    problems.append(f"console: {message.text}")
+                    if message.type == "error" and "status of 503" not in message.text
+                    else None
+                ),
+            )
             await page.goto(bot.http.url + "/")
             await expect(page.get_by_test_id("status")).to_have_text("connected", timeout=WAIT)
             yield page
@@ -109,11 +128,12 @@ async def onboarding(page: Page, playground: BranchBot) -> None:
     await expect(created).to_have_count(1, timeout=WAIT)
     await expect(created.locator("b")).to_have_text("Library")  # the bot's own markup is bold
     await expect(pane(page, "dm-ada").get_by_test_id("user-message")).to_have_text(
-        ["/branch add Library"])
+        ["/branch add Library"]
+    )
 
     # /invite with one branch: the bot asks the role with buttons; press "secretary"
     await say(page, "dm-ada", "/invite")
-    question = bot_said(page, "dm-ada", "as what?")
+    question = bot_said(page, "dm-ada", "a member or a secretary?")
     await expect(question).to_have_count(1, timeout=WAIT)
     await expect(question.get_by_role("button")).to_have_text(["member", "secretary"])
     await question.get_by_role("button", name="secretary").click()
@@ -129,13 +149,14 @@ async def onboarding(page: Page, playground: BranchBot) -> None:
     welcome = bot_said(page, "dm-sam", "Welcome")
     await expect(welcome).to_have_count(1, timeout=WAIT)
     await expect(welcome).to_contain_text("Library")
-    await expect(pane(page, "dm-ada").get_by_test_id("bot-message").filter(has_text="Welcome")) \
-        .to_have_count(0)
+    await expect(
+        pane(page, "dm-ada").get_by_test_id("bot-message").filter(has_text="Welcome")
+    ).to_have_count(0)
 
     # ... and binds the room, speaking as Sam there
     await page.get_by_test_id("speak-as").select_option("sam")
     await say(page, "room", "/bind Library")
-    bound = bot_said(page, "room", "This room is now the room of Library")
+    bound = bot_said(page, "room", "This room is now bound to Library")
     await expect(bound).to_have_count(1, timeout=WAIT)
     mine = pane(page, "room").get_by_test_id("user-message")
     await expect(mine).to_have_count(1)
@@ -146,7 +167,8 @@ async def onboarding(page: Page, playground: BranchBot) -> None:
     await say(page, "dm-max", "/branch add <b>x</b>")
     await expect(bot_said(page, "dm-max", "Only admins")).to_have_count(1, timeout=WAIT)
     await expect(pane(page, "dm-max").get_by_test_id("user-message")).to_have_text(
-        ["/branch add <b>x</b>"])
+        ["/branch add <b>x</b>"]
+    )
     await say(page, "dm-ada", "/branch add <b>x</b>")
     echoed = bot_said(page, "dm-ada", "Branch <b>x</b> created")
     await expect(echoed).to_have_count(1, timeout=WAIT)
@@ -155,13 +177,15 @@ async def onboarding(page: Page, playground: BranchBot) -> None:
 
     # a refused POST shows an error line in the pane
     async def refuse(route: Route) -> None:
-        await route.fulfill(status=503, content_type="application/json",
-                            body='{"ok": false, "error": "not ready"}')
+        await route.fulfill(
+            status=503, content_type="application/json", body='{"ok": false, "error": "not ready"}'
+        )
 
     await page.route("**/hooks/playground", refuse)
     await say(page, "dm-mei", "/help")
     await expect(pane(page, "dm-mei").get_by_test_id("send-error")).to_contain_text(
-        "HTTP 503: not ready", timeout=WAIT)
+        "HTTP 503: not ready", timeout=WAIT
+    )
     await page.unroute("**/hooks/playground", refuse)
     await say(page, "dm-mei", "/help")
     await expect(bot_said(page, "dm-mei", "Commands you can use")).to_have_count(1, timeout=WAIT)
@@ -170,28 +194,36 @@ async def onboarding(page: Page, playground: BranchBot) -> None:
     assert playground.playground is not None
     await playground.playground.send(
         Address("webhook:playground", "", direct=True, user_id="mei"),
-        Outgoing(Markup.literal("a picture"), choices=((Choice("ok", "ok"),),),
-                 image=Image("image/png", PIXEL)),
+        Outgoing(
+            Markup.literal("a picture"),
+            choices=((Choice("ok", "ok"),),),
+            image=Image("image/png", PIXEL),
+        ),
         "test-image-1",
     )
     picture = bot_said(page, "dm-mei", "a picture")
     await expect(picture).to_have_count(1, timeout=WAIT)
     await expect(picture.get_by_test_id("bot-image")).to_have_attribute(
-        "src", re.compile(r"^data:image/png;base64,iVBOR"))
+        "src", re.compile(r"^data:image/png;base64,iVBOR")
+    )
     assert await picture.get_by_test_id("bot-image").evaluate("img => img.naturalWidth") == 1
 
     # a reload replays the history without doubles, and keeps what people typed
-    counts = {key: await pane(page, key).get_by_test_id("bot-message").count()
-              for key in ("room", "dm-ada", "dm-sam", "dm-mei", "dm-max")}
+    counts = {
+        key: await pane(page, key).get_by_test_id("bot-message").count()
+        for key in ("room", "dm-ada", "dm-sam", "dm-mei", "dm-max")
+    }
     typed = await pane(page, "dm-ada").get_by_test_id("user-message").all_inner_texts()
     await page.reload()
     await expect(page.get_by_test_id("status")).to_have_text("connected", timeout=WAIT)
     for key, count in counts.items():
         await expect(pane(page, key).get_by_test_id("bot-message")).to_have_count(
-            count, timeout=WAIT)
+            count, timeout=WAIT
+        )
     await expect(pane(page, "dm-ada").get_by_test_id("user-message")).to_have_text(typed)
-    await expect(bot_said(page, "dm-ada", "as what?").get_by_role("button", name="member")) \
-        .to_be_disabled()
+    await expect(
+        bot_said(page, "dm-ada", "a member or a secretary?").get_by_role("button", name="member")
+    ).to_be_disabled()
 
     await page.screenshot(path="/tmp/playground.png", full_page=True)
     await page.set_viewport_size({"width": 390, "height": 844})

@@ -47,7 +47,9 @@ async def test_duplicate_is_recognised_after_a_restart(database_url: str) -> Non
         assert await lab.post(lab.event("mei", "/me", event_id="x1")) == (200, {"ok": True})
     async with lab_bot(database_url) as lab:
         assert await lab.post(lab.event("mei", "/me", event_id="x1")) == (
-            200, {"ok": True, "duplicate": True})
+            200,
+            {"ok": True, "duplicate": True},
+        )
 
 
 @pytest.mark.parametrize(
@@ -58,8 +60,9 @@ async def test_duplicate_is_recognised_after_a_restart(database_url: str) -> Non
         ({TIMESTAMP_HEADER: "1", SIGNATURE_HEADER: "sha256=00"}, "timestamp too far off"),
     ],
 )
-async def test_unsigned_or_stale_requests_are_refused(lab: Lab, headers: dict[str, str],
-                                                      reason: str) -> None:
+async def test_unsigned_or_stale_requests_are_refused(
+    lab: Lab, headers: dict[str, str], reason: str
+) -> None:
     status, answer = await lab.post(lab.event("mei", "/me"), headers=headers)
     assert (status, answer["error"]) == (401, reason)
 
@@ -84,18 +87,32 @@ async def test_wrong_secret_and_tampered_body_are_refused(lab: Lab) -> None:
     [
         (b"{not json", "body is not JSON"),
         (b"[1, 2]", "body must be a JSON object"),
-        (b'{"chat": {"id": "c", "type": "direct"}, "sender": {"id": "u"}, "text": "hi"}',
-         "missing field: id"),
+        (
+            b'{"chat": {"id": "c", "type": "direct"}, "sender": {"id": "u"}, "text": "hi"}',
+            "missing field: id",
+        ),
         (b'{"id": "1", "sender": {"id": "u"}, "text": "hi"}', "missing field: chat"),
-        (b'{"id": "1", "chat": {"id": "c", "type": "room"}, "sender": {"id": "u"}, "text": "x"}',
-         'field chat.type must be "group" or "direct"'),
-        (b'{"id": "1", "chat": {"id": "c", "type": "group"}, "text": "hi"}', "missing field: sender"),
-        (b'{"id": "1", "chat": {"id": "c", "type": "group"}, "sender": {"id": ""}, "text": "x"}',
-         "field sender.id must not be empty"),
-        (b'{"id": "1", "chat": {"id": "c", "type": "group"}, "sender": {"id": "u"}}',
-         "an event needs text or choice"),
-        (b'{"id": "1", "chat": {"id": "c", "type": "group"}, "sender": {"id": "u"}, "text": 5.5}',
-         "field text must be a string"),
+        (
+            b'{"id": "1", "chat": {"id": "c", "type": "room"}, "sender": {"id": "u"}, "text": "x"}',
+            'field chat.type must be "group" or "direct"',
+        ),
+        (
+            b'{"id": "1", "chat": {"id": "c", "type": "group"}, "text": "hi"}',
+            "missing field: sender",
+        ),
+        (
+            b'{"id": "1", "chat": {"id": "c", "type": "group"}, "sender": {"id": ""}, "text": "x"}',
+            "field sender.id must not be empty",
+        ),
+        (
+            b'{"id": "1", "chat": {"id": "c", "type": "group"}, "sender": {"id": "u"}}',
+            "an event needs text or choice",
+        ),
+        (
+            b'{"id": "1", "chat": {"id": "c", "type": "group"}, "sender": {"id": "u"}, '
+            b'"text": 5.5}',
+            "field text must be a string",
+        ),
     ],
 )
 async def test_malformed_events_get_400_with_the_reason(lab: Lab, body: bytes, reason: str) -> None:
@@ -129,7 +146,8 @@ async def test_direct_message_to_someone_who_never_wrote(lab: Lab) -> None:
     from bot.messages import Address, Outgoing
 
     await lab.bot.deliveries["webhook:lab"].adapter.send(
-        Address("webhook:lab", "", True, "newbie"), Outgoing(Markup.literal("hi")), "99")
+        Address("webhook:lab", "", True, "newbie"), Outgoing(Markup.literal("hi")), "99"
+    )
     [message] = lab.receiver.messages
     assert message["chat"] == {"id": "direct:newbie", "type": "direct"}
     assert message["user"] == {"id": "newbie"}
@@ -145,3 +163,27 @@ async def test_health_and_metrics(lab: Lab) -> None:
         text = await response.text()
     assert 'branchbot_events_total{outcome="handled",platform="webhook:lab"} 1.0' in text
     assert 'branchbot_messages_total{outcome="sent",platform="webhook:lab"} 1.0' in text
+
+
+async def test_playground_only_answers_local_names(database_url: str) -> None:
+    async with lab_bot(database_url, playground=True) as lab:
+        url = lab.bot.http.url
+        async with lab.client.get(f"{url}/") as response:
+            assert response.status == 200
+            assert "__PLAYGROUND_CONFIG__" not in await response.text()
+        for path in ("/", "/playground/events"):
+            async with lab.client.get(f"{url}{path}", headers={"Host": "evil.example"}) as response:
+                assert response.status == 403
+        status, answer = await lab.post(
+            lab.event("ada", "/help"), channel="playground", headers={"Host": "evil.example"}
+        )
+        assert (status, answer["error"]) == (403, "not allowed from here")
+
+
+async def test_stored_admin_from_the_cli_is_an_admin(lab: Lab) -> None:
+    from bot.cli import _admin_add
+
+    assert "Only admins" in await lab.say("ops", "/branches")
+    assert await _admin_add(lab.bot.config, "webhook:lab:ops")
+    await lab.bot.engine.refresh_admins()  # the scheduler does this every 30 s
+    assert "no branches yet" in await lab.say("ops", "/branches")
