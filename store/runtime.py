@@ -172,9 +172,14 @@ class Outbox:
             return []
         stamp = now()
         values = [{**row, "created_at": stamp, "status": "pending", "attempts": 0} for row in rows]
+        if self.session.get_bind().dialect.name == "sqlite":
+            # SQLAlchemy cannot sort RETURNING rows on SQLite without falling back to one
+            # statement per row. It needs no help here: one INSERT under SQLite's write lock
+            # hands out increasing rowids in VALUES order, so sorted ids are in the given order.
+            result = await self.session.execute(insert(OUTBOX).returning(OUTBOX.c.id), values)
+            return sorted(result.scalars())
         result = await self.session.execute(
-            insert(OUTBOX).returning(OUTBOX.c.id, sort_by_parameter_order=True),
-            values,
+            insert(OUTBOX).returning(OUTBOX.c.id, sort_by_parameter_order=True), values
         )
         return list(result.scalars())
 
