@@ -227,7 +227,12 @@ class WebhookEndpoint:
             return _json(403, ok=False, error="not allowed from here")
         if request.content_length is not None and request.content_length > MAX_BODY:
             return _json(413, ok=False, error=f"body over {MAX_BODY} bytes")
-        body = await request.content.read(MAX_BODY + 1)
+        body = b""
+        while len(body) <= MAX_BODY:
+            chunk = await request.content.read(MAX_BODY + 1 - len(body))
+            if not chunk:
+                break
+            body += chunk
         if len(body) > MAX_BODY:
             return _json(413, ok=False, error=f"body over {MAX_BODY} bytes")
         problem = _check_signature(channel.secret, request.headers, body)
@@ -252,12 +257,12 @@ def _check_signature(secret: str, headers: Any, body: bytes) -> str | None:
     signature = headers.get(SIGNATURE_HEADER, "")
     if not timestamp or not signature:
         return "missing signature"
-    try:
-        skew = abs(time.time() - int(timestamp))
-    except ValueError:
+    if not timestamp.isdecimal() or len(timestamp) > 12:
         return "bad timestamp"
+    skew = abs(time.time() - int(timestamp))
     if skew > MAX_SKEW:
         return "timestamp too far off"
-    if not hmac.compare_digest(sign(secret, timestamp, body), signature):
+    expected = sign(secret, timestamp, body).encode()
+    if not hmac.compare_digest(expected, signature.encode("utf-8", "surrogateescape")):
         return "bad signature"
     return None

@@ -283,7 +283,7 @@ class Delivery:
         try:
             async with self.db.session() as session:
                 await Repositories(session).outbox.finish_many(results)
-        except Exception:
+        except BaseException:  # a cancelled flush must not lose outcomes either
             self._results[:0] = results
             raise
         for row_id, *_rest in results:

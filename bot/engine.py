@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import inspect
 import logging
+import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -184,6 +185,7 @@ class Engine:
                     await self._handle(batch, item)
                 ids = await self._write(batch)
         except Exception as error:
+            self._forget(work)
             if len(work) > 1:
                 log.warning("batch of %d failed (%s); retrying one by one", len(work), error)
                 for item in work:
@@ -202,6 +204,13 @@ class Engine:
             self.metrics.event_seconds.observe(finished - item.queued_at)
             if item.future is not None and not item.future.done():
                 item.future.set_result(answer)
+
+    def _forget(self, work: list[_Work]) -> None:
+        """A rolled-back batch may have touched cached objects: drop them, reload on retry."""
+        for item in work:
+            event = item.event
+            self._people.pop((event.platform, event.sender.id), None)
+            self._conversations.pop((event.platform, event.chat.id, event.sender.id), None)
 
     async def _give_up(self, item: _Work, error: Exception) -> None:
         """An event that fails on its own: record it as seen and apologise, in one commit."""
@@ -435,7 +444,7 @@ class Engine:
             slot = "main" if "main" in active else next(iter(active))
             text = event.text.strip()
             options = conversation.data.get("_choices") or []
-            if text.isdigit() and 1 <= int(text) <= len(options):
+            if text.isdecimal() and len(text) <= 3 and 1 <= int(text) <= len(options):
                 payload = options[int(text) - 1]
                 await self._step(ctx, batch, slot, lambda m: m.on_choice(ctx, payload))
             else:
@@ -448,7 +457,7 @@ class Engine:
         self, ctx: Context, batch: _Batch, active: dict[str, StoredConversation], raw: str
     ) -> None:
         parts = raw.split("|", 2)
-        if len(parts) < 2 or not parts[0].isdigit():
+        if len(parts) < 2 or not parts[0].isdecimal() or len(parts[0]) > 12:
             ctx.reply(_("That button is no longer in use."))
             return
         version = int(parts[0])
@@ -510,7 +519,9 @@ class Engine:
         chat_key = self._chat_key(ctx)
         active = self._conversations_of(batch, chat_key)
         previous = active.get(dialog.slot)
-        version = (previous.version if previous else 0) + 1
+        # A fresh conversation starts at a random version, so buttons left over from an
+        # earlier conversation in this slot can never match the new one's steps.
+        version = (previous.version + 1) if previous else secrets.randbelow(10**6) * 1000 + 1
         model = self.dialogs.create(dialog)
         model.data["_direct"] = ctx.event.chat.direct
         outer, outer_version = ctx.conversation, ctx.next_version

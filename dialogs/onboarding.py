@@ -16,7 +16,7 @@ from bot.i18n import LOCALES, _, _n, normalize_locale, translator
 from bot.identity import Role
 from bot.markup import Markup
 from bot.messages import Choice
-from store.branches import is_expired
+from store.branches import branch_key, is_expired
 from store.clock import now
 from store.models import Branch
 
@@ -44,6 +44,7 @@ async def member_id(ctx: Context) -> int:
     """The speaker's member id, creating the member the first time they need one."""
     if ctx.who.member_id is not None:
         return ctx.who.member_id
+    ctx.mark_people_changed()
     return await ctx.store.people.ensure(
         ctx.event.platform, ctx.event.sender.id, ctx.event.sender.name
     )
@@ -176,7 +177,7 @@ async def lang(ctx: Context, language: str | None) -> None:
 )
 async def branch_add(ctx: Context, name: str) -> None:
     name = " ".join(name.split())
-    if len(name) > 64 or any(unicodedata.category(c)[0] == "C" for c in name):
+    if len(branch_key(name)) > 64 or any(unicodedata.category(c)[0] == "C" for c in name):
         ctx.reply(_("A branch name can be at most 64 characters long."))
         return
     branch = await ctx.store.branches.add(name)

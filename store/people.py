@@ -80,6 +80,7 @@ class People:
         )
         if member_id is not None:
             return member_id
+        name = name[:128]
         member = Member(display_name=name, created_at=now())
         self.session.add(member)
         await self.session.flush()
