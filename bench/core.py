@@ -21,20 +21,17 @@ import statistics
 import sys
 import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 from sqlalchemy import select
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from adapters.memory import MemoryAdapter  # noqa: E402
-from bot.app import BranchBot  # noqa: E402
-from bot.config import load_config  # noqa: E402
-from store.db import Database  # noqa: E402
-from store.models import KeyValue  # noqa: E402
+from adapters.memory import MemoryAdapter
+from bot.app import BranchBot
+from bot.config import load_config
+from store.db import Database
+from store.models import KeyValue
+from store.repos import Repositories
 
 PG_SERVER = os.environ.get("BRANCHBOT_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
 
@@ -152,8 +149,6 @@ async def memory_per_conversations(
     gc.collect()
     grown = rss_bytes() - before
     async with bot.db.session() as session:
-        from store.repos import Repositories
-
         stored = await Repositories(session).conversations.count()
     return {"active_conversations": stored, "rss_mib_per_10k": grown / (count / 10_000) / 2**20}
 

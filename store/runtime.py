@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, delete, insert, or_, select, tuple_, update
+from sqlalchemy import Table, and_, bindparam, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -146,8 +146,6 @@ class Conversations:
         return [((r.platform, r.chat_id, r.user_id, r.slot), r.version) for r in rows]
 
     async def count(self) -> int:
-        from sqlalchemy import func
-
         return int(await self.session.scalar(select(func.count()).select_from(Conversation)) or 0)
 
 
@@ -235,8 +233,6 @@ class Outbox:
         )
 
     async def counts(self) -> dict[str, int]:
-        from sqlalchemy import func
-
         table = OUTBOX
         rows = await self.session.execute(
             select(table.c.status, func.count()).group_by(table.c.status)
