@@ -6,7 +6,7 @@ a reply), so every event is a durable state change plus an outbox row, and the r
 only after its commit. Prints one JSON object; compares against a baseline measured in the same
 run: one SQLAlchemy async ORM transaction per event (load a row, update it, commit).
 
-    python bench/core.py [--seconds 5] [--people 2000] [--only sqlite|postgresql]
+    .venv/bin/python bench/core.py [--seconds 5] [--people 2000] [--only sqlite|postgresql]
 """
 
 from __future__ import annotations
