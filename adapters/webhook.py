@@ -29,6 +29,7 @@ from bot.messages import (
     RetryLater,
     SentRef,
     TransientError,
+    Unreachable,
 )
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,10 @@ MAX_BODY = 64 * 1024
 MAX_SKEW = 300
 SIGNATURE_HEADER = "X-Branchbot-Signature"
 TIMESTAMP_HEADER = "X-Branchbot-Timestamp"
+REFUSED = frozenset({400, 410, 413, 415, 422})
+"""Answers about this one message (or a chat that is gone) that no retry can change: the row
+ends as unreachable with the status. 401/403/404 mean a misconfigured receiver: retried, so
+nothing is lost once it is fixed."""
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -189,6 +194,8 @@ class WebhookChannel:
                     raise RetryLater(
                         _retry_after(response.headers.get("Retry-After")), whole_account=True
                     )
+                if response.status in REFUSED:
+                    raise Unreachable(f"callback refused the message: HTTP {response.status}")
                 if not 200 <= response.status < 300:
                     raise TransientError(f"callback answered {response.status}")
         except (aiohttp.ClientError, TimeoutError) as error:

@@ -49,6 +49,15 @@ class WebhookChannelConfig(BaseModel):
     timeout: float = Field(10.0, gt=0)
 
     def resolved_secret(self) -> str:
+        """The shared secret; an empty one would let anybody sign events, so it is refused."""
+        secret = self._read_secret()
+        if len(secret.encode()) < 16:
+            raise ConfigError(
+                f"webhook channel {self.name!r}: the secret must be at least 16 bytes long"
+            )
+        return secret
+
+    def _read_secret(self) -> str:
         if self.secret is not None:
             return self.secret.get_secret_value()
         if self.secret_env:

@@ -122,9 +122,8 @@ class Context:
         """Bind a conversation's button to its step, so a press on an old step is recognised."""
         if self.conversation is None:
             return choice
-        slot = self.conversation.slot
-        prefix = f"{self.next_version}|" if slot == "main" else f"{self.next_version}|{slot}|"
-        return Choice(choice.label, prefix + choice.payload)
+        slot = "" if self.conversation.slot == "main" else self.conversation.slot
+        return Choice(choice.label, f"{self.next_version}|{slot}|{choice.payload}")
 
     async def start(self, dialog: type[Dialog], **arguments: Any) -> None:
         """Start ``dialog`` for the speaker in this chat (replacing one in the same slot)."""

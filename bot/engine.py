@@ -457,11 +457,10 @@ class Engine:
         self, ctx: Context, batch: _Batch, active: dict[str, StoredConversation], raw: str
     ) -> None:
         parts = raw.split("|", 2)
-        if len(parts) < 2 or not parts[0].isdecimal() or len(parts[0]) > 12:
+        if len(parts) < 3 or not parts[0].isdecimal() or len(parts[0]) > 12:
             ctx.reply(_("That button is no longer in use."))
             return
-        version = int(parts[0])
-        slot, payload = (parts[1], parts[2]) if len(parts) == 3 else ("main", parts[1])
+        version, slot, payload = int(parts[0]), parts[1] or "main", parts[2]
         conversation = active.get(slot)
         if conversation is None:
             ctx.reply(_("That question has already ended; nothing was changed."))
@@ -486,6 +485,7 @@ class Engine:
             self._remove(batch, chat_key, slot)
             return
         ctx.conversation, ctx.next_version = model, stored.version + 1
+        state, offered = model.state, model.data.pop("_choices", None)
         try:
             outcome = action(model)
             if inspect.isawaitable(outcome):
@@ -493,6 +493,9 @@ class Engine:
         finally:
             self.dialogs.release(model)
             ctx.conversation = None
+        # Numbered answers stay valid while the step is asked again, never on a later step.
+        if offered is not None and "_choices" not in model.data and model.state == state:
+            model.data["_choices"] = offered
         self._keep(batch, chat_key, model, stored.version + 1)
 
     def _keep(self, batch: _Batch, chat_key: ChatKey, model: Dialog, version: int) -> None:

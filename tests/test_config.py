@@ -27,7 +27,7 @@ callback_url = "http://127.0.0.1:9000/inbox"
 
 @pytest.fixture
 def config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("LAB_SECRET", "s3cret")
+    monkeypatch.setenv("LAB_SECRET", "s3cret-s3cret-s3cret")
     path = tmp_path / "branchbot.toml"
     path.write_text(EXAMPLE)
     return path
@@ -40,7 +40,7 @@ def test_file_and_environment(config_file: Path, monkeypatch: pytest.MonkeyPatch
     assert config.database_url == f"sqlite:///{config_file.parent}/var/branchbot.db"
     assert config.default_locale == "en" and config.http.port == 9100
     assert config.admins == ["telegram:1"]
-    assert config.webhook.channels[0].resolved_secret() == "s3cret"
+    assert config.webhook.channels[0].resolved_secret() == "s3cret-s3cret-s3cret"
     assert not config.playground_enabled and config.all_admins == ["telegram:1"]
 
 
@@ -59,6 +59,10 @@ def test_defaults() -> None:
         ({"database_url": "mysql://x/y"}, "database_url"),
         ({"playground": True, "http": {"host": "0.0.0.0"}}, "playground"),
         ({"webhook": {"channels": [{"name": "x", "callback_url": "http://a"}]}}, "secret"),
+        (
+            {"webhook": {"channels": [{"name": "x", "secret": "short", "callback_url": "http://a"}]}},
+            "at least 16 bytes",
+        ),
         ({"unknown_key": 1}, "unknown_key"),
     ],
 )
@@ -73,7 +77,7 @@ def test_playground_is_off_by_default_on_a_public_address() -> None:
 
 def test_cli(config_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["config", "check", "--config", str(config_file)]) == 0
-    assert "s3cret" not in capsys.readouterr().out
+    assert "s3cret-s3cret-s3cret" not in capsys.readouterr().out
     assert main(["db", "upgrade", "--config", str(config_file)]) == 0
     assert main(["admin", "add", "matrix:@boss:example.org", "--config", str(config_file)]) == 0
     assert "now an admin" in capsys.readouterr().out
