@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import delete, select, tuple_, update
+from sqlalchemy import Column, Table, UniqueConstraint, Update, exists, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.clock import now
-from store.models import Admin, Branch, Identity, Member, Secretary
+from store.models import Admin, Base, Branch, Identity, Member, Secretary
 
 
 @dataclass(slots=True)
@@ -24,6 +25,42 @@ class Person:
     secretary_of: dict[int, str] = field(default_factory=dict)
     identities: list[str] = field(default_factory=list)
     direct_chats: dict[str, str] = field(default_factory=dict)
+
+
+def _member_columns(table: Table) -> list[Column[Any]]:
+    """Columns of ``table`` that point at a member (every feature's table, found by its keys)."""
+    return [
+        column
+        for column in table.columns
+        if any(key.column.table is Member.__table__ for key in column.foreign_keys)
+    ]
+
+
+def _repoint(table: Table, column: Column[Any], keep: int, absorb: int) -> Update:
+    """Move ``absorb``'s rows to ``keep``, except where ``keep`` already has the same key.
+
+    Rows left behind (the conflicts: ``keep`` wins) go with the absorbed member by cascade.
+    """
+    statement = update(table).where(column == absorb).values({column.name: keep})
+    for unique in _unique_sets(table, column):
+        others = [c for c in unique if c is not column]
+        twin = table.alias("twin")
+        statement = statement.where(
+            ~exists().where(twin.c[column.name] == keep, *(twin.c[c.name] == c for c in others))
+        )
+    return statement
+
+
+def _unique_sets(table: Table, column: Column[Any]) -> list[list[Column[Any]]]:
+    """The primary key and unique constraints of ``table`` that include ``column``."""
+    sets = [list(table.primary_key.columns)]
+    sets += [
+        list(constraint.columns)
+        for constraint in table.constraints
+        if isinstance(constraint, UniqueConstraint)
+    ]
+    sets += [list(index.columns) for index in table.indexes if index.unique]
+    return [columns for columns in sets if any(c is column for c in columns)]
 
 
 class People:
@@ -125,21 +162,10 @@ class People:
             kept.branch_id = gone.branch_id
         if kept.locale is None:
             kept.locale = gone.locale
-        await self.session.execute(
-            update(Identity).where(Identity.member_id == absorb).values(member_id=keep)
-        )
-        held = set(
-            await self.session.scalars(
-                select(Secretary.branch_id).where(Secretary.member_id == keep)
-            )
-        )
-        for branch_id in await self.session.scalars(
-            select(Secretary.branch_id).where(Secretary.member_id == absorb)
-        ):
-            if branch_id not in held:
-                self.session.add(Secretary(member_id=keep, branch_id=branch_id))
-        await self.session.execute(delete(Secretary).where(Secretary.member_id == absorb))
         await self.session.flush()
+        for table in Base.metadata.sorted_tables:
+            for column in _member_columns(table):
+                await self.session.execute(_repoint(table, column, keep, absorb))
         await self.session.delete(gone)
         await self.session.flush()
 

@@ -1,0 +1,44 @@
+"""Linking two accounts moves everything of the absorbed member, in every table."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from store.clock import now
+from store.models import Invite, Room, Secretary
+from store.repos import Repositories
+from tests.conftest import BotFactory
+
+
+async def test_merge_moves_rows_and_keeps_the_survivors_on_conflict(make_bot: BotFactory) -> None:
+    bot, _ = await make_bot()
+    async with bot.db.session() as session:
+        store = Repositories(session)
+        north = await store.branches.add("North")
+        south = await store.branches.add("South")
+        assert north is not None and south is not None
+        keep = await store.people.ensure("memory", "mei", "Mei")
+        absorb = await store.people.ensure("memory", "mei-phone", "Mei")
+        await store.people.add_secretary(keep, north.id)
+        await store.people.add_secretary(absorb, north.id)
+        await store.people.add_secretary(absorb, south.id)
+        invite = await store.invites.create(
+            "CODE1", south.id, "member", absorb, now() + timedelta(days=1)
+        )
+        assert await store.invites.use(invite.code, absorb)
+        await store.rooms.bind("memory", "room-1", south.id, "Room", absorb)
+        await store.people.merge(keep, absorb)
+        await session.commit()
+
+    async with bot.db.session() as session:
+        secretaries = set(await session.execute(select(Secretary.member_id, Secretary.branch_id)))
+        assert secretaries == {(keep, north.id), (keep, south.id)}
+        used = await session.scalar(select(Invite.used_by).where(Invite.code == invite.code))
+        bound = await session.scalar(select(Room.bound_by).where(Room.chat_id == "room-1"))
+        assert (used, bound) == (keep, keep)
+        people = await Repositories(session).people.resolve(
+            [("memory", "mei"), ("memory", "mei-phone")]
+        )
+        assert {p.member_id for p in people.values()} == {keep}
