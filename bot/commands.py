@@ -8,6 +8,7 @@ resolved). ``/help`` is generated from the same declarations.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -149,7 +150,15 @@ class Router:
             )
             return
         if command.where is Where.DIRECT and not ctx.event.chat.direct:
-            ctx.reply(_("Please send /{command} to me in a direct chat."), command=command.name)
+            link = direct_link(ctx, name, args)
+            if link is not None:
+                ctx.reply(
+                    _("Please send /{command} to me in a direct chat: [open one here]({link})."),
+                    command=command.name,
+                    link=link,
+                )
+            else:
+                ctx.reply(_("Please send /{command} to me in a direct chat."), command=command.name)
             return
         if command.where is Where.GROUP and ctx.event.chat.direct:
             ctx.reply(_("/{command} works in a group room: send it there."), command=command.name)
@@ -243,6 +252,21 @@ class Router:
 
     def _usage(self, ctx: Context, command: Command) -> None:
         ctx.reply(_("Usage: `{usage}`"), usage=command.usage(ctx.text))
+
+
+_START_PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def direct_link(ctx: Context, name: str, args: Sequence[str]) -> str | None:
+    """Where the platform cannot open a direct chat itself (Telegram), a link that opens one
+    and sends ``/start <name>-<args>`` there, so the command continues in the direct chat."""
+    capabilities = ctx.capabilities
+    if capabilities.can_open_dm or not capabilities.deep_link:
+        return None
+    payload = "-".join([name, *args])
+    if not _START_PAYLOAD.match(payload):
+        payload = name
+    return capabilities.deep_link.replace("{payload}", payload)
 
 
 def help_text(ctx: Context, commands: Sequence[Command]) -> Markup:

@@ -67,7 +67,11 @@ async def show_help(ctx: Context) -> None:
 )
 async def start(ctx: Context, payload: str | None) -> None:
     if payload and ctx.event.chat.direct:
-        await redeem(ctx, payload)
+        name, *rest = payload.split("-")
+        if name in ctx.commands.names() - {"start"}:
+            await ctx.commands.dispatch(ctx, name, rest)  # a group sent them here (direct_link)
+        else:
+            await redeem(ctx, payload)
         return
     ctx.reply(_("Hello {name}! I am the branch assistant."), name=ctx.who.name)
     if not ctx.who.has(Role.MEMBER):

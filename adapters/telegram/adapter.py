@@ -198,7 +198,9 @@ class TelegramAdapter:
                     language_code=menu.language,
                 )
             except TelegramError as error:  # an admin who never opened a chat with the bot
-                log.warning("telegram: menu for %s/%s not set: %s", menu.scope, menu.language, error)
+                log.warning(
+                    "telegram: menu for %s/%s not set: %s", menu.scope, menu.language, error
+                )
         self.handle = handle
         if self.webhook_url:
             await self.bot.set_webhook(

@@ -55,8 +55,8 @@ async def test_menus_match_help(fake: FakeTelegram, database_url: str) -> None:
     assert all(f"/{name}" in help_text for name in private if name != "me")
     assert "bind" not in private and "branch" not in private
     assert "bind" in {c["command"] for c in fake.commands[("all_chat_administrators", "en")]}
-    chinese = fake.commands[("all_private_chats", "zh")]
-    assert next(c for c in chinese if c["command"] == "help")["description"] != "what I can do for you"
+    chinese = {c["command"]: c["description"] for c in fake.commands[("all_private_chats", "zh")]}
+    assert chinese["help"] != "what I can do for you"
     assert ("all_group_chats", "") in fake.commands
     # The configured admin (telegram:1) never opened a chat: that menu is skipped, not fatal.
     assert ("chat:1", "en") not in fake.commands
@@ -76,9 +76,21 @@ async def test_bind_in_a_group_with_the_bot_name(fake: FakeTelegram, database_ur
         fake.say(sam, "/help@some_other_bot", chat=group)
         assert "already bound" in await say(fake, sam, "/bind Main Library", chat=group)
         assert all("/help" not in s.text for s in fake.to(GROUP))
-        # /join needs a private chat: the group gets a link that opens one.
-        answer = await say(fake, sam, "/join", chat=group)
-        assert "direct chat" in answer
+
+    mei = fake.user(2, "Mei")
+    async with telegram_bot(database_url, fake):
+        code = CODE.search(await say(fake, sam, "/invite Main Library member"))
+        assert code
+        # /join needs a private chat the bot cannot open: the group gets a link that opens one
+        # and carries the command on, so /start <payload> there continues it.
+        await say(fake, mei, f"/join {code.group(1)}", chat=group)
+        link = re.search(r'href="https://t\.me/\w+\?start=([\w-]+)"', fake.to(GROUP)[-1].raw)
+        assert link and link.group(1) == f"join-{code.group(1)}"
+        assert "Welcome to Main Library" in await say(fake, mei, f"/start {link.group(1)}")
+        await say(fake, mei, "/join", chat=group)
+        link = re.search(r'href="https://t\.me/\w+\?start=([\w-]+)"', fake.to(GROUP)[-1].raw)
+        assert link and link.group(1) == "join"
+        assert "send me your invite code" in await say(fake, mei, "/start join")
 
 
 async def test_button_presses_are_answered(fake: FakeTelegram, database_url: str) -> None:
