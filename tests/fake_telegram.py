@@ -310,9 +310,7 @@ class FakeTelegram:
             extra["is_topic_message"] = True
         if reply_to is not None:
             extra["reply_to_message"] = reply_to.data
-        message = self._message(
-            place, user.to_dict(), self._next_message_id(place.id), **extra
-        )
+        message = self._message(place, user.to_dict(), self._next_message_id(place.id), **extra)
         return self.push({"message": message})
 
     def press(self, user: TgUser, sent: Sent, payload: str) -> dict[str, Any]:
@@ -451,8 +449,7 @@ class FakeTelegram:
         if self.callbacks.get(query, True):
             raise ApiError(
                 400,
-                "Bad Request: query is too old and response timeout expired or query ID is "
-                "invalid",
+                "Bad Request: query is too old and response timeout expired or query ID is invalid",
             )
         self.callbacks[query] = True
         return True
