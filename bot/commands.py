@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from bot.i18n import _
 from bot.identity import Role
 from bot.markup import Markup
+from bot.messages import Choice
 
 if TYPE_CHECKING:
     from bot.context import Context
@@ -153,9 +154,9 @@ class Router:
             link = direct_link(ctx, name, args)
             if link is not None:
                 ctx.reply(
-                    _("Please send /{command} to me in a direct chat: [open one here]({link})."),
+                    _("Please send /{command} to me in a direct chat: the button opens one."),
                     command=command.name,
-                    link=link,
+                    choices=[[Choice(ctx.text(_("Open a direct chat")), "", url=link)]],
                 )
             else:
                 ctx.reply(_("Please send /{command} to me in a direct chat."), command=command.name)

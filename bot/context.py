@@ -115,12 +115,14 @@ class Context:
         text = message if isinstance(message, Markup) else self.t(message, count, **values)
         rows = tuple(tuple(self._tag(choice) for choice in row) for row in choices or ())
         if rows and self.conversation is not None:
-            self.conversation.data["_choices"] = [c.payload for row in choices or () for c in row]
+            self.conversation.data["_choices"] = [
+                c.payload for row in choices or () for c in row if not c.url
+            ]
         self.outbox.append(Queued(address, Outgoing(text, rows, image), self.translator.locale))
 
     def _tag(self, choice: Choice) -> Choice:
         """Bind a conversation's button to its step, so a press on an old step is recognised."""
-        if self.conversation is None:
+        if self.conversation is None or choice.url:
             return choice
         slot = self.conversation.slot
         prefix = f"{self.next_version}|" if slot == "main" else f"{self.next_version}|{slot}|"

@@ -46,13 +46,19 @@ def degrade(message: Outgoing, capabilities: Capabilities, locale: str) -> Outgo
     """Fit a message to what the platform can show: buttons become numbered lines."""
     text = message.text
     if message.choices and not capabilities.buttons:
-        choices = [choice for row in message.choices for choice in row]
+        choices = [choice for row in message.choices for choice in row if not choice.url]
+        links = [
+            Markup.format("[{label}]({url})", label=c.label, url=c.url)
+            for row in message.choices
+            for c in row
+            if c.url
+        ]
         lines = [
             Markup.format("{number}. {label}", number=i, label=c.label)
             for i, c in enumerate(choices, 1)
         ]
-        hint = translator(locale, locale)(_("Answer with the number."))
-        text = Markup.join([text, Markup(), *lines, hint])
+        hint = [translator(locale, locale)(_("Answer with the number."))] if lines else []
+        text = Markup.join([text, Markup(), *lines, *hint, *links])
         message = Outgoing(text, (), message.image, message.reply_to)
     if message.image is not None and not capabilities.images:
         message = Outgoing(message.text, message.choices, None, message.reply_to)

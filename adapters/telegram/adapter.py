@@ -319,7 +319,12 @@ class TelegramAdapter:
         keyboard = (
             InlineKeyboardMarkup(
                 [
-                    [InlineKeyboardButton(c.label, callback_data=c.payload) for c in row]
+                    [
+                        InlineKeyboardButton(c.label, url=c.url)
+                        if c.url
+                        else InlineKeyboardButton(c.label, callback_data=c.payload)
+                        for c in row
+                    ]
                     for row in message.choices
                 ]
             )

@@ -83,13 +83,13 @@ async def test_bind_in_a_group_with_the_bot_name(fake: FakeTelegram, database_ur
         assert code
         # /join needs a private chat the bot cannot open: the group gets a link that opens one
         # and carries the command on, so /start <payload> there continues it.
-        await say(fake, mei, f"/join {code.group(1)}", chat=group)
-        link = re.search(r'href="https://t\.me/\w+\?start=([\w-]+)"', fake.to(GROUP)[-1].raw)
-        assert link and link.group(1) == f"join-{code.group(1)}"
-        assert "Welcome to Main Library" in await say(fake, mei, f"/start {link.group(1)}")
+        assert "direct chat" in await say(fake, mei, f"/join {code.group(1)}", chat=group)
+        (button,) = fake.to(GROUP)[-1].buttons[0]
+        assert button["url"] == f"https://t.me/{BOT_USERNAME}?start=join-{code.group(1)}"
+        assert "Welcome to Main Library" in await say(fake, mei, f"/start join-{code.group(1)}")
         await say(fake, mei, "/join", chat=group)
-        link = re.search(r'href="https://t\.me/\w+\?start=([\w-]+)"', fake.to(GROUP)[-1].raw)
-        assert link and link.group(1) == "join"
+        (button,) = fake.to(GROUP)[-1].buttons[0]
+        assert button["url"] == f"https://t.me/{BOT_USERNAME}?start=join"
         assert "send me your invite code" in await say(fake, mei, "/start join")
 
 

@@ -12,11 +12,13 @@ import pytest
 
 from adapters.telegram import TelegramAdapter
 from adapters.telegram.render import MAX_TEXT, size, split_html
+from bot.delivery import degrade
 from bot.events import Incoming
 from bot.markup import Markup
 from bot.messages import (
     Accepted,
     Address,
+    Capabilities,
     Choice,
     Image,
     Outgoing,
@@ -193,3 +195,16 @@ async def test_a_burst_respects_every_limit_and_loses_nothing(
         <= GLOBAL_PER_SECOND
     )
     assert elapsed >= 3.0
+
+
+def test_link_buttons_survive_the_outbox_and_degrade_to_links() -> None:
+    link = Choice("Open a direct chat", "", url="https://t.me/b?start=join")
+    message = Outgoing(Markup.literal("Go"), ((Choice("Yes", "1|y"), link),))
+    assert Outgoing.from_json(message.to_json()) == message
+    with pytest.raises(ValueError):
+        Choice("Open", "payload", url="https://t.me/b")
+    plain = degrade(message, Capabilities(buttons=False), "en")
+    assert plain.choices == ()
+    assert plain.text.plain().endswith(
+        "1. Yes\nAnswer with the number.\nOpen a direct chat (https://t.me/b?start=join)"
+    )
