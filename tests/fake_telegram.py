@@ -160,6 +160,8 @@ class FakeTelegram:
     chats: dict[int, TgChat] = field(default_factory=dict)
     started: set[int] = field(default_factory=set)
     blocked: set[int] = field(default_factory=set)
+    kicked: set[int] = field(default_factory=set)
+    """Groups the bot was removed from."""
     updates: list[dict[str, Any]] = field(default_factory=list)
     sent: list[Sent] = field(default_factory=list)
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
@@ -478,6 +480,8 @@ class FakeTelegram:
         chat = self.chats.get(chat_id)
         if chat is None:
             raise ApiError(400, "Bad Request: chat not found")
+        if chat_id in self.kicked:
+            raise ApiError(403, f"Forbidden: bot was kicked from the {chat.type} chat")
         if chat.type == "private":
             if chat_id in self.blocked:
                 raise ApiError(403, "Forbidden: bot was blocked by the user")

@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
-from store.models import OutboxRow
+from store.models import Identity, OutboxRow, Room
 from tests.fake_telegram import BOT_USERNAME, FakeTelegram, TgUser, running_fake, telegram_bot
 
 CODE = re.compile(r"\b([A-HJ-NP-Z2-9]{8})\b")
@@ -65,7 +65,7 @@ async def test_menus_match_help(fake: FakeTelegram, database_url: str) -> None:
 async def test_bind_in_a_group_with_the_bot_name(fake: FakeTelegram, database_url: str) -> None:
     boss, sam = fake.user(1, "Boss"), fake.user(3, "Sam")
     group = fake.group(GROUP, "Library staff")
-    async with telegram_bot(database_url, fake):
+    async with telegram_bot(database_url, fake) as bot:
         await say(fake, boss, "/branch add Main Library")
         code = CODE.search(await say(fake, boss, "/invite Main Library secretary"))
         assert code
@@ -76,6 +76,20 @@ async def test_bind_in_a_group_with_the_bot_name(fake: FakeTelegram, database_ur
         fake.say(sam, "/help@some_other_bot", chat=group)
         assert "already bound" in await say(fake, sam, "/bind Main Library", chat=group)
         assert all("/help" not in s.text for s in fake.to(GROUP))
+        # Removed from the group before answering: the room is marked, its binding kept.
+        fake.say(sam, "/bind Main Library", chat=group)
+        fake.kicked.add(GROUP)
+        await fake.wait(lambda: any(r[1:3] == (GROUP, 403) for r in fake.rejected))
+        await bot.idle()
+        async with bot.db.session() as session:
+            room = await session.scalar(select(Room))
+            assert room is not None and "kicked" in (room.unreachable or "")
+        fake.kicked.clear()  # added back: the next answer gets through and clears the mark
+        assert "already bound" in await say(fake, sam, "/bind Main Library", chat=group)
+        await bot.idle()
+        async with bot.db.session() as session:
+            room = await session.scalar(select(Room))
+            assert room is not None and room.unreachable is None
 
     mei = fake.user(2, "Mei")
     async with telegram_bot(database_url, fake):
@@ -177,16 +191,30 @@ async def test_restart_neither_reprocesses_nor_misses(
 
 
 async def test_a_user_who_blocked_the_bot(fake: FakeTelegram, database_url: str) -> None:
-    mei = fake.user(2, "Mei")
+    boss, mei = fake.user(1, "Boss"), fake.user(2, "Mei")
     async with telegram_bot(database_url, fake) as bot:
-        fake.say(mei, "/help")
+
+        async def state() -> tuple[list[tuple[str, str | None]], str | None]:
+            async with bot.db.session() as session:
+                rows = (await session.execute(select(OutboxRow.status, OutboxRow.error))).all()
+                mark = await session.scalar(
+                    select(Identity.unreachable).where(Identity.user_id == str(mei.id))
+                )
+            return [(status, error) for status, error in rows], mark
+
+        await say(fake, boss, "/branch add Main Library")
+        code = CODE.search(await say(fake, boss, "/invite Main Library member"))
+        assert code
+        assert "Welcome" in await say(fake, mei, f"/join {code.group(1)}")
+        fake.say(mei, "/me")
         fake.block(mei)  # before the answer goes out
         await fake.wait(lambda: any(code == 403 for _, _, code, _ in fake.rejected))
         await bot.idle()
-        async with bot.db.session() as session:
-            rows = (await session.execute(select(OutboxRow.status, OutboxRow.error))).all()
-        assert [(status, "blocked" in (error or "")) for status, error in rows] == [
-            ("unreachable", True)
-        ]
-        # Writing to the bot again unblocks it: the answer arrives.
-        assert "Mei" in await say(fake, mei, "/me")
+        rows, mark = await state()
+        assert rows[-1][0] == "unreachable" and "blocked" in (rows[-1][1] or "")
+        assert mark is not None and "blocked" in mark
+        # The membership stays; writing to the bot again unblocks it and clears the mark.
+        assert "Branch: Main Library" in await say(fake, mei, "/me")
+        await bot.idle()
+        rows, mark = await state()
+        assert rows[-1] == ("sent", None) and mark is None
