@@ -163,7 +163,6 @@ class TelegramAdapter:
             base_url=f"{base}/bot",
             base_file_url=f"{base}/file/bot",
             request=HTTPXRequest(connection_pool_size=32),
-            get_updates_request=HTTPXRequest(read_timeout=poll_timeout + 10.0),
         )
         self.username = ""
         self.handle: EventHandler | None = None
@@ -314,7 +313,10 @@ class TelegramAdapter:
     # -- out -----------------------------------------------------------------------------
 
     async def send(self, address: Address, message: Outgoing, message_id: str) -> SentRef:
-        chat_id, thread = split_chat_key(address.chat_id or address.user_id or "")
+        try:
+            chat_id, thread = split_chat_key(address.chat_id or address.user_id or "")
+        except ValueError:
+            raise Unreachable(f"not a Telegram chat: {address.chat_id!r}") from None
         parts = split_html(message.text)
         keyboard = (
             InlineKeyboardMarkup(
