@@ -187,6 +187,7 @@ async def test_restart_neither_reprocesses_nor_misses(
     async with telegram_bot(database_url, fake):
         first = fake.say(mei, "/help")
         await fake.reply(mei.id, 0)
+    assert fake.updates == []  # confirmed to Telegram on stop: a restart will not fetch it
     # Sent while the bot is down: must be answered after the restart.
     fake.say(mei, "/me")
     # A crash before Telegram saw our confirmation would redeliver an update: dropped by id.

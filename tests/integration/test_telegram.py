@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from adapters.telegram import TelegramAdapter
+from adapters.telegram.adapter import CAPABILITIES
 from adapters.telegram.render import MAX_TEXT, size, split_html
-from bot.delivery import degrade
+from bot.delivery import Limiter, degrade
 from bot.events import Incoming
 from bot.markup import Markup
 from bot.messages import (
@@ -208,3 +209,17 @@ def test_link_buttons_survive_the_outbox_and_degrade_to_links() -> None:
     assert plain.text.plain().endswith(
         "1. Yes\nAnswer with the number.\nOpen a direct chat (https://t.me/b?start=join)"
     )
+
+
+def test_the_limiter_keeps_telegrams_group_budget() -> None:
+    """20 a minute per group is a minute of real time; the limiter is checked on its own clock."""
+    limiter = Limiter(CAPABILITIES)
+    group, private = ("-500", False, None), ("7", True, "7")
+    for second in range(20):
+        assert limiter.wait(group, float(second)) == 0
+        limiter.record(group, float(second))
+    assert limiter.wait(group, 20.0) == pytest.approx(40.0)
+    assert limiter.wait(private, 20.0) == 0  # other chats go on
+    for second in range(25):
+        limiter.record(private, 100.0 + second)
+        assert limiter.wait(private, 100.0 + second + 0.5) == pytest.approx(0.5)
