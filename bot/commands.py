@@ -8,7 +8,6 @@ resolved). ``/help`` is generated from the same declarations.
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -151,7 +150,7 @@ class Router:
             )
             return
         if command.where is Where.DIRECT and not ctx.event.chat.direct:
-            link = direct_link(ctx, name, args)
+            link = direct_link(ctx, command)
             if link is not None:
                 ctx.reply(
                     _("Please send /{command} to me in a direct chat: the button opens one."),
@@ -255,19 +254,23 @@ class Router:
         ctx.reply(_("Usage: `{usage}`"), usage=command.usage(ctx.text))
 
 
-_START_PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-
-
-def direct_link(ctx: Context, name: str, args: Sequence[str]) -> str | None:
+def direct_link(ctx: Context, command: Command) -> str | None:
     """Where the platform cannot open a direct chat itself (Telegram), a link that opens one
-    and sends ``/start <name>-<args>`` there, so the command continues in the direct chat."""
+    and sends ``/start <command>`` there, so the command starts in the direct chat.
+
+    Only the name travels, never arguments: anyone can post such a link, and a tap must not run
+    ``/link <someone else's code>`` for the person who taps it.
+    """
     capabilities = ctx.capabilities
     if capabilities.can_open_dm or not capabilities.deep_link:
         return None
-    payload = "-".join([name, *args])
-    if not _START_PAYLOAD.match(payload):
-        payload = name
-    return capabilities.deep_link.replace("{payload}", payload)
+    return capabilities.deep_link.replace("{payload}", command.words[0])
+
+
+def direct_only(router: Router, name: str) -> Command | None:
+    """The direct-chat-only command called ``name`` (what a ``direct_link`` may start)."""
+    command, _family = router.find(name, ())
+    return command if command is not None and command.where is Where.DIRECT else None
 
 
 def help_text(ctx: Context, commands: Sequence[Command]) -> Markup:

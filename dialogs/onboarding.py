@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.commands import BranchArg, OneOf, Rest, Router, Where, Word, help_text
+from bot.commands import BranchArg, OneOf, Rest, Router, Where, Word, direct_only, help_text
 from bot.context import Context
 from bot.conversation import Dialog
 from bot.i18n import LOCALES, _, _n, normalize_locale, translator
@@ -67,9 +67,8 @@ async def show_help(ctx: Context) -> None:
 )
 async def start(ctx: Context, payload: str | None) -> None:
     if payload and ctx.event.chat.direct:
-        name, *rest = payload.split("-")
-        if name in ctx.commands.names() - {"start"}:
-            await ctx.commands.dispatch(ctx, name, rest)  # a group sent them here (direct_link)
+        if direct_only(ctx.commands, payload) is not None:  # a group sent them (direct_link)
+            await ctx.commands.dispatch(ctx, payload, ())
         else:
             await redeem(ctx, payload)
         return

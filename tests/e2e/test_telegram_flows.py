@@ -107,16 +107,16 @@ async def test_bind_in_a_group_with_the_bot_name(fake: FakeTelegram, sqlite_url:
     async with telegram_bot(sqlite_url, fake):
         code = CODE.search(await say(fake, sam, "/invite Main Library member"))
         assert code
-        # /join needs a private chat the bot cannot open: the group gets a link that opens one
-        # and carries the command on, so /start <payload> there continues it.
+        # /join needs a private chat the bot cannot open: the group gets a button that opens
+        # one and starts /join there. Only the command travels, never the code.
         assert "direct chat" in await say(fake, mei, f"/join {code.group(1)}", chat=group)
-        (button,) = fake.to(GROUP)[-1].buttons[0]
-        assert button["url"] == f"https://t.me/{BOT_USERNAME}?start=join-{code.group(1)}"
-        assert "Welcome to Main Library" in await say(fake, mei, f"/start join-{code.group(1)}")
-        await say(fake, mei, "/join", chat=group)
         (button,) = fake.to(GROUP)[-1].buttons[0]
         assert button["url"] == f"https://t.me/{BOT_USERNAME}?start=join"
         assert "send me your invite code" in await say(fake, mei, "/start join")
+        assert "Welcome to Main Library" in await say(fake, mei, code.group(1))
+        # A crafted link cannot run a command that is not direct-only, nor pass arguments.
+        assert "not a valid invite code" in await say(fake, mei, "/start cancel")
+        assert "not a valid invite code" in await say(fake, mei, "/start link-ABCD2345")
 
 
 async def test_button_presses_are_answered(fake: FakeTelegram, sqlite_url: str) -> None:
