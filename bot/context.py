@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -97,6 +98,22 @@ class Context:
     ) -> None:
         """Answer where the event came from. A ``str`` is a catalog message, translated here."""
         self.send_to(self.here, message, choices=choices, image=image, count=count, **values)
+
+    def update(
+        self,
+        message: str | Plural | Markup,
+        /,
+        *,
+        choices: list[list[Choice]] | None = None,
+        count: int | None = None,
+        **values: object,
+    ) -> None:
+        """Answer a button press by rewriting the message that carried the button, where the
+        platform can edit messages; elsewhere (or for typed answers) as a new message."""
+        self.send_to(self.here, message, choices=choices, image=None, count=count, **values)
+        if self.capabilities.edits and self.event.choice is not None and self.event.reply_to:
+            queued = self.outbox[-1]
+            queued.message = dataclasses.replace(queued.message, edit=self.event.reply_to)
 
     def reply_direct(self, message: str | Plural | Markup, /, **values: Any) -> None:
         self.send_to(self.direct_address(), message, **values)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import heapq
 import itertools
 import logging
@@ -61,9 +62,9 @@ def degrade(message: Outgoing, capabilities: Capabilities, locale: str) -> Outgo
         ]
         hint = [translator(locale, locale)(_("Answer with the number."))] if lines else []
         text = Markup.join([text, Markup(), *lines, *hint, *links])
-        message = Outgoing(text, (), message.image, message.reply_to)
+        message = dataclasses.replace(message, text=text, choices=())
     if message.image is not None and not capabilities.images:
-        message = Outgoing(message.text, message.choices, None, message.reply_to)
+        message = dataclasses.replace(message, image=None)
     return message
 
 

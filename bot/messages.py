@@ -51,6 +51,9 @@ class Outgoing:
     choices: tuple[tuple[Choice, ...], ...] = ()
     image: Image | None = None
     reply_to: str | None = None
+    edit: str | None = None
+    """The platform's id of an earlier message of ours that this one replaces (a dialog moving
+    its question on after a button press). Only set where the platform has ``edits``."""
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"text": self.text.to_json()}
@@ -63,6 +66,8 @@ class Outgoing:
             data["image"] = [self.image.mime, base64.b64encode(self.image.data).decode()]
         if self.reply_to:
             data["reply_to"] = self.reply_to
+        if self.edit:
+            data["edit"] = self.edit
         return data
 
     @classmethod
@@ -73,6 +78,7 @@ class Outgoing:
             choices=tuple(tuple(Choice(*item) for item in row) for row in data.get("choices", ())),
             image=Image(image[0], base64.b64decode(image[1])) if image else None,
             reply_to=data.get("reply_to"),
+            edit=data.get("edit"),
         )
 
 

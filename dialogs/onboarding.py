@@ -293,7 +293,7 @@ class InviteDialog(Dialog):
             self.finish()
             return
         self.trigger("branch_chosen")
-        ctx.reply(
+        ctx.update(
             _("Invite to {branch} as a member or a secretary?"),
             branch=branch.name,
             choices=[[Choice(ctx.text(ROLE_NAMES[r]), r) for r in ("member", "secretary")]],

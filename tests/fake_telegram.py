@@ -173,6 +173,7 @@ class FakeTelegram:
     webhook_answers: list[int] = field(default_factory=list)
     flood: dict[int, int] = field(default_factory=dict)
     """Chat id → a ``retry_after`` the next send to it gets (a one-time injected 429)."""
+    edits: int = 0
     url: str = ""
 
     def __post_init__(self) -> None:
@@ -475,6 +476,46 @@ class FakeTelegram:
             raise ApiError(400, "Bad Request: message caption is too long")
         return self._deliver(params, text, raw, photo=True)
 
+    async def m_editmessagetext(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat_id, message_id = int(params["chat_id"]), int(params["message_id"])
+        target = next(
+            (s for s in self.sent if s.chat_id == chat_id and s.message_id == message_id), None
+        )
+        if target is None or target.photo:
+            raise ApiError(400, "Bad Request: message to edit not found")
+        raw = str(params.get("text", ""))
+        text = parse_html(raw) if params.get("parse_mode") == "HTML" else raw
+        if not text.strip():
+            raise ApiError(400, "Bad Request: message text is empty")
+        if utf16(text) > 4096:
+            raise ApiError(400, "Bad Request: message is too long")
+        markup = _json(params.get("reply_markup")) or {}
+        buttons = self._buttons(markup)
+        if text == target.text and buttons == target.buttons:
+            raise ApiError(
+                400,
+                "Bad Request: message is not modified: specified new message content and reply "
+                "markup are exactly the same as a current content and reply markup of the message",
+            )
+        self._check_limits(self.chats[chat_id])
+        target.text, target.raw, target.buttons = text, raw, buttons
+        target.data = {**target.data, "text": text, "edit_date": int(time.time())}
+        target.data.pop("reply_markup", None)
+        if markup:
+            target.data["reply_markup"] = markup
+        self.edits += 1
+        return target.data
+
+    @staticmethod
+    def _buttons(markup: dict[str, Any]) -> list[list[dict[str, Any]]]:
+        buttons: list[list[dict[str, Any]]] = markup.get("inline_keyboard", [])
+        for row in buttons:
+            for button in row:
+                data = button.get("callback_data")
+                if data is not None and not 1 <= len(data.encode()) <= 64:
+                    raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
+        return buttons
+
     def _deliver(self, params: dict[str, Any], text: str, raw: str, photo: bool) -> dict[str, Any]:
         chat_id = int(params["chat_id"])
         chat = self.chats.get(chat_id)
@@ -488,12 +529,7 @@ class FakeTelegram:
             if chat_id not in self.started:
                 raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
         markup = _json(params.get("reply_markup")) or {}
-        buttons = markup.get("inline_keyboard", [])
-        for row in buttons:
-            for button in row:
-                data = button.get("callback_data")
-                if data is not None and not 1 <= len(data.encode()) <= 64:
-                    raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
+        buttons = self._buttons(markup)
         thread = params.get("message_thread_id")
         thread = int(thread) if thread not in (None, "") else None
         if thread is not None and not chat.forum:

@@ -78,6 +78,7 @@ MAX_UPDATE_BODY = 1024 * 1024
 
 CAPABILITIES = Capabilities(
     buttons=True,
+    edits=True,
     images=True,
     threads=True,
     can_open_dm=False,
@@ -341,6 +342,10 @@ class TelegramAdapter:
         done = self._progress.get(message_id, 0)
         sent: Message | None = None
         try:
+            if message.edit and message.edit.isdecimal() and not message.image and len(parts) == 1:
+                edited = await self._edit(chat_id, int(message.edit), parts[0], keyboard)
+                if edited is not None:
+                    return edited
             if message.image is not None and done == 0:
                 caption = parts.pop(0) if parts and size(parts[0]) <= MAX_CAPTION else None
                 sent = await self.bot.send_photo(
@@ -387,6 +392,27 @@ class TelegramAdapter:
         if sent is None:
             raise Unreachable("nothing to send: empty text and no image")
         return SentRef(str(sent.message_id))
+
+    async def _edit(
+        self, chat_id: int, target: int, text: str, keyboard: InlineKeyboardMarkup | None
+    ) -> SentRef | None:
+        """Rewrite our earlier message; ``None`` when it cannot be, so a new one is sent."""
+        try:
+            await self.bot.edit_message_text(
+                text,
+                chat_id=chat_id,
+                message_id=target,
+                parse_mode=ParseMode.HTML,
+                reply_markup=keyboard,
+            )
+        except BadRequest as error:
+            reason = error.message.lower()
+            if "not modified" in reason:  # a second press on the same button: already shown
+                return SentRef(str(target))
+            if "not found" in reason or "can't be edited" in reason:
+                return None
+            raise
+        return SentRef(str(target))
 
     async def _send_text(
         self,

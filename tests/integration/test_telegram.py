@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 from collections import defaultdict
@@ -223,3 +224,28 @@ def test_the_limiter_keeps_telegrams_group_budget() -> None:
     for second in range(25):
         limiter.record(private, 100.0 + second)
         assert limiter.wait(private, 100.0 + second + 0.5) == pytest.approx(0.5)
+
+
+async def test_edits_rewrite_or_fall_back_to_a_new_message(
+    fake: FakeTelegram, adapter: TelegramAdapter
+) -> None:
+    fake.user(7, "Ann")
+    fake.started.add(7)
+    first = await adapter.send(
+        to(7), Outgoing(Markup.literal("Which?"), ((Choice("A", "1|a"),),)), "1"
+    )
+    step = Outgoing(Markup.format("**Chosen**"), edit=first.message_id)
+    await asyncio.sleep(1.0)  # one message a second per chat, edits included
+    assert await adapter.send(to(7), step, "2") == first
+    (message,) = fake.to(7)
+    assert message.text == "Chosen" and message.buttons == [] and fake.edits == 1
+    # The same press twice: Telegram says "not modified"; that is a success, not an error.
+    assert await adapter.send(to(7), step, "3") == first
+    # A message that cannot be found (deleted) is answered with a new one.
+    gone = Outgoing(Markup.literal("Again"), edit="999")
+    await asyncio.sleep(1.0)
+    fresh = await adapter.send(to(7), gone, "4")
+    assert fresh != first and fake.to(7)[-1].text == "Again"
+    refused = [r[3] for r in fake.rejected if r[0] == "editMessageText"]
+    assert [reason.split(":")[0] for reason in refused] == ["Bad Request", "Bad Request"]
+    assert "not modified" in refused[0] and "not found" in refused[1]
