@@ -137,7 +137,13 @@ def render(address: Address, message: Outgoing, message_id: str) -> dict[str, An
         body["user"] = {"id": address.user_id}
     if message.choices:
         body["choices"] = [
-            [{"label": c.label, "payload": c.payload} for c in row] for row in message.choices
+            [
+                {"label": c.label, "url": c.url}
+                if c.url
+                else {"label": c.label, "payload": c.payload}
+                for c in row
+            ]
+            for row in message.choices
         ]
     if message.reply_to:
         body["reply_to"] = message.reply_to

@@ -8,12 +8,16 @@ import signal
 from collections.abc import Sequence
 
 from adapters.playground import PlaygroundChannel
+from adapters.telegram import CommandMenu, TelegramAdapter
 from adapters.webhook import WebhookChannel, WebhookEndpoint
+from bot.commands import Router, Where
 from bot.config import Config
 from bot.context import Settings
 from bot.delivery import Delivery
 from bot.engine import Engine
 from bot.http import HttpServer
+from bot.i18n import LOCALES, translator
+from bot.identity import Role
 from bot.messages import Adapter, Capabilities
 from bot.metrics import Metrics
 from bot.scheduler import Scheduler
@@ -22,6 +26,40 @@ from store.db import Database
 from store.runtime import PendingMessage
 
 log = logging.getLogger(__name__)
+
+
+TELEGRAM_LANGUAGES = {"zh_Hans": "zh", "en": "en"}
+"""Our locales by the language codes Telegram apps report."""
+
+
+def telegram_menus(router: Router, config: Config) -> list[CommandMenu]:
+    """The "/" menus, from the same declarations as /help: per scope, per language.
+
+    Telegram scopes cannot follow our roles exactly, so: members' commands in private chats and
+    groups, secretaries' commands for group administrators, and everything for the admins the
+    config names (their private chats).
+    """
+    admins = [a.split(":", 1)[1] for a in config.admins if a.startswith("telegram:")]
+    scopes: list[tuple[str, Role, Where]] = [
+        ("private", Role.MEMBER, Where.GROUP),
+        ("groups", Role.MEMBER, Where.DIRECT),
+        ("group_admins", Role.SECRETARY, Where.DIRECT),
+        *((user, Role.ADMIN, Where.GROUP) for user in admins if user.isdecimal()),
+    ]
+    languages = [(None, config.default_locale)] + [
+        (TELEGRAM_LANGUAGES[locale], locale) for locale in LOCALES
+    ]
+    menus = []
+    for scope, role, excluded in scopes:
+        for language, locale in languages:
+            text = translator(locale, locale).text
+            entries: dict[str, str] = {}
+            for command in router.commands:
+                if command.hidden or command.role > role or command.where is excluded:
+                    continue
+                entries.setdefault(command.words[0], text(command.summary))
+            menus.append(CommandMenu(scope, language, tuple(entries.items())))
+    return menus
 
 
 class BranchBot:
@@ -55,6 +93,25 @@ class BranchBot:
             self.http.add_routes(self.playground.routes())
             self.http.app.on_shutdown.append(self.playground.close_streams)
         self.http.add_routes(self.webhooks.routes())
+        router, dialogs = build_dialogs()
+        self.telegram: TelegramAdapter | None = None
+        token = config.telegram.resolved_token()
+        if token is not None:
+            self.telegram = TelegramAdapter(
+                token,
+                api_url=config.telegram.api_url,
+                webhook_url=config.telegram.webhook_url,
+                webhook_secret=(
+                    config.telegram.webhook_secret.get_secret_value()
+                    if config.telegram.webhook_secret
+                    else None
+                ),
+                poll_timeout=config.telegram.poll_timeout,
+                menus=telegram_menus(router, config),
+            )
+            self.adapters.append(self.telegram)
+            if config.telegram.webhook_url:
+                self.http.add_routes(self.telegram.routes())
         self.adapters.extend(extra_adapters)
         self.deliveries = {
             adapter.name: Delivery(
@@ -62,7 +119,6 @@ class BranchBot:
             )
             for adapter in self.adapters
         }
-        router, dialogs = build_dialogs()
         self.engine = Engine(
             self.db,
             router,

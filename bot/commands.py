@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from bot.i18n import _
 from bot.identity import Role
 from bot.markup import Markup
+from bot.messages import Choice
 
 if TYPE_CHECKING:
     from bot.context import Context
@@ -149,7 +150,15 @@ class Router:
             )
             return
         if command.where is Where.DIRECT and not ctx.event.chat.direct:
-            ctx.reply(_("Please send /{command} to me in a direct chat."), command=command.name)
+            link = direct_link(ctx, command)
+            if link is not None:
+                ctx.reply(
+                    _("Please send /{command} to me in a direct chat: the button opens one."),
+                    command=command.name,
+                    choices=[[Choice(ctx.text(_("Open a direct chat")), "", url=link)]],
+                )
+            else:
+                ctx.reply(_("Please send /{command} to me in a direct chat."), command=command.name)
             return
         if command.where is Where.GROUP and ctx.event.chat.direct:
             ctx.reply(_("/{command} works in a group room: send it there."), command=command.name)
@@ -243,6 +252,25 @@ class Router:
 
     def _usage(self, ctx: Context, command: Command) -> None:
         ctx.reply(_("Usage: `{usage}`"), usage=command.usage(ctx.text))
+
+
+def direct_link(ctx: Context, command: Command) -> str | None:
+    """Where the platform cannot open a direct chat itself (Telegram), a link that opens one
+    and sends ``/start <command>`` there, so the command starts in the direct chat.
+
+    Only the name travels, never arguments: anyone can post such a link, and a tap must not run
+    ``/link <someone else's code>`` for the person who taps it.
+    """
+    capabilities = ctx.capabilities
+    if capabilities.can_open_dm or not capabilities.deep_link:
+        return None
+    return capabilities.deep_link.replace("{payload}", command.words[0])
+
+
+def direct_only(router: Router, name: str) -> Command | None:
+    """The direct-chat-only command called ``name`` (what a ``direct_link`` may start)."""
+    command, _family = router.find(name, ())
+    return command if command is not None and command.where is Where.DIRECT else None
 
 
 def help_text(ctx: Context, commands: Sequence[Command]) -> Markup:

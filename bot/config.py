@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
@@ -89,6 +89,53 @@ class WebhookConfig(BaseModel):
         return channels
 
 
+TELEGRAM_TOKEN_ENV = "BRANCHBOT_TELEGRAM_TOKEN"
+_TELEGRAM_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+
+
+class TelegramConfig(BaseModel):
+    """The Telegram bot (docs/telegram.md). On when a token is given."""
+
+    token: SecretStr | None = None
+    """Better set by ``BRANCHBOT_TELEGRAM_TOKEN`` or ``token_file`` than in the file."""
+    token_file: Path | None = None
+    api_url: str = "https://api.telegram.org"
+    """The Bot API base URL: Telegram's, a self-hosted Bot API server, or the tests' fake."""
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_url: str | None = None
+    """The public HTTPS URL Telegram POSTs updates to; its path is served by our HTTP server."""
+    webhook_secret: SecretStr | None = None
+    """Telegram's ``secret_token``; by default derived from the bot token."""
+    poll_timeout: int = Field(30, ge=0, le=50)
+
+    def resolved_token(self) -> str | None:
+        if self.token is not None:
+            return self.token.get_secret_value()
+        if os.environ.get(TELEGRAM_TOKEN_ENV):
+            return os.environ[TELEGRAM_TOKEN_ENV]
+        if self.token_file:
+            try:
+                return self.token_file.read_text().strip()
+            except OSError as error:
+                raise ConfigError(f"telegram: cannot read token_file: {error}") from error
+        return None
+
+    @property
+    def enabled(self) -> bool:
+        return self.resolved_token() is not None
+
+    @model_validator(mode="after")
+    def _webhook(self) -> TelegramConfig:
+        if self.mode == "webhook" and not self.webhook_url:
+            raise ValueError("telegram.mode = webhook needs telegram.webhook_url")
+        if self.mode == "polling" and self.webhook_url:
+            raise ValueError("telegram.webhook_url is only used with telegram.mode = webhook")
+        secret = self.webhook_secret
+        if secret is not None and not _TELEGRAM_SECRET.match(secret.get_secret_value()):
+            raise ValueError("telegram.webhook_secret: 1-256 characters of A-Z a-z 0-9 _ -")
+        return self
+
+
 class Config(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="BRANCHBOT_", env_nested_delimiter="__", extra="forbid"
@@ -103,6 +150,7 @@ class Config(BaseSettings):
     log_level: str = "INFO"
     http: HttpConfig = Field(default_factory=HttpConfig)
     webhook: WebhookConfig = Field(default_factory=WebhookConfig)
+    telegram: TelegramConfig = Field(default_factory=TelegramConfig)
 
     @field_validator("default_locale")
     @classmethod
@@ -144,6 +192,7 @@ class Config(BaseSettings):
     def _secrets(self) -> Config:
         for channel in self.webhook.channels:
             channel.resolved_secret()
+        self.telegram.resolved_token()
         return self
 
     @model_validator(mode="after")
@@ -164,7 +213,7 @@ class Config(BaseSettings):
         """On by default when no platform is configured and the server listens on loopback."""
         if self.playground is not None:
             return self.playground
-        return not self.webhook.channels and self.local_only
+        return not self.webhook.channels and not self.telegram.enabled and self.local_only
 
     @property
     def all_admins(self) -> list[str]:

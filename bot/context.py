@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -98,6 +99,22 @@ class Context:
         """Answer where the event came from. A ``str`` is a catalog message, translated here."""
         self.send_to(self.here, message, choices=choices, image=image, count=count, **values)
 
+    def update(
+        self,
+        message: str | Plural | Markup,
+        /,
+        *,
+        choices: list[list[Choice]] | None = None,
+        count: int | None = None,
+        **values: object,
+    ) -> None:
+        """Answer a button press by rewriting the message that carried the button, where the
+        platform can edit messages; elsewhere (or for typed answers) as a new message."""
+        self.send_to(self.here, message, choices=choices, image=None, count=count, **values)
+        if self.capabilities.edits and self.event.choice is not None and self.event.reply_to:
+            queued = self.outbox[-1]
+            queued.message = dataclasses.replace(queued.message, edit=self.event.reply_to)
+
     def reply_direct(self, message: str | Plural | Markup, /, **values: Any) -> None:
         self.send_to(self.direct_address(), message, **values)
 
@@ -115,12 +132,14 @@ class Context:
         text = message if isinstance(message, Markup) else self.t(message, count, **values)
         rows = tuple(tuple(self._tag(choice) for choice in row) for row in choices or ())
         if rows and self.conversation is not None:
-            self.conversation.data["_choices"] = [c.payload for row in choices or () for c in row]
+            self.conversation.data["_choices"] = [
+                c.payload for row in choices or () for c in row if not c.url
+            ]
         self.outbox.append(Queued(address, Outgoing(text, rows, image), self.translator.locale))
 
     def _tag(self, choice: Choice) -> Choice:
         """Bind a conversation's button to its step, so a press on an old step is recognised."""
-        if self.conversation is None:
+        if self.conversation is None or choice.url:
             return choice
         slot = "" if self.conversation.slot == "main" else self.conversation.slot
         return Choice(choice.label, f"{self.next_version}|{slot}|{choice.payload}")

@@ -3,7 +3,8 @@
 Each chat has its own FIFO, so messages to one chat keep their order while a slow or
 rate-limited chat never holds up the others. A ``RetryLater`` pauses exactly the chat (or the
 whole account) for as long as the platform asked; a ``TransientError`` backs off and retries;
-only ``Unreachable`` ends a row without sending it. Outcomes are written back in batches. A
+only ``Unreachable`` ends a row without sending it, and marks the direct chat or room with the
+reason until a later message gets through. Outcomes are written back in batches. A
 crash before an outcome is written means the row is sent again on start: adapters pass the row
 id on as an idempotency key where their platform has one.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import heapq
 import itertools
 import logging
@@ -34,6 +36,7 @@ from bot.messages import (
 )
 from bot.metrics import Metrics
 from store.db import Database
+from store.reachability import Destination
 from store.repos import Repositories
 from store.runtime import PendingMessage
 
@@ -46,17 +49,28 @@ def degrade(message: Outgoing, capabilities: Capabilities, locale: str) -> Outgo
     """Fit a message to what the platform can show: buttons become numbered lines."""
     text = message.text
     if message.choices and not capabilities.buttons:
-        choices = [choice for row in message.choices for choice in row]
+        choices = [choice for row in message.choices for choice in row if not choice.url]
+        links = [
+            Markup.format("[{label}]({url})", label=c.label, url=c.url)
+            for row in message.choices
+            for c in row
+            if c.url
+        ]
         lines = [
             Markup.format("{number}. {label}", number=i, label=c.label)
             for i, c in enumerate(choices, 1)
         ]
-        hint = translator(locale, locale)(_("Answer with the number."))
-        text = Markup.join([text, Markup(), *lines, hint])
-        message = Outgoing(text, (), message.image, message.reply_to)
+        hint = [translator(locale, locale)(_("Answer with the number."))] if lines else []
+        text = Markup.join([text, Markup(), *lines, *hint, *links])
+        message = dataclasses.replace(message, text=text, choices=())
     if message.image is not None and not capabilities.images:
-        message = Outgoing(message.text, message.choices, None, message.reply_to)
+        message = dataclasses.replace(message, image=None)
     return message
+
+
+def _destination(row: PendingMessage) -> Destination:
+    """A direct chat is marked on its person's account, a group chat on its room."""
+    return (True, row.user_id) if row.direct and row.user_id else (False, row.chat_id)
 
 
 @dataclass
@@ -128,6 +142,8 @@ class Delivery:
         self._known: set[int] = set()
         self._attempts: dict[int, int] = {}
         self._results: list[tuple[int, str, str | None, str | None, int]] = []
+        self._marked: set[Destination] = set()
+        self._marks: list[tuple[Destination, str | None]] = []
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -138,6 +154,8 @@ class Delivery:
 
     async def start(self) -> None:
         """Queue every row still pending from before (a crash or a stop), then run."""
+        async with self.db.session() as session:
+            self._marked = await Repositories(session).reachability.marked(self.adapter.name)
         after = 0
         while True:
             async with self.db.session() as session:
@@ -231,9 +249,10 @@ class Delivery:
             self.metrics.retries.labels(self.adapter.name, "rate_limited").inc()
             self._attempts[row.id] = attempts - 1
         except Unreachable as error:
-            self._finish(
-                queue, row, "unreachable", None, str(error) or type(error).__name__, attempts
-            )
+            reason = str(error) or type(error).__name__
+            self._finish(queue, row, "unreachable", None, reason, attempts)
+            self._marked.add(_destination(row))
+            self._marks.append((_destination(row), reason))
         except Exception as error:
             if not isinstance(error, TransientError):
                 log.exception("sending outbox row %d failed unexpectedly", row.id)
@@ -243,6 +262,9 @@ class Delivery:
             self.metrics.retries.labels(self.adapter.name, "error").inc()
         else:
             self._finish(queue, row, "sent", ref.message_id, None, attempts)
+            if _destination(row) in self._marked:
+                self._marked.discard(_destination(row))
+                self._marks.append((_destination(row), None))
         self._busy.discard(chat)
         current = asyncio.current_task()
         if current is not None:
@@ -277,14 +299,18 @@ class Delivery:
                 log.exception("could not record delivery outcomes; will try again")
 
     async def _flush(self) -> None:
-        if not self._results:
+        if not self._results and not self._marks:
             return
         results, self._results = self._results, []
+        marks, self._marks = self._marks, []
         try:
             async with self.db.session() as session:
-                await Repositories(session).outbox.finish_many(results)
+                repositories = Repositories(session)
+                await repositories.outbox.finish_many(results)
+                await repositories.reachability.set_many(self.adapter.name, marks)
         except BaseException:  # a cancelled flush must not lose outcomes either
             self._results[:0] = results
+            self._marks[:0] = marks
             raise
         for row_id, *_rest in results:
             self._known.discard(row_id)

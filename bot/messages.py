@@ -21,10 +21,18 @@ MAX_PAYLOAD_BYTES = 64
 
 @dataclass(frozen=True, slots=True)
 class Choice:
+    """A button. With ``url`` it opens that link instead of sending ``payload`` back (Telegram's
+    "open a chat with me" button); such a button carries no payload."""
+
     label: str
     payload: str
+    url: str = ""
 
     def __post_init__(self) -> None:
+        if self.url:
+            if self.payload:
+                raise ValueError("a link button carries no payload")
+            return
         if not self.payload or len(self.payload.encode()) > MAX_PAYLOAD_BYTES:
             raise ValueError(
                 f"choice payload must be 1..{MAX_PAYLOAD_BYTES} bytes: {self.payload!r}"
@@ -43,15 +51,23 @@ class Outgoing:
     choices: tuple[tuple[Choice, ...], ...] = ()
     image: Image | None = None
     reply_to: str | None = None
+    edit: str | None = None
+    """The platform's id of an earlier message of ours that this one replaces (a dialog moving
+    its question on after a button press). Only set where the platform has ``edits``."""
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"text": self.text.to_json()}
         if self.choices:
-            data["choices"] = [[[c.label, c.payload] for c in row] for row in self.choices]
+            data["choices"] = [
+                [[c.label, c.payload, c.url] if c.url else [c.label, c.payload] for c in row]
+                for row in self.choices
+            ]
         if self.image is not None:
             data["image"] = [self.image.mime, base64.b64encode(self.image.data).decode()]
         if self.reply_to:
             data["reply_to"] = self.reply_to
+        if self.edit:
+            data["edit"] = self.edit
         return data
 
     @classmethod
@@ -59,12 +75,10 @@ class Outgoing:
         image = data.get("image")
         return cls(
             text=Markup.from_json(data["text"]),
-            choices=tuple(
-                tuple(Choice(label, payload) for label, payload in row)
-                for row in data.get("choices", ())
-            ),
+            choices=tuple(tuple(Choice(*item) for item in row) for row in data.get("choices", ())),
             image=Image(image[0], base64.b64decode(image[1])) if image else None,
             reply_to=data.get("reply_to"),
+            edit=data.get("edit"),
         )
 
 

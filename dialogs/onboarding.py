@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.commands import BranchArg, OneOf, Rest, Router, Where, Word, help_text
+from bot.commands import BranchArg, OneOf, Rest, Router, Where, Word, direct_only, help_text
 from bot.context import Context
 from bot.conversation import Dialog
 from bot.i18n import LOCALES, _, _n, normalize_locale, translator
@@ -67,7 +67,10 @@ async def show_help(ctx: Context) -> None:
 )
 async def start(ctx: Context, payload: str | None) -> None:
     if payload and ctx.event.chat.direct:
-        await redeem(ctx, payload)
+        if direct_only(ctx.commands, payload) is not None:  # a group sent them (direct_link)
+            await ctx.commands.dispatch(ctx, payload, ())
+        else:
+            await redeem(ctx, payload)
         return
     ctx.reply(_("Hello {name}! I am the branch assistant."), name=ctx.who.name)
     if not ctx.who.has(Role.MEMBER):
@@ -290,7 +293,7 @@ class InviteDialog(Dialog):
             self.finish()
             return
         self.trigger("branch_chosen")
-        ctx.reply(
+        ctx.update(
             _("Invite to {branch} as a member or a secretary?"),
             branch=branch.name,
             choices=[[Choice(ctx.text(ROLE_NAMES[r]), r) for r in ("member", "secretary")]],

@@ -66,6 +66,9 @@ class Identity(Base):
     display_name: Mapped[str] = mapped_column(String(128), default="")
     direct_chat_id: Mapped[str | None] = mapped_column(String(255))
     """The direct chat this account last wrote from, so the bot can write to it first."""
+    unreachable: Mapped[str | None] = mapped_column(Text)
+    """Why the platform refused our last message to this account for good (it blocked the
+    bot); cleared by the next message that gets through. The membership stays."""
 
 
 class Secretary(Base):
@@ -98,6 +101,9 @@ class Room(Base):
     title: Mapped[str] = mapped_column(String(255), default="")
     bound_by: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
     bound_at: Mapped[datetime]
+    unreachable: Mapped[str | None] = mapped_column(Text)
+    """Why the platform refused our last message to this room for good (the bot was removed);
+    cleared by the next message that gets through."""
 
 
 class Invite(Base):

@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.branches import Branches, Invites, LinkCodes, Rooms
 from store.people import People
+from store.reachability import Reachability
 from store.runtime import Conversations, Outbox, SeenEvents, Values
 
 
@@ -21,3 +22,4 @@ class Repositories:
         self.outbox = Outbox(session)
         self.seen = SeenEvents(session)
         self.values = Values(session)
+        self.reachability = Reachability(session)

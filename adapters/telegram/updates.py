@@ -1,0 +1,77 @@
+"""Telegram updates as ``Incoming`` events.
+
+Event ids are ``<chat>:<message id>`` for messages and ``cb:<query id>`` for button presses:
+both are stable across redeliveries (a restart, a webhook retry), so the core drops a repeat,
+and unlike ``update_id`` they never restart after a week without updates.
+
+A message in a forum topic gets the chat id ``<chat>/<topic>``: the topic is the room, so
+answers, conversations and room bindings stay in the topic they came from.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Chat as TgChat
+from telegram import MaybeInaccessibleMessage, Message, Update
+
+from bot.events import Chat, Incoming, Sender, parse_command
+
+log = logging.getLogger(__name__)
+
+PRIVATE = TgChat.PRIVATE
+
+
+def chat_key(chat_id: int, thread_id: int | None) -> str:
+    return f"{chat_id}/{thread_id}" if thread_id else str(chat_id)
+
+
+def split_chat_key(key: str) -> tuple[int, int | None]:
+    """``"-100123/42"`` → ``(-100123, 42)``; a plain chat id has no topic."""
+    chat, _, thread = key.partition("/")
+    return int(chat), int(thread) if thread else None
+
+
+def _place(message: MaybeInaccessibleMessage) -> Chat:
+    thread = None
+    if isinstance(message, Message) and message.is_topic_message:
+        thread = message.message_thread_id
+    chat = message.chat
+    return Chat(chat_key(chat.id, thread), chat.type == PRIVATE, chat.title or "")
+
+
+def to_incoming(platform: str, update: Update, bot_username: str) -> Incoming | None:
+    """The event for ``update``, or ``None`` for what the bot does not act on (joins,
+    stickers, other bots, commands addressed to another bot, edits)."""
+    if update.callback_query is not None:
+        query = update.callback_query
+        if query.message is None or not query.data or query.from_user.is_bot:
+            return None
+        return Incoming(
+            platform=platform,
+            event_id=f"cb:{query.id}",
+            chat=_place(query.message),
+            sender=Sender(str(query.from_user.id), query.from_user.full_name),
+            choice=query.data,
+            reply_to=str(query.message.message_id),
+        )
+    message = update.message
+    if message is None or message.from_user is None or message.from_user.is_bot:
+        return None
+    text = message.text or message.caption or ""
+    if not text.strip():
+        return None
+    command = parse_command(text, bot_username)
+    if command is None and parse_command(text) is not None:
+        return None  # /cmd@another_bot
+    place = _place(message)
+    return Incoming(
+        platform=platform,
+        event_id=f"{place.id}:{message.message_id}",
+        chat=place,
+        sender=Sender(str(message.from_user.id), message.from_user.full_name),
+        text=text,
+        command=command[0] if command else None,
+        args=command[1] if command else (),
+        reply_to=str(message.message_id),
+    )
