@@ -95,8 +95,17 @@ class Context:
         count: int | None = None,
         **values: object,
     ) -> None:
-        """Answer where the event came from. A ``str`` is a catalog message, translated here."""
-        self.send_to(self.here, message, choices=choices, image=image, count=count, **values)
+        """Answer where the event came from (in its thread, if it was written in one). A ``str``
+        is a catalog message, translated here."""
+        self.send_to(
+            self.here,
+            message,
+            choices=choices,
+            image=image,
+            count=count,
+            thread=self.event.thread,
+            **values,
+        )
 
     def reply_direct(self, message: str | Plural | Markup, /, **values: Any) -> None:
         self.send_to(self.direct_address(), message, **values)
@@ -110,13 +119,16 @@ class Context:
         choices: list[list[Choice]] | None = None,
         image: Image | None = None,
         count: int | None = None,
+        thread: str | None = None,
         **values: object,
     ) -> None:
         text = message if isinstance(message, Markup) else self.t(message, count, **values)
         rows = tuple(tuple(self._tag(choice) for choice in row) for row in choices or ())
         if rows and self.conversation is not None:
             self.conversation.data["_choices"] = [c.payload for row in choices or () for c in row]
-        self.outbox.append(Queued(address, Outgoing(text, rows, image), self.translator.locale))
+        self.outbox.append(
+            Queued(address, Outgoing(text, rows, image, thread=thread), self.translator.locale)
+        )
 
     def _tag(self, choice: Choice) -> Choice:
         """Bind a conversation's button to its step, so a press on an old step is recognised."""

@@ -19,7 +19,7 @@ import random
 import time
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot.i18n import _, translator
 from bot.markup import Markup
@@ -53,9 +53,9 @@ def degrade(message: Outgoing, capabilities: Capabilities, locale: str) -> Outgo
         ]
         hint = translator(locale, locale)(_("Answer with the number."))
         text = Markup.join([text, Markup(), *lines, hint])
-        message = Outgoing(text, (), message.image, message.reply_to)
+        message = replace(message, text=text, choices=(), numbered=tuple(choices))
     if message.image is not None and not capabilities.images:
-        message = Outgoing(message.text, message.choices, None, message.reply_to)
+        message = replace(message, image=None)
     return message
 
 

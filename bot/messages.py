@@ -43,6 +43,11 @@ class Outgoing:
     choices: tuple[tuple[Choice, ...], ...] = ()
     image: Image | None = None
     reply_to: str | None = None
+    thread: str | None = None
+    """Post inside this thread (its root message's platform id) where the platform has threads."""
+    numbered: tuple[Choice, ...] = ()
+    """Choices already written into ``text`` as numbered lines (no buttons): an adapter may let
+    people answer them some other way, such as a reaction. Set by delivery, never stored."""
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"text": self.text.to_json()}
@@ -52,6 +57,8 @@ class Outgoing:
             data["image"] = [self.image.mime, base64.b64encode(self.image.data).decode()]
         if self.reply_to:
             data["reply_to"] = self.reply_to
+        if self.thread:
+            data["thread"] = self.thread
         return data
 
     @classmethod
@@ -65,6 +72,7 @@ class Outgoing:
             ),
             image=Image(image[0], base64.b64decode(image[1])) if image else None,
             reply_to=data.get("reply_to"),
+            thread=data.get("thread"),
         )
 
 
