@@ -88,6 +88,14 @@ def _filter(timeline: int) -> dict[str, Any]:
     }
 
 
+def _source(event: Any) -> dict[str, Any]:
+    """The raw event; nio's invite-state parsers move ``content`` out of ``source``."""
+    source: dict[str, Any] = dict(event.source)
+    if "content" not in source and isinstance(getattr(event, "content", None), dict):
+        source["content"] = event.content
+    return source
+
+
 def _failure(response: ErrorResponse) -> DeliveryError:
     code = response.status_code
     if code == "M_LIMIT_EXCEEDED":
@@ -125,6 +133,7 @@ class MatrixAdapter:
         self._names: OrderedDict[str, str] = OrderedDict()
         self._encrypted_noticed: set[str] = set()
         self._direct_lock = asyncio.Lock()
+        self._logged_in = asyncio.Event()
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -147,6 +156,7 @@ class MatrixAdapter:
             await self.client.close()
             self.client = None
             raise
+        self._logged_in.set()
         self._task = asyncio.create_task(self._sync_forever(), name="matrix-sync")
 
     async def stop(self) -> None:
@@ -156,6 +166,7 @@ class MatrixAdapter:
                 await self._task
             self._task = None
         self._handle = None
+        self._logged_in.clear()
         if self.client is not None:
             await self.client.close()
             self.client = None
@@ -229,7 +240,7 @@ class MatrixAdapter:
     async def _invites(self, response: SyncResponse) -> None:
         for room_id, info in response.rooms.invite.items():
             try:
-                await self._invited(room_id, [e.source for e in info.invite_state])
+                await self._invited(room_id, [_source(e) for e in info.invite_state])
             except (parse.Malformed, KeyError, TypeError, AttributeError) as error:
                 log.warning("matrix: dropped malformed invite to %s: %s", room_id, error)
 
@@ -393,7 +404,10 @@ class MatrixAdapter:
 
     async def send(self, address: Address, message: Outgoing, message_id: str) -> SentRef:
         """Send one outbox row; its id (with this store's prefix) is the transaction id, so a
-        resend after a crash returns the event the homeserver already has."""
+        resend after a crash returns the event the homeserver already has. Delivery starts
+        before the adapters do, so rows left from before a restart wait here for the login."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._logged_in.wait(), 30)
         client = self._client()
         room = address.chat_id or await self._direct_room(address.user_id)
         txn = f"{self._txn}.{message_id}"
