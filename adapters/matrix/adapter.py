@@ -134,12 +134,14 @@ class MatrixAdapter:
         self._encrypted_noticed: set[str] = set()
         self._direct_lock = asyncio.Lock()
         self._logged_in = asyncio.Event()
+        self._stopping = False
 
     # -- lifecycle -----------------------------------------------------------------------
 
     async def start(self, handle: EventHandler) -> None:
         """Log in (or reuse the stored device), read ``m.direct``, start syncing."""
         self._handle = handle
+        self._stopping = False
         self.client = AsyncClient(
             self.settings.homeserver,
             self.settings.user_id,
@@ -160,6 +162,7 @@ class MatrixAdapter:
         self._task = asyncio.create_task(self._sync_forever(), name="matrix-sync")
 
     async def stop(self) -> None:
+        self._stopping = True
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -406,8 +409,9 @@ class MatrixAdapter:
         """Send one outbox row; its id (with this store's prefix) is the transaction id, so a
         resend after a crash returns the event the homeserver already has. Delivery starts
         before the adapters do, so rows left from before a restart wait here for the login."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._logged_in.wait(), 30)
+        if not self._stopping:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._logged_in.wait(), 30)
         client = self._client()
         room = address.chat_id or await self._direct_room(address.user_id)
         txn = f"{self._txn}.{message_id}"
