@@ -303,6 +303,7 @@ class MatrixAdapter:
             sources = [e.source for e in info.timeline.events]
             if info.timeline.limited and info.timeline.prev_batch and self._next_batch:
                 sources = await self._gap(room_id, info.timeline.prev_batch) + sources
+            sources = self._after_own_join(sources)
             if any(
                 e.get("type") in ("m.room.encryption", "m.room.encrypted")
                 for e in [*sources, *(s.source for s in info.state)]
@@ -324,6 +325,21 @@ class MatrixAdapter:
                     events.append(incoming)
         if events and self._handle is not None:
             await asyncio.gather(*(self._handle(event) for event in events))
+
+    def _after_own_join(self, sources: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """A room the bot just joined arrives with its recent history: that is not for us."""
+        for index in range(len(sources) - 1, -1, -1):
+            event = sources[index]
+            if (
+                isinstance(event, dict)
+                and event.get("type") == "m.room.member"
+                and event.get("state_key") == self.settings.user_id
+                and (event.get("content") or {}).get("membership") == "join"
+                and ((event.get("unsigned") or {}).get("prev_content") or {}).get("membership")
+                != "join"
+            ):
+                return sources[index + 1 :]
+        return sources
 
     async def _gap(self, room_id: str, prev_batch: str) -> list[dict[str, Any]]:
         """Events between the stored sync token and a capped timeline, oldest first."""

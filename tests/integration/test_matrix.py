@@ -279,3 +279,57 @@ def test_the_config_needs_a_password_or_a_token(tmp_path: Path) -> None:
     assert config.matrix is not None
     assert config.matrix.resolved_access_token() == "secret-token"
     assert not config.playground_enabled
+
+
+async def test_the_first_sync_skips_history_and_a_gap_is_filled_after_a_long_downtime(
+    synapse: Synapse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = Values()
+    matrix = adapter(synapse, store)
+    bot = matrix.settings.user_id
+    async with members(synapse, 1) as (mei,):
+        room = (await mei.client.room_create(invite=[bot])).room_id  # before the bot ever ran
+        await mei.say(room, "/help said before the bot existed")
+        collector = await started(matrix)
+        await mei.wait(lambda r, e: r == room and e.get("state_key") == bot)
+        await mei.say(room, "/me")
+        await wait_until(lambda: bool(collector.events))
+        await matrix.stop()
+        assert [e.text for e in collector.events] == ["/me"]
+
+        # More messages arrive while it is down than one sync timeline holds.
+        monkeypatch.setattr("adapters.matrix.adapter.TIMELINE_LIMIT", 2)
+        said = [f"message {n}" for n in range(7)]
+        for text in said:
+            await mei.say(room, text)
+        again = MatrixAdapter(matrix.settings, store, matrix.notices)
+        resumed = await started(again)
+        try:
+            await wait_until(lambda: len(resumed.events) >= len(said))
+            assert [e.text for e in resumed.events] == said
+        finally:
+            await again.stop()
+
+
+async def test_invitations_from_other_servers_are_declined(synapse: Synapse) -> None:
+    user = synapse.register()
+    settings = MatrixSettings(
+        synapse.url, user.user_id, password=user.password, allowed_servers=("example.org",)
+    )
+    matrix = MatrixAdapter(settings, Values(), Notices(Markup.literal("encrypted")))
+    await started(matrix)
+    try:
+        async with members(synapse, 1) as (mei,):
+            answer = await mei.client.room_create(invite=[user.user_id])
+            await mei.wait(
+                lambda r, e: r == answer.room_id
+                and e.get("state_key") == user.user_id
+                and e["content"].get("membership") == "leave"
+            )
+            assert not any(
+                e.get("state_key") == user.user_id and e["content"].get("membership") == "join"
+                for r, e in mei.events
+                if r == answer.room_id
+            )
+    finally:
+        await matrix.stop()
