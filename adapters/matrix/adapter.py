@@ -303,13 +303,14 @@ class MatrixAdapter:
             sources = [e.source for e in info.timeline.events]
             if info.timeline.limited and info.timeline.prev_batch and self._next_batch:
                 sources = await self._gap(room_id, info.timeline.prev_batch) + sources
-            sources = self._after_own_join(sources)
             if any(
                 e.get("type") in ("m.room.encryption", "m.room.encrypted")
                 for e in [*sources, *(s.source for s in info.state)]
+                if isinstance(e, dict)
             ):
                 await self._refuse_encrypted(room_id)
                 continue
+            sources = self._after_own_join(sources)
             for source in sources:
                 try:
                     incoming = await self._incoming(room_id, source)
