@@ -64,6 +64,7 @@ def matrix_adapter(config: Config, db: Database) -> MatrixAdapter:
         device_name=matrix.device_name,
         allowed_servers=tuple(matrix.allowed_servers),
         messages_per_second=matrix.messages_per_second,
+        store_path=str(matrix.store_path) if matrix.store_path else None,
     )
     return MatrixAdapter(settings, StoredValues(db), notices)
 

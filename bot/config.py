@@ -94,6 +94,8 @@ class MatrixConfig(BaseModel):
     """Homeservers whose users may invite the bot; empty means only the bot's own."""
     messages_per_second: float | None = Field(10.0, gt=0)
     """The bot's own send budget (give the account Synapse's ``override_ratelimit``)."""
+    store_path: Path | None = None
+    """A folder for the end-to-end encryption keys; encryption is off without it."""
 
     @staticmethod
     def _secret(value: SecretStr | None, file: Path | None, what: str) -> str | None:

@@ -18,6 +18,7 @@ import logging
 import random
 from collections import OrderedDict
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -28,19 +29,21 @@ from nio import (
     DirectRoomsResponse,
     ErrorResponse,
     JoinResponse,
+    LocalProtocolError,
     ProfileGetDisplayNameResponse,
     RoomCreateResponse,
     RoomGetEventResponse,
     RoomMessagesResponse,
     RoomPreset,
     RoomSendResponse,
+    SendRetryError,
     SyncResponse,
     UploadResponse,
 )
 
 from adapters.matrix import parse, render
 from adapters.matrix.rooms import DirectRooms
-from adapters.matrix.session import KeyValueStore, MatrixSettings, Session
+from adapters.matrix.session import KeyValueStore, LoginFailed, MatrixSettings, Session
 from bot.events import Chat, Incoming, Sender
 from bot.markup import Markup
 from bot.messages import (
@@ -121,6 +124,8 @@ class MatrixAdapter:
             max_text_length=MAX_TEXT,
             messages_per_second=settings.messages_per_second,
         )
+        if settings.store_path:
+            Path(settings.store_path).mkdir(parents=True, exist_ok=True)
         self.client: AsyncClient | None = None
         self.direct = DirectRooms()
         self.ready = asyncio.Event()
@@ -142,15 +147,25 @@ class MatrixAdapter:
         """Log in (or reuse the stored device), read ``m.direct``, start syncing."""
         self._handle = handle
         self._stopping = False
+        store_path = self.settings.store_path
         self.client = AsyncClient(
             self.settings.homeserver,
             self.settings.user_id,
+            store_path=store_path or "",
             config=AsyncClientConfig(
-                max_limit_exceeded=0, max_timeouts=0, request_timeout=30, encryption_enabled=False
+                max_limit_exceeded=0,
+                max_timeouts=0,
+                request_timeout=30,
+                encryption_enabled=self.encrypted,
+                store_sync_tokens=False,
             ),
         )
+        self._full_state = self.encrypted
         try:
             await self.session.login(self.client)
+            if self.encrypted and self.client.olm is None:
+                raise LoginFailed("matrix: end-to-end encryption needs matrix-nio[e2e]")
+            await self._keys()
             self._txn = await self.session.txn_prefix()
             self._next_batch = await self.session.get("next_batch")
             await self._load_direct()
@@ -174,6 +189,25 @@ class MatrixAdapter:
             await self.client.close()
             self.client = None
         self.ready.clear()
+
+    @property
+    def encrypted(self) -> bool:
+        """End-to-end encryption is on when there is a crypto store to keep the keys in."""
+        return bool(self.settings.store_path)
+
+    async def _keys(self) -> None:
+        """The crypto chores a sync leaves: upload our keys, learn and claim others', and send
+        the room keys waiting to go out as to-device messages."""
+        client = self._client()
+        if not self.encrypted:
+            return
+        if client.should_upload_keys:
+            await client.keys_upload()
+        if client.should_query_keys:
+            await client.keys_query()
+        if client.should_claim_keys:
+            await client.keys_claim(client.get_users_for_key_claiming())
+        await client.send_to_device_messages()
 
     def _client(self) -> AsyncClient:
         if self.client is None:
@@ -226,6 +260,8 @@ class MatrixAdapter:
                 timeout=0 if first or not self.ready.is_set() else self.settings.sync_timeout_ms,
                 since=self._next_batch,
                 sync_filter=_filter(0 if first else TIMELINE_LIMIT),
+                # With encryption, nio must know every room's members and state to encrypt.
+                full_state=self._full_state or None,
             )
         except (aiohttp.ClientError, TimeoutError) as error:
             raise TransientError(f"sync: {error!r}") from error
@@ -233,6 +269,8 @@ class MatrixAdapter:
             if getattr(response, "status_code", None) == "M_UNKNOWN_TOKEN":
                 await self.session.password_login(client, client.device_id)
             raise TransientError(f"sync: {response}")
+        self._full_state = False
+        await self._keys()
         await self._invites(response)
         if not first:
             await self._timeline(response)
@@ -269,7 +307,7 @@ class MatrixAdapter:
             log.warning("matrix: could not join %s: %s", room_id, answer)
             return
         log.info("matrix: joined %s on the invitation of %s", room_id, inviter)
-        if any(e.get("type") == "m.room.encryption" for e in state):
+        if not self.encrypted and any(e.get("type") == "m.room.encryption" for e in state):
             await self._refuse_encrypted(room_id)
             return
         content = invite.get("content", {}) if invite else {}
@@ -303,7 +341,7 @@ class MatrixAdapter:
             sources = [e.source for e in info.timeline.events]
             if info.timeline.limited and info.timeline.prev_batch and self._next_batch:
                 sources = await self._gap(room_id, info.timeline.prev_batch) + sources
-            if any(
+            if not self.encrypted and any(
                 e.get("type") in ("m.room.encryption", "m.room.encrypted")
                 for e in [*sources, *(s.source for s in info.state)]
                 if isinstance(e, dict)
@@ -363,6 +401,10 @@ class MatrixAdapter:
             return None
         kind = event.get("type")
         chat = Chat(room_id, self.direct.is_direct(room_id))
+        if kind == "m.room.encrypted":
+            # nio decrypts what it can in place; this one it could not (keys never arrived).
+            log.warning("matrix: could not decrypt %s in %s", event.get("event_id"), room_id)
+            return None
         if kind == "m.room.message":
             sender = event.get("sender")
             names = {sender: await self._name(sender)} if isinstance(sender, str) else {}
@@ -438,13 +480,20 @@ class MatrixAdapter:
             event_id = ""
             for index, content in enumerate(render.contents(message, MAX_TEXT)):
                 answer = await client.room_send(
-                    room, "m.room.message", content, tx_id=txn if index == 0 else f"{txn}.{index}"
+                    room,
+                    "m.room.message",
+                    content,
+                    tx_id=txn if index == 0 else f"{txn}.{index}",
+                    ignore_unverified_devices=True,
                 )
                 if not isinstance(answer, RoomSendResponse):
                     raise _failure(answer)
                 event_id = answer.event_id
         except (aiohttp.ClientError, TimeoutError) as error:
             raise TransientError(f"matrix send: {error!r}") from error
+        except (LocalProtocolError, SendRetryError) as error:
+            # An encrypting client that has not synced this room (or its keys) yet.
+            raise TransientError(f"matrix send: {error}") from error
         except Unreachable:
             if not address.chat_id:
                 # The remembered direct room is gone (left, kicked): open a new one next time.
@@ -461,16 +510,17 @@ class MatrixAdapter:
         assert message.image is not None
         client = self._client()
         data = message.image.data
-        uploaded, _keys = await client.upload(
-            io.BytesIO(data), content_type=message.image.mime, filesize=len(data)
+        secret = room in client.encrypted_rooms
+        uploaded, keys = await client.upload(
+            io.BytesIO(data), content_type=message.image.mime, filesize=len(data), encrypt=secret
         )
         if not isinstance(uploaded, UploadResponse):
             raise _failure(uploaded)
+        content = render.image_content(message, uploaded.content_uri, len(data))
+        if secret and keys:
+            content["file"] = {"url": content.pop("url"), **keys}
         answer = await client.room_send(
-            room,
-            "m.room.message",
-            render.image_content(message, uploaded.content_uri, len(data)),
-            tx_id=txn,
+            room, "m.room.message", content, tx_id=txn, ignore_unverified_devices=True
         )
         if not isinstance(answer, RoomSendResponse):
             raise _failure(answer)

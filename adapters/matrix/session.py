@@ -11,11 +11,17 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 from nio import AsyncClient, LoginResponse, WhoamiResponse
 
 log = logging.getLogger(__name__)
+
+
+def crypto_store(settings: MatrixSettings, device: str) -> Path:
+    """Where matrix-nio keeps a device's keys (its default store's file name)."""
+    return Path(settings.store_path or ".") / f"{settings.user_id}_{device}.db"
 
 
 class KeyValueStore(Protocol):
@@ -42,6 +48,8 @@ class MatrixSettings:
     messages_per_second: float | None = 10.0
     sync_timeout_ms: int = 30_000
     max_backoff: float = 30.0
+    store_path: str | None = None
+    """A folder for matrix-nio's crypto store; setting it turns end-to-end encryption on."""
 
     @property
     def server_name(self) -> str:
@@ -83,17 +91,22 @@ class Session:
         log in with the password and store what the homeserver gave."""
         settings = self.settings
         if settings.access_token:
-            client.restore_login(settings.user_id, "", settings.access_token)
+            client.user_id, client.access_token = settings.user_id, settings.access_token
             who = await client.whoami()
-            if not isinstance(who, WhoamiResponse):
+            if not isinstance(who, WhoamiResponse) or not who.device_id:
                 raise LoginFailed(f"the configured access token was refused: {who}")
-            client.device_id = who.device_id or ""
+            client.restore_login(settings.user_id, who.device_id, settings.access_token)
             return
         device, token = await self.get("device_id"), await self.get("access_token")
+        if device and settings.store_path and not crypto_store(settings, device).exists():
+            # The device's keys are lost with its crypto store; a new device gets new ones.
+            log.warning("matrix: no crypto store for device %s; logging in as a new device", device)
+            device = None
         if device and token:
-            client.restore_login(settings.user_id, device, token)
+            client.user_id, client.access_token = settings.user_id, token
             who = await client.whoami()
             if isinstance(who, WhoamiResponse):
+                client.restore_login(settings.user_id, device, token)
                 return
             log.info("matrix: the stored access token no longer works (%s); logging in", who)
         await self.password_login(client, device)
