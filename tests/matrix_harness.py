@@ -7,9 +7,18 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from nio import AsyncClient, InviteMemberEvent, RoomCreateResponse, RoomSendResponse, SyncResponse
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    InviteMemberEvent,
+    LoginResponse,
+    RoomCreateResponse,
+    RoomSendResponse,
+    SyncResponse,
+)
 
 from adapters.matrix import MatrixAdapter
 from bot.app import BranchBot
@@ -27,6 +36,8 @@ class Member:
     user: User
     client: AsyncClient
     events: list[tuple[str, Event]] = field(default_factory=list)
+    decrypted: set[str] = field(default_factory=set)
+    """Ids of the events that arrived encrypted and were decrypted here."""
     changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     task: asyncio.Task[None] | None = None
 
@@ -35,9 +46,25 @@ class Member:
         return self.user.user_id
 
     async def start(self) -> None:
-        first = await self.client.sync(timeout=0)
+        if self.client.config.encryption_enabled:
+            login = await self.client.login(self.user.password, device_name="phone")
+            assert isinstance(login, LoginResponse), login
+        first = await self.client.sync(timeout=0, full_state=True)
         assert isinstance(first, SyncResponse), first
+        await self._keys()
         self.task = asyncio.create_task(self._loop())
+
+    async def _keys(self) -> None:
+        client = self.client
+        if client.olm is None:
+            return
+        if client.should_upload_keys:
+            await client.keys_upload()
+        if client.should_query_keys:
+            await client.keys_query()
+        if client.should_claim_keys:
+            await client.keys_claim(client.get_users_for_key_claiming())
+        await client.send_to_device_messages()
 
     async def _loop(self) -> None:
         while True:
@@ -49,6 +76,8 @@ class Member:
             if not isinstance(response, SyncResponse):
                 await asyncio.sleep(0.2)
                 continue
+            with contextlib.suppress(Exception):
+                await self._keys()
             for room_id, invite in response.rooms.invite.items():
                 if any(isinstance(e, InviteMemberEvent) for e in invite.invite_state):
                     await self.client.join(room_id)
@@ -57,6 +86,12 @@ class Member:
                 for room_id, info in response.rooms.join.items()
                 for event in info.timeline.events
             ]
+            self.decrypted.update(
+                event.event_id
+                for info in response.rooms.join.values()
+                for event in info.timeline.events
+                if getattr(event, "decrypted", False)
+            )
             if fresh:
                 async with self.changed:
                     self.events.extend(fresh)
@@ -77,7 +112,7 @@ class Member:
         return room_id
 
     async def send(self, room: str, content: Event, kind: str = "m.room.message") -> str:
-        answer = await self.client.room_send(room, kind, content)
+        answer = await self.client.room_send(room, kind, content, ignore_unverified_devices=True)
         assert isinstance(answer, RoomSendResponse), answer
         return str(answer.event_id)
 
@@ -129,12 +164,23 @@ def body(event: Event) -> str:
 
 
 @asynccontextmanager
-async def members(synapse: Synapse, count: int) -> AsyncIterator[list[Member]]:
+async def members(
+    synapse: Synapse, count: int, *, keys: Path | None = None
+) -> AsyncIterator[list[Member]]:
+    """``count`` fresh members; with ``keys`` (a folder) their clients do end-to-end encryption."""
     people = []
     for _ in range(count):
         user = synapse.register()
-        client = AsyncClient(synapse.url, user.user_id)
-        client.restore_login(user.user_id, "member", user.access_token)
+        if keys is None:
+            client = AsyncClient(synapse.url, user.user_id)
+            client.restore_login(user.user_id, "member", user.access_token)
+        else:
+            client = AsyncClient(
+                synapse.url,
+                user.user_id,
+                store_path=str(keys),
+                config=AsyncClientConfig(encryption_enabled=True, store_sync_tokens=False),
+            )
         people.append(Member(user, client))
     try:
         for person in people:

@@ -5,7 +5,9 @@ core, so a crash replays at most one response (the core drops the events it has 
 restart continues where the last response ended: nothing sent while the bot was down is lost.
 nio's own retries are switched off (``max_limit_exceeded=0``, ``max_timeouts=0``): a send that
 meets ``M_LIMIT_EXCEEDED`` raises ``RetryLater`` at once, so the delivery worker, not a sleeping
-request, decides when to try again, and other work goes on meanwhile.
+request, decides when to try again, and other work goes on meanwhile. With a crypto store
+(``store_path``) nio decrypts the timeline in place and encrypts sends; without one, encrypted
+rooms are explained and left.
 """
 
 from __future__ import annotations

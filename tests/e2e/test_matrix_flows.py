@@ -12,9 +12,15 @@ from pathlib import Path
 import pytest
 
 from bot.app import BranchBot
+from bot.markup import Markup
+from bot.messages import Address, Image, Outgoing
 from tests.integration.synapse import Synapse
 from tests.matrix_harness import adapter_of, body, matrix_bot, matrix_config, members
 
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+    "0000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
 CODE = re.compile(r"\b([A-HJ-NP-Z2-9]{8})\b")
 
 
@@ -189,3 +195,33 @@ async def test_a_rate_limited_bot_still_delivers_everything(
             await app.idle()
         for person, room, count in zip(people, rooms, wanted, strict=True):
             assert len(person.from_bot(bot, room)) == count
+
+
+async def test_an_encrypted_direct_chat_works_end_to_end_and_across_a_restart(
+    synapse: Synapse, database_url: str, tmp_path: Path
+) -> None:
+    bot_user = synapse.register()
+    bot = bot_user.user_id
+    keys = {"store_path": str(tmp_path / "bot-keys")}
+    encryption = {
+        "type": "m.room.encryption",
+        "state_key": "",
+        "content": {"algorithm": "m.megolm.v1.aes-sha2"},
+    }
+    (tmp_path / "member-keys").mkdir()
+    async with members(synapse, 1, keys=tmp_path / "member-keys") as (mei,):
+        async with matrix_bot(synapse, bot_user, database_url, matrix_overrides=keys) as app:
+            dm = await mei.room(bot, direct=True, initial_state=[encryption])
+            asked = await mei.ask(bot, dm, "/help")
+            assert "/join" in body(asked)
+            assert asked["event_id"] in mei.decrypted  # it was encrypted on the wire
+
+            picture = Outgoing(Markup.literal("your QR code"), image=Image("image/png", PNG))
+            await adapter_of(app).send(Address("matrix", dm), picture, "qr")
+            image = await mei.wait(lambda r, e: e.get("content", {}).get("msgtype") == "m.image")
+            assert image["event_id"] in mei.decrypted
+            assert image["content"]["file"]["url"].startswith("mxc://")
+            assert "url" not in image["content"] and image["content"]["file"]["key"]
+        async with matrix_bot(synapse, bot_user, database_url, matrix_overrides=keys):
+            again = await mei.ask(bot, dm, "/me")
+            assert again["event_id"] in mei.decrypted and body(again)
