@@ -444,7 +444,8 @@ class MatrixAdapter:
 
     async def _payloads(self, room_id: str, event_id: str) -> tuple[str, ...]:
         """The choices a bot message offered: remembered from sending it, or read back from the
-        event itself (after a restart), and only from an event the bot sent."""
+        event itself (after a restart; nio decrypts it in an encrypted room), and only from an
+        event the bot sent."""
         if event_id in self._choices:
             return self._choices[event_id]
         answer = await self._client().room_get_event(room_id, event_id)

@@ -222,6 +222,16 @@ async def test_an_encrypted_direct_chat_works_end_to_end_and_across_a_restart(
             assert image["event_id"] in mei.decrypted
             assert image["content"]["file"]["url"].startswith("mxc://")
             assert "url" not in image["content"] and image["content"]["file"]["key"]
+            await mei.wait(lambda r, e: body(e) == "your QR code")
+            languages = await mei.ask(bot, dm, "/lang")
         async with matrix_bot(synapse, bot_user, database_url, matrix_overrides=keys):
             again = await mei.ask(bot, dm, "/me")
             assert again["event_id"] in mei.decrypted and body(again)
+            # The choices of a message from before the restart are read back by decrypting it.
+            number = re.search(r"^(\d)\. English$", body(languages), re.MULTILINE)
+            assert number, body(languages)
+            english = number.group(1)
+            before = len(mei.from_bot(bot, dm))
+            await mei.react(dm, languages["event_id"], f"{english}\ufe0f\u20e3")
+            await mei.wait(lambda r, e: len(mei.from_bot(bot, dm)) > before)
+            assert "English" in body(mei.from_bot(bot, dm)[before])
