@@ -135,6 +135,8 @@ class MatrixAdapter:
         self._handle: EventHandler | None = None
         self._task: asyncio.Task[None] | None = None
         self._next_batch: str | None = None
+        self._full_state = False
+        """Ask the next sync for every room's full state (nio needs it to encrypt)."""
         self._txn = ""
         self._choices: OrderedDict[str, tuple[str, ...]] = OrderedDict()
         self._names: OrderedDict[str, str] = OrderedDict()

@@ -21,14 +21,12 @@ KEYCAPS = (*(f"{n}\ufe0f\u20e3" for n in range(1, 10)), "\U0001f51f")
 SAFE_SCHEMES = frozenset({"http", "https", "mailto", "matrix"})
 
 
+_NUMBERS = {cap.replace("\ufe0f", ""): number for number, cap in enumerate(KEYCAPS, 1)}
+
+
 def keycap_number(key: str) -> int | None:
     """1–10 for a keycap emoji (with or without the variation selector), else ``None``."""
-    key = key.replace("\ufe0f", "")
-    if key == "\U0001f51f":
-        return 10
-    if len(key) == 2 and key[1] == "\u20e3" and key[0] in "123456789":
-        return int(key[0])
-    return None
+    return _NUMBERS.get(key.replace("\ufe0f", ""))
 
 
 def _safe_url(url: str) -> bool:
