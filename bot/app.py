@@ -6,7 +6,9 @@ import asyncio
 import logging
 import signal
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+from adapters.matrix import MatrixAdapter, MatrixSettings, Notices
 from adapters.playground import PlaygroundChannel
 from adapters.telegram import CommandMenu, TelegramAdapter
 from adapters.webhook import WebhookChannel, WebhookEndpoint
@@ -16,13 +18,14 @@ from bot.context import Settings
 from bot.delivery import Delivery
 from bot.engine import Engine
 from bot.http import HttpServer
-from bot.i18n import LOCALES, translator
+from bot.i18n import LOCALES, _, translator
 from bot.identity import Role
 from bot.messages import Adapter, Capabilities
 from bot.metrics import Metrics
 from bot.scheduler import Scheduler
 from dialogs import build_dialogs
 from store.db import Database
+from store.repos import Repositories
 from store.runtime import PendingMessage
 
 log = logging.getLogger(__name__)
@@ -60,6 +63,47 @@ def telegram_menus(router: Router, config: Config) -> list[CommandMenu]:
                 entries.setdefault(command.words[0], text(command.summary))
             menus.append(CommandMenu(scope, language, tuple(entries.items())))
     return menus
+
+
+@dataclass(frozen=True, slots=True)
+class StoredValues:
+    """The store's named values as the small key-value protocol adapters ask for."""
+
+    db: Database
+
+    async def get(self, name: str) -> str | None:
+        async with self.db.session() as session:
+            return await Repositories(session).values.get(name)
+
+    async def put(self, name: str, value: str) -> None:
+        async with self.db.session() as session:
+            await Repositories(session).values.put(name, value)
+
+
+def matrix_adapter(config: Config, db: Database) -> MatrixAdapter:
+    matrix = config.matrix
+    assert matrix is not None
+    t = translator(config.default_locale, config.default_locale)
+    notices = Notices(
+        encrypted_room=t(
+            _(
+                "I cannot take part in encrypted rooms: I would not be able to read what you "
+                "write here. Please invite me to a room without encryption (or open a direct "
+                "chat without it); I am leaving this one."
+            )
+        )
+    )
+    settings = MatrixSettings(
+        homeserver=matrix.homeserver,
+        user_id=matrix.user_id,
+        password=matrix.resolved_password(),
+        access_token=matrix.resolved_access_token(),
+        device_name=matrix.device_name,
+        allowed_servers=tuple(matrix.allowed_servers),
+        messages_per_second=matrix.messages_per_second,
+        store_path=str(matrix.store_path) if matrix.store_path else None,
+    )
+    return MatrixAdapter(settings, StoredValues(db), notices)
 
 
 class BranchBot:
@@ -112,6 +156,8 @@ class BranchBot:
             self.adapters.append(self.telegram)
             if config.telegram.webhook_url:
                 self.http.add_routes(self.telegram.routes())
+        if config.matrix is not None:
+            self.adapters.append(matrix_adapter(config, self.db))
         self.adapters.extend(extra_adapters)
         self.deliveries = {
             adapter.name: Delivery(

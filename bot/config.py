@@ -136,6 +136,47 @@ class TelegramConfig(BaseModel):
         return self
 
 
+class MatrixConfig(BaseModel):
+    """docs/matrix.md: the bot account, how it logs in, who may invite it."""
+
+    homeserver: str = Field(pattern=r"^https?://")
+    user_id: str = Field(pattern=r"^@[^:\s]+:[^\s]+$")
+    password: SecretStr | None = None
+    password_file: Path | None = None
+    access_token: SecretStr | None = None
+    access_token_file: Path | None = None
+    device_name: str = "branchbot"
+    allowed_servers: list[str] = []
+    """Homeservers whose users may invite the bot; empty means only the bot's own."""
+    messages_per_second: float | None = Field(10.0, gt=0)
+    """The bot's own send budget (give the account Synapse's ``override_ratelimit``)."""
+    store_path: Path | None = None
+    """A folder for the end-to-end encryption keys; encryption is off without it."""
+
+    @staticmethod
+    def _secret(value: SecretStr | None, file: Path | None, what: str) -> str | None:
+        if value is not None:
+            return value.get_secret_value()
+        if file is not None:
+            try:
+                return file.read_text().strip()
+            except OSError as error:
+                raise ConfigError(f"matrix: cannot read {what}_file: {error}") from error
+        return None
+
+    def resolved_password(self) -> str | None:
+        return self._secret(self.password, self.password_file, "password")
+
+    def resolved_access_token(self) -> str | None:
+        return self._secret(self.access_token, self.access_token_file, "access_token")
+
+    @model_validator(mode="after")
+    def _credentials(self) -> MatrixConfig:
+        if not self.resolved_password() and not self.resolved_access_token():
+            raise ValueError("matrix needs password (or password_file) or access_token")
+        return self
+
+
 class Config(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="BRANCHBOT_", env_nested_delimiter="__", extra="forbid"
@@ -151,6 +192,7 @@ class Config(BaseSettings):
     http: HttpConfig = Field(default_factory=HttpConfig)
     webhook: WebhookConfig = Field(default_factory=WebhookConfig)
     telegram: TelegramConfig = Field(default_factory=TelegramConfig)
+    matrix: MatrixConfig | None = None
 
     @field_validator("default_locale")
     @classmethod
@@ -213,7 +255,12 @@ class Config(BaseSettings):
         """On by default when no platform is configured and the server listens on loopback."""
         if self.playground is not None:
             return self.playground
-        return not self.webhook.channels and not self.telegram.enabled and self.local_only
+        return (
+            not self.webhook.channels
+            and not self.telegram.enabled
+            and self.matrix is None
+            and self.local_only
+        )
 
     @property
     def all_admins(self) -> list[str]:

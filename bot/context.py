@@ -96,8 +96,17 @@ class Context:
         count: int | None = None,
         **values: object,
     ) -> None:
-        """Answer where the event came from. A ``str`` is a catalog message, translated here."""
-        self.send_to(self.here, message, choices=choices, image=image, count=count, **values)
+        """Answer where the event came from (in its thread, if it was written in one). A ``str``
+        is a catalog message, translated here."""
+        self.send_to(
+            self.here,
+            message,
+            choices=choices,
+            image=image,
+            count=count,
+            thread=self.event.thread,
+            **values,
+        )
 
     def update(
         self,
@@ -110,7 +119,15 @@ class Context:
     ) -> None:
         """Answer a button press by rewriting the message that carried the button, where the
         platform can edit messages; elsewhere (or for typed answers) as a new message."""
-        self.send_to(self.here, message, choices=choices, image=None, count=count, **values)
+        self.send_to(
+            self.here,
+            message,
+            choices=choices,
+            image=None,
+            count=count,
+            thread=self.event.thread,
+            **values,
+        )
         if self.capabilities.edits and self.event.choice is not None and self.event.reply_to:
             queued = self.outbox[-1]
             queued.message = dataclasses.replace(queued.message, edit=self.event.reply_to)
@@ -127,6 +144,7 @@ class Context:
         choices: list[list[Choice]] | None = None,
         image: Image | None = None,
         count: int | None = None,
+        thread: str | None = None,
         **values: object,
     ) -> None:
         text = message if isinstance(message, Markup) else self.t(message, count, **values)
@@ -135,7 +153,9 @@ class Context:
             self.conversation.data["_choices"] = [
                 c.payload for row in choices or () for c in row if not c.url
             ]
-        self.outbox.append(Queued(address, Outgoing(text, rows, image), self.translator.locale))
+        self.outbox.append(
+            Queued(address, Outgoing(text, rows, image, thread=thread), self.translator.locale)
+        )
 
     def _tag(self, choice: Choice) -> Choice:
         """Bind a conversation's button to its step, so a press on an old step is recognised."""

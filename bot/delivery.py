@@ -62,7 +62,7 @@ def degrade(message: Outgoing, capabilities: Capabilities, locale: str) -> Outgo
         ]
         hint = [translator(locale, locale)(_("Answer with the number."))] if lines else []
         text = Markup.join([text, Markup(), *lines, *hint, *links])
-        message = dataclasses.replace(message, text=text, choices=())
+        message = dataclasses.replace(message, text=text, choices=(), numbered=tuple(choices))
     if message.image is not None and not capabilities.images:
         message = dataclasses.replace(message, image=None)
     return message

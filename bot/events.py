@@ -39,6 +39,8 @@ class Incoming:
     args: tuple[str, ...] = ()
     choice: str | None = None
     reply_to: str | None = None
+    thread: str | None = None
+    """The platform's id of the thread the message was written in (Matrix ``m.thread`` root)."""
     received_at: float = field(default_factory=time.time)
 
     @property

@@ -54,6 +54,11 @@ class Outgoing:
     edit: str | None = None
     """The platform's id of an earlier message of ours that this one replaces (a dialog moving
     its question on after a button press). Only set where the platform has ``edits``."""
+    thread: str | None = None
+    """Post inside this thread (its root message's platform id) where the platform has threads."""
+    numbered: tuple[Choice, ...] = ()
+    """Choices already written into ``text`` as numbered lines (no buttons): an adapter may let
+    people answer them some other way, such as a reaction. Set by delivery, never stored."""
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"text": self.text.to_json()}
@@ -68,6 +73,8 @@ class Outgoing:
             data["reply_to"] = self.reply_to
         if self.edit:
             data["edit"] = self.edit
+        if self.thread:
+            data["thread"] = self.thread
         return data
 
     @classmethod
@@ -79,6 +86,7 @@ class Outgoing:
             image=Image(image[0], base64.b64decode(image[1])) if image else None,
             reply_to=data.get("reply_to"),
             edit=data.get("edit"),
+            thread=data.get("thread"),
         )
 
 

@@ -14,6 +14,7 @@ import pytest
 from adapters.memory import MemoryAdapter
 from bot.app import BranchBot
 from bot.config import load_config
+from tests.integration.synapse import synapse  # noqa: F401  (the Matrix tests' homeserver)
 
 PG_SERVER = os.environ.get("BRANCHBOT_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
 

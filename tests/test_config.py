@@ -60,7 +60,11 @@ def test_defaults() -> None:
         ({"playground": True, "http": {"host": "0.0.0.0"}}, "playground"),
         ({"webhook": {"channels": [{"name": "x", "callback_url": "http://a"}]}}, "secret"),
         (
-            {"webhook": {"channels": [{"name": "x", "secret": "short", "callback_url": "http://a"}]}},
+            {
+                "webhook": {
+                    "channels": [{"name": "x", "secret": "short", "callback_url": "http://a"}]
+                }
+            },
             "at least 16 bytes",
         ),
         ({"unknown_key": 1}, "unknown_key"),

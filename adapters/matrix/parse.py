@@ -1,0 +1,102 @@
+"""Matrix timeline events (raw JSON) as ``Incoming`` events, or ``None`` for what is not ours.
+
+Everything is read from the event's source dict defensively: a malformed event is reported as
+``Malformed`` (the sync loop logs and drops it), never allowed to raise anything else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from adapters.matrix.render import keycap_number
+from bot.events import Chat, Incoming, Sender, parse_command
+
+
+class Malformed(ValueError):
+    """An event whose shape is not what the spec says."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reaction:
+    """A keycap reaction: ``number`` on the event ``target``; the adapter finds the choice."""
+
+    event_id: str
+    sender: str
+    target: str
+    number: int
+
+
+def _str(data: dict[str, Any], key: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not value:
+        raise Malformed(f"{key} is missing or not a string")
+    return value
+
+
+def _dict(data: dict[str, Any], key: str) -> dict[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise Malformed(f"{key} is not an object")
+    return value
+
+
+def strip_reply_fallback(body: str) -> str:
+    """Drop the ``> <@who> quoted`` lines older clients put before a reply's own text."""
+    if not body.startswith("> "):
+        return body
+    lines = body.split("\n")
+    index = 0
+    while index < len(lines) and lines[index].startswith(">"):
+        index += 1
+    return "\n".join(lines[index:]).lstrip("\n")
+
+
+def message(
+    platform: str, chat: Chat, event: dict[str, Any], names: dict[str, str]
+) -> Incoming | None:
+    """An ``m.room.message`` with text (``m.text``, ``m.emote``); edits and notices are not
+    taken as new messages."""
+    content = _dict(event, "content")
+    if content.get("msgtype") not in ("m.text", "m.emote"):
+        return None
+    relates = _dict(content, "m.relates_to")
+    if relates.get("rel_type") == "m.replace":
+        return None
+    body = content.get("body")
+    if not isinstance(body, str):
+        raise Malformed("body is not a string")
+    in_reply = _dict(relates, "m.in_reply_to")
+    thread = relates.get("event_id") if relates.get("rel_type") == "m.thread" else None
+    reply_to = in_reply.get("event_id")
+    if relates.get("is_falling_back") and thread:
+        reply_to = None
+    if reply_to is not None:
+        body = strip_reply_fallback(body)
+    sender = _str(event, "sender")
+    command = parse_command(body)
+    return Incoming(
+        platform=platform,
+        event_id=_str(event, "event_id"),
+        chat=chat,
+        sender=Sender(sender, names.get(sender, "")),
+        text=body,
+        command=command[0] if command else None,
+        args=command[1] if command else (),
+        reply_to=reply_to if isinstance(reply_to, str) else None,
+        thread=thread if isinstance(thread, str) else None,
+    )
+
+
+def reaction(event: dict[str, Any]) -> Reaction | None:
+    """An ``m.reaction`` whose key is a keycap number."""
+    relates = _dict(_dict(event, "content"), "m.relates_to")
+    if relates.get("rel_type") != "m.annotation":
+        return None
+    key = relates.get("key")
+    number = keycap_number(key) if isinstance(key, str) else None
+    if number is None:
+        return None
+    return Reaction(
+        _str(event, "event_id"), _str(event, "sender"), _str(relates, "event_id"), number
+    )

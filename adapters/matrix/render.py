@@ -1,0 +1,119 @@
+"""Outgoing messages as Matrix event contents: plain ``body`` plus sanitized HTML.
+
+The HTML is generated from the markup tree, never from text, so whatever a user typed is
+escaped; links keep only web, mail and matrix.to targets. Replies carry ``m.in_reply_to``,
+messages in a thread ``m.thread`` (with the reply fallback for clients without threads), and a
+message with numbered choices carries their payloads under ``CHOICES_KEY`` so a keycap reaction
+can be mapped back to a choice even after a restart.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+from urllib.parse import urlsplit
+
+from bot.markup import Bold, Code, Link, Markup, Node, Text
+from bot.messages import Outgoing
+
+CHOICES_KEY = "org.branchbot.choices"
+KEYCAPS = (*(f"{n}\ufe0f\u20e3" for n in range(1, 10)), "\U0001f51f")
+SAFE_SCHEMES = frozenset({"http", "https", "mailto", "matrix"})
+
+
+_NUMBERS = {cap.replace("\ufe0f", ""): number for number, cap in enumerate(KEYCAPS, 1)}
+
+
+def keycap_number(key: str) -> int | None:
+    """1–10 for a keycap emoji (with or without the variation selector), else ``None``."""
+    return _NUMBERS.get(key.replace("\ufe0f", ""))
+
+
+def _safe_url(url: str) -> bool:
+    try:
+        return urlsplit(url).scheme.lower() in SAFE_SCHEMES
+    except ValueError:
+        return False
+
+
+def _html(node: Node) -> str:
+    if isinstance(node, Text):
+        return html.escape(node.value, quote=False).replace("\n", "<br>")
+    if isinstance(node, Code):
+        return f"<code>{html.escape(node.value, quote=False)}</code>"
+    if isinstance(node, Link):
+        label = html.escape(node.label, quote=False)
+        if not _safe_url(node.url):
+            return label if node.label == node.url else f"{label} ({html.escape(node.url)})"
+        return f'<a href="{html.escape(node.url)}">{label}</a>'
+    tag = "strong" if isinstance(node, Bold) else "em"
+    inner = "".join(_html(child) for child in node.children)
+    return f"<{tag}>{inner}</{tag}>"
+
+
+def formatted(markup: Markup) -> str:
+    return "".join(_html(node) for node in markup.nodes)
+
+
+def _chunks(text: str, limit: int) -> list[str]:
+    """Split at line ends where possible, so each part fits one event."""
+    parts: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind("\n", 0, limit)
+        cut = cut if cut > limit // 2 else limit
+        parts.append(text[:cut])
+        text = text[cut:].lstrip("\n")
+    parts.append(text)
+    return parts
+
+
+def relation(reply_to: str | None, thread: str | None) -> dict[str, Any] | None:
+    if thread:
+        return {
+            "rel_type": "m.thread",
+            "event_id": thread,
+            "is_falling_back": reply_to is None,
+            "m.in_reply_to": {"event_id": reply_to or thread},
+        }
+    if reply_to:
+        return {"m.in_reply_to": {"event_id": reply_to}}
+    return None
+
+
+def contents(message: Outgoing, limit: int, *, msgtype: str = "m.text") -> list[dict[str, Any]]:
+    """The ``m.room.message`` contents for one message: usually one, more if it is too long
+    (then only the first is a reply and only the last, which shows the choices, carries them)."""
+    body = message.text.plain()
+    if len(body) <= limit:
+        events: list[dict[str, Any]] = [
+            {
+                "msgtype": msgtype,
+                "body": body,
+                "format": "org.matrix.custom.html",
+                "formatted_body": formatted(message.text),
+            }
+        ]
+    else:
+        events = [{"msgtype": msgtype, "body": part} for part in _chunks(body, limit)]
+    for index, content in enumerate(events):
+        relates = relation(message.reply_to if index == 0 else None, message.thread)
+        if relates:
+            content["m.relates_to"] = relates
+    if message.numbered:
+        events[-1][CHOICES_KEY] = [choice.payload for choice in message.numbered]
+    return events
+
+
+def image_content(message: Outgoing, url: str, size: int) -> dict[str, Any]:
+    assert message.image is not None
+    extension = message.image.mime.rsplit("/", 1)[-1]
+    content: dict[str, Any] = {
+        "msgtype": "m.image",
+        "body": f"image.{extension}",
+        "url": url,
+        "info": {"mimetype": message.image.mime, "size": size},
+    }
+    relates = relation(None, message.thread)
+    if relates:
+        content["m.relates_to"] = relates
+    return content
