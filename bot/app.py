@@ -226,12 +226,16 @@ class BranchBot:
         self.http.ready = False
         if self.serve_http:
             await self.http.stop()
-        for adapter in self.adapters:
-            await adapter.stop()
+        # Events in hand are finished first; sends in flight then complete while the adapters
+        # are still open (stopping an adapter first made them fail and go out again at the next
+        # start). Events a polling adapter takes meanwhile are not confirmed to its platform,
+        # so they come again after the restart.
         await self.engine.stop()
         self.scheduler.stop()
         for delivery in self.deliveries.values():
             await delivery.stop()
+        for adapter in self.adapters:
+            await adapter.stop()
         await self.db.dispose()
 
     async def idle(self) -> None:

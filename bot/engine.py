@@ -47,6 +47,10 @@ ChatKey = tuple[str, str, str]
 """(platform, chat id, user id): the conversations of one person in one chat, by slot."""
 
 
+class EngineStopped(RuntimeError):
+    """An event offered while the bot shuts down; it was not taken in."""
+
+
 class _LRU(OrderedDict[Any, Any]):
     def __init__(self, limit: int) -> None:
         super().__init__()
@@ -114,11 +118,13 @@ class Engine:
         self._timeouts_queued: set[ConversationKey] = set()
         self._stored_admins: frozenset[str] = frozenset()
         self._task: asyncio.Task[None] | None = None
+        self._closing = False
 
     # -- running -------------------------------------------------------------------------
 
     async def start(self) -> None:
         await self.refresh_admins()
+        self._closing = False
         self._task = asyncio.create_task(self._loop(), name="engine")
 
     async def refresh_admins(self) -> None:
@@ -133,6 +139,7 @@ class Engine:
         """Finish what is queued, then stop."""
         if self._task is None:
             return
+        self._closing = True
         await self._queue.join()
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -141,6 +148,9 @@ class Engine:
 
     async def submit(self, event: Incoming) -> Accepted:
         """Take one event in; returns once its effects are committed (or it was a duplicate)."""
+        if self._closing:
+            # Not accepted: a polling adapter leaves it unconfirmed, so it comes again later.
+            raise EngineStopped("branchbot is stopping")
         future: asyncio.Future[Accepted] = asyncio.get_running_loop().create_future()
         await self._queue.put(_Work(event, future))
         return await future

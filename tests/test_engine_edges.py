@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from adapters.memory import MemoryAdapter
-from bot.messages import Capabilities
+from bot.messages import Capabilities, TransientError
 from tests.conftest import BotFactory, settle
 from tests.helpers import ask
 
@@ -91,3 +91,33 @@ async def test_names_longer_than_the_columns_are_stored_safely(make_bot: BotFact
     assert "no branches yet" in await ask(bot, adapter, "boss", "/branches")
     answer = await ask(bot, adapter, "mei", "/me", name="M" * 500)
     assert "Sorry, something went wrong" not in answer
+
+
+class _ClosingAdapter(MemoryAdapter):
+    """Sends take a while and fail once the adapter is stopped, like a closed HTTP client."""
+
+    stopped = False
+
+    async def stop(self) -> None:
+        self.stopped = True
+        await super().stop()
+
+    async def send(self, address: Any, message: Any, message_id: str) -> Any:
+        await asyncio.sleep(0.3)
+        if self.stopped:
+            raise TransientError("connector is closed")
+        return await super().send(address, message, message_id)
+
+
+async def test_a_send_in_flight_at_stop_completes_and_is_not_sent_again(
+    make_bot: BotFactory,
+) -> None:
+    slow = _ClosingAdapter()
+    bot, _ = await make_bot(slow)
+    await slow.say("mei", "/me")
+    await asyncio.sleep(0.1)  # the send has started
+    await bot.stop()
+    assert len(slow.sent) == 1
+    bot, adapter = await make_bot()
+    await asyncio.sleep(0.3)
+    assert adapter.sent == []
