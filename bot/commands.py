@@ -22,6 +22,10 @@ if TYPE_CHECKING:
     from store.models import Branch
 
 Handler = Callable[..., Awaitable[None]]
+ProfileSection = Callable[["Context"], Awaitable[list[Markup]]]
+"""Lines a feature adds to ``/me``."""
+StartHandler = Callable[["Context", str], Awaitable[None]]
+"""Handles ``/start <prefix><rest>`` deep links a feature made; called with ``rest``."""
 
 
 class Where(Enum):
@@ -95,6 +99,10 @@ class Router:
     """Holds the commands of one or more dialog modules (``include`` merges routers)."""
 
     commands: list[Command] = field(default_factory=list)
+    profile_sections: list[ProfileSection] = field(default_factory=list)
+    """Features add lines to ``/me`` here, so the module owning ``/me`` imports none of them."""
+    start_payloads: dict[str, StartHandler] = field(default_factory=dict)
+    """Deep-link payload prefixes (``lesson_``) and the feature handler for each."""
 
     def command(
         self,
@@ -116,6 +124,8 @@ class Router:
 
     def include(self, other: Router) -> None:
         self.commands.extend(other.commands)
+        self.profile_sections.extend(other.profile_sections)
+        self.start_payloads.update(other.start_payloads)
 
     def names(self) -> set[str]:
         return {command.words[0] for command in self.commands}

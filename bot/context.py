@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from bot.config import LearningConfig
 from bot.events import Incoming
 from bot.i18n import Plural, Translator, translator
 from bot.identity import Principal
@@ -35,6 +36,7 @@ class Settings:
     invite_days: int = 7
     link_minutes: int = 15
     timezone: str = "Asia/Shanghai"
+    learning: LearningConfig = field(default_factory=LearningConfig)
 
 
 @dataclass(slots=True)

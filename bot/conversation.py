@@ -10,7 +10,7 @@ methods before a transition is triggered.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from transitions import Machine
@@ -76,10 +76,11 @@ class Dialog:
         """A button press (or its number typed) that belongs to this conversation's last step."""
         ctx.reply(_("Please answer the question above, or send /cancel to stop."))
 
-    def on_timeout(self, ctx: Context) -> None:
-        """The deadline passed with no answer."""
+    def on_timeout(self, ctx: Context) -> Awaitable[None] | None:
+        """The deadline passed with no answer (a dialog may make this a coroutine)."""
         ctx.reply(_("I stopped waiting for an answer. Send the command again to start over."))
         self.finish()
+        return None
 
 
 class DialogRegistry:

@@ -67,6 +67,10 @@ async def show_help(ctx: Context) -> None:
 )
 async def start(ctx: Context, payload: str | None) -> None:
     if payload and ctx.event.chat.direct:
+        for prefix, handler in ctx.commands.start_payloads.items():
+            if payload.startswith(prefix):
+                await handler(ctx, payload[len(prefix) :])
+                return
         await redeem(ctx, payload)
         return
     ctx.reply(_("Hello {name}! I am the branch assistant."), name=ctx.who.name)
@@ -119,6 +123,8 @@ async def me(ctx: Context) -> None:
     )
     if len(who.identities) > 1:
         lines.append(ctx.t(_("Linked accounts: {accounts}"), accounts=", ".join(who.identities)))
+    for section in ctx.commands.profile_sections:
+        lines.extend(await section(ctx))
     ctx.reply(Markup.join(lines))
 
 

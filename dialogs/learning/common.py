@@ -1,0 +1,64 @@
+"""What every learning mode shares: the router, the member's day, points, bars and stars."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.commands import Router
+from bot.context import Context
+from store.clock import now
+
+router = Router()
+
+BAR_FULL, BAR_EMPTY = "▰", "▱"
+
+
+def today(ctx: Context) -> date:
+    """The organisation's local date: daily caps and streaks turn over at local midnight."""
+    return now().astimezone(ZoneInfo(ctx.settings.timezone)).date()
+
+
+def local_midnight(ctx: Context, day: date) -> datetime:
+    """The UTC moment the local ``day`` began, to compare with stored timestamps."""
+    zone = ZoneInfo(ctx.settings.timezone)
+    return datetime.combine(day, time(), zone).astimezone(UTC)
+
+
+def period_start(ctx: Context, period: str) -> date | None:
+    """First day of this week (Monday) or month; ``None`` for all time."""
+    day = today(ctx)
+    if period == "week":
+        return day - timedelta(days=day.weekday())
+    if period == "month":
+        return day.replace(day=1)
+    return None
+
+
+def bar(done: int, total: int, width: int = 10) -> str:
+    if total <= 0:
+        return BAR_EMPTY * width
+    filled = round(width * min(done, total) / total)
+    return BAR_FULL * filled + BAR_EMPTY * (width - filled)
+
+
+def stars(count: int) -> str:
+    return "★" * count + "☆" * (3 - count)
+
+
+async def learner(ctx: Context) -> int:
+    """The speaker's member id, created on first use (an admin who never joined a branch)."""
+    if ctx.who.member_id is not None:
+        return ctx.who.member_id
+    ctx.mark_people_changed()
+    return await ctx.store.people.ensure(
+        ctx.event.platform, ctx.event.sender.id, ctx.event.sender.name
+    )
+
+
+async def award(ctx: Context, member_id: int, activity: str, units: int = 1) -> int:
+    """Points for ``units`` of an activity, within its daily cap from the config."""
+    rule = ctx.settings.learning.points[activity]
+    return await ctx.store.learning.award(
+        member_id, ctx.who.branch_id, activity, rule.points * units, rule.daily_cap, today(ctx)
+    )

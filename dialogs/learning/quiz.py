@@ -1,0 +1,63 @@
+"""``/quiz``: the daily quiz. Wrong answers come back on an SM-2 schedule; one quiz a day."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.commands import Where
+from bot.context import Context
+from bot.i18n import _, _n
+from bot.identity import Role
+from bot.markup import Markup
+from dialogs.learning.common import award, bar, learner, router, today
+from dialogs.learning.runs import QuestionRun
+
+
+class DailyQuiz(QuestionRun):
+    name = "daily_quiz"
+    mode = "quiz"
+    per_answer = "quiz_correct"
+
+    async def begin(self, ctx: Context, **arguments: Any) -> None:
+        await self.start_run(ctx, arguments["ids"], [ctx.t(_("**Today's quiz**"))])
+
+    async def conclude(self, ctx: Context, lines: list[Markup]) -> None:
+        member: int = self.data["member"]
+        right, total = self.data["right"], len(self.data["ids"])
+        day = today(ctx)
+        first = await ctx.store.learning.finish_daily(member, day, right)
+        points = 0
+        if first:
+            points += await award(ctx, member, "quiz_finished")
+        streak = await ctx.store.learning.streak(member, day)
+        if first:
+            points += await award(ctx, member, "streak_day", min(streak, 7))
+        lines.append(
+            ctx.t(
+                _("**Done: {right}/{total}** {bar}"),
+                right=right,
+                total=total,
+                bar=bar(right, total, total),
+            )
+        )
+        lines.append(ctx.t(_n("🔥 Streak: {count} day", "🔥 Streak: {count} days"), count=streak))
+        if points:
+            lines.append(
+                ctx.t(_("+{points} points for finishing. See you tomorrow!"), points=points)
+            )
+
+
+@router.command(
+    "quiz", summary=_("today's quiz: 5 short questions"), role=Role.MEMBER, where=Where.DIRECT
+)
+async def quiz(ctx: Context) -> None:
+    member = await learner(ctx)
+    day = today(ctx)
+    if await ctx.store.learning.daily_done(member, day):
+        ctx.reply(_("You have done today's quiz. Come back tomorrow, or try /challenge."))
+        return
+    ids = await ctx.store.learning.daily_pick(member, day, ctx.settings.learning.daily_questions)
+    if not ids:
+        ctx.reply(_("There are no questions yet. Ask your secretary to import a question bank."))
+        return
+    await ctx.start(DailyQuiz, ids=ids)

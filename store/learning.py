@@ -1,0 +1,402 @@
+"""Named queries of learning: banks, answers, spaced repetition, points, streaks, rankings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import Table, case, delete, distinct, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.banks import Bank
+from store.clock import now
+from store.models import (
+    AnswerRecord,
+    Branch,
+    DailyDone,
+    Lesson,
+    Level,
+    Member,
+    PointsEntry,
+    Question,
+    Record,
+    Review,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Imported:
+    added: int
+    updated: int
+    levels: int
+    lessons: int
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    repetitions: int
+    interval_days: int
+    ease: float
+
+
+def sm2(previous: Schedule | None, quality: int) -> Schedule:
+    """SuperMemo-2: ``quality`` 0–5; below 3 starts the question over tomorrow."""
+    reps, interval, ease = (
+        (previous.repetitions, previous.interval_days, previous.ease) if previous else (0, 0, 2.5)
+    )
+    ease = max(1.3, ease + 0.1 - (5 - quality) * (0.08 + (5 - quality) * 0.02))
+    if quality < 3:
+        return Schedule(0, 1, ease)
+    reps += 1
+    interval = 1 if reps == 1 else 6 if reps == 2 else round(interval * ease)
+    return Schedule(reps, interval, ease)
+
+
+@dataclass(frozen=True, slots=True)
+class MemberPoints:
+    member_id: int
+    name: str
+    points: int
+
+
+@dataclass(frozen=True, slots=True)
+class BranchActivity:
+    branch_id: int
+    name: str
+    members: int
+    active: int
+    answers: int
+    correct: int
+
+    @property
+    def participation(self) -> float:
+        return self.active / self.members if self.members else 0.0
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.answers if self.answers else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryAccuracy:
+    category: str
+    answers: int
+    correct: int
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.answers if self.answers else 0.0
+
+
+def _insert(session: AsyncSession) -> Any:
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+class Learning:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # -- banks ------------------------------------------------------------------------------
+
+    async def import_bank(self, bank: Bank) -> Imported:
+        """Upsert by stable key: a re-import updates questions, never duplicates them."""
+        keys = [q.key for q in bank.questions]
+        existing = (
+            {
+                q.key: q
+                for q in await self.session.scalars(select(Question).where(Question.key.in_(keys)))
+            }
+            if keys
+            else {}
+        )
+        stamp = now()
+        added = updated = 0
+        for parsed in bank.questions:
+            row = existing.get(parsed.key)
+            if row is None:
+                row = Question(key=parsed.key)
+                self.session.add(row)
+                added += 1
+            else:
+                updated += 1
+            row.bank, row.kind, row.text = bank.name, parsed.kind, parsed.text
+            row.options, row.answers, row.feedback = parsed.options, parsed.answers, parsed.feedback
+            row.explanation, row.category = parsed.explanation, parsed.category
+            row.difficulty, row.updated_at = parsed.difficulty, stamp
+        if bank.levels:
+            await self.session.execute(delete(Level))
+            for level in bank.levels:
+                self.session.add(
+                    Level(
+                        number=level.number,
+                        title=level.title,
+                        category=level.category,
+                        questions=level.questions,
+                        pass_mark=level.pass_mark,
+                    )
+                )
+        for lesson in bank.lessons:
+            row_lesson = await self.session.get(Lesson, lesson.key) or Lesson(key=lesson.key)
+            row_lesson.title, row_lesson.text, row_lesson.link = (
+                lesson.title,
+                lesson.text,
+                lesson.link,
+            )
+            row_lesson.category, row_lesson.questions = lesson.category, lesson.questions
+            self.session.add(row_lesson)
+        await self.session.flush()
+        return Imported(added, updated, len(bank.levels), len(bank.lessons))
+
+    async def questions(self, ids: list[int]) -> dict[int, Question]:
+        if not ids:
+            return {}
+        rows = await self.session.scalars(select(Question).where(Question.id.in_(ids)))
+        return {q.id: q for q in rows}
+
+    async def question_count(self) -> int:
+        return int(await self.session.scalar(select(func.count()).select_from(Question)) or 0)
+
+    async def sample(self, count: int, category: str | None = None) -> list[int]:
+        """Random question ids (of one category when given)."""
+        query = select(Question.id).order_by(func.random()).limit(count)
+        if category:
+            query = query.where(Question.category == category)
+        return list(await self.session.scalars(query))
+
+    async def daily_pick(self, member_id: int, today: date, count: int) -> list[int]:
+        """Due reviews first (oldest due first), then questions never seen, then any."""
+        picked = list(
+            await self.session.scalars(
+                select(Review.question_id)
+                .where(Review.member_id == member_id, Review.due <= today)
+                .order_by(Review.due)
+                .limit(count)
+            )
+        )
+        if len(picked) < count:
+            seen = select(Review.question_id).where(Review.member_id == member_id)
+            picked += await self.session.scalars(
+                select(Question.id)
+                .where(Question.id.not_in(seen))
+                .order_by(func.random())
+                .limit(count - len(picked))
+            )
+        if len(picked) < count:
+            picked += await self.session.scalars(
+                select(Question.id)
+                .where(Question.id.not_in(picked))
+                .order_by(func.random())
+                .limit(count - len(picked))
+            )
+        return picked
+
+    async def levels(self) -> list[Level]:
+        return list(await self.session.scalars(select(Level).order_by(Level.number)))
+
+    async def lessons(self) -> list[Lesson]:
+        return list(await self.session.scalars(select(Lesson).order_by(Lesson.key)))
+
+    async def lesson(self, key: str) -> Lesson | None:
+        return await self.session.get(Lesson, key)
+
+    # -- answers and reviews ----------------------------------------------------------------
+
+    async def record_answer(
+        self,
+        member_id: int,
+        branch_id: int | None,
+        question_id: int,
+        attempt: str,
+        mode: str,
+        correct: bool,
+        quality: int,
+        today: date,
+    ) -> bool:
+        """Record one answer and reschedule the question; ``False`` if ``attempt`` was recorded
+        before (so a repeated answer never counts twice)."""
+        table = cast(Table, AnswerRecord.__table__)
+        result = await self.session.execute(
+            _insert(self.session)(table)
+            .values(
+                member_id=member_id,
+                branch_id=branch_id,
+                question_id=question_id,
+                attempt=attempt,
+                mode=mode,
+                correct=correct,
+                answered_at=now(),
+            )
+            .on_conflict_do_nothing(index_elements=["attempt"])
+        )
+        if not getattr(result, "rowcount", 0):
+            return False
+        review = await self.session.get(Review, (member_id, question_id))
+        previous = (
+            Schedule(review.repetitions, review.interval_days, review.ease) if review else None
+        )
+        schedule = sm2(previous, quality)
+        if review is None:
+            review = Review(member_id=member_id, question_id=question_id)
+            self.session.add(review)
+        review.repetitions, review.interval_days = schedule.repetitions, schedule.interval_days
+        review.ease, review.due = schedule.ease, today + timedelta(days=schedule.interval_days)
+        await self.session.flush()
+        return True
+
+    # -- points -----------------------------------------------------------------------------
+
+    async def award(
+        self,
+        member_id: int,
+        branch_id: int | None,
+        activity: str,
+        points: int,
+        daily_cap: int,
+        today: date,
+    ) -> int:
+        """Add points up to the activity's daily cap; returns what was actually added."""
+        if points <= 0:
+            return 0
+        earned = int(
+            await self.session.scalar(
+                select(func.coalesce(func.sum(PointsEntry.points), 0)).where(
+                    PointsEntry.member_id == member_id,
+                    PointsEntry.day == today,
+                    PointsEntry.activity == activity,
+                )
+            )
+            or 0
+        )
+        granted = min(points, max(0, daily_cap - earned))
+        if granted:
+            self.session.add(
+                PointsEntry(
+                    member_id=member_id,
+                    branch_id=branch_id,
+                    activity=activity,
+                    points=granted,
+                    day=today,
+                )
+            )
+            await self.session.flush()
+        return granted
+
+    async def points_of(self, member_id: int, since: date | None = None) -> int:
+        query = select(func.coalesce(func.sum(PointsEntry.points), 0)).where(
+            PointsEntry.member_id == member_id
+        )
+        if since is not None:
+            query = query.where(PointsEntry.day >= since)
+        return int(await self.session.scalar(query) or 0)
+
+    # -- daily quiz and streaks -------------------------------------------------------------
+
+    async def daily_done(self, member_id: int, day: date) -> bool:
+        return await self.session.get(DailyDone, (member_id, day)) is not None
+
+    async def finish_daily(self, member_id: int, day: date, correct: int) -> bool:
+        """Mark today's quiz done; ``False`` when it already was."""
+        if await self.daily_done(member_id, day):
+            return False
+        self.session.add(DailyDone(member_id=member_id, day=day, correct=correct))
+        await self.session.flush()
+        return True
+
+    async def streak(self, member_id: int, today: date) -> int:
+        """Consecutive days with a finished daily quiz, ending today or yesterday."""
+        days = set(
+            await self.session.scalars(
+                select(DailyDone.day)
+                .where(DailyDone.member_id == member_id, DailyDone.day >= today - timedelta(400))
+                .order_by(DailyDone.day.desc())
+            )
+        )
+        day = today if today in days else today - timedelta(days=1)
+        count = 0
+        while day in days:
+            count += 1
+            day -= timedelta(days=1)
+        return count
+
+    # -- records (level stars, best challenge) ----------------------------------------------
+
+    async def records(self, member_id: int) -> dict[str, int]:
+        rows = await self.session.execute(
+            select(Record.name, Record.value).where(Record.member_id == member_id)
+        )
+        return {name: value for name, value in rows}
+
+    async def improve(self, member_id: int, name: str, value: int) -> int:
+        """Keep the best ``value`` under ``name``; returns the previous best (0 if none)."""
+        row = await self.session.get(Record, (member_id, name))
+        if row is None:
+            self.session.add(Record(member_id=member_id, name=name, value=value))
+            await self.session.flush()
+            return 0
+        previous = row.value
+        row.value = max(previous, value)
+        return previous
+
+    # -- rankings and statistics ------------------------------------------------------------
+
+    async def branch_points(self, branch_id: int, since: date | None) -> list[MemberPoints]:
+        """Members of a branch by points earned since ``since`` (members with none included)."""
+        condition = PointsEntry.member_id == Member.id
+        if since is not None:
+            condition = condition & (PointsEntry.day >= since)
+        total = func.coalesce(func.sum(PointsEntry.points), 0)
+        rows = await self.session.execute(
+            select(Member.id, Member.display_name, total)
+            .outerjoin(PointsEntry, condition)
+            .where(Member.branch_id == branch_id)
+            .group_by(Member.id, Member.display_name)
+            .order_by(total.desc(), Member.display_name, Member.id)
+        )
+        return [MemberPoints(i, n, int(p)) for i, n, p in rows]
+
+    async def branch_activity(self, since: datetime | None) -> list[BranchActivity]:
+        """Per branch: members, members who answered, answers and right answers since."""
+        members = (
+            select(Member.branch_id, func.count().label("members"))
+            .where(Member.branch_id.is_not(None))
+            .group_by(Member.branch_id)
+            .subquery()
+        )
+        answered = select(
+            AnswerRecord.branch_id,
+            func.count(distinct(AnswerRecord.member_id)).label("active"),
+            func.count().label("answers"),
+            func.sum(case((AnswerRecord.correct, 1), else_=0)).label("correct"),
+        ).where(AnswerRecord.branch_id.is_not(None))
+        if since is not None:
+            answered = answered.where(AnswerRecord.answered_at >= since)
+        answers = answered.group_by(AnswerRecord.branch_id).subquery()
+        rows = await self.session.execute(
+            select(
+                Branch.id,
+                Branch.name,
+                func.coalesce(members.c.members, 0),
+                func.coalesce(answers.c.active, 0),
+                func.coalesce(answers.c.answers, 0),
+                func.coalesce(answers.c.correct, 0),
+            )
+            .outerjoin(members, members.c.branch_id == Branch.id)
+            .outerjoin(answers, answers.c.branch_id == Branch.id)
+            .order_by(Branch.key)
+        )
+        return [BranchActivity(i, n, int(m), int(a), int(t), int(c)) for i, n, m, a, t, c in rows]
+
+    async def categories(self, branch_id: int, since: datetime) -> list[CategoryAccuracy]:
+        """Accuracy by category in a branch since ``since``, weakest first."""
+        correct = func.sum(case((AnswerRecord.correct, 1), else_=0))
+        rows = await self.session.execute(
+            select(Question.category, func.count(), correct)
+            .join(Question, Question.id == AnswerRecord.question_id)
+            .where(AnswerRecord.branch_id == branch_id, AnswerRecord.answered_at >= since)
+            .group_by(Question.category)
+        )
+        found = [CategoryAccuracy(c or "", int(n), int(r or 0)) for c, n, r in rows]
+        return sorted(found, key=lambda c: (c.accuracy, -c.answers, c.category))

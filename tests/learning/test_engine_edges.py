@@ -1,0 +1,143 @@
+"""Edges through the engine and the store: timers across restarts, stale buttons, daily caps,
+leaderboards on a seeded data set, idempotent imports."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.app import BranchBot
+from store.banks import load
+from store.db import Database
+from store.models import AnswerRecord, Member, Question
+from store.repos import Repositories
+from tests.conftest import BotFactory, settle
+from tests.helpers import ask
+
+BANK = Path(__file__).parent / "banks" / "library.yaml"
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = Database(database_url)
+    await database.upgrade()
+    yield database
+    await database.dispose()
+
+
+async def with_bank(bot: BranchBot) -> None:
+    async with bot.db.session() as session:
+        await Repositories(session).learning.import_bank(load(BANK))
+
+
+async def test_question_timer_fires_after_a_restart(make_bot: BotFactory) -> None:
+    bot, adapter = await make_bot(learning={"question_seconds": 0.5})
+    await with_bank(bot)
+    assert "Question 1/4" in await ask(bot, adapter, "boss", "/quiz")
+    await bot.stop()
+    await asyncio.sleep(0.8)
+    bot, adapter = await make_bot(learning={"question_seconds": 30})
+    await adapter.wait_for(1, timeout=10)
+    await settle(bot)
+    text = adapter.sent[0].message.text.plain()
+    assert "Time is up" in text and "Question 2/4" in text
+    async with bot.db.session() as session:
+        answers = list(await session.scalars(select(AnswerRecord)))
+    assert [(a.correct, a.mode) for a in answers] == [(False, "quiz")]
+
+
+async def test_a_button_of_a_finished_run_is_answered_politely(make_bot: BotFactory) -> None:
+    bot, adapter = await make_bot()
+    await with_bank(bot)
+    await ask(bot, adapter, "boss", "/lesson opac")
+    old = adapter.sent[-1].message.choices[0][0].payload
+    assert "Stopped" in await ask(bot, adapter, "boss", "/cancel")
+    assert "already ended" in await ask(bot, adapter, "boss", choice=old)
+    async with bot.db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(AnswerRecord)) == 0
+
+
+async def test_reimport_updates_and_never_duplicates(db: Database, tmp_path: Path) -> None:
+    async with db.session() as session:
+        first = await Repositories(session).learning.import_bank(load(BANK))
+    changed = tmp_path / "library.yaml"
+    changed.write_text(BANK.read_text().replace("Dewey groups", "Melvil Dewey groups"))
+    async with db.session() as session:
+        again = await Repositories(session).learning.import_bank(load(changed))
+    assert (first.added, first.updated, again.added, again.updated) == (4, 0, 0, 4)
+    async with db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(Question)) == 4
+        explanation = await session.scalar(
+            select(Question.explanation).where(Question.key == "cat-1")
+        )
+    assert explanation and explanation.startswith("Melvil")
+
+
+async def test_daily_caps_stop_farming(db: Database) -> None:
+    day = date(2026, 11, 28)
+    async with db.session() as session:
+        store = Repositories(session)
+        member = await store.people.ensure("t", "mei", "Mei")
+        awarded = [
+            await store.learning.award(member, None, "quiz_correct", 10, 50, day) for _ in range(7)
+        ]
+        next_day = day + timedelta(1)
+        tomorrow = await store.learning.award(member, None, "quiz_correct", 10, 50, next_day)
+        other = await store.learning.award(member, None, "lesson_finished", 15, 30, day)
+        assert awarded == [10, 10, 10, 10, 10, 0, 0] and tomorrow == 10 and other == 15
+        assert await store.learning.points_of(member) == 75
+        assert await store.learning.points_of(member, day + timedelta(1)) == 10
+
+
+async def test_streak_counts_consecutive_days(db: Database) -> None:
+    day = date(2026, 11, 28)
+    async with db.session() as session:
+        learning = Repositories(session).learning
+        member = await Repositories(session).people.ensure("t", "mei", "Mei")
+        for back in (1, 2, 3, 5):
+            assert await learning.finish_daily(member, day - timedelta(back), 5)
+        assert not await learning.finish_daily(member, day - timedelta(1), 5)
+        assert await learning.streak(member, day) == 3
+        await learning.finish_daily(member, day, 4)
+        assert await learning.streak(member, day) == 4
+        assert await learning.streak(member, day + timedelta(2)) == 0
+
+
+async def test_leaderboards_on_a_seeded_data_set(db: Database) -> None:
+    """A branch of 6 where everyone learns outranks a branch of 40 where half do."""
+    day = date(2026, 11, 28)
+    async with db.session() as session:
+        store = Repositories(session)
+        await store.learning.import_bank(load(BANK))
+        question = await session.scalar(select(Question.id).where(Question.key == "cat-1"))
+        assert question is not None
+        small = await store.branches.add("Small")
+        big = await store.branches.add("Big")
+        assert small and big
+        for branch, size, active, right_of_each in ((small, 6, 6, 1), (big, 40, 20, 3)):
+            for n in range(size):
+                member = await store.people.ensure("t", f"{branch.name}{n}", f"{branch.name} {n}")
+                await store.people.set_branch(member, branch.id)
+                if n >= active:
+                    continue
+                for k in range(3):
+                    right = k < right_of_each
+                    await store.learning.record_answer(
+                        member, branch.id, question, f"{member}:{k}", "quiz", right, 4, day
+                    )
+                await store.learning.award(member, branch.id, "quiz_correct", n + 1, 999, day)
+        rows = {b.name: b for b in await store.learning.branch_activity(None)}
+        assert (rows["Small"].members, rows["Small"].active, rows["Small"].answers) == (6, 6, 18)
+        assert rows["Small"].participation == 1.0 and rows["Big"].participation == 0.5
+        assert rows["Big"].accuracy == 1.0 and round(rows["Small"].accuracy, 3) == 0.333
+        top = await store.learning.branch_points(big.id, None)
+        assert [(t.name, t.points) for t in top[:2]] == [("Big 19", 20), ("Big 18", 19)]
+        assert len(top) == 40 and top[-1].points == 0
+        weak = await store.learning.categories(small.id, datetime(2000, 1, 1, tzinfo=UTC))
+        assert [(c.category, c.answers, c.correct) for c in weak] == [("catalogue", 18, 6)]
+        assert await session.scalar(select(func.count()).select_from(Member)) == 46
