@@ -94,6 +94,8 @@ def _default_points() -> dict[str, ActivityPoints]:
         "level_star": (10, 90),
         "challenge_correct": (5, 50),
         "lesson_finished": (15, 30),
+        "group_correct": (10, 100),
+        "group_speed": (10, 100),
     }
     return {name: ActivityPoints(points=p, daily_cap=c) for name, (p, c) in table.items()}
 
@@ -105,6 +107,8 @@ class LearningConfig(BaseModel):
     daily_questions: int = Field(5, ge=1, le=20)
     question_seconds: float = Field(30, gt=0, le=600)
     challenge_seconds: float = Field(45, gt=0, le=600)
+    group_seconds: float = Field(20, gt=0, le=600)
+    group_questions: int = Field(5, ge=1, le=20)
     points: dict[str, ActivityPoints] = Field(default_factory=_default_points)
 
     @field_validator("points")

@@ -118,6 +118,7 @@ class Context:
         rows = tuple(tuple(self._tag(choice) for choice in row) for row in choices or ())
         if rows and self.conversation is not None:
             self.conversation.data["_choices"] = [c.payload for row in choices or () for c in row]
+            self.conversation.showed_choices = True
         self.outbox.append(Queued(address, Outgoing(text, rows, image), self.translator.locale))
 
     def _tag(self, choice: Choice) -> Choice:

@@ -21,6 +21,10 @@ if TYPE_CHECKING:
     from bot.context import Context
 
 
+ROOM = "*"
+"""The user id a room-wide conversation (``Dialog.room``) is stored under."""
+
+
 class Dialog:
     """Base of every conversation model."""
 
@@ -30,6 +34,10 @@ class Dialog:
     initial: ClassVar[str]
     slot: ClassVar[str] = "main"
     """Conversations in different slots of the same chat run side by side."""
+    room: ClassVar[bool] = False
+    """Started in a group chat, one conversation for the whole room (stored under user ``*``):
+    anyone there may press its buttons or type a choice's number, unless they have a
+    conversation of their own in that chat."""
     timeout: ClassVar[float | None] = 15 * 60
     """Seconds of silence after which the conversation ends (a stored deadline)."""
 
@@ -41,6 +49,8 @@ class Dialog:
         self.data: dict[str, Any] = data if data is not None else {}
         self.finished = False
         self.deadline_in: float | None = self.timeout
+        self.showed_choices = False
+        """Set by the context when this step sent buttons (a room-wide step then moves on)."""
 
     @classmethod
     def machine(cls) -> Machine:

@@ -159,11 +159,15 @@ class Learning:
     async def question_count(self) -> int:
         return int(await self.session.scalar(select(func.count()).select_from(Question)) or 0)
 
-    async def sample(self, count: int, category: str | None = None) -> list[int]:
-        """Random question ids (of one category when given)."""
+    async def sample(
+        self, count: int, category: str | None = None, kinds: tuple[str, ...] = ()
+    ) -> list[int]:
+        """Random question ids (of one category, of some kinds, when given)."""
         query = select(Question.id).order_by(func.random()).limit(count)
         if category:
             query = query.where(Question.category == category)
+        if kinds:
+            query = query.where(Question.kind.in_(kinds))
         return list(await self.session.scalars(query))
 
     async def daily_pick(self, member_id: int, today: date, count: int) -> list[int]:

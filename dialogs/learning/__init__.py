@@ -7,7 +7,7 @@ table and its daily caps come from the ``learning`` section of the config.
 from __future__ import annotations
 
 from bot.conversation import Dialog
-from dialogs.learning import challenge, lessons, levels, quiz, ranking
+from dialogs.learning import challenge, group_round, lessons, levels, quiz, ranking
 from dialogs.learning.common import router
 
 __all__ = ["DIALOGS", "router"]
@@ -17,5 +17,6 @@ DIALOGS: list[type[Dialog]] = [
     levels.LevelRun,
     challenge.Challenge,
     lessons.LessonRun,
+    group_round.GroupRound,
 ]
 assert ranking.rank is not None  # imported for its commands and /me section

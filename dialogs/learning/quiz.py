@@ -48,7 +48,7 @@ class DailyQuiz(QuestionRun):
 
 
 @router.command(
-    "quiz", summary=_("today's quiz: 5 short questions"), role=Role.MEMBER, where=Where.DIRECT
+    "quiz", summary=_("today's quiz: a few short questions"), role=Role.MEMBER, where=Where.DIRECT
 )
 async def quiz(ctx: Context) -> None:
     member = await learner(ctx)

@@ -187,3 +187,52 @@ async def test_nothing_to_learn_yet(database_url: str) -> None:
         assert "No levels" in await lab.say("mei", "/levels")
         assert "no lessons" in await lab.say("mei", "/lessons")
         assert "Only members" in await lab.say("guest", "/quiz")
+
+
+async def wait_for_text(lab: Lab, needle: str) -> dict[str, Any]:
+    async with asyncio.timeout(15):
+        while True:
+            lab.receiver.changed.clear()
+            found = [m for m in lab.receiver.messages if needle in m["text"]]
+            if found:
+                return found[-1]
+            await lab.receiver.changed.wait()
+
+
+async def test_group_round_scores_the_room_and_posts_a_podium(database_url: str) -> None:
+    async with lab_bot(database_url, learning={"group_seconds": 1.5}) as lab:
+        await organisation(lab)
+        await import_bank(lab)
+        assert "not bound" in await lab.say("sam", "/quiz group", chat="room-1")
+        await lab.say("sam", "/bind Main Library", chat="room-1")
+        assert "Only branch secretaries" in await lab.say("mei", "/quiz group", chat="room-1")
+        assert "from 1 to 20" in await lab.say("sam", "/quiz group 99", chat="room-1")
+        posted = (await lab.ask("sam", "/quiz group 1", chat="room-1"))[0]
+        assert "Group quiz" in posted["text"] and "Question 1/1" in posted["text"]
+        assert posted["chat"] == {"id": "room-1", "type": "group"}
+        assert "already running" in await lab.say("sam", "/quiz group", chat="room-1")
+        assert await lab.ask("max", "just chatting", chat="room-1") == []
+        question = question_in(posted)
+        keys = buttons(posted)
+        if question.kind == "truefalse":
+            right_label = "True" if question.answers == [0] else "False"
+            wrong_label = "False" if right_label == "True" else "True"
+        else:
+            shown = {line[3:]: line[0] for line in posted["text"].splitlines() if line[1:3] == ". "}
+            right_label = shown[question.options[question.answers[0]]]
+            wrong_label = next(label for label in keys if label != right_label)
+        ack = await lab.ask("mei", choice=keys[right_label], chat="room-1")
+        assert [m["chat"]["type"] for m in ack] == ["direct"] and "Got your answer" in ack[0][
+            "text"
+        ]
+        again = await lab.ask("mei", choice=keys[wrong_label], chat="room-1")
+        assert "already answered" in again[0]["text"]
+        await lab.ask("sam", choice=keys[wrong_label], chat="room-1")
+        podium = await wait_for_text(lab, "Final podium")
+        assert "1 right · ❌ 1 wrong" in podium["text"] and "Fastest: Mei" in podium["text"]
+        assert "🥇 Mei — " in podium["text"] and "🥈 Sam — 0" in podium["text"]
+        async with lab.bot.db.session() as session:
+            modes = list(await session.scalars(text("select mode from learning_answers")))
+        assert modes == ["group", "group"]
+        points = re.search(r"Points: (\d+)", await lab.say("mei", "/me"))
+        assert points and 10 < int(points.group(1)) <= 20  # 10 for right, up to 10 for speed
