@@ -19,6 +19,7 @@ from bot.markup import Markup
 
 if TYPE_CHECKING:
     from bot.context import Context
+    from bot.events import Attachment
     from store.models import Branch
 
 Handler = Callable[..., Awaitable[None]]
@@ -26,6 +27,8 @@ ProfileSection = Callable[["Context"], Awaitable[list[Markup]]]
 """Lines a feature adds to ``/me``."""
 StartHandler = Callable[["Context", str], Awaitable[None]]
 """Handles ``/start <prefix><rest>`` deep links a feature made; called with ``rest``."""
+FileHandler = Callable[["Context", "Attachment"], Awaitable[bool]]
+"""Takes a file someone sent; ``False`` when the file is not of a kind it handles."""
 
 
 class Where(Enum):
@@ -103,6 +106,8 @@ class Router:
     """Features add lines to ``/me`` here, so the module owning ``/me`` imports none of them."""
     start_payloads: dict[str, StartHandler] = field(default_factory=dict)
     """Deep-link payload prefixes (``lesson_``) and the feature handler for each."""
+    file_handlers: list[FileHandler] = field(default_factory=list)
+    """Features that take files sent to the bot (question banks), asked in turn."""
 
     def command(
         self,
@@ -126,6 +131,7 @@ class Router:
         self.commands.extend(other.commands)
         self.profile_sections.extend(other.profile_sections)
         self.start_payloads.update(other.start_payloads)
+        self.file_handlers.extend(other.file_handlers)
 
     def names(self) -> set[str]:
         return {command.words[0] for command in self.commands}
@@ -138,6 +144,12 @@ class Router:
             if tuple(a.lower() for a in args[: len(tail)]) == tail:
                 return command, family
         return None, family
+
+    async def dispatch_file(self, ctx: Context, attachment: Attachment) -> None:
+        for handler in self.file_handlers:
+            if await handler(ctx, attachment):
+                return
+        ctx.reply(_("I don't know what to do with {name}."), name=attachment.name)
 
     def suggest(self, name: str) -> str | None:
         matches = difflib.get_close_matches(name, sorted(self.names()), n=1, cutoff=0.6)

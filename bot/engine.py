@@ -438,6 +438,9 @@ class Engine:
         if event.command:
             await self.router.dispatch(ctx, event.command, event.args)
             return
+        if event.attachment is not None:
+            await self.router.dispatch_file(ctx, event.attachment)
+            return
         if event.choice is not None:
             await self._choice(ctx, batch, active, event.choice)
             return

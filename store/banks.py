@@ -96,29 +96,36 @@ def question_key(bank: str, text: str) -> str:
     return hashlib.sha1(f"{bank}\n{normalize(text)}".encode()).hexdigest()[:24]
 
 
+FORMATS = (".txt", ".aiken", ".gift", ".csv", ".xlsx", ".yaml", ".yml")
+
+
 def load(path: Path, bank: str | None = None) -> Bank:
     """Parse a bank file by its extension; unknown extensions are one error."""
+    return parse_file(path.name, path.read_bytes(), bank)
+
+
+def parse_file(file: str, data: bytes, bank: str | None = None) -> Bank:
+    """Parse a bank from its bytes, by the extension of ``file`` (a file sent in a chat)."""
+    path = Path(file)
     name = bank or path.stem
     suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        return Bank(name, errors=[BankError(file, 1, f"unknown format; use {', '.join(FORMATS)}")])
     if suffix == ".xlsx":
-        return _finish(parse_xlsx(path.read_bytes(), name, path.name), path.name)
+        return _finish(parse_xlsx(data, name, file), file)
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        return Bank(name, errors=[BankError(path.name, 1, "the file is not UTF-8 text")])
-    parsers = {
+        return Bank(name, errors=[BankError(file, 1, "the file is not UTF-8 text")])
+    parser = {
         ".txt": parse_aiken,
         ".aiken": parse_aiken,
         ".gift": parse_gift,
         ".csv": parse_csv,
         ".yaml": parse_yaml,
         ".yml": parse_yaml,
-    }
-    parser = parsers.get(suffix)
-    if parser is None:
-        known = ", ".join([*parsers, ".xlsx"])
-        return Bank(name, errors=[BankError(path.name, 1, f"unknown format; use one of {known}")])
-    return _finish(parser(text, name, path.name), path.name)
+    }[suffix]
+    return _finish(parser(text, name, file), file)
 
 
 def _finish(bank: Bank, file: str) -> Bank:

@@ -7,10 +7,21 @@ table and its daily caps come from the ``learning`` section of the config.
 from __future__ import annotations
 
 from bot.conversation import Dialog
-from dialogs.learning import challenge, group_round, lessons, levels, quiz, ranking
+from dialogs.learning import (
+    bank_files,
+    challenge,
+    group_round,
+    lessons,
+    levels,
+    quiz,
+    ranking,
+)
 from dialogs.learning.common import router
 
-__all__ = ["DIALOGS", "router"]
+__all__ = ["DIALOGS", "FEATURES", "router"]
+
+FEATURES = (bank_files, challenge, group_round, lessons, levels, quiz, ranking)
+"""Each module registers its commands, ``/me`` lines or file handler on ``router`` on import."""
 
 DIALOGS: list[type[Dialog]] = [
     quiz.DailyQuiz,
@@ -19,4 +30,3 @@ DIALOGS: list[type[Dialog]] = [
     lessons.LessonRun,
     group_round.GroupRound,
 ]
-assert ranking.rank is not None  # imported for its commands and /me section

@@ -17,7 +17,9 @@ from store.repos import Repositories
 from tests.e2e.test_onboarding import organisation
 from tests.webhook_harness import Lab, lab_bot
 
-BANK = load(Path(__file__).parent.parent / "learning" / "banks" / "library.yaml")
+BANKS = Path(__file__).parent.parent / "learning" / "banks"
+BANK = load(BANKS / "library.yaml")
+FILES = {path.name: path.read_bytes() for path in BANKS.iterdir()}
 PAYLOAD = re.compile(r"^\d+\|(a\d|done|go)$")
 
 
@@ -236,3 +238,48 @@ async def test_group_round_scores_the_room_and_posts_a_podium(database_url: str)
         assert modes == ["group", "group"]
         points = re.search(r"Points: (\d+)", await lab.say("mei", "/me"))
         assert points and 10 < int(points.group(1)) <= 20  # 10 for right, up to 10 for speed
+
+
+async def send_file(
+    lab: Lab, user: str, name: str, caption: str | None = None, **options: Any
+) -> str:
+    body = lab.event(user, caption, **options)
+    body["file"] = {"name": name, "data": base64.b64encode(FILES[name]).decode()}
+    before = len(lab.receiver.messages)
+    status, answer = await lab.post(body)
+    assert status == 200, answer
+    async with asyncio.timeout(10):
+        await lab.bot.idle()
+    return "\n".join(m["text"] for m in lab.receiver.messages[before:])
+
+
+async def test_a_bank_sent_in_a_dm_is_imported(database_url: str) -> None:
+    async with lab_bot(database_url) as lab:
+        await organisation(lab)
+        refused = await send_file(lab, "mei", "good.csv")
+        assert "Only branch secretaries and admins" in refused
+        broken = await send_file(lab, "sam", "broken.csv")
+        assert "broken.csv has 2 problems" in broken
+        assert "broken.csv:2: the answer is missing" in broken
+        assert "Nothing was imported" in broken
+        assert "no questions yet" in await lab.say("mei", "/quiz")
+        partly = await send_file(lab, "sam", "broken.csv", "skip-bad")
+        assert "1 new questions, 0 updated" in partly
+        done = await send_file(lab, "boss", "library.yaml")
+        assert "library-basics** imported".replace("**", "") in done
+        assert "4 new questions, 0 updated, 2 levels, 1 lessons" in done
+        again = await send_file(lab, "boss", "library.yaml")
+        assert "0 new questions, 4 updated" in again
+        in_room = await send_file(lab, "sam", "good.csv", chat="room-1")
+        assert "in a direct chat" in in_room
+        body = lab.event("sam", None)
+        body["file"] = {"name": "notes.doc", "data": base64.b64encode(b"hi").decode()}
+        status, _answer = await lab.post(body)
+        async with asyncio.timeout(10):
+            await lab.bot.idle()
+        assert status == 200
+        assert "don't know what to do with notes.doc" in lab.receiver.messages[-1]["text"]
+        body = lab.event("sam", None)
+        body["file"] = {"name": "x.csv", "data": "%%%"}
+        status, answer = await lab.post(body)
+        assert status == 400 and "base64" in answer["error"]
