@@ -290,6 +290,7 @@ class Engine:
 
     async def _write(self, batch: _Batch) -> list[int]:
         store = batch.store
+        await store.flush()
         if batch.seen:
             await store.seen.add_many(batch.seen)
         saves = {

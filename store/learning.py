@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, case, delete, distinct, func, select
+from sqlalchemy import Date, Integer, Table, case, delete, distinct, func, literal, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,6 +33,30 @@ class Imported:
     updated: int
     levels: int
     lessons: int
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    """A question as a run needs it, small enough to keep in the conversation's data for the
+    whole run (one read at the start instead of one per answer)."""
+
+    id: int
+    kind: str
+    text: str
+    options: list[str]
+    answers: list[Any]
+    feedback: list[str]
+    explanation: str
+    category: str
+    schedule: list[float] | None = None
+    """The member's SM-2 state for it at the start: repetitions, interval days, ease."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Card:
+        return cls(**data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +120,62 @@ def _insert(session: AsyncSession) -> Any:
 
 
 class Learning:
+    """Answers, schedules, points and finished days are written behind: kept here and written
+    with one ``executemany`` each when the engine commits the batch (``flush``), so answering
+    a question costs no round trip to the database. Every read of those tables flushes first,
+    so reads always see them."""
+
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self._answers: dict[str, dict[str, Any]] = {}
+        self._reviews: dict[str, dict[str, Any]] = {}
+        """By attempt: a schedule changes only if its answer was recorded."""
+        self._points: list[dict[str, Any]] = []
+        self._days: dict[tuple[int, date], dict[str, Any]] = {}
+
+    async def flush(self) -> None:
+        """Write what was kept back (the engine calls this before each commit)."""
+        insert = _insert(self.session)
+        if self._answers:
+            rows, self._answers = list(self._answers.values()), {}
+            table = cast(Table, AnswerRecord.__table__)
+            inserted = set(
+                await self.session.scalars(
+                    insert(table)
+                    .on_conflict_do_nothing(index_elements=["attempt"])
+                    .returning(table.c.attempt),
+                    rows,
+                )
+            )
+            reviews, self._reviews = self._reviews, {}
+            latest = {
+                (r["member_id"], r["question_id"]): r
+                for attempt, r in reviews.items()
+                if attempt in inserted
+            }
+            if latest:
+                statement = insert(cast(Table, Review.__table__))
+                await self.session.execute(
+                    statement.on_conflict_do_update(
+                        index_elements=["member_id", "question_id"],
+                        set_={
+                            name: statement.excluded[name]
+                            for name in ("repetitions", "interval_days", "ease", "due")
+                        },
+                    ),
+                    list(latest.values()),
+                )
+        if self._points:
+            rows, self._points = self._points, []
+            await self.session.execute(insert(cast(Table, PointsEntry.__table__)), rows)
+        if self._days:
+            rows, self._days = list(self._days.values()), {}
+            await self.session.execute(
+                insert(cast(Table, DailyDone.__table__)).on_conflict_do_nothing(
+                    index_elements=["member_id", "day"]
+                ),
+                rows,
+            )
 
     # -- banks ------------------------------------------------------------------------------
 
@@ -156,6 +234,43 @@ class Learning:
         rows = await self.session.scalars(select(Question).where(Question.id.in_(ids)))
         return {q.id: q for q in rows}
 
+    async def cards(self, member_id: int, ids: list[int]) -> list[Card]:
+        """The questions ``ids`` in that order with the member's schedules (missing ones left
+        out), in two queries. Plain rows, not ORM objects: a batch's session stays small, so
+        its autoflush checks stay cheap."""
+        await self.flush()
+        if not ids:
+            return []
+        table = cast(Table, Question.__table__)
+        rows = {
+            row.id: row
+            for row in await self.session.execute(
+                select(
+                    table.c.id,
+                    table.c.kind,
+                    table.c.text,
+                    table.c.options,
+                    table.c.answers,
+                    table.c.feedback,
+                    table.c.explanation,
+                    table.c.category,
+                ).where(table.c.id.in_(ids))
+            )
+        }
+        reviews = cast(Table, Review.__table__)
+        schedules = {
+            qid: [float(r), float(i), e]
+            for qid, r, i, e in await self.session.execute(
+                select(
+                    reviews.c.question_id,
+                    reviews.c.repetitions,
+                    reviews.c.interval_days,
+                    reviews.c.ease,
+                ).where(reviews.c.member_id == member_id, reviews.c.question_id.in_(ids))
+            )
+        }
+        return [Card(*rows[i], schedule=schedules.get(i)) for i in ids if i in rows]
+
     async def question_count(self) -> int:
         return int(await self.session.scalar(select(func.count()).select_from(Question)) or 0)
 
@@ -172,6 +287,7 @@ class Learning:
 
     async def daily_pick(self, member_id: int, today: date, count: int) -> list[int]:
         """Due reviews first (oldest due first), then questions never seen, then any."""
+        await self.flush()
         picked = list(
             await self.session.scalars(
                 select(Review.question_id)
@@ -208,47 +324,45 @@ class Learning:
 
     # -- answers and reviews ----------------------------------------------------------------
 
-    async def record_answer(
+    def record_answer(
         self,
         member_id: int,
         branch_id: int | None,
-        question_id: int,
+        card: Card,
         attempt: str,
         mode: str,
         correct: bool,
         quality: int,
         today: date,
-    ) -> bool:
-        """Record one answer and reschedule the question; ``False`` if ``attempt`` was recorded
-        before (so a repeated answer never counts twice)."""
-        table = cast(Table, AnswerRecord.__table__)
-        result = await self.session.execute(
-            _insert(self.session)(table)
-            .values(
-                member_id=member_id,
-                branch_id=branch_id,
-                question_id=question_id,
-                attempt=attempt,
-                mode=mode,
-                correct=correct,
-                answered_at=now(),
-            )
-            .on_conflict_do_nothing(index_elements=["attempt"])
-        )
-        if not getattr(result, "rowcount", 0):
-            return False
-        review = await self.session.get(Review, (member_id, question_id))
+    ) -> None:
+        """Record one answer and reschedule the question from the schedule the run started
+        with. ``attempt`` is unique in the store: an answer recorded twice counts once, and
+        only the first moves the question's schedule."""
+        if attempt in self._answers:
+            return
+        self._answers[attempt] = {
+            "member_id": member_id,
+            "branch_id": branch_id,
+            "question_id": card.id,
+            "attempt": attempt,
+            "mode": mode,
+            "correct": correct,
+            "answered_at": now(),
+        }
         previous = (
-            Schedule(review.repetitions, review.interval_days, review.ease) if review else None
+            Schedule(int(card.schedule[0]), int(card.schedule[1]), card.schedule[2])
+            if card.schedule
+            else None
         )
         schedule = sm2(previous, quality)
-        if review is None:
-            review = Review(member_id=member_id, question_id=question_id)
-            self.session.add(review)
-        review.repetitions, review.interval_days = schedule.repetitions, schedule.interval_days
-        review.ease, review.due = schedule.ease, today + timedelta(days=schedule.interval_days)
-        await self.session.flush()
-        return True
+        self._reviews[attempt] = {
+            "member_id": member_id,
+            "question_id": card.id,
+            "repetitions": schedule.repetitions,
+            "interval_days": schedule.interval_days,
+            "ease": schedule.ease,
+            "due": today + timedelta(days=schedule.interval_days),
+        }
 
     # -- points -----------------------------------------------------------------------------
 
@@ -261,34 +375,63 @@ class Learning:
         daily_cap: int,
         today: date,
     ) -> int:
-        """Add points up to the activity's daily cap; returns what was actually added."""
+        """Add points up to the activity's daily cap; returns what was actually added. One
+        ``INSERT … SELECT`` reads today's total and writes the capped award."""
         if points <= 0:
             return 0
-        earned = int(
-            await self.session.scalar(
-                select(func.coalesce(func.sum(PointsEntry.points), 0)).where(
-                    PointsEntry.member_id == member_id,
-                    PointsEntry.day == today,
-                    PointsEntry.activity == activity,
-                )
+        await self.flush()
+        room = daily_cap - func.coalesce(func.sum(PointsEntry.points), 0)
+        granted = case((room < points, room), else_=points)
+        source = (
+            select(
+                literal(member_id),
+                literal(branch_id, Integer),
+                literal(activity),
+                granted,
+                literal(today, Date),
             )
-            or 0
+            .where(
+                PointsEntry.member_id == member_id,
+                PointsEntry.day == today,
+                PointsEntry.activity == activity,
+            )
+            .having(room > 0)
         )
-        granted = min(points, max(0, daily_cap - earned))
-        if granted:
-            self.session.add(
-                PointsEntry(
-                    member_id=member_id,
-                    branch_id=branch_id,
-                    activity=activity,
-                    points=granted,
-                    day=today,
-                )
+        table = cast(Table, PointsEntry.__table__)
+        result = await self.session.execute(
+            table.insert()
+            .from_select(["member_id", "branch_id", "activity", "points", "day"], source)
+            .returning(table.c.points)
+        )
+        return int(result.scalar() or 0)
+
+    def add_points(
+        self, member_id: int, branch_id: int | None, activity: str, points: int, today: date
+    ) -> None:
+        """Points already checked against the cap by the caller (who holds today's tally)."""
+        if points > 0:
+            self._points.append(
+                {
+                    "member_id": member_id,
+                    "branch_id": branch_id,
+                    "activity": activity,
+                    "points": points,
+                    "day": today,
+                }
             )
-            await self.session.flush()
-        return granted
+
+    async def earned_today(self, member_id: int, today: date) -> dict[str, int]:
+        """Points earned today by activity, for a run to keep its own tally of the caps."""
+        await self.flush()
+        rows = await self.session.execute(
+            select(PointsEntry.activity, func.sum(PointsEntry.points))
+            .where(PointsEntry.member_id == member_id, PointsEntry.day == today)
+            .group_by(PointsEntry.activity)
+        )
+        return {activity: int(total) for activity, total in rows}
 
     async def points_of(self, member_id: int, since: date | None = None) -> int:
+        await self.flush()
         query = select(func.coalesce(func.sum(PointsEntry.points), 0)).where(
             PointsEntry.member_id == member_id
         )
@@ -299,18 +442,19 @@ class Learning:
     # -- daily quiz and streaks -------------------------------------------------------------
 
     async def daily_done(self, member_id: int, day: date) -> bool:
-        return await self.session.get(DailyDone, (member_id, day)) is not None
+        await self.flush()
+        found = await self.session.scalar(
+            select(DailyDone.day).where(DailyDone.member_id == member_id, DailyDone.day == day)
+        )
+        return found is not None
 
-    async def finish_daily(self, member_id: int, day: date, correct: int) -> bool:
-        """Mark today's quiz done; ``False`` when it already was."""
-        if await self.daily_done(member_id, day):
-            return False
-        self.session.add(DailyDone(member_id=member_id, day=day, correct=correct))
-        await self.session.flush()
-        return True
+    def finish_daily(self, member_id: int, day: date, correct: int) -> None:
+        """Mark the day's quiz done (a second mark for the same day changes nothing)."""
+        self._days[(member_id, day)] = {"member_id": member_id, "day": day, "correct": correct}
 
     async def streak(self, member_id: int, today: date) -> int:
         """Consecutive days with a finished daily quiz, ending today or yesterday."""
+        await self.flush()
         days = set(
             await self.session.scalars(
                 select(DailyDone.day)
@@ -348,6 +492,7 @@ class Learning:
 
     async def branch_points(self, branch_id: int, since: date | None) -> list[MemberPoints]:
         """Members of a branch by points earned since ``since`` (members with none included)."""
+        await self.flush()
         condition = PointsEntry.member_id == Member.id
         if since is not None:
             condition = condition & (PointsEntry.day >= since)
@@ -363,6 +508,7 @@ class Learning:
 
     async def branch_activity(self, since: datetime | None) -> list[BranchActivity]:
         """Per branch: members, members who answered, answers and right answers since."""
+        await self.flush()
         members = (
             select(Member.branch_id, func.count().label("members"))
             .where(Member.branch_id.is_not(None))
@@ -395,6 +541,7 @@ class Learning:
 
     async def categories(self, branch_id: int, since: datetime) -> list[CategoryAccuracy]:
         """Accuracy by category in a branch since ``since``, weakest first."""
+        await self.flush()
         correct = func.sum(case((AnswerRecord.correct, 1), else_=0))
         rows = await self.session.execute(
             select(Question.category, func.count(), correct)

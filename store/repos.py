@@ -23,3 +23,7 @@ class Repositories:
         self.seen = SeenEvents(session)
         self.values = Values(session)
         self.learning = Learning(session)
+
+    async def flush(self) -> None:
+        """Write what repositories kept back to write in bulk (called before each commit)."""
+        await self.learning.flush()

@@ -23,7 +23,7 @@ from bot.messages import Choice
 from dialogs.learning.common import award, learner, router, today
 from dialogs.learning.runs import LETTERS
 from store.clock import now
-from store.models import Question
+from store.learning import Card
 
 MAX_SCORE = 1000
 """Kahoot's scale: a right answer is worth 500 to 1000 by speed."""
@@ -44,8 +44,10 @@ class GroupRound(Dialog):
     initial = "asking"
 
     async def begin(self, ctx: Context, **arguments: Any) -> None:
+        cards = await ctx.store.learning.cards(0, arguments["ids"])
         self.data.update(
-            ids=arguments["ids"],
+            cards=[c.to_json() for c in cards],
+            ids=[c.id for c in cards],
             at=0,
             nonce=secrets.token_hex(8),
             seconds=ctx.settings.learning.group_seconds,
@@ -57,23 +59,16 @@ class GroupRound(Dialog):
                 "**Group quiz**: {count} question for everyone in {branch}. Right and fast wins!",
                 "**Group quiz**: {count} questions for everyone in {branch}. Right and fast wins!",
             ),
-            count=len(arguments["ids"]),
+            count=len(cards),
             branch=arguments["branch"],
         )
         await self.ask(ctx, [intro])
 
-    async def question(self, ctx: Context) -> Question | None:
-        qid = self.data["ids"][self.data["at"]]
-        return (await ctx.store.learning.questions([qid])).get(qid)
+    def question(self) -> Card:
+        return Card.from_json(self.data["cards"][self.data["at"]])
 
     async def ask(self, ctx: Context, lines: list[Markup]) -> None:
-        question = await self.question(ctx)
-        while question is None and self.data["at"] + 1 < len(self.data["ids"]):
-            self.data["at"] += 1
-            question = await self.question(ctx)
-        if question is None:
-            self.podium(ctx, lines)
-            return
+        question = self.question()
         order = list(range(len(question.options)))
         if question.kind != "truefalse":
             random.shuffle(order)
@@ -106,8 +101,8 @@ class GroupRound(Dialog):
         self.expire_in(max(0.1, self.data["until"] - now().timestamp()))
         order: list[int] = self.data["order"]
         index = int(payload[1:]) if payload[:1] == "a" and payload[1:].isdecimal() else -1
-        question = await self.question(ctx)
-        if question is None or not 0 <= index < len(order):
+        question = self.question()
+        if not 0 <= index < len(order):
             return
         member = await learner(ctx)
         key = str(member)
@@ -120,10 +115,11 @@ class GroupRound(Dialog):
         self.data["names"][key] = ctx.who.name
         score = speed_score(elapsed, self.data["seconds"]) if correct else 0
         self.data["scores"][key] = self.data["scores"].get(key, 0) + score
-        await ctx.store.learning.record_answer(
+        mine = await ctx.store.learning.cards(member, [question.id])
+        ctx.store.learning.record_answer(
             member,
             ctx.who.branch_id,
-            question.id,
+            mine[0] if mine else question,
             f"{self.data['nonce']}:{self.data['at']}:{key}",
             "group",
             correct,
@@ -160,21 +156,18 @@ class GroupRound(Dialog):
         self.expire_in(max(0.1, self.data["until"] - now().timestamp()))
 
     async def on_timeout(self, ctx: Context) -> None:
-        question = await self.question(ctx)
+        question = self.question()
         answered: dict[str, list[Any]] = self.data["answered"]
         right = [k for k, (ok, _t) in answered.items() if ok]
         lines = [ctx.t(_("⏰ Time is up."))]
-        if question is not None:
-            order: list[int] = self.data["order"]
-            shown = (
-                question.options[question.answers[0]]
-                if question.kind == "truefalse"
-                else f"{LETTERS[order.index(question.answers[0])]}. "
-                f"{question.options[question.answers[0]]}"
-            )
-            lines.append(ctx.t(_("The answer: {answer}"), answer=shown))
-            if question.explanation:
-                lines.append(Markup.format("💡 {text}", text=question.explanation))
+        order: list[int] = self.data["order"]
+        right_option = question.answers[0]
+        shown = question.options[right_option]
+        if question.kind != "truefalse":
+            shown = f"{LETTERS[order.index(right_option)]}. {shown}"
+        lines.append(ctx.t(_("The answer: {answer}"), answer=shown))
+        if question.explanation:
+            lines.append(Markup.format("💡 {text}", text=question.explanation))
         lines.append(
             ctx.t(
                 _("✅ {right} right · ❌ {wrong} wrong"),

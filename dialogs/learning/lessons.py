@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import secrets
 from typing import Any
 
 import segno
@@ -14,7 +13,7 @@ from bot.i18n import _
 from bot.identity import Role
 from bot.markup import Markup
 from bot.messages import Choice, Image
-from dialogs.learning.common import award, learner, router
+from dialogs.learning.common import award_in_run, router
 from dialogs.learning.runs import QuestionRun
 from store.models import Lesson
 
@@ -31,12 +30,12 @@ class LessonRun(QuestionRun):
     async def begin(self, ctx: Context, **arguments: Any) -> None:
         lesson: Lesson = arguments["lesson"]
         ids: list[int] = arguments["ids"]
-        self.data.update(ids=ids, at=0, right=0, lesson=lesson.key, title=lesson.title)
-        self.data.update(nonce=secrets.token_hex(8), member=await learner(ctx))
+        await self.load(ctx, ids)
+        self.data.update(lesson=lesson.key, title=lesson.title)
         lines = [Markup.format("**{title}**", title=lesson.title), Markup.literal(lesson.text)]
         if lesson.link:
             lines.append(Markup.format("[{link}]({link})", link=lesson.link))
-        if not ids:
+        if not self.data["ids"]:
             ctx.reply(Markup.join(lines))
             self.finish()
             return
@@ -49,7 +48,7 @@ class LessonRun(QuestionRun):
     async def conclude(self, ctx: Context, lines: list[Markup]) -> None:
         right, total = self.data["right"], len(self.data["ids"])
         lines.append(ctx.t(_("**Lesson done: {right}/{total}**"), right=right, total=total))
-        points = await award(ctx, self.data["member"], "lesson_finished")
+        points = award_in_run(ctx, self.data, "lesson_finished")
         if points:
             lines.append(ctx.t(_("+{points} points."), points=points))
 

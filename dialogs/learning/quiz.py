@@ -9,7 +9,7 @@ from bot.context import Context
 from bot.i18n import _, _n
 from bot.identity import Role
 from bot.markup import Markup
-from dialogs.learning.common import award, bar, learner, router, today
+from dialogs.learning.common import award_in_run, bar, learner, router, today
 from dialogs.learning.runs import QuestionRun
 
 
@@ -19,19 +19,21 @@ class DailyQuiz(QuestionRun):
     per_answer = "quiz_correct"
 
     async def begin(self, ctx: Context, **arguments: Any) -> None:
+        member = await learner(ctx)
+        self.data["streak_before"] = await ctx.store.learning.streak(member, today(ctx))
         await self.start_run(ctx, arguments["ids"], [ctx.t(_("**Today's quiz**"))])
 
     async def conclude(self, ctx: Context, lines: list[Markup]) -> None:
         member: int = self.data["member"]
         right, total = self.data["right"], len(self.data["ids"])
         day = today(ctx)
-        first = await ctx.store.learning.finish_daily(member, day, right)
-        points = 0
-        if first:
-            points += await award(ctx, member, "quiz_finished")
-        streak = await ctx.store.learning.streak(member, day)
-        if first:
-            points += await award(ctx, member, "streak_day", min(streak, 7))
+        ctx.store.learning.finish_daily(member, day, right)
+        if day.isoformat() == self.data["day"]:
+            streak = self.data["streak_before"] + 1
+        else:  # the quiz ran past midnight
+            streak = await ctx.store.learning.streak(member, day)
+        points = award_in_run(ctx, self.data, "quiz_finished")
+        points += award_in_run(ctx, self.data, "streak_day", min(streak, 7))
         lines.append(
             ctx.t(
                 _("**Done: {right}/{total}** {bar}"),

@@ -2,7 +2,8 @@
 
 A run keeps, in its conversation data, the question ids, where it is, the score, and the order
 the current question's options were shown in. Buttons carry indexes into that shuffled view
-(``a2``), never the key, so the right answer never leaves the server. Each question has a
+(``a2``), never the key, so the right answer never leaves the server. The questions
+themselves are read once, at the start, into the same data. Each question has a
 stored deadline; when it passes the question counts as wrong and the run moves on, also after
 a restart. Answers are recorded under ``<run nonce>:<question number>``, unique in the store,
 so a repeated answer can never count twice.
@@ -20,10 +21,10 @@ from bot.conversation import Dialog
 from bot.i18n import _
 from bot.markup import Markup
 from bot.messages import Choice
-from dialogs.learning.common import award, learner, today
+from dialogs.learning.common import award_in_run, learner, today
 from store.banks import normalize
 from store.clock import now
-from store.models import Question
+from store.learning import Card
 
 LETTERS = string.ascii_uppercase
 
@@ -51,19 +52,31 @@ class QuestionRun(Dialog):
 
     # -- asking -----------------------------------------------------------------------------
 
-    async def start_run(self, ctx: Context, ids: list[int], lines: list[Markup]) -> None:
+    async def load(self, ctx: Context, ids: list[int]) -> None:
+        """Keep the run's questions (and the member's schedules) in the conversation data."""
+        member = await learner(ctx)
+        cards = await ctx.store.learning.cards(member, ids)
+        day = today(ctx)
         self.data.update(
-            ids=ids, at=0, right=0, nonce=secrets.token_hex(8), member=await learner(ctx)
+            cards=[c.to_json() for c in cards],
+            ids=[c.id for c in cards],
+            at=0,
+            right=0,
+            nonce=secrets.token_hex(8),
+            member=member,
+            day=day.isoformat(),
+            earned=await ctx.store.learning.earned_today(member, day),
         )
+
+    async def start_run(self, ctx: Context, ids: list[int], lines: list[Markup]) -> None:
+        await self.load(ctx, ids)
         await self.ask(ctx, lines)
 
+    def current(self) -> Card:
+        return Card.from_json(self.data["cards"][self.data["at"]])
+
     async def ask(self, ctx: Context, lines: list[Markup]) -> None:
-        ids: list[int] = self.data["ids"]
-        at: int = self.data["at"]
-        question = (await ctx.store.learning.questions([ids[at]])).get(ids[at])
-        if question is None:
-            await self.skip(ctx, lines)
-            return
+        question = self.current()
         order = list(range(len(question.options)))
         if question.kind != "truefalse":
             random.shuffle(order)
@@ -74,7 +87,7 @@ class QuestionRun(Dialog):
         ctx.reply(Markup.join(lines), choices=self.buttons(ctx, question, order))
         self.expire_in(seconds)
 
-    def render(self, ctx: Context, question: Question, order: list[int], seconds: float) -> Markup:
+    def render(self, ctx: Context, question: Card, order: list[int], seconds: float) -> Markup:
         total = len(self.data["ids"])
         head = ctx.t(_("**Question {number}/{total}**"), number=self.data["at"] + 1, total=total)
         if self.mode == "challenge":
@@ -94,7 +107,7 @@ class QuestionRun(Dialog):
         parts.append(ctx.t(hint, seconds=f"{seconds:g}"))
         return Markup.join(parts)
 
-    def buttons(self, ctx: Context, question: Question, order: list[int]) -> list[list[Choice]]:
+    def buttons(self, ctx: Context, question: Card, order: list[int]) -> list[list[Choice]]:
         if question.kind == "fill":
             return []
         if question.kind == "truefalse":
@@ -110,22 +123,13 @@ class QuestionRun(Dialog):
 
     # -- answering --------------------------------------------------------------------------
 
-    async def current(self, ctx: Context) -> Question | None:
-        ids: list[int] = self.data["ids"]
-        return (await ctx.store.learning.questions([ids[self.data["at"]]])).get(
-            ids[self.data["at"]]
-        )
-
     async def on_choice(self, ctx: Context, payload: str) -> None:
         if self.state == "reading":
             if payload == "go":
                 self.trigger("go")
                 await self.ask(ctx, [])
             return
-        question = await self.current(ctx)
-        if question is None:
-            await self.skip(ctx, [])
-            return
+        question = self.current()
         order: list[int] = self.data["order"]
         if payload == "done" and question.kind == "multiple":
             await self.settle(ctx, question, sorted(order[i] for i in self.data["picked"]))
@@ -151,10 +155,7 @@ class QuestionRun(Dialog):
         if self.state == "reading":
             ctx.reply(_("Press the button to start the quiz, or send /cancel."))
             return
-        question = await self.current(ctx)
-        if question is None:
-            await self.skip(ctx, [])
-            return
+        question = self.current()
         if question.kind == "fill":
             typed = normalize(text)
             right = any(typed == normalize(a) for a in question.answers)
@@ -186,14 +187,11 @@ class QuestionRun(Dialog):
         if self.state == "reading":
             self.finish()
             return
-        question = await self.current(ctx)
-        if question is None:
-            await self.skip(ctx, [])
-            return
+        question = self.current()
         await self.settle(ctx, question, None)
 
     async def settle(
-        self, ctx: Context, question: Question, chosen: list[Any] | None, typed: str = ""
+        self, ctx: Context, question: Card, chosen: list[Any] | None, typed: str = ""
     ) -> None:
         """Score the current question once, explain it, then go on or end."""
         if question.kind == "fill":
@@ -203,14 +201,14 @@ class QuestionRun(Dialog):
         quality = 4 if correct else (0 if chosen is None else 1)
         member: int = self.data["member"]
         attempt = f"{self.data['nonce']}:{self.data['at']}"
-        recorded = await ctx.store.learning.record_answer(
-            member, ctx.who.branch_id, question.id, attempt, self.mode, correct, quality, today(ctx)
+        ctx.store.learning.record_answer(
+            member, ctx.who.branch_id, question, attempt, self.mode, correct, quality, today(ctx)
         )
         lines: list[Markup] = []
-        if recorded and correct:
+        if correct:
             self.data["right"] += 1
             if self.per_answer:
-                await award(ctx, member, self.per_answer)
+                award_in_run(ctx, self.data, self.per_answer)
         if chosen is None:
             lines.append(ctx.t(_("⏰ Time is up.")))
         lines.append(
@@ -224,9 +222,10 @@ class QuestionRun(Dialog):
             lines.append(Markup.format("💡 {text}", text=question.explanation))
         if self.stop_after(correct):
             self.data["ids"] = self.data["ids"][: self.data["at"] + 1]
+            self.data["cards"] = self.data["cards"][: self.data["at"] + 1]
         await self.next_or_end(ctx, lines)
 
-    def answer_text(self, question: Question) -> str:
+    def answer_text(self, question: Card) -> str:
         if question.kind == "fill":
             return str(question.answers[0])
         order: list[int] = self.data["order"]
@@ -238,17 +237,11 @@ class QuestionRun(Dialog):
         )
 
     @staticmethod
-    def feedback(question: Question, chosen: list[Any] | None, correct: bool) -> list[str]:
+    def feedback(question: Card, chosen: list[Any] | None, correct: bool) -> list[str]:
         notes = question.feedback or []
         if question.kind == "fill":
             return [] if correct or not notes or not notes[0] else [notes[0]]
         return [notes[i] for i in chosen or [] if i < len(notes) and notes[i]]
-
-    async def skip(self, ctx: Context, lines: list[Markup]) -> None:
-        """The current question was deleted from the bank meanwhile: drop it and go on."""
-        ids: list[int] = self.data["ids"]
-        del ids[self.data["at"]]
-        await self.proceed(ctx, lines)
 
     async def next_or_end(self, ctx: Context, lines: list[Markup]) -> None:
         self.data["at"] += 1

@@ -100,10 +100,11 @@ async def test_streak_counts_consecutive_days(db: Database) -> None:
         learning = Repositories(session).learning
         member = await Repositories(session).people.ensure("t", "mei", "Mei")
         for back in (1, 2, 3, 5):
-            assert await learning.finish_daily(member, day - timedelta(back), 5)
-        assert not await learning.finish_daily(member, day - timedelta(1), 5)
+            learning.finish_daily(member, day - timedelta(back), 5)
         assert await learning.streak(member, day) == 3
-        await learning.finish_daily(member, day, 4)
+        learning.finish_daily(member, day - timedelta(1), 5)
+        assert await learning.streak(member, day) == 3
+        learning.finish_daily(member, day, 4)
         assert await learning.streak(member, day) == 4
         assert await learning.streak(member, day + timedelta(2)) == 0
 
@@ -116,6 +117,7 @@ async def test_leaderboards_on_a_seeded_data_set(db: Database) -> None:
         await store.learning.import_bank(load(BANK))
         question = await session.scalar(select(Question.id).where(Question.key == "cat-1"))
         assert question is not None
+        (card,) = await store.learning.cards(0, [question])
         small = await store.branches.add("Small")
         big = await store.branches.add("Big")
         assert small and big
@@ -127,8 +129,8 @@ async def test_leaderboards_on_a_seeded_data_set(db: Database) -> None:
                     continue
                 for k in range(3):
                     right = k < right_of_each
-                    await store.learning.record_answer(
-                        member, branch.id, question, f"{member}:{k}", "quiz", right, 4, day
+                    store.learning.record_answer(
+                        member, branch.id, card, f"{member}:{k}", "quiz", right, 4, day
                     )
                 await store.learning.award(member, branch.id, "quiz_correct", n + 1, 999, day)
         rows = {b.name: b for b in await store.learning.branch_activity(None)}
@@ -141,3 +143,36 @@ async def test_leaderboards_on_a_seeded_data_set(db: Database) -> None:
         weak = await store.learning.categories(small.id, datetime(2000, 1, 1, tzinfo=UTC))
         assert [(c.category, c.answers, c.correct) for c in weak] == [("catalogue", 18, 6)]
         assert await session.scalar(select(func.count()).select_from(Member)) == 46
+
+
+async def test_wrong_answers_come_back_first(db: Database) -> None:
+    day = date(2026, 11, 28)
+    async with db.session() as session:
+        store = Repositories(session)
+        await store.learning.import_bank(load(BANK))
+        member = await store.people.ensure("t", "mei", "Mei")
+        ids = {key: qid for key, qid in await session.execute(select(Question.key, Question.id))}
+        cards = {c.id: c for c in await store.learning.cards(member, list(ids.values()))}
+        for key, right in (("cat-1", True), ("cat-2", False), ("rules-1", True)):
+            card = cards[ids[key]]
+            store.learning.record_answer(
+                member, None, card, f"a:{key}", "quiz", right, 4 if right else 1, day
+            )
+        await store.learning.flush()
+        store.learning.record_answer(
+            member, None, cards[ids["cat-1"]], "a:cat-1", "quiz", False, 1, day
+        )
+        await store.learning.flush()
+        recorded = await session.execute(select(AnswerRecord.attempt, AnswerRecord.correct))
+        assert sorted(recorded) == [("a:cat-1", True), ("a:cat-2", False), ("a:rules-1", True)]
+        tomorrow = await store.learning.daily_pick(member, day + timedelta(1), 4)
+        assert set(tomorrow[:3]) == {ids["cat-1"], ids["cat-2"], ids["rules-1"]}
+        assert tomorrow[3] == ids["rules-2"]
+        again = await store.learning.cards(member, [ids["cat-1"]])
+        assert again[0].schedule == [1.0, 1.0, 2.5]
+        store.learning.record_answer(
+            member, None, again[0], "b:cat-1", "quiz", True, 4, day + timedelta(1)
+        )
+        later = await store.learning.daily_pick(member, day + timedelta(2), 2)
+        assert set(later) == {ids["cat-2"], ids["rules-1"]}
+        assert (await store.learning.cards(member, [ids["cat-1"]]))[0].schedule == [2.0, 6.0, 2.5]
