@@ -119,7 +119,7 @@ async def stats_learning(ctx: Context) -> None:
     for number, branch in enumerate(activity, start=1):
         lines.append(
             ctx.t(
-                _("{number}. **{branch}**: {active} of {members} in ({part}), {right} right"),
+                _("{number}. **{branch}**: {active}/{members} took part ({part}), {right} right"),
                 number=number,
                 branch=branch.name,
                 active=branch.active,

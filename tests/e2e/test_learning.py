@@ -178,7 +178,7 @@ async def test_rank_and_stats(lab: Lab) -> None:
     assert "all time" in await lab.say("mei", "/rank all")
     assert "Only branch secretaries" in await lab.say("mei", "/stats learning")
     stats = (await lab.ask("sam", "/stats learning"))[0]
-    assert "1. Main Library: 1 of 2 in (50%), 100% right" in stats["text"]
+    assert "1. Main Library: 1/2 took part (50%), 100% right" in stats["text"]
     assert base64.b64decode(stats["image"]["data"]).startswith(b"\x89PNG")
 
 
