@@ -115,6 +115,16 @@ class CategoryAccuracy:
         return self.correct / self.answers if self.answers else 0.0
 
 
+def streak_of(days: set[date], today: date) -> int:
+    """Consecutive days with a finished daily quiz, ending today or yesterday."""
+    day = today if today in days else today - timedelta(days=1)
+    count = 0
+    while day in days:
+        count += 1
+        day -= timedelta(days=1)
+    return count
+
+
 def _insert(session: AsyncSession) -> Any:
     return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
@@ -228,51 +238,42 @@ class Learning:
         await self.session.flush()
         return Imported(added, updated, len(bank.levels), len(bank.lessons))
 
-    async def questions(self, ids: list[int]) -> dict[int, Question]:
-        if not ids:
-            return {}
-        rows = await self.session.scalars(select(Question).where(Question.id.in_(ids)))
-        return {q.id: q for q in rows}
-
     async def cards(self, member_id: int, ids: list[int]) -> list[Card]:
-        """The questions ``ids`` in that order with the member's schedules (missing ones left
-        out), in two queries. Plain rows, not ORM objects: a batch's session stays small, so
-        its autoflush checks stay cheap."""
+        """The questions ``ids`` in that order, each with the member's schedule (missing
+        questions left out), in one query."""
         await self.flush()
         if not ids:
             return []
         table = cast(Table, Question.__table__)
-        rows = {
-            row.id: row
-            for row in await self.session.execute(
-                select(
-                    table.c.id,
-                    table.c.kind,
-                    table.c.text,
-                    table.c.options,
-                    table.c.answers,
-                    table.c.feedback,
-                    table.c.explanation,
-                    table.c.category,
-                ).where(table.c.id.in_(ids))
-            )
-        }
         reviews = cast(Table, Review.__table__)
-        schedules = {
-            qid: [float(r), float(i), e]
-            for qid, r, i, e in await self.session.execute(
-                select(
-                    reviews.c.question_id,
-                    reviews.c.repetitions,
-                    reviews.c.interval_days,
-                    reviews.c.ease,
-                ).where(reviews.c.member_id == member_id, reviews.c.question_id.in_(ids))
+        rows = await self.session.execute(
+            select(
+                table.c.id,
+                table.c.kind,
+                table.c.text,
+                table.c.options,
+                table.c.answers,
+                table.c.feedback,
+                table.c.explanation,
+                table.c.category,
+                reviews.c.repetitions,
+                reviews.c.interval_days,
+                reviews.c.ease,
             )
+            .outerjoin(
+                reviews,
+                (reviews.c.question_id == table.c.id) & (reviews.c.member_id == member_id),
+            )
+            .where(table.c.id.in_(ids))
+        )
+        found = {
+            row[0]: Card(
+                *row[:8],
+                schedule=None if row[8] is None else [float(row[8]), float(row[9]), row[10]],
+            )
+            for row in rows
         }
-        return [Card(*rows[i], schedule=schedules.get(i)) for i in ids if i in rows]
-
-    async def question_count(self) -> int:
-        return int(await self.session.scalar(select(func.count()).select_from(Question)) or 0)
+        return [found[i] for i in ids if i in found]
 
     async def sample(
         self, count: int, category: str | None = None, kinds: tuple[str, ...] = ()
@@ -286,32 +287,19 @@ class Learning:
         return list(await self.session.scalars(query))
 
     async def daily_pick(self, member_id: int, today: date, count: int) -> list[int]:
-        """Due reviews first (oldest due first), then questions never seen, then any."""
+        """Due reviews first (oldest due first), then questions never seen, then any; one
+        query."""
         await self.flush()
-        picked = list(
+        review = (Review.question_id == Question.id) & (Review.member_id == member_id)
+        rank = case((Review.due <= today, 0), (Review.question_id.is_(None), 1), else_=2)
+        return list(
             await self.session.scalars(
-                select(Review.question_id)
-                .where(Review.member_id == member_id, Review.due <= today)
-                .order_by(Review.due)
+                select(Question.id)
+                .outerjoin(Review, review)
+                .order_by(rank, case((Review.due <= today, Review.due)), func.random())
                 .limit(count)
             )
         )
-        if len(picked) < count:
-            seen = select(Review.question_id).where(Review.member_id == member_id)
-            picked += await self.session.scalars(
-                select(Question.id)
-                .where(Question.id.not_in(seen))
-                .order_by(func.random())
-                .limit(count - len(picked))
-            )
-        if len(picked) < count:
-            picked += await self.session.scalars(
-                select(Question.id)
-                .where(Question.id.not_in(picked))
-                .order_by(func.random())
-                .limit(count - len(picked))
-            )
-        return picked
 
     async def levels(self) -> list[Level]:
         return list(await self.session.scalars(select(Level).order_by(Level.number)))
@@ -441,33 +429,23 @@ class Learning:
 
     # -- daily quiz and streaks -------------------------------------------------------------
 
-    async def daily_done(self, member_id: int, day: date) -> bool:
-        await self.flush()
-        found = await self.session.scalar(
-            select(DailyDone.day).where(DailyDone.member_id == member_id, DailyDone.day == day)
-        )
-        return found is not None
-
     def finish_daily(self, member_id: int, day: date, correct: int) -> None:
         """Mark the day's quiz done (a second mark for the same day changes nothing)."""
         self._days[(member_id, day)] = {"member_id": member_id, "day": day, "correct": correct}
 
-    async def streak(self, member_id: int, today: date) -> int:
-        """Consecutive days with a finished daily quiz, ending today or yesterday."""
+    async def days(self, member_id: int, today: date) -> set[date]:
+        """The days of the last 400 on which the member finished the daily quiz."""
         await self.flush()
-        days = set(
+        return set(
             await self.session.scalars(
-                select(DailyDone.day)
-                .where(DailyDone.member_id == member_id, DailyDone.day >= today - timedelta(400))
-                .order_by(DailyDone.day.desc())
+                select(DailyDone.day).where(
+                    DailyDone.member_id == member_id, DailyDone.day >= today - timedelta(400)
+                )
             )
         )
-        day = today if today in days else today - timedelta(days=1)
-        count = 0
-        while day in days:
-            count += 1
-            day -= timedelta(days=1)
-        return count
+
+    async def streak(self, member_id: int, today: date) -> int:
+        return streak_of(await self.days(member_id, today), today)
 
     # -- records (level stars, best challenge) ----------------------------------------------
 

@@ -11,6 +11,7 @@ from bot.identity import Role
 from bot.markup import Markup
 from dialogs.learning.common import award_in_run, bar, learner, router, today
 from dialogs.learning.runs import QuestionRun
+from store.learning import streak_of
 
 
 class DailyQuiz(QuestionRun):
@@ -19,8 +20,7 @@ class DailyQuiz(QuestionRun):
     per_answer = "quiz_correct"
 
     async def begin(self, ctx: Context, **arguments: Any) -> None:
-        member = await learner(ctx)
-        self.data["streak_before"] = await ctx.store.learning.streak(member, today(ctx))
+        self.data["streak_before"] = arguments["streak"]
         await self.start_run(ctx, arguments["ids"], [ctx.t(_("**Today's quiz**"))])
 
     async def conclude(self, ctx: Context, lines: list[Markup]) -> None:
@@ -55,11 +55,12 @@ class DailyQuiz(QuestionRun):
 async def quiz(ctx: Context) -> None:
     member = await learner(ctx)
     day = today(ctx)
-    if await ctx.store.learning.daily_done(member, day):
+    days = await ctx.store.learning.days(member, day)
+    if day in days:
         ctx.reply(_("You have done today's quiz. Come back tomorrow, or try /challenge."))
         return
     ids = await ctx.store.learning.daily_pick(member, day, ctx.settings.learning.daily_questions)
     if not ids:
         ctx.reply(_("There are no questions yet. Ask your secretary to import a question bank."))
         return
-    await ctx.start(DailyQuiz, ids=ids)
+    await ctx.start(DailyQuiz, ids=ids, streak=streak_of(days, day))
