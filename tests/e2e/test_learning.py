@@ -89,25 +89,14 @@ async def test_daily_quiz_points_streak_and_once_a_day(lab: Lab) -> None:
     assert "direct chat" in await lab.say("mei", "/quiz", chat="room-1")
 
 
-async def test_options_are_shuffled_and_the_key_stays_home(lab: Lab) -> None:
-    orders = set()
-    for person in range(6):
-        async with lab.bot.db.session() as session:
-            people = Repositories(session).people
-            await people.set_branch(await people.ensure("webhook:lab", f"p{person}", "P"), 1)
-        lab.bot.engine._people.clear()
-        message = (await lab.ask(f"p{person}", "/challenge"))[0]
-        options = [line for line in message["text"].splitlines() if re.match(r"^[A-F]\. ", line)]
-        orders.add(tuple(options))
-        assert all(PAYLOAD.match(p) for p in buttons(message).values())
-    assert len(orders) > 1
-
-
 async def test_a_button_pressed_twice_counts_once(lab: Lab) -> None:
-    first = (await lab.ask("mei", "/challenge"))[0]
-    while question_in(first).kind != "truefalse":
-        await lab.ask("mei", "/cancel")
+    for _attempt in range(60):  # a challenge starts on a random question: wait for the T/F one
         first = (await lab.ask("mei", "/challenge"))[0]
+        if question_in(first).kind == "truefalse":
+            break
+        await lab.ask("mei", "/cancel")
+    else:
+        pytest.fail("the true/false question never came first")
     question = question_in(first)
     press = buttons(first)["True" if question.answers == [0] else "False"]
     assert "Right!" in await lab.say("mei", choice=press, event_id="press-1")

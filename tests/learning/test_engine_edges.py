@@ -51,6 +51,26 @@ async def test_question_timer_fires_after_a_restart(make_bot: BotFactory) -> Non
     assert [(a.correct, a.mode) for a in answers] == [(False, "quiz")]
 
 
+async def test_options_are_shuffled_per_member_and_buttons_carry_no_key(
+    make_bot: BotFactory, tmp_path: Path
+) -> None:
+    people = [f"p{n}" for n in range(6)]
+    bot, adapter = await make_bot(admins=[f"memory:{p}" for p in people])
+    bank = tmp_path / "one.yaml"
+    bank.write_text(
+        "questions:\n  - text: Pick F\n    options: [a, b, c, d, e, f]\n    answer: F\n"
+    )
+    async with bot.db.session() as session:
+        await Repositories(session).learning.import_bank(load(bank))
+    orders = set()
+    for person in people:
+        shown = await ask(bot, adapter, person, "/challenge")
+        orders.add(tuple(line for line in shown.splitlines() if line[1:3] == ". "))
+        payloads = [c.payload.split("|")[-1] for c in adapter.sent[-1].message.choices[0]]
+        assert payloads == ["a0", "a1", "a2", "a3", "a4", "a5"]
+    assert len(orders) > 1
+
+
 async def test_a_button_of_a_finished_run_is_answered_politely(make_bot: BotFactory) -> None:
     bot, adapter = await make_bot()
     await with_bank(bot)
