@@ -196,3 +196,23 @@ async def test_wrong_answers_come_back_first(db: Database) -> None:
         later = await store.learning.daily_pick(member, day + timedelta(2), 2)
         assert set(later) == {ids["cat-2"], ids["rules-1"]}
         assert (await store.learning.cards(member, [ids["cat-1"]]))[0].schedule == [2.0, 6.0, 2.5]
+
+
+async def test_room_round_takes_typed_numbers_from_anyone_and_ends_on_its_deadline(
+    make_bot: BotFactory,
+) -> None:
+    bot, adapter = await make_bot(learning={"group_seconds": 0.6})
+    await with_bank(bot)
+    await ask(bot, adapter, "boss", "/branch add Lib")
+    await ask(bot, adapter, "boss", "/bind Lib", chat="room")
+    assert "Question 1/1" in await ask(bot, adapter, "boss", "/quiz group 1", chat="room")
+    assert await ask(bot, adapter, "mei", "hello all", chat="room") == ""
+    ack = await ask(bot, adapter, "mei", "1", chat="room")
+    assert "Got your answer" in ack and adapter.sent[-1].address.direct
+    assert "already answered" in await ask(bot, adapter, "mei", "2", chat="room")
+    async with asyncio.timeout(10):
+        while not any("Final podium" in s.message.text.plain() for s in adapter.sent):
+            await adapter.wait_for(len(adapter.sent) + 1, timeout=10)
+    podium = adapter.sent[-1]
+    assert podium.address.chat_id == "room" and "wrong" in podium.message.text.plain()
+    assert await ask(bot, adapter, "mei", "1", chat="room") == ""
