@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bot.events import Chat, Incoming, Sender, parse_command
+from bot.events import Attachment, Chat, Incoming, Sender, parse_command
 from bot.messages import Accepted, Address, Capabilities, EventHandler, Outgoing, SentRef
 
 
@@ -62,6 +62,7 @@ class MemoryAdapter:
         name: str | None = None,
         choice: str | None = None,
         event_id: str | None = None,
+        attachment: Attachment | None = None,
     ) -> Accepted:
         """Send ``text`` (or press ``choice``) as ``user``; ``chat=None`` is their direct chat."""
         command = None if choice else parse_command(text)
@@ -75,6 +76,7 @@ class MemoryAdapter:
                 command=command[0] if command else None,
                 args=command[1] if command else (),
                 choice=choice,
+                attachment=attachment,
             )
         )
 

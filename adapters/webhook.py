@@ -9,6 +9,7 @@ channel's ``callback_url``; anything but a 2xx is retried from the outbox.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import json
@@ -20,7 +21,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot.events import Chat, Incoming, Sender, parse_command
+from bot.events import Attachment, Chat, Incoming, Sender, parse_command
 from bot.messages import (
     Address,
     Capabilities,
@@ -80,6 +81,22 @@ def _text(
     return value
 
 
+def _file(value: Any) -> Attachment | None:
+    """``{"name", "mime", "data": base64}``: a file the person sent."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise BadEvent("field file must be an object")
+    name = str(_text(value, "name", "file."))
+    mime = _text(value, "mime", "file.", required=False) or "application/octet-stream"
+    encoded = _text(value, "data", "file.", limit=MAX_BODY)
+    try:
+        data = base64.b64decode(str(encoded), validate=True)
+    except (binascii.Error, ValueError):
+        raise BadEvent("field file.data must be base64") from None
+    return Attachment(name, mime, data)
+
+
 def parse_event(platform: str, body: bytes) -> Incoming:
     """Turn a request body into an ``Incoming``, or raise ``BadEvent`` with the reason."""
     try:
@@ -101,8 +118,9 @@ def parse_event(platform: str, body: bytes) -> Incoming:
         raise BadEvent('field chat.type must be "group" or "direct"')
     text = _text(data, "text", "", required=False, limit=MAX_BODY) or ""
     choice = _text(data, "choice", "", required=False, limit=64)
-    if not text.strip() and not choice:
-        raise BadEvent("an event needs text or choice")
+    attachment = _file(data.get("file"))
+    if not text.strip() and not choice and attachment is None:
+        raise BadEvent("an event needs text, choice or file")
     command = None if choice else parse_command(text)
     return Incoming(
         platform=platform,
@@ -121,6 +139,7 @@ def parse_event(platform: str, body: bytes) -> Incoming:
         args=command[1] if command else (),
         choice=choice,
         reply_to=_text(data, "message_id", "", required=False),
+        attachment=attachment,
     )
 
 

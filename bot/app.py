@@ -173,6 +173,7 @@ class BranchBot:
                 default_locale=config.default_locale,
                 invite_days=config.invite_days,
                 timezone=config.timezone,
+                learning=config.learning,
             ),
             config.all_admins,
             self._capabilities,

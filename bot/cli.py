@@ -1,4 +1,4 @@
-"""``branchbot run | db upgrade | admin add <identity> | config check``."""
+"""``branchbot run | db upgrade | admin add <identity> | bank import <file> | config check``."""
 
 from __future__ import annotations
 
@@ -7,12 +7,14 @@ import asyncio
 import json
 import logging
 import sys
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import make_url
 
 from bot.app import BranchBot
 from bot.config import Config, ConfigError, load_config
+from store import banks
 from store.db import Database
 from store.repos import Repositories
 
@@ -59,6 +61,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     add = admin.add_parser("add", parents=[common], help="make a platform account an admin")
     add.add_argument("identity", help="platform-qualified id: telegram:123, webhook:lab:boss, ...")
+    bank = commands.add_parser("bank", help="question banks").add_subparsers(
+        dest="action", required=True
+    )
+    load = bank.add_parser(
+        "import",
+        parents=[common],
+        help="import questions (.txt Aiken, .gift, .csv, .xlsx, .yaml); again to update",
+    )
+    load.add_argument("file", type=Path)
+    load.add_argument("--bank", help="bank name (default: the file name, or `bank:` in YAML)")
+    load.add_argument(
+        "--skip-bad", action="store_true", help="import the good questions despite errors"
+    )
     check = commands.add_parser("config", help="configuration").add_subparsers(
         dest="action", required=True
     )
@@ -84,6 +99,38 @@ async def _admin_add(config: Config, identity: str) -> bool:
         await db.dispose()
 
 
+async def _bank_import(config: Config, bank: banks.Bank) -> str:
+    db = Database(config.database_url)
+    try:
+        await db.upgrade()
+        async with db.session() as session:
+            done = await Repositories(session).learning.import_bank(bank)
+    finally:
+        await db.dispose()
+    return (
+        f"bank {bank.name}: {done.added} questions added, {done.updated} updated, "
+        f"{done.levels} levels, {done.lessons} lessons"
+    )
+
+
+def bank_import(config: Config, file: Path, name: str | None, skip_bad: bool) -> int:
+    """Validate everything first; a file with errors imports nothing unless ``--skip-bad``."""
+    if not file.is_file():
+        print(f"branchbot: no such file: {file}", file=sys.stderr)
+        return 2
+    bank = banks.load(file, name)
+    for error in bank.errors:
+        print(error, file=sys.stderr)
+    if bank.errors and not skip_bad:
+        print(
+            f"branchbot: {len(bank.errors)} errors, nothing imported (--skip-bad imports the rest)",
+            file=sys.stderr,
+        )
+        return 1
+    print(asyncio.run(_bank_import(config, bank)))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -97,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "db":
         asyncio.run(_upgrade(config))
         print("database is up to date")
+    elif args.command == "bank":
+        return bank_import(config, args.file, args.bank, args.skip_bad)
     elif args.command == "admin":
         if ":" not in args.identity:
             print(

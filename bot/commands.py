@@ -20,9 +20,16 @@ from bot.messages import Choice
 
 if TYPE_CHECKING:
     from bot.context import Context
+    from bot.events import Attachment
     from store.models import Branch
 
 Handler = Callable[..., Awaitable[None]]
+ProfileSection = Callable[["Context"], Awaitable[list[Markup]]]
+"""Lines a feature adds to ``/me``."""
+StartHandler = Callable[["Context", str], Awaitable[None]]
+"""Handles ``/start <prefix><rest>`` deep links a feature made; called with ``rest``."""
+FileHandler = Callable[["Context", "Attachment"], Awaitable[bool]]
+"""Takes a file someone sent; ``False`` when the file is not of a kind it handles."""
 
 
 class Where(Enum):
@@ -96,6 +103,12 @@ class Router:
     """Holds the commands of one or more dialog modules (``include`` merges routers)."""
 
     commands: list[Command] = field(default_factory=list)
+    profile_sections: list[ProfileSection] = field(default_factory=list)
+    """Features add lines to ``/me`` here, so the module owning ``/me`` imports none of them."""
+    start_payloads: dict[str, StartHandler] = field(default_factory=dict)
+    """Deep-link payload prefixes (``lesson_``) and the feature handler for each."""
+    file_handlers: list[FileHandler] = field(default_factory=list)
+    """Features that take files sent to the bot (question banks), asked in turn."""
 
     def command(
         self,
@@ -117,6 +130,9 @@ class Router:
 
     def include(self, other: Router) -> None:
         self.commands.extend(other.commands)
+        self.profile_sections.extend(other.profile_sections)
+        self.start_payloads.update(other.start_payloads)
+        self.file_handlers.extend(other.file_handlers)
 
     def names(self) -> set[str]:
         return {command.words[0] for command in self.commands}
@@ -129,6 +145,12 @@ class Router:
             if tuple(a.lower() for a in args[: len(tail)]) == tail:
                 return command, family
         return None, family
+
+    async def dispatch_file(self, ctx: Context, attachment: Attachment) -> None:
+        for handler in self.file_handlers:
+            if await handler(ctx, attachment):
+                return
+        ctx.reply(_("I don't know what to do with {name}."), name=attachment.name)
 
     def suggest(self, name: str) -> str | None:
         matches = difflib.get_close_matches(name, sorted(self.names()), n=1, cutoff=0.6)

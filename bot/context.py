@@ -6,6 +6,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from bot.config import LearningConfig
 from bot.events import Incoming
 from bot.i18n import Plural, Translator, translator
 from bot.identity import Principal
@@ -36,6 +37,7 @@ class Settings:
     invite_days: int = 7
     link_minutes: int = 15
     timezone: str = "Asia/Shanghai"
+    learning: LearningConfig = field(default_factory=LearningConfig)
 
 
 @dataclass(slots=True)
@@ -153,6 +155,7 @@ class Context:
             self.conversation.data["_choices"] = [
                 c.payload for row in choices or () for c in row if not c.url
             ]
+            self.conversation.showed_choices = True
         self.outbox.append(
             Queued(address, Outgoing(text, rows, image, thread=thread), self.translator.locale)
         )

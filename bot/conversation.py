@@ -10,7 +10,7 @@ methods before a transition is triggered.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from transitions import Machine
@@ -19,6 +19,10 @@ from bot.i18n import _
 
 if TYPE_CHECKING:
     from bot.context import Context
+
+
+ROOM = "*"
+"""The user id a room-wide conversation (``Dialog.room``) is stored under."""
 
 
 class Dialog:
@@ -30,6 +34,10 @@ class Dialog:
     initial: ClassVar[str]
     slot: ClassVar[str] = "main"
     """Conversations in different slots of the same chat run side by side."""
+    room: ClassVar[bool] = False
+    """Started in a group chat, one conversation for the whole room (stored under user ``*``):
+    anyone there may press its buttons or type a choice's number, unless they have a
+    conversation of their own in that chat."""
     timeout: ClassVar[float | None] = 15 * 60
     """Seconds of silence after which the conversation ends (a stored deadline)."""
 
@@ -41,6 +49,8 @@ class Dialog:
         self.data: dict[str, Any] = data if data is not None else {}
         self.finished = False
         self.deadline_in: float | None = self.timeout
+        self.showed_choices = False
+        """Set by the context when this step sent buttons (a room-wide step then moves on)."""
 
     @classmethod
     def machine(cls) -> Machine:
@@ -76,10 +86,11 @@ class Dialog:
         """A button press (or its number typed) that belongs to this conversation's last step."""
         ctx.reply(_("Please answer the question above, or send /cancel to stop."))
 
-    def on_timeout(self, ctx: Context) -> None:
-        """The deadline passed with no answer."""
+    def on_timeout(self, ctx: Context) -> Awaitable[None] | None:
+        """The deadline passed with no answer (a dialog may make this a coroutine)."""
         ctx.reply(_("I stopped waiting for an answer. Send the command again to start over."))
         self.finish()
+        return None
 
 
 class DialogRegistry:

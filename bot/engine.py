@@ -29,7 +29,7 @@ from typing import Any
 
 from bot.commands import Router
 from bot.context import Context, ConversationHost, Queued, Settings
-from bot.conversation import Dialog, DialogRegistry
+from bot.conversation import ROOM, Dialog, DialogRegistry
 from bot.events import Chat, Incoming, Sender
 from bot.i18n import _
 from bot.identity import Principal
@@ -221,6 +221,7 @@ class Engine:
             event = item.event
             self._people.pop((event.platform, event.sender.id), None)
             self._conversations.pop((event.platform, event.chat.id, event.sender.id), None)
+            self._conversations.pop((event.platform, event.chat.id, ROOM), None)
 
     async def _give_up(self, item: _Work, error: Exception) -> None:
         """An event that fails on its own: record it as seen and apologise, in one commit."""
@@ -283,6 +284,7 @@ class Engine:
         batch.people = {a: self._people[a] for a in accounts}
 
         keys = {(w.event.platform, w.event.chat.id, w.event.sender.id) for w in work}
+        keys |= {(w.event.platform, w.event.chat.id, ROOM) for w in work if not w.event.chat.direct}
         absent = [k for k in keys if k not in self._conversations]
         if absent:
             stored = await batch.store.conversations.load(
@@ -298,6 +300,7 @@ class Engine:
 
     async def _write(self, batch: _Batch) -> list[int]:
         store = batch.store
+        await store.flush()
         if batch.seen:
             await store.seen.add_many(batch.seen)
         saves = {
@@ -446,9 +449,16 @@ class Engine:
         if event.command:
             await self.router.dispatch(ctx, event.command, event.args)
             return
+        if event.attachment is not None:
+            await self.router.dispatch_file(ctx, event.attachment)
+            return
         if event.choice is not None:
             await self._choice(ctx, batch, active, event.choice)
             return
+        owner = chat_key
+        if not active and not event.chat.direct:
+            owner = (event.platform, event.chat.id, ROOM)
+            active = self._conversations_of(batch, owner)
         conversation = active.get("main") or next(iter(active.values()), None)
         if conversation is not None:
             slot = "main" if "main" in active else next(iter(active))
@@ -456,9 +466,9 @@ class Engine:
             options = conversation.data.get("_choices") or []
             if text.isdecimal() and len(text) <= 3 and 1 <= int(text) <= len(options):
                 payload = options[int(text) - 1]
-                await self._step(ctx, batch, slot, lambda m: m.on_choice(ctx, payload))
+                await self._step(ctx, batch, slot, lambda m: m.on_choice(ctx, payload), owner)
             else:
-                await self._step(ctx, batch, slot, lambda m: m.on_text(ctx, event.text))
+                await self._step(ctx, batch, slot, lambda m: m.on_text(ctx, event.text), owner)
             return
         if event.chat.direct and event.text.strip():
             ctx.reply(_("I only respond to commands; /help lists them."))
@@ -472,18 +482,28 @@ class Engine:
             return
         version, slot, payload = int(parts[0]), parts[1] or "main", parts[2]
         conversation = active.get(slot)
+        owner = self._chat_key(ctx)
+        if conversation is None and not ctx.event.chat.direct:
+            owner = (ctx.event.platform, ctx.event.chat.id, ROOM)
+            conversation = self._conversations_of(batch, owner).get(slot)
         if conversation is None:
             ctx.reply(_("That question has already ended; nothing was changed."))
             return
         if conversation.version != version:
             ctx.reply(_("That button belongs to an earlier question; nothing was changed."))
             return
-        await self._step(ctx, batch, slot, lambda m: m.on_choice(ctx, payload))
+        await self._step(ctx, batch, slot, lambda m: m.on_choice(ctx, payload), owner)
 
     async def _step(
-        self, ctx: Context, batch: _Batch, slot: str, action: Callable[[Dialog], Any]
+        self,
+        ctx: Context,
+        batch: _Batch,
+        slot: str,
+        action: Callable[[Dialog], Any],
+        owner: ChatKey | None = None,
     ) -> None:
-        chat_key = self._chat_key(ctx)
+        """Feed one event to the conversation ``owner`` (the speaker's, or the room's) holds."""
+        chat_key = owner or self._chat_key(ctx)
         active = self._conversations_of(batch, chat_key)
         stored = active[slot]
         model = self.dialogs.rehydrate(stored.dialog, stored.state, dict(stored.data))
@@ -506,7 +526,10 @@ class Engine:
         # Numbered answers stay valid while the step is asked again, never on a later step.
         if offered is not None and "_choices" not in model.data and model.state == state:
             model.data["_choices"] = offered
-        self._keep(batch, chat_key, model, stored.version + 1)
+        # A room-wide step many people answer keeps its version (its buttons stay valid for
+        # everyone) until it shows new buttons.
+        moved = not model.room or model.showed_choices
+        self._keep(batch, chat_key, model, stored.version + 1 if moved else stored.version)
 
     def _keep(self, batch: _Batch, chat_key: ChatKey, model: Dialog, version: int) -> None:
         active = self._conversations_of(batch, chat_key)
@@ -530,6 +553,8 @@ class Engine:
         self, batch: _Batch, ctx: Context, dialog: type[Dialog], arguments: dict[str, Any]
     ) -> None:
         chat_key = self._chat_key(ctx)
+        if dialog.room and not ctx.event.chat.direct:
+            chat_key = (ctx.event.platform, ctx.event.chat.id, ROOM)
         active = self._conversations_of(batch, chat_key)
         previous = active.get(dialog.slot)
         # A fresh conversation starts at a random version, so buttons left over from an

@@ -23,6 +23,16 @@ class Sender:
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file someone sent (a question bank, say). Adapters fetch the bytes before handing the
+    event in, so the core never talks to a platform."""
+
+    name: str
+    mime: str
+    data: bytes = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Incoming:
     """One update, already parsed by its adapter.
 
@@ -42,6 +52,7 @@ class Incoming:
     thread: str | None = None
     """The platform's id of the thread the message was written in (Matrix ``m.thread`` root)."""
     received_at: float = field(default_factory=time.time)
+    attachment: Attachment | None = None
 
     @property
     def identity(self) -> str:

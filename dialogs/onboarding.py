@@ -69,8 +69,12 @@ async def start(ctx: Context, payload: str | None) -> None:
     if payload and ctx.event.chat.direct:
         if direct_only(ctx.commands, payload) is not None:  # a group sent them (direct_link)
             await ctx.commands.dispatch(ctx, payload, ())
-        else:
-            await redeem(ctx, payload)
+            return
+        for prefix, handler in ctx.commands.start_payloads.items():
+            if payload.startswith(prefix):
+                await handler(ctx, payload[len(prefix) :])
+                return
+        await redeem(ctx, payload)
         return
     ctx.reply(_("Hello {name}! I am the branch assistant."), name=ctx.who.name)
     if not ctx.who.has(Role.MEMBER):
@@ -122,6 +126,8 @@ async def me(ctx: Context) -> None:
     )
     if len(who.identities) > 1:
         lines.append(ctx.t(_("Linked accounts: {accounts}"), accounts=", ".join(who.identities)))
+    for section in ctx.commands.profile_sections:
+        lines.extend(await section(ctx))
     ctx.reply(Markup.join(lines))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.branches import Branches, Invites, LinkCodes, Rooms
+from store.learning import Learning
 from store.people import People
 from store.reachability import Reachability
 from store.runtime import Conversations, Outbox, SeenEvents, Values
@@ -23,3 +24,8 @@ class Repositories:
         self.seen = SeenEvents(session)
         self.values = Values(session)
         self.reachability = Reachability(session)
+        self.learning = Learning(session)
+
+    async def flush(self) -> None:
+        """Write what repositories kept back to write in bulk (called before each commit)."""
+        await self.learning.flush()

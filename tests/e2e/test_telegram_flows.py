@@ -59,18 +59,23 @@ async def test_onboarding_from_an_invite_deep_link(fake: FakeTelegram, sqlite_ur
 
 
 async def test_menus_match_help(fake: FakeTelegram, sqlite_url: str) -> None:
-    guest = fake.user(5, "Guest")
+    boss, mei = fake.user(1, "Boss"), fake.user(5, "Mei")
     async with telegram_bot(sqlite_url, fake):
-        help_text = await say(fake, guest, "/help")
+        await say(fake, boss, "/branch add Main Library")
+        code = CODE.search(await say(fake, boss, "/invite Main Library member"))
+        assert code
+        assert "Main Library" in await say(fake, mei, f"/join {code.group(1)}")
+        help_text = await say(fake, mei, "/help")
     private = {c["command"] for c in fake.commands[("all_private_chats", "en")]}
     assert {"help", "join", "me", "lang", "cancel"} <= private
-    assert all(f"/{name}" in help_text for name in private if name != "me")
+    # A member's /help lists every command of the private-chat menu.
+    assert [name for name in private if f"/{name}" not in help_text] == []
     assert "bind" not in private and "branch" not in private
     assert "bind" in {c["command"] for c in fake.commands[("all_chat_administrators", "en")]}
     chinese = {c["command"]: c["description"] for c in fake.commands[("all_private_chats", "zh")]}
     assert chinese["help"] != "what I can do for you"
     assert ("all_group_chats", "") in fake.commands
-    # The configured admin (telegram:1) never opened a chat: that menu is skipped, not fatal.
+    # The configured admin (telegram:1) had not opened a chat at start: that menu is skipped.
     assert ("chat:1", "en") not in fake.commands
 
 

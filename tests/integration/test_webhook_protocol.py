@@ -106,7 +106,7 @@ async def test_wrong_secret_and_tampered_body_are_refused(lab: Lab) -> None:
         ),
         (
             b'{"id": "1", "chat": {"id": "c", "type": "group"}, "sender": {"id": "u"}}',
-            "an event needs text or choice",
+            "an event needs text, choice or file",
         ),
         (
             b'{"id": "1", "chat": {"id": "c", "type": "group"}, "sender": {"id": "u"}, '

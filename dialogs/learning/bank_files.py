@@ -1,0 +1,67 @@
+"""A question bank sent to the bot in a DM by a secretary or admin is imported like
+``branchbot bank import``: everything is checked first, and a file with errors imports nothing
+unless its caption says ``skip-bad``."""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+
+from bot.context import Context
+from bot.events import Attachment
+from bot.i18n import _, _n
+from bot.identity import Role
+from bot.markup import Markup
+from dialogs.learning.common import router
+from store.banks import FORMATS, parse_file
+
+ERRORS_SHOWN = 10
+
+
+async def import_file(ctx: Context, attachment: Attachment) -> bool:
+    if PurePath(attachment.name).suffix.lower() not in FORMATS:
+        return False
+    if not ctx.event.chat.direct:
+        ctx.reply(_("Please send question banks to me in a direct chat."))
+        return True
+    if not ctx.who.has(Role.SECRETARY):
+        ctx.reply(_("Only branch secretaries and admins can import question banks."))
+        return True
+    bank = parse_file(attachment.name, attachment.data)
+    skip_bad = "skip-bad" in ctx.event.text.lower()
+    if bank.errors:
+        lines = [
+            ctx.t(
+                _n("{name} has {count} problem:", "{name} has {count} problems:"),
+                name=attachment.name,
+                count=len(bank.errors),
+            )
+        ]
+        lines += [Markup.format("• {error}", error=str(e)) for e in bank.errors[:ERRORS_SHOWN]]
+        if not skip_bad:
+            lines.append(
+                ctx.t(
+                    _(
+                        "Nothing was imported. Fix the file and send it again, or send it with "
+                        "the caption `skip-bad` to import the good questions only."
+                    )
+                )
+            )
+            ctx.reply(Markup.join(lines))
+            return True
+        ctx.reply(Markup.join(lines))
+    done = await ctx.store.learning.import_bank(bank)
+    ctx.reply(
+        _(
+            "Bank **{bank}** imported: {added} new questions, {updated} updated, "
+            "{levels} levels, {lessons} lessons."
+        ),
+        bank=bank.name,
+        added=done.added,
+        updated=done.updated,
+        levels=done.levels,
+        lessons=done.lessons,
+    )
+    return True
+
+
+router.file_handlers.append(import_file)

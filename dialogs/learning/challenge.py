@@ -1,0 +1,57 @@
+"""``/challenge``: questions until the first wrong answer; the best run is kept."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.commands import Where
+from bot.context import Context
+from bot.i18n import _
+from bot.identity import Role
+from bot.markup import Markup
+from dialogs.learning.common import learner, router
+from dialogs.learning.runs import QuestionRun
+
+CHALLENGE_LENGTH = 50
+"""Questions drawn for one run; a perfect run ends there."""
+
+
+class Challenge(QuestionRun):
+    name = "challenge"
+    mode = "challenge"
+    per_answer = "challenge_correct"
+
+    def seconds(self, ctx: Context) -> float:
+        return ctx.settings.learning.challenge_seconds
+
+    def stop_after(self, correct: bool) -> bool:
+        return not correct
+
+    async def begin(self, ctx: Context, **arguments: Any) -> None:
+        await self.start_run(
+            ctx, arguments["ids"], [ctx.t(_("**Challenge**: how far can you go without a miss?"))]
+        )
+
+    async def conclude(self, ctx: Context, lines: list[Markup]) -> None:
+        run = self.data["right"]
+        best = await ctx.store.learning.improve(self.data["member"], "challenge", run)
+        lines.append(ctx.t(_("**Your run: {run}**"), run=run))
+        if run > best:
+            lines.append(ctx.t(_("🏆 A new personal best!")))
+        else:
+            lines.append(ctx.t(_("Your best is {best}."), best=best))
+
+
+@router.command(
+    "challenge",
+    summary=_("answer until your first mistake"),
+    role=Role.MEMBER,
+    where=Where.DIRECT,
+)
+async def challenge(ctx: Context) -> None:
+    await learner(ctx)
+    ids = await ctx.store.learning.sample(CHALLENGE_LENGTH)
+    if not ids:
+        ctx.reply(_("There are no questions yet. Ask your secretary to import a question bank."))
+        return
+    await ctx.start(Challenge, ids=ids)

@@ -1,0 +1,81 @@
+"""What every learning mode shares: the router, the member's day, points, bars and stars."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.commands import Router
+from bot.context import Context
+from store.clock import now
+
+router = Router()
+
+BAR_FULL, BAR_EMPTY = "▰", "▱"
+
+
+def today(ctx: Context) -> date:
+    """The organisation's local date: daily caps and streaks turn over at local midnight."""
+    return now().astimezone(ZoneInfo(ctx.settings.timezone)).date()
+
+
+def local_midnight(ctx: Context, day: date) -> datetime:
+    """The UTC moment the local ``day`` began, to compare with stored timestamps."""
+    zone = ZoneInfo(ctx.settings.timezone)
+    return datetime.combine(day, time(), zone).astimezone(UTC)
+
+
+def period_start(ctx: Context, period: str) -> date | None:
+    """First day of this week (Monday) or month; ``None`` for all time."""
+    day = today(ctx)
+    if period == "week":
+        return day - timedelta(days=day.weekday())
+    if period == "month":
+        return day.replace(day=1)
+    return None
+
+
+def bar(done: int, total: int, width: int = 10) -> str:
+    if total <= 0:
+        return BAR_EMPTY * width
+    filled = round(width * min(done, total) / total)
+    return BAR_FULL * filled + BAR_EMPTY * (width - filled)
+
+
+def stars(count: int) -> str:
+    return "★" * count + "☆" * (3 - count)
+
+
+async def learner(ctx: Context) -> int:
+    """The speaker's member id, created on first use (an admin who never joined a branch)."""
+    if ctx.who.member_id is not None:
+        return ctx.who.member_id
+    ctx.mark_people_changed()
+    return await ctx.store.people.ensure(
+        ctx.event.platform, ctx.event.sender.id, ctx.event.sender.name
+    )
+
+
+async def award(ctx: Context, member_id: int, activity: str, units: int = 1) -> int:
+    """Points for ``units`` of an activity, within its daily cap from the config."""
+    rule = ctx.settings.learning.points[activity]
+    return await ctx.store.learning.award(
+        member_id, ctx.who.branch_id, activity, rule.points * units, rule.daily_cap, today(ctx)
+    )
+
+
+def award_in_run(ctx: Context, data: dict[str, Any], activity: str, units: int = 1) -> int:
+    """Like ``award``, against the tally of today's points a run read when it started
+    (``data["earned"]`` for ``data["day"]``), so an answer needs no read of the database.
+    A member runs one DM mode at a time, so the tally cannot be overtaken meanwhile."""
+    day = today(ctx)
+    if data.get("day") != day.isoformat():
+        data["day"], data["earned"] = day.isoformat(), {}
+    earned: dict[str, int] = data["earned"]
+    rule = ctx.settings.learning.points[activity]
+    granted = min(rule.points * units, max(0, rule.daily_cap - earned.get(activity, 0)))
+    if granted > 0:
+        earned[activity] = earned.get(activity, 0) + granted
+        ctx.store.learning.add_points(data["member"], ctx.who.branch_id, activity, granted, day)
+    return granted

@@ -1,0 +1,242 @@
+"""``/quiz group [n]``: a Kahoot-style round in the branch room, run by a secretary.
+
+One room-wide conversation (``Dialog.room``) holds the round, so anyone in the room can press
+its buttons. Each question is posted with a countdown (a stored deadline); an answer is scored
+at once (right and fast scores most), acknowledged in the answerer's DM where the platform
+can open one, and counted once per person. When the time is up the room sees the answer and
+who was fastest; after the last question, the podium.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from typing import Any
+
+from bot.commands import Where, Word
+from bot.context import Context
+from bot.conversation import ROOM, Dialog
+from bot.i18n import _, _n
+from bot.identity import Role
+from bot.markup import Markup
+from bot.messages import Choice
+from dialogs.learning.common import award, learner, router, today
+from dialogs.learning.runs import LETTERS
+from store.clock import now
+from store.learning import Card
+
+MAX_SCORE = 1000
+"""Kahoot's scale: a right answer is worth 500 to 1000 by speed."""
+MEDALS = ("🥇", "🥈", "🥉")
+
+
+def speed_score(elapsed: float, seconds: float) -> int:
+    """A right answer: 1000 at once, falling to 500 at the end of the countdown."""
+    share = max(0.0, min(1.0, elapsed / seconds))
+    return round(MAX_SCORE * (1 - share / 2))
+
+
+class GroupRound(Dialog):
+    name = "group_round"
+    slot = "round"
+    room = True
+    states = ["asking"]
+    initial = "asking"
+
+    async def begin(self, ctx: Context, **arguments: Any) -> None:
+        cards = await ctx.store.learning.cards(0, arguments["ids"])
+        self.data.update(
+            cards=[c.to_json() for c in cards],
+            ids=[c.id for c in cards],
+            at=0,
+            nonce=secrets.token_hex(8),
+            seconds=ctx.settings.learning.group_seconds,
+            scores={},
+            names={},
+        )
+        intro = ctx.t(
+            _n(
+                "**Group quiz**: {count} question for everyone in {branch}. Right and fast wins!",
+                "**Group quiz**: {count} questions for everyone in {branch}. Right and fast wins!",
+            ),
+            count=len(cards),
+            branch=arguments["branch"],
+        )
+        await self.ask(ctx, [intro])
+
+    def question(self) -> Card:
+        return Card.from_json(self.data["cards"][self.data["at"]])
+
+    async def ask(self, ctx: Context, lines: list[Markup]) -> None:
+        question = self.question()
+        order = list(range(len(question.options)))
+        if question.kind != "truefalse":
+            random.shuffle(order)
+        seconds: float = self.data["seconds"]
+        started = now().timestamp()
+        self.data.update(order=order, asked=started, until=started + seconds, answered={})
+        total = len(self.data["ids"])
+        lines.append(
+            ctx.t(_("**Question {number}/{total}**"), number=self.data["at"] + 1, total=total)
+        )
+        lines.append(Markup.literal(question.text))
+        if question.kind != "truefalse":
+            lines += [
+                Markup.format("{letter}. {option}", letter=LETTERS[i], option=question.options[o])
+                for i, o in enumerate(order)
+            ]
+        lines.append(ctx.t(_("⏱ {seconds} s, answer with the buttons"), seconds=f"{seconds:g}"))
+        labels = (
+            [ctx.text(_("True")), ctx.text(_("False"))]
+            if question.kind == "truefalse"
+            else [LETTERS[i] for i in range(len(order))]
+        )
+        ctx.reply(
+            Markup.join(lines),
+            choices=[[Choice(label, f"a{i}") for i, label in enumerate(labels)]],
+        )
+        self.expire_in(seconds)
+
+    async def on_choice(self, ctx: Context, payload: str) -> None:
+        self.expire_in(max(0.1, self.data["until"] - now().timestamp()))
+        order: list[int] = self.data["order"]
+        index = int(payload[1:]) if payload[:1] == "a" and payload[1:].isdecimal() else -1
+        question = self.question()
+        if not 0 <= index < len(order):
+            return
+        member = await learner(ctx)
+        key = str(member)
+        if key in self.data["answered"]:
+            self.acknowledge(ctx, _("You have already answered this question."))
+            return
+        elapsed = max(0.0, ctx.event.received_at - self.data["asked"])
+        correct = [order[index]] == question.answers
+        self.data["answered"][key] = [correct, round(elapsed, 2)]
+        self.data["names"][key] = ctx.who.name
+        score = speed_score(elapsed, self.data["seconds"]) if correct else 0
+        self.data["scores"][key] = self.data["scores"].get(key, 0) + score
+        mine = await ctx.store.learning.cards(member, [question.id])
+        ctx.store.learning.record_answer(
+            member,
+            ctx.who.branch_id,
+            mine[0] if mine else question,
+            f"{self.data['nonce']}:{self.data['at']}:{key}",
+            "group",
+            correct,
+            4 if correct else 1,
+            today(ctx),
+        )
+        if correct:
+            await award(ctx, member, "group_correct")
+            speed = ctx.settings.learning.points["group_speed"].points
+            bonus = round(speed * (1 - min(1.0, elapsed / self.data["seconds"])))
+            if bonus:
+                await ctx.store.learning.award(
+                    member,
+                    ctx.who.branch_id,
+                    "group_speed",
+                    bonus,
+                    ctx.settings.learning.points["group_speed"].daily_cap,
+                    today(ctx),
+                )
+        label = LETTERS[index]
+        if question.kind == "truefalse":
+            label = ctx.text(_("True") if index == 0 else _("False"))
+        self.acknowledge(
+            ctx, _("Got your answer: {letter}. Results when the time is up."), letter=label
+        )
+
+    def acknowledge(self, ctx: Context, message: str, **values: object) -> None:
+        """Privately, where the platform can reach the person's DM; silence otherwise."""
+        if ctx.capabilities.can_open_dm or ctx.event.platform in ctx.who.direct_chats:
+            ctx.reply_direct(message, **values)
+
+    async def on_text(self, ctx: Context, text: str) -> None:
+        """Room chatter during a round is not for the bot."""
+        self.expire_in(max(0.1, self.data["until"] - now().timestamp()))
+
+    async def on_timeout(self, ctx: Context) -> None:
+        question = self.question()
+        answered: dict[str, list[Any]] = self.data["answered"]
+        right = [k for k, (ok, _t) in answered.items() if ok]
+        lines = [ctx.t(_("⏰ Time is up."))]
+        order: list[int] = self.data["order"]
+        right_option = question.answers[0]
+        shown = question.options[right_option]
+        if question.kind != "truefalse":
+            shown = f"{LETTERS[order.index(right_option)]}. {shown}"
+        lines.append(ctx.t(_("The answer: {answer}"), answer=shown))
+        if question.explanation:
+            lines.append(Markup.format("💡 {text}", text=question.explanation))
+        lines.append(
+            ctx.t(
+                _("✅ {right} right · ❌ {wrong} wrong"),
+                right=len(right),
+                wrong=len(answered) - len(right),
+            )
+        )
+        if right:
+            fastest = min(right, key=lambda k: answered[k][1])
+            lines.append(
+                ctx.t(
+                    _("⚡ Fastest: {name} ({seconds} s)"),
+                    name=self.data["names"][fastest],
+                    seconds=f"{answered[fastest][1]:.1f}",
+                )
+            )
+        self.data["at"] += 1
+        if self.data["at"] < len(self.data["ids"]):
+            ctx.reply(Markup.join(lines))
+            await self.ask(ctx, [])
+            return
+        self.podium(ctx, lines)
+
+    def podium(self, ctx: Context, lines: list[Markup]) -> None:
+        scores: dict[str, int] = self.data["scores"]
+        ranked = sorted(scores, key=lambda k: (-scores[k], self.data["names"][k]))
+        lines.append(ctx.t(_("🏁 **Final podium**")))
+        if not ranked:
+            lines.append(ctx.t(_("Nobody answered this time.")))
+        for place, key in enumerate(ranked[:3]):
+            lines.append(
+                Markup.format(
+                    "{medal} {name} — {score}",
+                    medal=MEDALS[place],
+                    name=self.data["names"][key],
+                    score=scores[key],
+                )
+            )
+        ctx.reply(Markup.join(lines))
+        self.finish()
+
+
+@router.command(
+    "quiz group",
+    summary=_("run a quiz for everyone in this room"),
+    role=Role.SECRETARY,
+    where=Where.GROUP,
+    args=[Word("count", _("number"), optional=True)],
+)
+async def quiz_group(ctx: Context, count: str | None) -> None:
+    room = await ctx.store.rooms.by_chat(ctx.event.platform, ctx.event.chat.id)
+    if room is None:
+        ctx.reply(_("This room is not bound to a branch."))
+        return
+    branch = await ctx.store.branches.get(room.branch_id)
+    if branch is None or not ctx.who.manages(branch.id):
+        ctx.reply(_("Only the secretaries of this room's branch and admins can start a round."))
+        return
+    limit = ctx.settings.learning.group_questions
+    wanted = int(count) if count and count.isdecimal() and len(count) < 3 else None
+    if count is not None and (wanted is None or not 1 <= wanted <= 20):
+        ctx.reply(_("Give a number of questions from 1 to 20."))
+        return
+    running = await ctx.store.conversations.for_user(ctx.event.platform, ctx.event.chat.id, ROOM)
+    if GroupRound.slot in running:
+        ctx.reply(_("A round is already running in this room."))
+        return
+    ids = await ctx.store.learning.sample(wanted or limit, kinds=("single", "truefalse"))
+    if not ids:
+        ctx.reply(_("There are no questions yet. Ask your secretary to import a question bank."))
+        return
+    await ctx.start(GroupRound, ids=ids, branch=branch.name)

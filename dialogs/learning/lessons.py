@@ -1,0 +1,114 @@
+"""``/lessons``, ``/lesson <id>``: a short text then its quiz; ``/lesson <id> qr`` for posters."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import segno
+
+from bot.commands import OneOf, Word
+from bot.context import Context
+from bot.i18n import _
+from bot.identity import Role
+from bot.markup import Markup
+from bot.messages import Choice, Image
+from dialogs.learning.common import award_in_run, router
+from dialogs.learning.runs import QuestionRun
+from store.models import Lesson
+
+DEEP_LINK_PREFIX = "lesson_"
+
+
+class LessonRun(QuestionRun):
+    """Shows the lesson, waits for "Start the quiz", then asks its questions."""
+
+    name = "lesson"
+    mode = "lesson"
+    initial = "reading"
+
+    async def begin(self, ctx: Context, **arguments: Any) -> None:
+        lesson: Lesson = arguments["lesson"]
+        ids: list[int] = arguments["ids"]
+        await self.load(ctx, ids)
+        self.data.update(lesson=lesson.key, title=lesson.title)
+        lines = [Markup.format("**{title}**", title=lesson.title), Markup.literal(lesson.text)]
+        if lesson.link:
+            lines.append(Markup.format("[{link}]({link})", link=lesson.link))
+        if not self.data["ids"]:
+            ctx.reply(Markup.join(lines))
+            self.finish()
+            return
+        ctx.reply(
+            Markup.join(lines),
+            choices=[[Choice(ctx.text(_("Start the quiz")), "go")]],
+        )
+        self.expire_in(24 * 3600)
+
+    async def conclude(self, ctx: Context, lines: list[Markup]) -> None:
+        right, total = self.data["right"], len(self.data["ids"])
+        lines.append(ctx.t(_("**Lesson done: {right}/{total}**"), right=right, total=total))
+        points = award_in_run(ctx, self.data, "lesson_finished")
+        if points:
+            lines.append(ctx.t(_("+{points} points."), points=points))
+
+
+async def open_lesson(ctx: Context, key: str) -> None:
+    lesson = await ctx.store.learning.lesson(key)
+    if lesson is None:
+        ctx.reply(_("There is no lesson {id}. /lessons lists them."), id=key)
+        return
+    ids = await ctx.store.learning.sample(lesson.questions, lesson.category)
+    await ctx.start(LessonRun, lesson=lesson, ids=ids)
+
+
+def qr_png(text: str) -> bytes:
+    buffer = io.BytesIO()
+    segno.make(text, error="m").save(buffer, kind="png", scale=8, border=4)
+    return buffer.getvalue()
+
+
+@router.command("lessons", summary=_("short lessons, each with a quiz"), role=Role.MEMBER)
+async def lessons(ctx: Context) -> None:
+    found = await ctx.store.learning.lessons()
+    if not found:
+        ctx.reply(_("There are no lessons yet."))
+        return
+    lines = [ctx.t(_("**Lessons**"))]
+    lines += [Markup.format("• `{id}` {title}", id=item.key, title=item.title) for item in found]
+    lines.append(ctx.t(_("Open one with /lesson <id>.")))
+    ctx.reply(Markup.join(lines))
+
+
+@router.command(
+    "lesson",
+    summary=_("read a lesson and take its quiz"),
+    role=Role.MEMBER,
+    args=[Word("id", _("id")), OneOf("qr", _("qr"), optional=True, options=("qr",))],
+)
+async def lesson(ctx: Context, id: str, qr: str | None) -> None:
+    if qr is None:
+        if not ctx.event.chat.direct:
+            ctx.reply(_("Please send /{command} to me in a direct chat."), command="lesson")
+            return
+        await open_lesson(ctx, id)
+        return
+    found = await ctx.store.learning.lesson(id)
+    if found is None:
+        ctx.reply(_("There is no lesson {id}. /lessons lists them."), id=id)
+        return
+    link = ctx.capabilities.deep_link
+    target = link.replace("{payload}", DEEP_LINK_PREFIX + found.key) if link else f"/lesson {id}"
+    ctx.reply(
+        _("QR code for the lesson **{title}**: {target}"),
+        title=found.title,
+        target=target,
+        image=Image("image/png", qr_png(target)),
+    )
+
+
+async def start_from_link(ctx: Context, key: str) -> None:
+    await open_lesson(ctx, key)
+
+
+router.start_payloads[DEEP_LINK_PREFIX] = start_from_link

@@ -1,0 +1,138 @@
+"""``/levels`` and ``/level N``: an ordered path; passing a level unlocks the next one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.commands import Where, Word
+from bot.context import Context
+from bot.i18n import _
+from bot.identity import Role
+from bot.markup import Markup
+from dialogs.learning.common import award_in_run, bar, learner, router, stars
+from dialogs.learning.runs import QuestionRun
+from store.models import Level
+
+
+def star_count(score: int, pass_mark: int) -> int:
+    """0 below the pass mark; 3 for a perfect score; 2 from halfway between pass and perfect."""
+    if score < pass_mark:
+        return 0
+    if score >= 100:
+        return 3
+    return 2 if score >= (pass_mark + 100) / 2 else 1
+
+
+def unlocked(levels: list[Level], records: dict[str, int]) -> int:
+    """The highest level number the member may play."""
+    highest = 1
+    for level in levels:
+        if records.get(f"level:{level.number}", 0) > 0:
+            highest = level.number + 1
+    return min(highest, len(levels))
+
+
+class LevelRun(QuestionRun):
+    name = "level"
+    mode = "level"
+
+    async def begin(self, ctx: Context, **arguments: Any) -> None:
+        self.data.update(level=arguments["number"], pass_mark=arguments["pass_mark"])
+        title = ctx.t(
+            _("**Level {number}: {title}** — pass with {mark}%"),
+            number=arguments["number"],
+            title=arguments["title"],
+            mark=arguments["pass_mark"],
+        )
+        await self.start_run(ctx, arguments["ids"], [title])
+
+    async def conclude(self, ctx: Context, lines: list[Markup]) -> None:
+        right, total = self.data["right"], len(self.data["ids"])
+        score = round(100 * right / total) if total else 0
+        number: int = self.data["level"]
+        earned = star_count(score, self.data["pass_mark"])
+        member: int = self.data["member"]
+        before = await ctx.store.learning.improve(member, f"level:{number}", earned)
+        lines.append(
+            ctx.t(
+                _("**{right}/{total} ({score}%)** {stars}"),
+                right=right,
+                total=total,
+                score=score,
+                stars=stars(earned),
+            )
+        )
+        if earned == 0:
+            lines.append(ctx.t(_("Not passed yet. Try again: /level {number}"), number=number))
+            return
+        if earned > before:
+            points = award_in_run(ctx, self.data, "level_star", earned - before)
+            if points:
+                lines.append(ctx.t(_("+{points} points for new stars."), points=points))
+        levels = await ctx.store.learning.levels()
+        if before == 0 and number < len(levels):
+            lines.append(ctx.t(_("🔓 Level {next} is open: /level {next}"), next=number + 1))
+
+
+async def level_lines(ctx: Context, member: int) -> tuple[list[Level], dict[str, int]]:
+    return await ctx.store.learning.levels(), await ctx.store.learning.records(member)
+
+
+@router.command(
+    "levels", summary=_("the learning path and your stars"), role=Role.MEMBER, where=Where.DIRECT
+)
+async def show_levels(ctx: Context) -> None:
+    levels, records = await level_lines(ctx, await learner(ctx))
+    if not levels:
+        ctx.reply(_("No levels are defined yet."))
+        return
+    passed = sum(1 for level in levels if records.get(f"level:{level.number}", 0) > 0)
+    top = unlocked(levels, records)
+    lines = [
+        ctx.t(
+            _("**Levels** {bar} {passed}/{total}"),
+            bar=bar(passed, len(levels)),
+            passed=passed,
+            total=len(levels),
+        )
+    ]
+    for level in levels:
+        earned = records.get(f"level:{level.number}", 0)
+        mark = stars(earned) if level.number <= top else "🔒"
+        lines.append(
+            Markup.format(
+                "{number}. {title} {mark}", number=level.number, title=level.title, mark=mark
+            )
+        )
+    lines.append(ctx.t(_("Play one with /level <number>.")))
+    ctx.reply(Markup.join(lines))
+
+
+@router.command(
+    "level",
+    summary=_("play a level"),
+    role=Role.MEMBER,
+    where=Where.DIRECT,
+    args=[Word("number", _("number"))],
+)
+async def play_level(ctx: Context, number: str) -> None:
+    levels, records = await level_lines(ctx, await learner(ctx))
+    wanted = int(number) if number.isdecimal() and len(number) < 6 else 0
+    level = next((lv for lv in levels if lv.number == wanted), None)
+    if level is None:
+        ctx.reply(_("There is no level {number}. /levels shows them all."), number=number)
+        return
+    if level.number > unlocked(levels, records):
+        ctx.reply(
+            _("Level {number} is still locked: pass level {previous} first."),
+            number=level.number,
+            previous=level.number - 1,
+        )
+        return
+    ids = await ctx.store.learning.sample(level.questions, level.category)
+    if not ids:
+        ctx.reply(_("Level {number} has no questions yet."), number=level.number)
+        return
+    await ctx.start(
+        LevelRun, ids=ids, number=level.number, title=level.title, pass_mark=level.pass_mark
+    )

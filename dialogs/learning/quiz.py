@@ -1,0 +1,66 @@
+"""``/quiz``: the daily quiz. Wrong answers come back on an SM-2 schedule; one quiz a day."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.commands import Where
+from bot.context import Context
+from bot.i18n import _, _n
+from bot.identity import Role
+from bot.markup import Markup
+from dialogs.learning.common import award_in_run, bar, learner, router, today
+from dialogs.learning.runs import QuestionRun
+from store.learning import streak_of
+
+
+class DailyQuiz(QuestionRun):
+    name = "daily_quiz"
+    mode = "quiz"
+    per_answer = "quiz_correct"
+
+    async def begin(self, ctx: Context, **arguments: Any) -> None:
+        self.data["streak_before"] = arguments["streak"]
+        await self.start_run(ctx, arguments["ids"], [ctx.t(_("**Today's quiz**"))])
+
+    async def conclude(self, ctx: Context, lines: list[Markup]) -> None:
+        member: int = self.data["member"]
+        right, total = self.data["right"], len(self.data["ids"])
+        day = today(ctx)
+        ctx.store.learning.finish_daily(member, day, right)
+        if day.isoformat() == self.data["day"]:
+            streak = self.data["streak_before"] + 1
+        else:  # the quiz ran past midnight
+            streak = await ctx.store.learning.streak(member, day)
+        points = award_in_run(ctx, self.data, "quiz_finished")
+        points += award_in_run(ctx, self.data, "streak_day", min(streak, 7))
+        lines.append(
+            ctx.t(
+                _("**Done: {right}/{total}** {bar}"),
+                right=right,
+                total=total,
+                bar=bar(right, total, total),
+            )
+        )
+        lines.append(ctx.t(_n("🔥 Streak: {count} day", "🔥 Streak: {count} days"), count=streak))
+        if points:
+            lines.append(
+                ctx.t(_("+{points} points for finishing. See you tomorrow!"), points=points)
+            )
+
+
+@router.command(
+    "quiz", summary=_("today's quiz: a few short questions"), role=Role.MEMBER, where=Where.DIRECT
+)
+async def quiz(ctx: Context) -> None:
+    member = await learner(ctx)
+    day = today(ctx)
+    days = await ctx.store.learning.days(member, day)
+    if day in days:
+        ctx.reply(_("You have done today's quiz. Come back tomorrow, or try /challenge."))
+        return
+    ids = await ctx.store.learning.daily_pick(member, day, ctx.settings.learning.daily_questions)
+    if not ids:
+        ctx.reply(_("There are no questions yet. Ask your secretary to import a question bank."))
+        return
+    await ctx.start(DailyQuiz, ids=ids, streak=streak_of(days, day))

@@ -1,0 +1,258 @@
+"""One run of questions in a DM, the machinery every mode shares.
+
+A run keeps, in its conversation data, the question ids, where it is, the score, and the order
+the current question's options were shown in. Buttons carry indexes into that shuffled view
+(``a2``), never the key, so the right answer never leaves the server. The questions
+themselves are read once, at the start, into the same data. Each question has a
+stored deadline; when it passes the question counts as wrong and the run moves on, also after
+a restart. Answers are recorded under ``<run nonce>:<question number>``, unique in the store,
+so a repeated answer can never count twice.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+import string
+from typing import Any, ClassVar
+
+from bot.context import Context
+from bot.conversation import Dialog
+from bot.i18n import _
+from bot.markup import Markup
+from bot.messages import Choice
+from dialogs.learning.common import award_in_run, learner, today
+from store.banks import normalize
+from store.clock import now
+from store.learning import Card
+
+LETTERS = string.ascii_uppercase
+
+
+class QuestionRun(Dialog):
+    """Asks ``data["ids"]`` one by one; subclasses say what a run is worth and how it ends."""
+
+    states = ["reading", "asking"]
+    transitions = [{"trigger": "go", "source": "reading", "dest": "asking"}]
+    initial = "asking"
+    mode: ClassVar[str] = ""
+    per_answer: ClassVar[str | None] = None
+    """The points activity each right answer earns, if any."""
+
+    def seconds(self, ctx: Context) -> float:
+        return ctx.settings.learning.question_seconds
+
+    def stop_after(self, correct: bool) -> bool:
+        """Whether a run ends after this answer even with questions left (the challenge)."""
+        return False
+
+    async def conclude(self, ctx: Context, lines: list[Markup]) -> None:
+        """The run is over: add the summary to ``lines`` and record results."""
+        raise NotImplementedError
+
+    # -- asking -----------------------------------------------------------------------------
+
+    async def load(self, ctx: Context, ids: list[int]) -> None:
+        """Keep the run's questions (and the member's schedules) in the conversation data."""
+        member = await learner(ctx)
+        cards = await ctx.store.learning.cards(member, ids)
+        day = today(ctx)
+        self.data.update(
+            cards=[c.to_json() for c in cards],
+            ids=[c.id for c in cards],
+            at=0,
+            right=0,
+            nonce=secrets.token_hex(8),
+            member=member,
+            day=day.isoformat(),
+            earned=await ctx.store.learning.earned_today(member, day),
+        )
+
+    async def start_run(self, ctx: Context, ids: list[int], lines: list[Markup]) -> None:
+        await self.load(ctx, ids)
+        await self.ask(ctx, lines)
+
+    def current(self) -> Card:
+        return Card.from_json(self.data["cards"][self.data["at"]])
+
+    async def ask(self, ctx: Context, lines: list[Markup]) -> None:
+        question = self.current()
+        order = list(range(len(question.options)))
+        if question.kind != "truefalse":
+            random.shuffle(order)
+        seconds = self.seconds(ctx)
+        self.data.update(order=order, picked=[], until=now().timestamp() + seconds)
+        self.data.pop("_choices", None)
+        lines.append(self.render(ctx, question, order, seconds))
+        ctx.reply(Markup.join(lines), choices=self.buttons(ctx, question, order))
+        self.expire_in(seconds)
+
+    def render(self, ctx: Context, question: Card, order: list[int], seconds: float) -> Markup:
+        total = len(self.data["ids"])
+        head = ctx.t(_("**Question {number}/{total}**"), number=self.data["at"] + 1, total=total)
+        if self.mode == "challenge":
+            head = ctx.t(_("**Question {number}**"), number=self.data["at"] + 1)
+        if question.category:
+            head = head + Markup.format(" · {category}", category=question.category)
+        parts = [head, Markup.literal(question.text)]
+        if question.kind in ("single", "multiple"):
+            parts += [
+                Markup.format("{letter}. {option}", letter=LETTERS[i], option=question.options[o])
+                for i, o in enumerate(order)
+            ]
+        hint = {
+            "multiple": _("Choose every right answer, then Done. ⏱ {seconds} s"),
+            "fill": _("Type your answer. ⏱ {seconds} s"),
+        }.get(question.kind, _("⏱ {seconds} s"))
+        parts.append(ctx.t(hint, seconds=f"{seconds:g}"))
+        return Markup.join(parts)
+
+    def buttons(self, ctx: Context, question: Card, order: list[int]) -> list[list[Choice]]:
+        if question.kind == "fill":
+            return []
+        if question.kind == "truefalse":
+            return [[Choice(ctx.text(_("True")), "a0"), Choice(ctx.text(_("False")), "a1")]]
+        picked: list[int] = self.data.get("picked", [])
+        row = [
+            Choice(("✓ " if i in picked else "") + LETTERS[i], f"a{i}") for i in range(len(order))
+        ]
+        rows = [row]
+        if question.kind == "multiple":
+            rows.append([Choice(ctx.text(_("Done")), "done")])
+        return rows
+
+    # -- answering --------------------------------------------------------------------------
+
+    async def on_choice(self, ctx: Context, payload: str) -> None:
+        if self.state == "reading":
+            if payload == "go":
+                self.trigger("go")
+                await self.ask(ctx, [])
+            return
+        question = self.current()
+        order: list[int] = self.data["order"]
+        if payload == "done" and question.kind == "multiple":
+            await self.settle(ctx, question, sorted(order[i] for i in self.data["picked"]))
+            return
+        index = int(payload[1:]) if payload[:1] == "a" and payload[1:].isdecimal() else -1
+        if not 0 <= index < len(order):
+            ctx.reply(_("Please answer with one of the buttons."))
+            return
+        if question.kind == "multiple":
+            picked: list[int] = self.data["picked"]
+            self.data["picked"] = sorted(set(picked) ^ {index})
+            chosen = ", ".join(LETTERS[i] for i in self.data["picked"]) or "—"
+            ctx.reply(
+                _("Chosen: {letters}. Press Done when ready."),
+                letters=chosen,
+                choices=self.buttons(ctx, question, order),
+            )
+            self.expire_in(max(1.0, self.data["until"] - now().timestamp()))
+            return
+        await self.settle(ctx, question, [order[index]])
+
+    async def on_text(self, ctx: Context, text: str) -> None:
+        if self.state == "reading":
+            ctx.reply(_("Press the button to start the quiz, or send /cancel."))
+            return
+        question = self.current()
+        if question.kind == "fill":
+            typed = normalize(text)
+            right = any(typed == normalize(a) for a in question.answers)
+            await self.settle(ctx, question, [] if not right else list(question.answers[:1]), text)
+            return
+        order: list[int] = self.data["order"]
+        letters = [c for c in text.upper() if c.isalpha()]
+        if question.kind == "truefalse":
+            word = normalize(text)
+            truth = {"true": 0, "t": 0, "对": 0, "false": 1, "f": 1, "错": 1}.get(word)
+            if truth is None:
+                ctx.reply(_("Please answer with one of the buttons."))
+                return
+            await self.settle(ctx, question, [truth])
+            return
+        valid = LETTERS[: len(order)]
+        if (
+            not letters
+            or any(c not in valid for c in letters)
+            or (question.kind == "single" and len(letters) != 1)
+        ):
+            ctx.reply(
+                _("Please answer with a letter from A to {last}."), last=LETTERS[len(order) - 1]
+            )
+            return
+        await self.settle(ctx, question, sorted({order[LETTERS.index(c)] for c in letters}))
+
+    async def on_timeout(self, ctx: Context) -> None:
+        if self.state == "reading":
+            self.finish()
+            return
+        question = self.current()
+        await self.settle(ctx, question, None)
+
+    async def settle(
+        self, ctx: Context, question: Card, chosen: list[Any] | None, typed: str = ""
+    ) -> None:
+        """Score the current question once, explain it, then go on or end."""
+        if question.kind == "fill":
+            correct = bool(chosen)
+        else:
+            correct = chosen is not None and sorted(chosen) == sorted(question.answers)
+        quality = 4 if correct else (0 if chosen is None else 1)
+        member: int = self.data["member"]
+        attempt = f"{self.data['nonce']}:{self.data['at']}"
+        ctx.store.learning.record_answer(
+            member, ctx.who.branch_id, question, attempt, self.mode, correct, quality, today(ctx)
+        )
+        lines: list[Markup] = []
+        if correct:
+            self.data["right"] += 1
+            if self.per_answer:
+                award_in_run(ctx, self.data, self.per_answer)
+        if chosen is None:
+            lines.append(ctx.t(_("⏰ Time is up.")))
+        lines.append(
+            ctx.t(_("✅ Right!"))
+            if correct
+            else ctx.t(_("❌ Not quite. The answer: {answer}"), answer=self.answer_text(question))
+        )
+        notes = self.feedback(question, chosen, correct)
+        lines += [Markup.literal(note) for note in notes]
+        if question.explanation:
+            lines.append(Markup.format("💡 {text}", text=question.explanation))
+        if self.stop_after(correct):
+            self.data["ids"] = self.data["ids"][: self.data["at"] + 1]
+            self.data["cards"] = self.data["cards"][: self.data["at"] + 1]
+        await self.next_or_end(ctx, lines)
+
+    def answer_text(self, question: Card) -> str:
+        if question.kind == "fill":
+            return str(question.answers[0])
+        order: list[int] = self.data["order"]
+        return ", ".join(
+            f"{LETTERS[order.index(a)]}. {question.options[a]}"
+            if question.kind != "truefalse"
+            else question.options[a]
+            for a in question.answers
+        )
+
+    @staticmethod
+    def feedback(question: Card, chosen: list[Any] | None, correct: bool) -> list[str]:
+        notes = question.feedback or []
+        if question.kind == "fill":
+            return [] if correct or not notes or not notes[0] else [notes[0]]
+        return [notes[i] for i in chosen or [] if i < len(notes) and notes[i]]
+
+    async def next_or_end(self, ctx: Context, lines: list[Markup]) -> None:
+        self.data["at"] += 1
+        await self.proceed(ctx, lines)
+
+    async def proceed(self, ctx: Context, lines: list[Markup]) -> None:
+        if self.data["at"] < len(self.data["ids"]):
+            await self.ask(ctx, lines)
+            return
+        self.data.pop("_choices", None)
+        await self.conclude(ctx, lines)
+        if lines:
+            ctx.reply(Markup.join(lines))
+        self.finish()

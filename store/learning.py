@@ -1,0 +1,531 @@
+"""Named queries of learning: banks, answers, spaced repetition, points, streaks, rankings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import Date, Integer, Table, case, delete, distinct, func, literal, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.banks import Bank
+from store.clock import now
+from store.models import (
+    AnswerRecord,
+    Branch,
+    DailyDone,
+    Lesson,
+    Level,
+    Member,
+    PointsEntry,
+    Question,
+    Record,
+    Review,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Imported:
+    added: int
+    updated: int
+    levels: int
+    lessons: int
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    """A question as a run needs it, small enough to keep in the conversation's data for the
+    whole run (one read at the start instead of one per answer)."""
+
+    id: int
+    kind: str
+    text: str
+    options: list[str]
+    answers: list[Any]
+    feedback: list[str]
+    explanation: str
+    category: str
+    schedule: list[float] | None = None
+    """The member's SM-2 state for it at the start: repetitions, interval days, ease."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Card:
+        return cls(**data)
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    repetitions: int
+    interval_days: int
+    ease: float
+
+
+def sm2(previous: Schedule | None, quality: int) -> Schedule:
+    """SuperMemo-2: ``quality`` 0–5; below 3 starts the question over tomorrow."""
+    reps, interval, ease = (
+        (previous.repetitions, previous.interval_days, previous.ease) if previous else (0, 0, 2.5)
+    )
+    ease = max(1.3, ease + 0.1 - (5 - quality) * (0.08 + (5 - quality) * 0.02))
+    if quality < 3:
+        return Schedule(0, 1, ease)
+    reps += 1
+    interval = 1 if reps == 1 else 6 if reps == 2 else round(interval * ease)
+    return Schedule(reps, interval, ease)
+
+
+@dataclass(frozen=True, slots=True)
+class MemberPoints:
+    member_id: int
+    name: str
+    points: int
+
+
+@dataclass(frozen=True, slots=True)
+class BranchActivity:
+    branch_id: int
+    name: str
+    members: int
+    active: int
+    answers: int
+    correct: int
+
+    @property
+    def participation(self) -> float:
+        return self.active / self.members if self.members else 0.0
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.answers if self.answers else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryAccuracy:
+    category: str
+    answers: int
+    correct: int
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.answers if self.answers else 0.0
+
+
+def streak_of(days: set[date], today: date) -> int:
+    """Consecutive days with a finished daily quiz, ending today or yesterday."""
+    day = today if today in days else today - timedelta(days=1)
+    count = 0
+    while day in days:
+        count += 1
+        day -= timedelta(days=1)
+    return count
+
+
+def _insert(session: AsyncSession) -> Any:
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+class Learning:
+    """Answers, schedules, points and finished days are written behind: kept here and written
+    with one ``executemany`` each when the engine commits the batch (``flush``), so answering
+    a question costs no round trip to the database. Every read of those tables flushes first,
+    so reads always see them."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self._answers: dict[str, dict[str, Any]] = {}
+        self._reviews: dict[str, dict[str, Any]] = {}
+        """By attempt: a schedule changes only if its answer was recorded."""
+        self._points: list[dict[str, Any]] = []
+        self._days: dict[tuple[int, date], dict[str, Any]] = {}
+
+    async def flush(self) -> None:
+        """Write what was kept back (the engine calls this before each commit)."""
+        insert = _insert(self.session)
+        if self._answers:
+            rows, self._answers = list(self._answers.values()), {}
+            table = cast(Table, AnswerRecord.__table__)
+            inserted = set(
+                await self.session.scalars(
+                    insert(table)
+                    .on_conflict_do_nothing(index_elements=["attempt"])
+                    .returning(table.c.attempt),
+                    rows,
+                )
+            )
+            reviews, self._reviews = self._reviews, {}
+            latest = {
+                (r["member_id"], r["question_id"]): r
+                for attempt, r in reviews.items()
+                if attempt in inserted
+            }
+            if latest:
+                statement = insert(cast(Table, Review.__table__))
+                await self.session.execute(
+                    statement.on_conflict_do_update(
+                        index_elements=["member_id", "question_id"],
+                        set_={
+                            name: statement.excluded[name]
+                            for name in ("repetitions", "interval_days", "ease", "due")
+                        },
+                    ),
+                    list(latest.values()),
+                )
+        if self._points:
+            rows, self._points = self._points, []
+            await self.session.execute(insert(cast(Table, PointsEntry.__table__)), rows)
+        if self._days:
+            rows, self._days = list(self._days.values()), {}
+            await self.session.execute(
+                insert(cast(Table, DailyDone.__table__)).on_conflict_do_nothing(
+                    index_elements=["member_id", "day"]
+                ),
+                rows,
+            )
+
+    # -- banks ------------------------------------------------------------------------------
+
+    async def import_bank(self, bank: Bank) -> Imported:
+        """Upsert by stable key: a re-import updates questions, never duplicates them."""
+        keys = [q.key for q in bank.questions]
+        existing = (
+            {
+                q.key: q
+                for q in await self.session.scalars(select(Question).where(Question.key.in_(keys)))
+            }
+            if keys
+            else {}
+        )
+        stamp = now()
+        added = updated = 0
+        for parsed in bank.questions:
+            row = existing.get(parsed.key)
+            if row is None:
+                row = Question(key=parsed.key)
+                self.session.add(row)
+                added += 1
+            else:
+                updated += 1
+            row.bank, row.kind, row.text = bank.name, parsed.kind, parsed.text
+            row.options, row.answers, row.feedback = parsed.options, parsed.answers, parsed.feedback
+            row.explanation, row.category = parsed.explanation, parsed.category
+            row.difficulty, row.updated_at = parsed.difficulty, stamp
+        if bank.levels:
+            await self.session.execute(delete(Level))
+            for level in bank.levels:
+                self.session.add(
+                    Level(
+                        number=level.number,
+                        title=level.title,
+                        category=level.category,
+                        questions=level.questions,
+                        pass_mark=level.pass_mark,
+                    )
+                )
+        for lesson in bank.lessons:
+            row_lesson = await self.session.get(Lesson, lesson.key) or Lesson(key=lesson.key)
+            row_lesson.title, row_lesson.text, row_lesson.link = (
+                lesson.title,
+                lesson.text,
+                lesson.link,
+            )
+            row_lesson.category, row_lesson.questions = lesson.category, lesson.questions
+            self.session.add(row_lesson)
+        await self.session.flush()
+        return Imported(added, updated, len(bank.levels), len(bank.lessons))
+
+    async def cards(self, member_id: int, ids: list[int]) -> list[Card]:
+        """The questions ``ids`` in that order, each with the member's schedule (missing
+        questions left out), in one query."""
+        await self.flush()
+        if not ids:
+            return []
+        table = cast(Table, Question.__table__)
+        reviews = cast(Table, Review.__table__)
+        rows = await self.session.execute(
+            select(
+                table.c.id,
+                table.c.kind,
+                table.c.text,
+                table.c.options,
+                table.c.answers,
+                table.c.feedback,
+                table.c.explanation,
+                table.c.category,
+                reviews.c.repetitions,
+                reviews.c.interval_days,
+                reviews.c.ease,
+            )
+            .outerjoin(
+                reviews,
+                (reviews.c.question_id == table.c.id) & (reviews.c.member_id == member_id),
+            )
+            .where(table.c.id.in_(ids))
+        )
+        found = {
+            row[0]: Card(
+                *row[:8],
+                schedule=None if row[8] is None else [float(row[8]), float(row[9]), row[10]],
+            )
+            for row in rows
+        }
+        return [found[i] for i in ids if i in found]
+
+    async def sample(
+        self, count: int, category: str | None = None, kinds: tuple[str, ...] = ()
+    ) -> list[int]:
+        """Random question ids (of one category, of some kinds, when given)."""
+        query = select(Question.id).order_by(func.random()).limit(count)
+        if category:
+            query = query.where(Question.category == category)
+        if kinds:
+            query = query.where(Question.kind.in_(kinds))
+        return list(await self.session.scalars(query))
+
+    async def daily_pick(self, member_id: int, today: date, count: int) -> list[int]:
+        """Due reviews first (oldest due first), then questions never seen, then any; one
+        query."""
+        await self.flush()
+        review = (Review.question_id == Question.id) & (Review.member_id == member_id)
+        rank = case((Review.due <= today, 0), (Review.question_id.is_(None), 1), else_=2)
+        return list(
+            await self.session.scalars(
+                select(Question.id)
+                .outerjoin(Review, review)
+                .order_by(rank, case((Review.due <= today, Review.due)), func.random())
+                .limit(count)
+            )
+        )
+
+    async def levels(self) -> list[Level]:
+        return list(await self.session.scalars(select(Level).order_by(Level.number)))
+
+    async def lessons(self) -> list[Lesson]:
+        return list(await self.session.scalars(select(Lesson).order_by(Lesson.key)))
+
+    async def lesson(self, key: str) -> Lesson | None:
+        return await self.session.get(Lesson, key)
+
+    # -- answers and reviews ----------------------------------------------------------------
+
+    def record_answer(
+        self,
+        member_id: int,
+        branch_id: int | None,
+        card: Card,
+        attempt: str,
+        mode: str,
+        correct: bool,
+        quality: int,
+        today: date,
+    ) -> None:
+        """Record one answer and reschedule the question from the schedule the run started
+        with. ``attempt`` is unique in the store: an answer recorded twice counts once, and
+        only the first moves the question's schedule."""
+        if attempt in self._answers:
+            return
+        self._answers[attempt] = {
+            "member_id": member_id,
+            "branch_id": branch_id,
+            "question_id": card.id,
+            "attempt": attempt,
+            "mode": mode,
+            "correct": correct,
+            "answered_at": now(),
+        }
+        previous = (
+            Schedule(int(card.schedule[0]), int(card.schedule[1]), card.schedule[2])
+            if card.schedule
+            else None
+        )
+        schedule = sm2(previous, quality)
+        self._reviews[attempt] = {
+            "member_id": member_id,
+            "question_id": card.id,
+            "repetitions": schedule.repetitions,
+            "interval_days": schedule.interval_days,
+            "ease": schedule.ease,
+            "due": today + timedelta(days=schedule.interval_days),
+        }
+
+    # -- points -----------------------------------------------------------------------------
+
+    async def award(
+        self,
+        member_id: int,
+        branch_id: int | None,
+        activity: str,
+        points: int,
+        daily_cap: int,
+        today: date,
+    ) -> int:
+        """Add points up to the activity's daily cap; returns what was actually added. One
+        ``INSERT … SELECT`` reads today's total and writes the capped award."""
+        if points <= 0:
+            return 0
+        await self.flush()
+        room = daily_cap - func.coalesce(func.sum(PointsEntry.points), 0)
+        granted = case((room < points, room), else_=points)
+        source = (
+            select(
+                literal(member_id),
+                literal(branch_id, Integer),
+                literal(activity),
+                granted,
+                literal(today, Date),
+            )
+            .where(
+                PointsEntry.member_id == member_id,
+                PointsEntry.day == today,
+                PointsEntry.activity == activity,
+            )
+            .having(room > 0)
+        )
+        table = cast(Table, PointsEntry.__table__)
+        result = await self.session.execute(
+            table.insert()
+            .from_select(["member_id", "branch_id", "activity", "points", "day"], source)
+            .returning(table.c.points)
+        )
+        return int(result.scalar() or 0)
+
+    def add_points(
+        self, member_id: int, branch_id: int | None, activity: str, points: int, today: date
+    ) -> None:
+        """Points already checked against the cap by the caller (who holds today's tally)."""
+        if points > 0:
+            self._points.append(
+                {
+                    "member_id": member_id,
+                    "branch_id": branch_id,
+                    "activity": activity,
+                    "points": points,
+                    "day": today,
+                }
+            )
+
+    async def earned_today(self, member_id: int, today: date) -> dict[str, int]:
+        """Points earned today by activity, for a run to keep its own tally of the caps."""
+        await self.flush()
+        rows = await self.session.execute(
+            select(PointsEntry.activity, func.sum(PointsEntry.points))
+            .where(PointsEntry.member_id == member_id, PointsEntry.day == today)
+            .group_by(PointsEntry.activity)
+        )
+        return {activity: int(total) for activity, total in rows}
+
+    async def points_of(self, member_id: int, since: date | None = None) -> int:
+        await self.flush()
+        query = select(func.coalesce(func.sum(PointsEntry.points), 0)).where(
+            PointsEntry.member_id == member_id
+        )
+        if since is not None:
+            query = query.where(PointsEntry.day >= since)
+        return int(await self.session.scalar(query) or 0)
+
+    # -- daily quiz and streaks -------------------------------------------------------------
+
+    def finish_daily(self, member_id: int, day: date, correct: int) -> None:
+        """Mark the day's quiz done (a second mark for the same day changes nothing)."""
+        self._days[(member_id, day)] = {"member_id": member_id, "day": day, "correct": correct}
+
+    async def days(self, member_id: int, today: date) -> set[date]:
+        """The days of the last 400 on which the member finished the daily quiz."""
+        await self.flush()
+        return set(
+            await self.session.scalars(
+                select(DailyDone.day).where(
+                    DailyDone.member_id == member_id, DailyDone.day >= today - timedelta(400)
+                )
+            )
+        )
+
+    async def streak(self, member_id: int, today: date) -> int:
+        return streak_of(await self.days(member_id, today), today)
+
+    # -- records (level stars, best challenge) ----------------------------------------------
+
+    async def records(self, member_id: int) -> dict[str, int]:
+        rows = await self.session.execute(
+            select(Record.name, Record.value).where(Record.member_id == member_id)
+        )
+        return {name: value for name, value in rows}
+
+    async def improve(self, member_id: int, name: str, value: int) -> int:
+        """Keep the best ``value`` under ``name``; returns the previous best (0 if none)."""
+        row = await self.session.get(Record, (member_id, name))
+        if row is None:
+            self.session.add(Record(member_id=member_id, name=name, value=value))
+            await self.session.flush()
+            return 0
+        previous = row.value
+        row.value = max(previous, value)
+        return previous
+
+    # -- rankings and statistics ------------------------------------------------------------
+
+    async def branch_points(self, branch_id: int, since: date | None) -> list[MemberPoints]:
+        """Members of a branch by points earned since ``since`` (members with none included)."""
+        await self.flush()
+        condition = PointsEntry.member_id == Member.id
+        if since is not None:
+            condition = condition & (PointsEntry.day >= since)
+        total = func.coalesce(func.sum(PointsEntry.points), 0)
+        rows = await self.session.execute(
+            select(Member.id, Member.display_name, total)
+            .outerjoin(PointsEntry, condition)
+            .where(Member.branch_id == branch_id)
+            .group_by(Member.id, Member.display_name)
+            .order_by(total.desc(), Member.display_name, Member.id)
+        )
+        return [MemberPoints(i, n, int(p)) for i, n, p in rows]
+
+    async def branch_activity(self, since: datetime | None) -> list[BranchActivity]:
+        """Per branch: members, members who answered, answers and right answers since."""
+        await self.flush()
+        members = (
+            select(Member.branch_id, func.count().label("members"))
+            .where(Member.branch_id.is_not(None))
+            .group_by(Member.branch_id)
+            .subquery()
+        )
+        answered = select(
+            AnswerRecord.branch_id,
+            func.count(distinct(AnswerRecord.member_id)).label("active"),
+            func.count().label("answers"),
+            func.sum(case((AnswerRecord.correct, 1), else_=0)).label("correct"),
+        ).where(AnswerRecord.branch_id.is_not(None))
+        if since is not None:
+            answered = answered.where(AnswerRecord.answered_at >= since)
+        answers = answered.group_by(AnswerRecord.branch_id).subquery()
+        rows = await self.session.execute(
+            select(
+                Branch.id,
+                Branch.name,
+                func.coalesce(members.c.members, 0),
+                func.coalesce(answers.c.active, 0),
+                func.coalesce(answers.c.answers, 0),
+                func.coalesce(answers.c.correct, 0),
+            )
+            .outerjoin(members, members.c.branch_id == Branch.id)
+            .outerjoin(answers, answers.c.branch_id == Branch.id)
+            .order_by(Branch.key)
+        )
+        return [BranchActivity(i, n, int(m), int(a), int(t), int(c)) for i, n, m, a, t, c in rows]
+
+    async def categories(self, branch_id: int, since: datetime) -> list[CategoryAccuracy]:
+        """Accuracy by category in a branch since ``since``, weakest first."""
+        await self.flush()
+        correct = func.sum(case((AnswerRecord.correct, 1), else_=0))
+        rows = await self.session.execute(
+            select(Question.category, func.count(), correct)
+            .join(Question, Question.id == AnswerRecord.question_id)
+            .where(AnswerRecord.branch_id == branch_id, AnswerRecord.answered_at >= since)
+            .group_by(Question.category)
+        )
+        found = [CategoryAccuracy(c or "", int(n), int(r or 0)) for c, n, r in rows]
+        return sorted(found, key=lambda c: (c.accuracy, -c.answers, c.category))

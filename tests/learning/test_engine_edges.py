@@ -1,0 +1,218 @@
+"""Edges through the engine and the store: timers across restarts, stale buttons, daily caps,
+leaderboards on a seeded data set, idempotent imports."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.app import BranchBot
+from store.banks import load
+from store.db import Database
+from store.models import AnswerRecord, Member, Question
+from store.repos import Repositories
+from tests.conftest import BotFactory, settle
+from tests.helpers import ask
+
+BANK = Path(__file__).parent / "banks" / "library.yaml"
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = Database(database_url)
+    await database.upgrade()
+    yield database
+    await database.dispose()
+
+
+async def with_bank(bot: BranchBot) -> None:
+    async with bot.db.session() as session:
+        await Repositories(session).learning.import_bank(load(BANK))
+
+
+async def test_question_timer_fires_after_a_restart(make_bot: BotFactory) -> None:
+    bot, adapter = await make_bot(learning={"question_seconds": 0.5})
+    await with_bank(bot)
+    assert "Question 1/4" in await ask(bot, adapter, "boss", "/quiz")
+    await bot.stop()
+    await asyncio.sleep(0.8)
+    bot, adapter = await make_bot(learning={"question_seconds": 30})
+    await adapter.wait_for(1, timeout=10)
+    await settle(bot)
+    text = adapter.sent[0].message.text.plain()
+    assert "Time is up" in text and "Question 2/4" in text
+    async with bot.db.session() as session:
+        answers = list(await session.scalars(select(AnswerRecord)))
+    assert [(a.correct, a.mode) for a in answers] == [(False, "quiz")]
+
+
+async def test_options_are_shuffled_per_member_and_buttons_carry_no_key(
+    make_bot: BotFactory, tmp_path: Path
+) -> None:
+    people = [f"p{n}" for n in range(6)]
+    bot, adapter = await make_bot(admins=[f"memory:{p}" for p in people])
+    bank = tmp_path / "one.yaml"
+    bank.write_text(
+        "questions:\n  - text: Pick F\n    options: [a, b, c, d, e, f]\n    answer: F\n"
+    )
+    async with bot.db.session() as session:
+        await Repositories(session).learning.import_bank(load(bank))
+    orders = set()
+    for person in people:
+        shown = await ask(bot, adapter, person, "/challenge")
+        orders.add(tuple(line for line in shown.splitlines() if line[1:3] == ". "))
+        payloads = [c.payload.split("|")[-1] for c in adapter.sent[-1].message.choices[0]]
+        assert payloads == ["a0", "a1", "a2", "a3", "a4", "a5"]
+    assert len(orders) > 1
+
+
+async def test_a_button_of_a_finished_run_is_answered_politely(make_bot: BotFactory) -> None:
+    bot, adapter = await make_bot()
+    await with_bank(bot)
+    await ask(bot, adapter, "boss", "/lesson opac")
+    old = adapter.sent[-1].message.choices[0][0].payload
+    assert "Stopped" in await ask(bot, adapter, "boss", "/cancel")
+    assert "already ended" in await ask(bot, adapter, "boss", choice=old)
+    async with bot.db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(AnswerRecord)) == 0
+
+
+async def test_reimport_updates_and_never_duplicates(db: Database, tmp_path: Path) -> None:
+    async with db.session() as session:
+        first = await Repositories(session).learning.import_bank(load(BANK))
+    changed = tmp_path / "library.yaml"
+    changed.write_text(BANK.read_text().replace("Dewey groups", "Melvil Dewey groups"))
+    async with db.session() as session:
+        again = await Repositories(session).learning.import_bank(load(changed))
+    assert (first.added, first.updated, again.added, again.updated) == (4, 0, 0, 4)
+    async with db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(Question)) == 4
+        explanation = await session.scalar(
+            select(Question.explanation).where(Question.key == "cat-1")
+        )
+    assert explanation and explanation.startswith("Melvil")
+
+
+async def test_daily_caps_stop_farming(db: Database) -> None:
+    day = date(2026, 11, 28)
+    async with db.session() as session:
+        store = Repositories(session)
+        member = await store.people.ensure("t", "mei", "Mei")
+        awarded = [
+            await store.learning.award(member, None, "quiz_correct", 10, 50, day) for _ in range(7)
+        ]
+        next_day = day + timedelta(1)
+        tomorrow = await store.learning.award(member, None, "quiz_correct", 10, 50, next_day)
+        other = await store.learning.award(member, None, "lesson_finished", 15, 30, day)
+        assert awarded == [10, 10, 10, 10, 10, 0, 0] and tomorrow == 10 and other == 15
+        assert await store.learning.points_of(member) == 75
+        assert await store.learning.points_of(member, day + timedelta(1)) == 10
+
+
+async def test_streak_counts_consecutive_days(db: Database) -> None:
+    day = date(2026, 11, 28)
+    async with db.session() as session:
+        learning = Repositories(session).learning
+        member = await Repositories(session).people.ensure("t", "mei", "Mei")
+        for back in (1, 2, 3, 5):
+            learning.finish_daily(member, day - timedelta(back), 5)
+        assert await learning.streak(member, day) == 3
+        learning.finish_daily(member, day - timedelta(1), 5)
+        assert await learning.streak(member, day) == 3
+        learning.finish_daily(member, day, 4)
+        assert await learning.streak(member, day) == 4
+        assert await learning.streak(member, day + timedelta(2)) == 0
+
+
+async def test_leaderboards_on_a_seeded_data_set(db: Database) -> None:
+    """A branch of 6 where everyone learns outranks a branch of 40 where half do."""
+    day = date(2026, 11, 28)
+    async with db.session() as session:
+        store = Repositories(session)
+        await store.learning.import_bank(load(BANK))
+        question = await session.scalar(select(Question.id).where(Question.key == "cat-1"))
+        assert question is not None
+        (card,) = await store.learning.cards(0, [question])
+        small = await store.branches.add("Small")
+        big = await store.branches.add("Big")
+        assert small and big
+        for branch, size, active, right_of_each in ((small, 6, 6, 1), (big, 40, 20, 3)):
+            for n in range(size):
+                member = await store.people.ensure("t", f"{branch.name}{n}", f"{branch.name} {n}")
+                await store.people.set_branch(member, branch.id)
+                if n >= active:
+                    continue
+                for k in range(3):
+                    right = k < right_of_each
+                    store.learning.record_answer(
+                        member, branch.id, card, f"{member}:{k}", "quiz", right, 4, day
+                    )
+                await store.learning.award(member, branch.id, "quiz_correct", n + 1, 999, day)
+        rows = {b.name: b for b in await store.learning.branch_activity(None)}
+        assert (rows["Small"].members, rows["Small"].active, rows["Small"].answers) == (6, 6, 18)
+        assert rows["Small"].participation == 1.0 and rows["Big"].participation == 0.5
+        assert rows["Big"].accuracy == 1.0 and round(rows["Small"].accuracy, 3) == 0.333
+        top = await store.learning.branch_points(big.id, None)
+        assert [(t.name, t.points) for t in top[:2]] == [("Big 19", 20), ("Big 18", 19)]
+        assert len(top) == 40 and top[-1].points == 0
+        weak = await store.learning.categories(small.id, datetime(2000, 1, 1, tzinfo=UTC))
+        assert [(c.category, c.answers, c.correct) for c in weak] == [("catalogue", 18, 6)]
+        assert await session.scalar(select(func.count()).select_from(Member)) == 46
+
+
+async def test_wrong_answers_come_back_first(db: Database) -> None:
+    day = date(2026, 11, 28)
+    async with db.session() as session:
+        store = Repositories(session)
+        await store.learning.import_bank(load(BANK))
+        member = await store.people.ensure("t", "mei", "Mei")
+        ids = {key: qid for key, qid in await session.execute(select(Question.key, Question.id))}
+        cards = {c.id: c for c in await store.learning.cards(member, list(ids.values()))}
+        for key, right in (("cat-1", True), ("cat-2", False), ("rules-1", True)):
+            card = cards[ids[key]]
+            store.learning.record_answer(
+                member, None, card, f"a:{key}", "quiz", right, 4 if right else 1, day
+            )
+        await store.learning.flush()
+        store.learning.record_answer(
+            member, None, cards[ids["cat-1"]], "a:cat-1", "quiz", False, 1, day
+        )
+        await store.learning.flush()
+        recorded = await session.execute(select(AnswerRecord.attempt, AnswerRecord.correct))
+        assert sorted(recorded) == [("a:cat-1", True), ("a:cat-2", False), ("a:rules-1", True)]
+        tomorrow = await store.learning.daily_pick(member, day + timedelta(1), 4)
+        assert set(tomorrow[:3]) == {ids["cat-1"], ids["cat-2"], ids["rules-1"]}
+        assert tomorrow[3] == ids["rules-2"]
+        again = await store.learning.cards(member, [ids["cat-1"]])
+        assert again[0].schedule == [1.0, 1.0, 2.5]
+        store.learning.record_answer(
+            member, None, again[0], "b:cat-1", "quiz", True, 4, day + timedelta(1)
+        )
+        later = await store.learning.daily_pick(member, day + timedelta(2), 2)
+        assert set(later) == {ids["cat-2"], ids["rules-1"]}
+        assert (await store.learning.cards(member, [ids["cat-1"]]))[0].schedule == [2.0, 6.0, 2.5]
+
+
+async def test_room_round_takes_typed_numbers_from_anyone_and_ends_on_its_deadline(
+    make_bot: BotFactory,
+) -> None:
+    bot, adapter = await make_bot(learning={"group_seconds": 0.6})
+    await with_bank(bot)
+    await ask(bot, adapter, "boss", "/branch add Lib")
+    await ask(bot, adapter, "boss", "/bind Lib", chat="room")
+    assert "Question 1/1" in await ask(bot, adapter, "boss", "/quiz group 1", chat="room")
+    assert await ask(bot, adapter, "mei", "hello all", chat="room") == ""
+    ack = await ask(bot, adapter, "mei", "1", chat="room")
+    assert "Got your answer" in ack and adapter.sent[-1].address.direct
+    assert "already answered" in await ask(bot, adapter, "mei", "2", chat="room")
+    async with asyncio.timeout(10):
+        while not any("Final podium" in s.message.text.plain() for s in adapter.sent):
+            await adapter.wait_for(len(adapter.sent) + 1, timeout=10)
+    podium = adapter.sent[-1]
+    assert podium.address.chat_id == "room" and "wrong" in podium.message.text.plain()
+    assert await ask(bot, adapter, "mei", "1", chat="room") == ""

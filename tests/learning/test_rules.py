@@ -1,0 +1,58 @@
+"""Pure rules: SM-2, stars, the branch order, the chart, the points table in the config."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+
+import pytest
+
+from bot.config import ConfigError, load_config
+from dialogs.learning.chart import bar_chart
+from dialogs.learning.levels import star_count
+from dialogs.learning.ranking import branch_order
+from store.learning import BranchActivity, Schedule, sm2
+
+
+def test_sm2_grows_intervals_and_resets_on_a_miss() -> None:
+    first = sm2(None, 4)
+    second = sm2(first, 4)
+    third = sm2(second, 5)
+    assert (first.interval_days, second.interval_days) == (1, 6)
+    assert third.interval_days == round(6 * third.ease) and third.repetitions == 3
+    missed = sm2(third, 1)
+    assert (missed.repetitions, missed.interval_days) == (0, 1)
+    assert missed.ease < third.ease
+    assert sm2(Schedule(3, 10, 1.3), 0).ease == 1.3
+
+
+@pytest.mark.parametrize(
+    ("score", "mark", "stars"), [(40, 60, 0), (60, 60, 1), (79, 60, 1), (80, 60, 2), (100, 60, 3)]
+)
+def test_stars(score: int, mark: int, stars: int) -> None:
+    assert star_count(score, mark) == stars
+
+
+def test_a_small_keen_branch_beats_a_big_one() -> None:
+    small = BranchActivity(1, "Small", members=6, active=6, answers=30, correct=21)
+    big = BranchActivity(2, "Big", members=40, active=20, answers=400, correct=380)
+    tie = BranchActivity(3, "Tie", members=6, active=6, answers=30, correct=27)
+    assert [b.name for b in branch_order([big, small, tie])] == ["Tie", "Small", "Big"]
+
+
+def test_chart_is_a_valid_png() -> None:
+    png = bar_chart([(0.5, 1.0), (0.0, 0.25)], height=50)
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    width, height = struct.unpack(">II", png[16:24])
+    idat = png.index(b"IDAT")
+    length = struct.unpack(">I", png[idat - 4 : idat])[0]
+    raw = zlib.decompress(png[idat + 4 : idat + 4 + length])
+    assert height == 50 and len(raw) == height * (1 + 3 * width)
+
+
+def test_points_table_is_configurable_and_checked() -> None:
+    config = load_config(None, learning={"points": {"quiz_correct": {"points": 3, "daily_cap": 9}}})
+    assert config.learning.points["quiz_correct"].daily_cap == 9
+    assert config.learning.points["streak_day"].points == 5
+    with pytest.raises(ConfigError, match="unknown activities"):
+        load_config(None, learning={"points": {"farming": {"points": 1, "daily_cap": 1}}})
