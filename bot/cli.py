@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -34,14 +35,30 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+SECRETS = re.compile(r"(?<=/bot)\d+:[\w-]{20,}|(?<=access_token=)[^&\s\"']+")
+"""Credentials that libraries put in URLs they log: Telegram's bot token, Matrix access tokens."""
+
+
+class Redact(logging.Filter):
+    """Mask credentials in every record, whatever logger wrote it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if SECRETS.search(message):
+            record.msg, record.args = SECRETS.sub("<secret>", message), None
+        return True
+
+
 def _logging(level: str, style: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(Redact())
     if style == "json":
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
-    for chatty in ("apscheduler", "transitions", "alembic.runtime.migration"):
+    # httpx logs every request URL at INFO, and Telegram's URLs carry the bot token.
+    for chatty in ("apscheduler", "transitions", "alembic.runtime.migration", "httpx", "httpcore"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
 
 

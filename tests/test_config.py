@@ -89,3 +89,20 @@ def test_cli(config_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "already an admin" in capsys.readouterr().out
     assert main(["admin", "add", "boss", "--config", str(config_file)]) == 2
     assert main(["config", "check", "--config", str(config_file.parent / "nope.toml")]) == 2
+
+
+def test_credentials_never_reach_the_log(capsys: pytest.CaptureFixture[str]) -> None:
+    import logging
+
+    from bot.cli import _logging
+
+    _logging("INFO", "text")
+    token = "123456:AAH" + "x" * 32
+    logging.getLogger("httpx").warning("POST https://api.telegram.org/bot%s/getMe", token)
+    logging.getLogger("nio").warning("GET /sync?access_token=syt_secret_value&since=s1")
+    logging.getLogger("httpx").info("INFO is not shown for httpx at all")
+    err = capsys.readouterr().err
+    assert token not in err and "syt_secret_value" not in err
+    assert "/bot<secret>/getMe" in err and "access_token=<secret>&since" in err
+    assert "INFO is not shown" not in err
+    logging.basicConfig(force=True)
