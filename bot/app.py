@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import Sequence
+from datetime import timedelta
 
 from adapters.playground import PlaygroundChannel
 from adapters.webhook import WebhookChannel, WebhookEndpoint
@@ -17,7 +18,8 @@ from bot.http import HttpServer
 from bot.messages import Adapter, Capabilities
 from bot.metrics import Metrics
 from bot.scheduler import Scheduler
-from dialogs import build_dialogs
+from bot.timetable import QuietHours
+from dialogs import Broadcaster, BroadcastOptions, build_dialogs
 from store.db import Database
 from store.runtime import PendingMessage
 
@@ -44,6 +46,7 @@ class BranchBot:
                 channel.callback_url,
                 channel.messages_per_minute,
                 channel.timeout,
+                channel.chat_interval,
             )
             self.webhooks.add(webhook)
             self.adapters.append(webhook)
@@ -78,6 +81,21 @@ class BranchBot:
             self.metrics,
         )
         self.scheduler = Scheduler(self.engine, self.db, config.timezone)
+        options = config.broadcast
+        self.broadcaster = Broadcaster(
+            self.db,
+            self._deliver,
+            BroadcastOptions(
+                timezone=config.timezone,
+                default_locale=config.default_locale,
+                digest=options.digest,
+                reminder_interval=timedelta(hours=options.reminder_interval_hours),
+                reminder_max=options.reminder_max,
+                quiet_hours=QuietHours.parse(options.quiet_hours),
+                chunk=options.chunk,
+            ),
+        )
+        self.scheduler.add_source(self.broadcaster)
         self._started = False
 
     def _capabilities(self, platform: str) -> Capabilities:

@@ -22,6 +22,10 @@ if TYPE_CHECKING:
     from store.models import Branch
 
 Handler = Callable[..., Awaitable[None]]
+ButtonHandler = Callable[["Context", str], Awaitable[None]]
+"""Handles a press of a button that belongs to no conversation; gets what follows the prefix."""
+NumberHandler = Callable[["Context", int], Awaitable[bool]]
+"""Handles a typed number when no conversation waits for one; ``False``: not for me."""
 
 
 class Where(Enum):
@@ -95,6 +99,8 @@ class Router:
     """Holds the commands of one or more dialog modules (``include`` merges routers)."""
 
     commands: list[Command] = field(default_factory=list)
+    buttons: dict[str, ButtonHandler] = field(default_factory=dict)
+    numbers: list[NumberHandler] = field(default_factory=list)
 
     def command(
         self,
@@ -114,8 +120,44 @@ class Router:
 
         return register
 
+    def button(self, prefix: str) -> Callable[[ButtonHandler], ButtonHandler]:
+        """Register a stateless button: payloads ``<prefix>:<rest>`` go to the handler even
+        when no conversation is active (a "received" button under a notice)."""
+
+        def register(handler: ButtonHandler) -> ButtonHandler:
+            if prefix in self.buttons or ":" in prefix or "|" in prefix:
+                raise ValueError(f"button prefix {prefix!r} is taken or invalid")
+            self.buttons[prefix] = handler
+            return handler
+
+        return register
+
+    def number(self, handler: NumberHandler) -> NumberHandler:
+        """Register a handler for numbers typed outside a conversation: where a platform has
+        no buttons, stateless buttons arrive as their number."""
+        self.numbers.append(handler)
+        return handler
+
     def include(self, other: Router) -> None:
         self.commands.extend(other.commands)
+        for prefix, handler in other.buttons.items():
+            self.button(prefix)(handler)
+        self.numbers.extend(other.numbers)
+
+    async def press(self, ctx: Context, payload: str) -> bool:
+        """Run the stateless button handler for ``payload``; ``False`` when it has none."""
+        prefix, colon, rest = payload.partition(":")
+        handler = self.buttons.get(prefix) if colon else None
+        if handler is None:
+            return False
+        await handler(ctx, rest)
+        return True
+
+    async def typed_number(self, ctx: Context, number: int) -> bool:
+        for handler in self.numbers:
+            if await handler(ctx, number):
+                return True
+        return False
 
     def names(self) -> set[str]:
         return {command.words[0] for command in self.commands}

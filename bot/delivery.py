@@ -19,7 +19,8 @@ import random
 import time
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from bot.i18n import _, translator
 from bot.markup import Markup
@@ -40,6 +41,35 @@ from store.runtime import PendingMessage
 log = logging.getLogger(__name__)
 
 ChatId = tuple[str, bool, str | None]
+
+FOLD_HORIZON = 60.0
+"""Seconds of a chat's send budget that queued foldable messages may take before they are
+merged into one message instead of trickling out."""
+FOLD_SEPARATOR = "\n\n— — —\n\n"
+
+
+def fold(rows: list[PendingMessage], max_length: int) -> tuple[PendingMessage, list[int]]:
+    """Merge leading foldable rows into the first one: its id stays the idempotency key.
+    Returns the merged row and the ids of the rows it absorbed."""
+    head = rows[0]
+    texts = [Markup.from_json(head.payload["text"])]
+    choices: list[list[Any]] = list(head.payload.get("choices", []))
+    length = len(texts[0].plain())
+    absorbed: list[int] = []
+    for row in rows[1:]:
+        if not row.payload.get("fold"):
+            break
+        text = Markup.from_json(row.payload["text"])
+        length += len(text.plain()) + len(FOLD_SEPARATOR)
+        if length > max_length:
+            break
+        texts.append(text)
+        choices.extend(r for r in row.payload.get("choices", []) if r not in choices)
+        absorbed.append(row.id)
+    payload = {**head.payload, "text": Markup.join(texts, FOLD_SEPARATOR).to_json()}
+    if choices:
+        payload["choices"] = choices
+    return replace(head, payload=payload), absorbed
 
 
 def degrade(message: Outgoing, capabilities: Capabilities, locale: str) -> Outgoing:
@@ -96,6 +126,17 @@ class Limiter:
             while len(window) > per_minute:
                 window.popleft()
 
+    def budget(self, chat: ChatId, horizon: float) -> float:
+        """How many messages ``chat`` may get within ``horizon`` seconds at most."""
+        limits = [float("inf")]
+        if self.capabilities.messages_per_second:
+            limits.append(horizon * self.capabilities.messages_per_second)
+        if self.capabilities.chat_interval:
+            limits.append(horizon / self.capabilities.chat_interval)
+        if self.capabilities.group_messages_per_minute and not chat[1]:
+            limits.append(horizon / 60.0 * self.capabilities.group_messages_per_minute)
+        return min(limits)
+
     def pause(self, chat: ChatId, seconds: float, whole_account: bool, now: float) -> None:
         if whole_account:
             self.paused_until = max(self.paused_until, now + seconds)
@@ -128,6 +169,7 @@ class Delivery:
         self._known: set[int] = set()
         self._attempts: dict[int, int] = {}
         self._results: list[tuple[int, str, str | None, str | None, int]] = []
+        self._folded: dict[int, list[int]] = {}
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -214,6 +256,7 @@ class Delivery:
 
     async def _send(self, chat: ChatId) -> None:
         queue = self._queues[chat]
+        self._fold(chat, queue)
         row = queue[0]
         delay = 0.0
         attempts = self._attempts.get(row.id, 0) + 1
@@ -254,6 +297,23 @@ class Delivery:
             del self._queues[chat]
         self._wake.set()
 
+    def _fold(self, chat: ChatId, queue: deque[PendingMessage]) -> None:
+        """More foldable messages wait for this chat than its budget sends soon: merge them."""
+        if len(queue) < 2 or not queue[0].payload.get("fold"):
+            return
+        if len(queue) <= self.limiter.budget(chat, FOLD_HORIZON):
+            return
+        merged, absorbed = fold(list(queue), self.adapter.capabilities.max_text_length)
+        if not absorbed:
+            return
+        for _index in range(len(absorbed) + 1):
+            queue.popleft()
+        queue.appendleft(merged)
+        self._folded.setdefault(merged.id, []).extend(absorbed)
+        for row_id in absorbed:
+            self._attempts.pop(row_id, None)
+        self.metrics.folded.labels(self.adapter.name).inc(len(absorbed))
+
     def _finish(
         self,
         queue: deque[PendingMessage],
@@ -265,6 +325,8 @@ class Delivery:
     ) -> None:
         queue.popleft()
         self._results.append((row.id, status, ref, error, attempts))
+        for absorbed in self._folded.pop(row.id, []):
+            self._results.append((absorbed, status, ref, error, 0))
         self._attempts.pop(row.id, None)
         self.metrics.sent.labels(self.adapter.name, status).inc()
 

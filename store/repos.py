@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.branches import Branches, Invites, LinkCodes, Rooms
+from store.broadcasts import Broadcasts
 from store.people import People
 from store.runtime import Conversations, Outbox, SeenEvents, Values
 
@@ -21,3 +22,4 @@ class Repositories:
         self.outbox = Outbox(session)
         self.seen = SeenEvents(session)
         self.values = Values(session)
+        self.broadcasts = Broadcasts(session)
