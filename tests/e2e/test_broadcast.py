@@ -132,6 +132,10 @@ async def test_admin_chooses_branches_and_unreachable_people_are_reported(lab: L
 
 async def test_bad_input_changes_nothing(lab: Lab) -> None:
     await organisation(lab)
+    help_text = await lab.say("sam", "/help")
+    for command in ("/broadcast", "/schedules", "/unschedule", "/digest add", "/acks"):
+        assert command in help_text
+    assert "/broadcast" not in await lab.say("mei", "/help")
     assert "Only" in await lab.say("mei", "/broadcast")
     assert "direct chat" in await lab.say("sam", "/broadcast", chat="room-1")
     await lab.say("boss", "/broadcast")
