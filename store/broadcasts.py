@@ -50,7 +50,7 @@ class Outcome:
     error: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class BranchAcks:
     branch: str
     acked: int
@@ -252,12 +252,11 @@ class Broadcasts:
         branches: dict[str, BranchAcks] = {}
         for branch, name, acked_at in rows:
             entry = branches.setdefault(branch, BranchAcks(branch, 0, 0, []))
-            branches[branch] = BranchAcks(
-                branch,
-                entry.acked + (acked_at is not None),
-                entry.total + 1,
-                entry.missing if acked_at is not None else [*entry.missing, name],
-            )
+            entry.total += 1
+            if acked_at is None:
+                entry.missing.append(name)
+            else:
+                entry.acked += 1
         return list(branches.values())
 
     async def due_reminders(self, before: datetime, most: int) -> list[Broadcast]:

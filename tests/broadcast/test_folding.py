@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from adapters.memory import MemoryAdapter
 from bot.app import BranchBot
 from bot.delivery import fold
@@ -26,7 +28,7 @@ def test_fold_keeps_the_first_id_and_stops_at_what_may_not_fold() -> None:
 
 
 async def queue(bot: BranchBot, count: int, foldable: bool) -> None:
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "platform": "memory",
             "chat_id": "room",

@@ -83,9 +83,14 @@ async def test_a_schedule_made_or_stopped_while_running_is_registered(
 ) -> None:
     bot, _ = await make_bot()
     schedule = await add(bot, spec="weekly mon 09:00", cron="0 9 * * mon")
+    soon = await add(bot, spec="at soon", run_at=now() + timedelta(seconds=3.5))
     await asyncio.sleep(2.5)
     job = bot.scheduler.scheduler.get_job(f"schedule:0:{schedule}")
     assert job is not None and job.next_run_time.weekday() == 0
+    assert bot.scheduler.scheduler.get_job(f"schedule:0:{soon}") is not None
+    assert await runs(bot, soon) == 0
+    await asyncio.sleep(2)
+    assert await runs(bot, soon) == 1, "the date job fired"
     async with bot.db.session() as session:
         await Repositories(session).broadcasts.stop_schedule(schedule)
     await asyncio.sleep(2.5)
