@@ -145,7 +145,7 @@ class BranchBot:
         for adapter in self.adapters:
             await adapter.stop()
         await self.engine.stop()
-        self.scheduler.stop()
+        await self.scheduler.stop()
         for delivery in self.deliveries.values():
             await delivery.stop()
         await self.db.dispose()

@@ -15,6 +15,8 @@ bot was down runs once when the sync first sees it, never once per missed slot; 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
@@ -34,6 +36,7 @@ log = logging.getLogger(__name__)
 
 SEEN_EVENTS_KEPT = timedelta(days=14)
 SYNC_SECONDS = 2
+TICK_SECONDS = 0.5
 
 
 class ScheduleSource(Protocol):
@@ -54,6 +57,7 @@ class Scheduler:
         self.scheduler = AsyncIOScheduler(timezone=ZoneInfo(timezone))
         self.sources: list[ScheduleSource] = []
         self._registered: dict[str, Timetable] = {}
+        self._tickers: list[asyncio.Task[None]] = []
 
     def add_source(self, source: ScheduleSource) -> None:
         self.sources.append(source)
@@ -71,16 +75,7 @@ class Scheduler:
                 misfire_grace_time=None,
                 next_run_time=now(),
             )
-            self.scheduler.add_job(
-                self._tick,
-                "interval",
-                seconds=1,
-                args=[number],
-                id=f"tick:{number}",
-                coalesce=True,
-                max_instances=1,
-                misfire_grace_time=None,
-            )
+            self._tickers.append(asyncio.create_task(self._ticking(number), name=f"tick:{number}"))
         self.scheduler.add_job(
             self._deadlines,
             "interval",
@@ -110,9 +105,15 @@ class Scheduler:
         )
         self.scheduler.start()
 
-    def stop(self) -> None:
+    async def stop(self) -> None:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        for task in self._tickers:
+            task.cancel()
+        for task in self._tickers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tickers.clear()
 
     async def _deadlines(self) -> None:
         try:
@@ -120,11 +121,15 @@ class Scheduler:
         except Exception:
             log.exception("deadline sweep failed; the next one will retry")
 
-    async def _tick(self, number: int) -> None:
-        try:
-            await self.sources[number].tick()
-        except Exception:
-            log.exception("periodic work failed; the next tick will retry")
+    async def _ticking(self, number: int) -> None:
+        """A source's periodic work, one pass after the other: a long pass (a big fan-out)
+        delays the next instead of piling up overlapping runs."""
+        while True:
+            try:
+                await self.sources[number].tick()
+            except Exception:
+                log.exception("periodic work failed; the next tick will retry")
+            await asyncio.sleep(TICK_SECONDS)
 
     async def _sync(self, number: int) -> None:
         """Register a job per stored schedule, drop the jobs of removed ones, and run once
