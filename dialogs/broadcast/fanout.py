@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from bot.i18n import _, _n, translator
+from bot.i18n import Plural, _, _n, translator
 from bot.markup import Markup
 from bot.messages import Choice, Outgoing
 from bot.timetable import QuietHours, Timetable, next_run, parse_when
@@ -244,7 +244,6 @@ class Broadcaster:
             broadcast.total = sum(1 for r in rows if r["status"] != "track")
             broadcast.status = "sending"
             pending = self._tell(
-                repos,
                 broadcast,
                 _n(
                     "Sending #{number} to {count} recipient…",
@@ -314,7 +313,6 @@ class Broadcaster:
                 ):
                     broadcast.milestone = 1
                     pending = self._tell(
-                        repos,
                         broadcast,
                         _("#{number}: {done} of {total} done."),
                         done=done,
@@ -365,9 +363,8 @@ class Broadcaster:
 
     def _tell(
         self,
-        repos: Repositories,
         broadcast: Broadcast,
-        message: Any,
+        message: str | Plural,
         count: int | None = None,
         **values: object,
     ) -> list[dict[str, Any]]:
