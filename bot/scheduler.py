@@ -18,9 +18,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
-from typing import Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -58,6 +58,7 @@ class Scheduler:
         self.sources: list[ScheduleSource] = []
         self._registered: dict[str, Timetable] = {}
         self._tickers: list[asyncio.Task[None]] = []
+        self._running: set[asyncio.Task[Any]] = set()
 
     def add_source(self, source: ScheduleSource) -> None:
         self.sources.append(source)
@@ -86,7 +87,7 @@ class Scheduler:
             misfire_grace_time=None,
         )
         self.scheduler.add_job(
-            self.engine.refresh_admins,
+            self._admins,
             "interval",
             seconds=30,
             id="admins",
@@ -106,8 +107,11 @@ class Scheduler:
         self.scheduler.start()
 
     async def stop(self) -> None:
+        """Stop firing, then let jobs in flight finish: one cut off mid-transaction would
+        outlive the store it was using."""
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        await asyncio.gather(*self._running, return_exceptions=True)
         for task in self._tickers:
             task.cancel()
         for task in self._tickers:
@@ -115,9 +119,24 @@ class Scheduler:
                 await task
         self._tickers.clear()
 
+    @contextlib.contextmanager
+    def _tracked(self) -> Iterator[None]:
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)
+        try:
+            yield
+        finally:
+            self._running.discard(task)
+
+    async def _admins(self) -> None:
+        with self._tracked():
+            await self.engine.refresh_admins()
+
     async def _deadlines(self) -> None:
         try:
-            await self.engine.queue_due_timeouts()
+            with self._tracked():
+                await self.engine.queue_due_timeouts()
         except Exception:
             log.exception("deadline sweep failed; the next one will retry")
 
@@ -134,6 +153,10 @@ class Scheduler:
     async def _sync(self, number: int) -> None:
         """Register a job per stored schedule, drop the jobs of removed ones, and run once
         whatever slot passed unseen (the bot was down)."""
+        with self._tracked():
+            await self._register(number)
+
+    async def _register(self, number: int) -> None:
         source = self.sources[number]
         try:
             tables = await source.timetables()
@@ -153,7 +176,7 @@ class Scheduler:
                 continue
             self._registered[job_id] = table
             if self._missed(table):
-                await self._run(number, table.id)
+                await self._fire(number, table.id)
             if table.cron is not None:
                 self.scheduler.add_job(
                     self._run,
@@ -184,11 +207,16 @@ class Scheduler:
         return slot is not None and slot <= now()
 
     async def _run(self, number: int, schedule_id: int) -> None:
+        with self._tracked():
+            await self._fire(number, schedule_id)
+
+    async def _fire(self, number: int, schedule_id: int) -> None:
         try:
             await self.sources[number].run(schedule_id)
         except Exception:
             log.exception("schedule %d failed", schedule_id)
 
     async def _prune(self) -> None:
-        async with self.db.session() as session:
-            await Repositories(session).seen.prune(now() - SEEN_EVENTS_KEPT)
+        with self._tracked():
+            async with self.db.session() as session:
+                await Repositories(session).seen.prune(now() - SEEN_EVENTS_KEPT)
