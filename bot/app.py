@@ -119,11 +119,13 @@ class BranchBot:
 
     async def start(self) -> None:
         await self.db.upgrade()
-        for delivery in self.deliveries.values():
-            await delivery.start()
         await self.engine.start()
         for adapter in self.adapters:
             await adapter.start(self.engine.submit)
+        # Delivery after the adapters: a send through an adapter not yet started fails, and a
+        # restart with thousands of pending rows would back every one of them off.
+        for delivery in self.deliveries.values():
+            await delivery.start()
         self.scheduler.start()
         if self.serve_http:
             await self.http.start()

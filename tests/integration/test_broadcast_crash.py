@@ -83,12 +83,18 @@ async def seed(url: str) -> None:
 
 
 def start(config: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "run", "--config", str(config)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    """``branchbot run``; its log goes to a file (a pipe nobody reads would fill and block it)."""
+    with (config.parent / "bot.log").open("ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "run", "--config", str(config)],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+
+
+def log_tail(config: Path) -> str:
+    return (config.parent / "bot.log").read_text(errors="replace")[-3000:]
 
 
 async def test_sigkill_mid_broadcast_then_restart(tmp_path: Path) -> None:
@@ -135,16 +141,22 @@ channels = [{{ name = "lab", secret = "{SECRET}", callback_url = "{callback}" }}
     )
     first = start(config)
     try:
-        async with asyncio.timeout(60):
-            await arrived.wait()
+        try:
+            async with asyncio.timeout(60):
+                await arrived.wait()
+        except TimeoutError:
+            raise AssertionError(f"the broadcast did not start:\n{log_tail(config)}") from None
         first.send_signal(signal.SIGKILL)
         first.wait()
         killed_at = len(deliveries)
         assert killed_at < RECIPIENTS, "the broadcast finished before the kill"
         second = start(config)
         try:
-            async with asyncio.timeout(90):
-                await target.wait()
+            try:
+                async with asyncio.timeout(90):
+                    await target.wait()
+            except TimeoutError:
+                raise AssertionError(f"no report after the restart:\n{log_tail(config)}") from None
             assert f"{RECIPIENTS} delivered, 0 unreachable" in reports[-1]
         finally:
             second.send_signal(signal.SIGTERM)
