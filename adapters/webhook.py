@@ -183,12 +183,17 @@ class WebhookChannel:
     callback_url: str
     messages_per_minute: int | None = None
     timeout: float = 10.0
+    chat_interval: float = 0.0
 
     def __post_init__(self) -> None:
         self.name = f"webhook:{self.channel}"
         rate = self.messages_per_minute / 60 if self.messages_per_minute else None
         self.capabilities = Capabilities(
-            buttons=True, images=True, max_text_length=MAX_BODY // 2, messages_per_second=rate
+            buttons=True,
+            images=True,
+            max_text_length=MAX_BODY // 2,
+            messages_per_second=rate,
+            chat_interval=self.chat_interval,
         )
         self.handle: EventHandler | None = None
         self._client: aiohttp.ClientSession | None = None

@@ -7,6 +7,7 @@ import logging
 import signal
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from adapters.matrix import MatrixAdapter, MatrixSettings, Notices
 from adapters.playground import PlaygroundChannel
@@ -23,7 +24,8 @@ from bot.identity import Role
 from bot.messages import Adapter, Capabilities
 from bot.metrics import Metrics
 from bot.scheduler import Scheduler
-from dialogs import build_dialogs
+from bot.timetable import QuietHours
+from dialogs import Broadcaster, BroadcastOptions, build_dialogs
 from store.db import Database
 from store.repos import Repositories
 from store.runtime import PendingMessage
@@ -126,6 +128,7 @@ class BranchBot:
                 channel.callback_url,
                 channel.messages_per_minute,
                 channel.timeout,
+                channel.chat_interval,
             )
             self.webhooks.add(webhook)
             self.adapters.append(webhook)
@@ -181,6 +184,21 @@ class BranchBot:
             self.metrics,
         )
         self.scheduler = Scheduler(self.engine, self.db, config.timezone)
+        options = config.broadcast
+        self.broadcaster = Broadcaster(
+            self.db,
+            self._deliver,
+            BroadcastOptions(
+                timezone=config.timezone,
+                default_locale=config.default_locale,
+                digest=options.digest,
+                reminder_interval=timedelta(hours=options.reminder_interval_hours),
+                reminder_max=options.reminder_max,
+                quiet_hours=QuietHours.parse(options.quiet_hours),
+                chunk=options.chunk,
+            ),
+        )
+        self.scheduler.add_source(self.broadcaster)
         self._started = False
 
     def _capabilities(self, platform: str) -> Capabilities:
@@ -204,11 +222,13 @@ class BranchBot:
 
     async def start(self) -> None:
         await self.db.upgrade()
-        for delivery in self.deliveries.values():
-            await delivery.start()
         await self.engine.start()
         for adapter in self.adapters:
             await adapter.start(self.engine.submit)
+        # Delivery after the adapters: a send through an adapter not yet started fails, and a
+        # restart with thousands of pending rows would back every one of them off.
+        for delivery in self.deliveries.values():
+            await delivery.start()
         self.scheduler.start()
         if self.serve_http:
             await self.http.start()
@@ -232,7 +252,7 @@ class BranchBot:
         # start). Events a polling adapter takes meanwhile are not confirmed to its platform,
         # so they come again after the restart.
         await self.engine.stop()
-        self.scheduler.stop()
+        await self.scheduler.stop()
         for delivery in self.deliveries.values():
             await delivery.stop()
         for adapter in self.adapters:

@@ -30,6 +30,10 @@ StartHandler = Callable[["Context", str], Awaitable[None]]
 """Handles ``/start <prefix><rest>`` deep links a feature made; called with ``rest``."""
 FileHandler = Callable[["Context", "Attachment"], Awaitable[bool]]
 """Takes a file someone sent; ``False`` when the file is not of a kind it handles."""
+ButtonHandler = Callable[["Context", str], Awaitable[None]]
+"""Handles a press of a button that belongs to no conversation; gets what follows the prefix."""
+NumberHandler = Callable[["Context", int], Awaitable[bool]]
+"""Handles a typed number when no conversation waits for one; ``False``: not for me."""
 
 
 class Where(Enum):
@@ -109,6 +113,8 @@ class Router:
     """Deep-link payload prefixes (``lesson_``) and the feature handler for each."""
     file_handlers: list[FileHandler] = field(default_factory=list)
     """Features that take files sent to the bot (question banks), asked in turn."""
+    buttons: dict[str, ButtonHandler] = field(default_factory=dict)
+    numbers: list[NumberHandler] = field(default_factory=list)
 
     def command(
         self,
@@ -128,11 +134,47 @@ class Router:
 
         return register
 
+    def button(self, prefix: str) -> Callable[[ButtonHandler], ButtonHandler]:
+        """Register a stateless button: payloads ``<prefix>:<rest>`` go to the handler even
+        when no conversation is active (a "received" button under a notice)."""
+
+        def register(handler: ButtonHandler) -> ButtonHandler:
+            if prefix in self.buttons or ":" in prefix or "|" in prefix:
+                raise ValueError(f"button prefix {prefix!r} is taken or invalid")
+            self.buttons[prefix] = handler
+            return handler
+
+        return register
+
+    def number(self, handler: NumberHandler) -> NumberHandler:
+        """Register a handler for numbers typed outside a conversation: where a platform has
+        no buttons, stateless buttons arrive as their number."""
+        self.numbers.append(handler)
+        return handler
+
     def include(self, other: Router) -> None:
         self.commands.extend(other.commands)
         self.profile_sections.extend(other.profile_sections)
         self.start_payloads.update(other.start_payloads)
         self.file_handlers.extend(other.file_handlers)
+        for prefix, handler in other.buttons.items():
+            self.button(prefix)(handler)
+        self.numbers.extend(other.numbers)
+
+    async def press(self, ctx: Context, payload: str) -> bool:
+        """Run the stateless button handler for ``payload``; ``False`` when it has none."""
+        prefix, colon, rest = payload.partition(":")
+        handler = self.buttons.get(prefix) if colon else None
+        if handler is None:
+            return False
+        await handler(ctx, rest)
+        return True
+
+    async def typed_number(self, ctx: Context, number: int) -> bool:
+        for handler in self.numbers:
+            if await handler(ctx, number):
+                return True
+        return False
 
     def names(self) -> set[str]:
         return {command.words[0] for command in self.commands}

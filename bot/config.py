@@ -23,6 +23,7 @@ from pydantic_settings import (
 from sqlalchemy.engine import make_url
 
 from bot.i18n import normalize_locale
+from bot.timetable import BadSchedule, QuietHours, parse_when
 
 CONFIG_ENV = "BRANCHBOT_CONFIG"
 PLAYGROUND_CHANNEL = "playground"
@@ -46,6 +47,8 @@ class WebhookChannelConfig(BaseModel):
     callback_url: str
     messages_per_minute: int | None = Field(None, ge=1)
     """The receiver's rate budget, when it has one (group robots allow about 20)."""
+    chat_interval: float = Field(0.0, ge=0)
+    """Seconds between two messages to the same chat, when the receiver demands a gap."""
     timeout: float = Field(10.0, gt=0)
 
     def resolved_secret(self) -> str:
@@ -218,6 +221,32 @@ class LearningConfig(BaseModel):
         return {**known, **value}
 
 
+class BroadcastConfig(BaseModel):
+    digest: str = "weekly mon 09:00"
+    """When the digest goes out: a schedule phrase (see docs/broadcasts.md)."""
+    reminder_interval_hours: float = Field(24.0, gt=0)
+    reminder_max: int = Field(2, ge=0, le=20)
+    quiet_hours: str = "22:00-08:00"
+    """No reminders in this daily span (organisation time); empty for none."""
+    chunk: int = Field(500, ge=1, le=5000)
+    """Recipients put into the outbox per transaction."""
+
+    @field_validator("digest")
+    @classmethod
+    def _digest(cls, value: str) -> str:
+        try:
+            parse_when(value, "UTC")
+        except BadSchedule as error:
+            raise ValueError(f"broadcast.digest: cannot read {value!r}") from error
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, value: str) -> str:
+        QuietHours.parse(value)
+        return value
+
+
 class Config(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="BRANCHBOT_", env_nested_delimiter="__", extra="forbid"
@@ -235,6 +264,7 @@ class Config(BaseSettings):
     telegram: TelegramConfig = Field(default_factory=TelegramConfig)
     matrix: MatrixConfig | None = None
     learning: LearningConfig = Field(default_factory=LearningConfig)
+    broadcast: BroadcastConfig = Field(default_factory=BroadcastConfig)
 
     @field_validator("default_locale")
     @classmethod

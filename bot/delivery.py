@@ -21,7 +21,8 @@ import random
 import time
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from bot.i18n import _, translator
 from bot.markup import Markup
@@ -43,6 +44,35 @@ from store.runtime import PendingMessage
 log = logging.getLogger(__name__)
 
 ChatId = tuple[str, bool, str | None]
+
+FOLD_HORIZON = 60.0
+"""Seconds of a chat's send budget that queued foldable messages may take before they are
+merged into one message instead of trickling out."""
+FOLD_SEPARATOR = "\n\n— — —\n\n"
+
+
+def fold(rows: list[PendingMessage], max_length: int) -> tuple[PendingMessage, list[int]]:
+    """Merge leading foldable rows into the first one: its id stays the idempotency key.
+    Returns the merged row and the ids of the rows it absorbed."""
+    head = rows[0]
+    texts = [Markup.from_json(head.payload["text"])]
+    choices: list[list[Any]] = list(head.payload.get("choices", []))
+    length = len(texts[0].plain())
+    absorbed: list[int] = []
+    for row in rows[1:]:
+        if not row.payload.get("fold"):
+            break
+        text = Markup.from_json(row.payload["text"])
+        length += len(text.plain()) + len(FOLD_SEPARATOR)
+        if length > max_length:
+            break
+        texts.append(text)
+        choices.extend(r for r in row.payload.get("choices", []) if r not in choices)
+        absorbed.append(row.id)
+    payload = {**head.payload, "text": Markup.join(texts, FOLD_SEPARATOR).to_json()}
+    if choices:
+        payload["choices"] = choices
+    return replace(head, payload=payload), absorbed
 
 
 def degrade(message: Outgoing, capabilities: Capabilities, locale: str) -> Outgoing:
@@ -83,6 +113,14 @@ class Limiter:
     chat_ready: dict[ChatId, float] = field(default_factory=dict)
     group_sends: dict[ChatId, deque[float]] = field(default_factory=dict)
 
+    def account_wait(self, now: float) -> float:
+        """Seconds until the account may send to any chat: while this is positive, looking at
+        chats one by one is wasted work (with 10,000 chats queued, most of the CPU)."""
+        ready = self.paused_until
+        if self.capabilities.messages_per_second:
+            ready = max(ready, self.next_global)
+        return max(0.0, ready - now)
+
     def wait(self, chat: ChatId, now: float) -> float:
         """Seconds until ``chat`` may send; 0 means now."""
         ready = max(self.paused_until, self.chat_ready.get(chat, 0.0))
@@ -109,6 +147,17 @@ class Limiter:
                 window.popleft()
             while len(window) > per_minute:
                 window.popleft()
+
+    def budget(self, chat: ChatId, horizon: float) -> float:
+        """How many messages ``chat`` may get within ``horizon`` seconds at most."""
+        limits = [float("inf")]
+        if self.capabilities.messages_per_second:
+            limits.append(horizon * self.capabilities.messages_per_second)
+        if self.capabilities.chat_interval:
+            limits.append(horizon / self.capabilities.chat_interval)
+        if self.capabilities.group_messages_per_minute and not chat[1]:
+            limits.append(horizon / 60.0 * self.capabilities.group_messages_per_minute)
+        return min(limits)
 
     def pause(self, chat: ChatId, seconds: float, whole_account: bool, now: float) -> None:
         if whole_account:
@@ -144,6 +193,7 @@ class Delivery:
         self._results: list[tuple[int, str, str | None, str | None, int]] = []
         self._marked: set[Destination] = set()
         self._marks: list[tuple[Destination, str | None]] = []
+        self._folded: dict[int, list[int]] = {}
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -211,7 +261,12 @@ class Delivery:
         while True:
             self._wake.clear()
             now = time.monotonic()
-            while self._heap and len(self._tasks) < self.concurrency and self._heap[0][0] <= now:
+            while (
+                self._heap
+                and len(self._tasks) < self.concurrency
+                and self._heap[0][0] <= now
+                and self.limiter.account_wait(now) <= 0
+            ):
                 _, _, chat = heapq.heappop(self._heap)
                 if chat in self._busy or not self._queues.get(chat):
                     continue
@@ -226,12 +281,14 @@ class Delivery:
                 task.add_done_callback(self._tasks.discard)
             timeout = None
             if self._heap and len(self._tasks) < self.concurrency:
-                timeout = max(0.0, self._heap[0][0] - time.monotonic())
+                moment = time.monotonic()
+                timeout = max(0.0, self._heap[0][0] - moment, self.limiter.account_wait(moment))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
 
     async def _send(self, chat: ChatId) -> None:
         queue = self._queues[chat]
+        self._fold(chat, queue)
         row = queue[0]
         delay = 0.0
         attempts = self._attempts.get(row.id, 0) + 1
@@ -276,6 +333,23 @@ class Delivery:
             del self._queues[chat]
         self._wake.set()
 
+    def _fold(self, chat: ChatId, queue: deque[PendingMessage]) -> None:
+        """More foldable messages wait for this chat than its budget sends soon: merge them."""
+        if len(queue) < 2 or not queue[0].payload.get("fold"):
+            return
+        if len(queue) <= self.limiter.budget(chat, FOLD_HORIZON):
+            return
+        merged, absorbed = fold(list(queue), self.adapter.capabilities.max_text_length)
+        if not absorbed:
+            return
+        for _index in range(len(absorbed) + 1):
+            queue.popleft()
+        queue.appendleft(merged)
+        self._folded.setdefault(merged.id, []).extend(absorbed)
+        for row_id in absorbed:
+            self._attempts.pop(row_id, None)
+        self.metrics.folded.labels(self.adapter.name).inc(len(absorbed))
+
     def _finish(
         self,
         queue: deque[PendingMessage],
@@ -287,6 +361,8 @@ class Delivery:
     ) -> None:
         queue.popleft()
         self._results.append((row.id, status, ref, error, attempts))
+        for absorbed in self._folded.pop(row.id, []):
+            self._results.append((absorbed, status, ref, error, 0))
         self._attempts.pop(row.id, None)
         self.metrics.sent.labels(self.adapter.name, status).inc()
 

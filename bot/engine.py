@@ -470,12 +470,17 @@ class Engine:
             else:
                 await self._step(ctx, batch, slot, lambda m: m.on_text(ctx, event.text), owner)
             return
-        if event.chat.direct and event.text.strip():
+        text = event.text.strip()
+        if text.isdecimal() and len(text) <= 3 and await self.router.typed_number(ctx, int(text)):
+            return
+        if event.chat.direct and text:
             ctx.reply(_("I only respond to commands; /help lists them."))
 
     async def _choice(
         self, ctx: Context, batch: _Batch, active: dict[str, StoredConversation], raw: str
     ) -> None:
+        if await self.router.press(ctx, raw):
+            return
         parts = raw.split("|", 2)
         if len(parts) < 3 or not parts[0].isdecimal() or len(parts[0]) > 12:
             ctx.reply(_("That button is no longer in use."))

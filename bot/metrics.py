@@ -45,6 +45,12 @@ class Metrics:
             ["platform", "outcome"],
             registry=r,
         )
+        self.folded = Counter(
+            "branchbot_messages_folded_total",
+            "Queued messages merged into another for a chat with too little send budget",
+            ["platform"],
+            registry=r,
+        )
         self.retries = Counter(
             "branchbot_send_retries_total",
             "Sends to be tried again, by reason",

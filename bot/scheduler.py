@@ -1,20 +1,33 @@
-"""Time-driven work on APScheduler: conversation deadlines and housekeeping.
+"""Time-driven work on APScheduler: conversation deadlines, stored schedules, housekeeping.
 
 Deadlines are stored on conversation rows, not in the scheduler: a sweep every second finds the
 ones that passed and feeds a timeout event through the engine like any other event. So a
 deadline survives a restart (the first sweep after start fires everything that is overdue) and
 moving a deadline costs nothing but the row update the event writes anyway.
+
+Stored schedules (broadcasts, the digest) are rows of a feature's tables. A ``ScheduleSource``
+lists them; a sync every few seconds registers one APScheduler job per row (cron or date
+trigger, coalesced) and removes the jobs of rows that went away, so a restart re-registers
+everything and a schedule made by another process is picked up. A slot that passed while the
+bot was down runs once when the sync first sees it, never once per missed slot; the source's
+``run`` checks that a slot is really due and records it, so extra firings do nothing.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
 
 from bot.engine import Engine
+from bot.timetable import Timetable, next_run, trigger
 from store.clock import now
 from store.db import Database
 from store.repos import Repositories
@@ -22,15 +35,48 @@ from store.repos import Repositories
 log = logging.getLogger(__name__)
 
 SEEN_EVENTS_KEPT = timedelta(days=14)
+SYNC_SECONDS = 2
+TICK_SECONDS = 0.5
+
+
+class ScheduleSource(Protocol):
+    """A feature whose schedules are rows: it lists them, runs one, and does periodic work."""
+
+    async def timetables(self) -> Sequence[Timetable]: ...
+
+    async def run(self, schedule_id: int) -> None: ...
+
+    async def tick(self) -> None: ...
 
 
 class Scheduler:
     def __init__(self, engine: Engine, db: Database, timezone: str) -> None:
         self.engine = engine
         self.db = db
+        self.timezone = timezone
         self.scheduler = AsyncIOScheduler(timezone=ZoneInfo(timezone))
+        self.sources: list[ScheduleSource] = []
+        self._registered: dict[str, Timetable] = {}
+        self._tickers: list[asyncio.Task[None]] = []
+        self._running: set[asyncio.Task[Any]] = set()
+
+    def add_source(self, source: ScheduleSource) -> None:
+        self.sources.append(source)
 
     def start(self) -> None:
+        for number in range(len(self.sources)):
+            self.scheduler.add_job(
+                self._sync,
+                "interval",
+                seconds=SYNC_SECONDS,
+                args=[number],
+                id=f"sync:{number}",
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=None,
+                next_run_time=now(),
+            )
+            self._tickers.append(asyncio.create_task(self._ticking(number), name=f"tick:{number}"))
         self.scheduler.add_job(
             self._deadlines,
             "interval",
@@ -41,7 +87,7 @@ class Scheduler:
             misfire_grace_time=None,
         )
         self.scheduler.add_job(
-            self.engine.refresh_admins,
+            self._admins,
             "interval",
             seconds=30,
             id="admins",
@@ -60,16 +106,117 @@ class Scheduler:
         )
         self.scheduler.start()
 
-    def stop(self) -> None:
+    async def stop(self) -> None:
+        """Stop firing, then let jobs in flight finish: one cut off mid-transaction would
+        outlive the store it was using."""
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        await asyncio.gather(*self._running, return_exceptions=True)
+        for task in self._tickers:
+            task.cancel()
+        for task in self._tickers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tickers.clear()
+
+    @contextlib.contextmanager
+    def _tracked(self) -> Iterator[None]:
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)
+        try:
+            yield
+        finally:
+            self._running.discard(task)
+
+    async def _admins(self) -> None:
+        with self._tracked():
+            await self.engine.refresh_admins()
 
     async def _deadlines(self) -> None:
         try:
-            await self.engine.queue_due_timeouts()
+            with self._tracked():
+                await self.engine.queue_due_timeouts()
         except Exception:
             log.exception("deadline sweep failed; the next one will retry")
 
+    async def _ticking(self, number: int) -> None:
+        """A source's periodic work, one pass after the other: a long pass (a big fan-out)
+        delays the next instead of piling up overlapping runs."""
+        while True:
+            try:
+                await self.sources[number].tick()
+            except Exception:
+                log.exception("periodic work failed; the next tick will retry")
+            await asyncio.sleep(TICK_SECONDS)
+
+    async def _sync(self, number: int) -> None:
+        """Register a job per stored schedule, drop the jobs of removed ones, and run once
+        whatever slot passed unseen (the bot was down)."""
+        with self._tracked():
+            await self._register(number)
+
+    async def _register(self, number: int) -> None:
+        source = self.sources[number]
+        try:
+            tables = await source.timetables()
+        except Exception:
+            log.exception("could not read schedules; the next sync will retry")
+            return
+        wanted = {f"schedule:{number}:{t.id}": t for t in tables}
+        for job_id in [j for j in self._registered if j.startswith(f"schedule:{number}:")]:
+            old = self._registered[job_id]
+            new = wanted.get(job_id)
+            if new is None or (new.cron, new.run_at) != (old.cron, old.run_at):
+                if self.scheduler.get_job(job_id) is not None:
+                    self.scheduler.remove_job(job_id)
+                del self._registered[job_id]
+        for job_id, table in wanted.items():
+            if job_id in self._registered:
+                continue
+            self._registered[job_id] = table
+            if self._missed(table):
+                await self._fire(number, table.id)
+            if table.cron is not None:
+                self.scheduler.add_job(
+                    self._run,
+                    trigger(table.cron, self.timezone),
+                    args=[number, table.id],
+                    id=job_id,
+                    coalesce=True,
+                    max_instances=1,
+                    misfire_grace_time=None,
+                    replace_existing=True,
+                )
+            elif table.run_at is not None and table.run_at > now():
+                self.scheduler.add_job(
+                    self._run,
+                    DateTrigger(table.run_at),
+                    args=[number, table.id],
+                    id=job_id,
+                    misfire_grace_time=None,
+                    replace_existing=True,
+                )
+
+    def _missed(self, table: Timetable) -> bool:
+        if table.run_at is not None:
+            return table.last_run_at is None and table.run_at <= now()
+        if table.cron is None:
+            return False
+        slot = next_run(table.cron, self.timezone, table.last_run_at or table.created_at)
+        return slot is not None and slot <= now()
+
+    async def _run(self, number: int, schedule_id: int) -> None:
+        with self._tracked():
+            await self._fire(number, schedule_id)
+
+    async def _fire(self, number: int, schedule_id: int) -> None:
+        try:
+            await self.sources[number].run(schedule_id)
+        except Exception:
+            log.exception("schedule %d failed", schedule_id)
+
     async def _prune(self) -> None:
-        async with self.db.session() as session:
-            await Repositories(session).seen.prune(now() - SEEN_EVENTS_KEPT)
+        with self._tracked():
+            async with self.db.session() as session:
+                await Repositories(session).seen.prune(now() - SEEN_EVENTS_KEPT)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from bot.commands import Router
 from bot.conversation import DialogRegistry
-from dialogs import learning, onboarding
+from dialogs import broadcast, learning, onboarding
+from dialogs.broadcast import Broadcaster, BroadcastOptions
+
+__all__ = ["BroadcastOptions", "Broadcaster", "build_dialogs"]
 
 
 def build_dialogs() -> tuple[Router, DialogRegistry]:
     router = Router()
     registry = DialogRegistry()
-    for module in (onboarding, learning):
+    for module in (onboarding, learning, broadcast):
         router.include(module.router)
         for dialog in module.DIALOGS:
             registry.register(dialog)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.branches import Branches, Invites, LinkCodes, Rooms
+from store.broadcasts import Broadcasts
 from store.learning import Learning
 from store.people import People
 from store.reachability import Reachability
@@ -25,6 +26,7 @@ class Repositories:
         self.values = Values(session)
         self.reachability = Reachability(session)
         self.learning = Learning(session)
+        self.broadcasts = Broadcasts(session)
 
     async def flush(self) -> None:
         """Write what repositories kept back to write in bulk (called before each commit)."""

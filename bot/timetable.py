@@ -1,0 +1,114 @@
+"""When things happen: the schedule phrases people type, cron rules, quiet hours.
+
+Pure functions on top of APScheduler's triggers, shared by the scheduler (which registers jobs
+from stored rules) and the dialogs (which check what a person typed before storing it).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.cron import CronTrigger
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_TIME = r"(?P<hour>[01]?\d|2[0-3]):(?P<minute>[0-5]\d)"
+_PHRASES = [
+    (re.compile(rf"^daily {_TIME}$"), "{minute} {hour} * * *"),
+    (re.compile(rf"^weekdays {_TIME}$"), "{minute} {hour} * * mon-fri"),
+    (re.compile(rf"^weekly (?P<day>{'|'.join(DAYS)}) {_TIME}$"), "{minute} {hour} * * {day}"),
+    (re.compile(rf"^monthly (?P<date>[1-9]|[12]\d|3[01]) {_TIME}$"), "{minute} {hour} {date} * *"),
+]
+_AT = re.compile(r"^(?:at )?(\d{4}-\d{2}-\d{2})[ T](\d{1,2}:\d{2})$")
+
+
+@dataclass(frozen=True, slots=True)
+class When:
+    """A parsed schedule: one moment (aware UTC) or a cron rule in the organisation's zone."""
+
+    spec: str
+    run_at: datetime | None = None
+    cron: str | None = None
+
+
+class BadSchedule(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Timetable:
+    """A stored schedule as the scheduler sees it (times aware UTC)."""
+
+    id: int
+    cron: str | None
+    run_at: datetime | None
+    last_run_at: datetime | None
+    created_at: datetime
+
+
+def parse_when(text: str, timezone: str) -> When:
+    """``2026-12-01 09:00`` (``at`` optional), ``daily 08:30``, ``weekdays 08:30``,
+    ``weekly mon 09:00``, ``monthly 1 09:00`` or ``cron <minute hour day month weekday>``."""
+    spec = " ".join(text.lower().split())
+    moment = _AT.match(spec)
+    if moment:
+        try:
+            local = datetime.strptime(f"{moment[1]} {moment[2]}", "%Y-%m-%d %H:%M")
+        except ValueError as error:
+            raise BadSchedule(spec) from error
+        run_at = local.replace(tzinfo=ZoneInfo(timezone)).astimezone(UTC)
+        return When(f"at {local:%Y-%m-%d %H:%M}", run_at=run_at)
+    for pattern, template in _PHRASES:
+        match = pattern.match(spec)
+        if match:
+            values = {k: str(int(v)) if v.isdecimal() else v for k, v in match.groupdict().items()}
+            return When(spec, cron=template.format(**values))
+    if spec.startswith("cron "):
+        rule = spec[5:]
+        trigger(rule, timezone)
+        return When(spec, cron=rule)
+    raise BadSchedule(spec)
+
+
+def trigger(cron: str, timezone: str) -> CronTrigger:
+    try:
+        return CronTrigger.from_crontab(cron, timezone=ZoneInfo(timezone))
+    except ValueError as error:
+        raise BadSchedule(cron) from error
+
+
+def next_run(cron: str, timezone: str, after: datetime) -> datetime | None:
+    """The first slot of ``cron`` strictly after ``after`` (aware UTC out)."""
+    fire = trigger(cron, timezone).get_next_fire_time(None, after + timedelta(microseconds=1))
+    return fire.astimezone(UTC) if fire is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class QuietHours:
+    """A daily span (it may cross midnight) in the organisation's zone with no reminders."""
+
+    start: time | None = None
+    end: time | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> QuietHours:
+        """``22:00-08:00``; an empty text means no quiet hours."""
+        if not text.strip():
+            return cls()
+        match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", text)
+        if not match:
+            raise ValueError(f"quiet hours must look like 22:00-08:00, not {text!r}")
+        h1, m1, h2, m2 = (int(g) for g in match.groups())
+        if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
+            raise ValueError(f"quiet hours must look like 22:00-08:00, not {text!r}")
+        return cls(time(h1, m1), time(h2, m2))
+
+    def contains(self, moment: datetime, timezone: str) -> bool:
+        if self.start is None or self.end is None or self.start == self.end:
+            return False
+        local = moment.astimezone(ZoneInfo(timezone)).time()
+        if self.start < self.end:
+            return self.start <= local < self.end
+        return local >= self.start or local < self.end

@@ -1,0 +1,97 @@
+"""Acknowledgements: the "received" button (or its number typed where there are no buttons)
+and ``/acks <number>``: the rate per branch and who has not confirmed yet."""
+
+from __future__ import annotations
+
+from bot.commands import Router, Word
+from bot.context import Context
+from bot.i18n import _
+from bot.identity import Role
+from bot.markup import Markup
+
+router = Router()
+
+MISSING_SHOWN = 20
+
+
+async def record(ctx: Context, broadcast_id: int) -> None:
+    """Record the speaker's acknowledgement once. In a room the answer goes to their direct
+    chat (or nowhere), so a room full of presses does not flood the room."""
+    if ctx.who.member_id is None:
+        outcome = None
+    else:
+        outcome = await ctx.store.broadcasts.acknowledge(broadcast_id, ctx.who.member_id)
+    if outcome is True:
+        message = _("Thank you: your “received” for #{number} is recorded.")
+    elif outcome is False:
+        message = _("Your “received” for #{number} was already recorded.")
+    else:
+        message = _("Notice #{number} was not addressed to you; nothing was recorded.")
+    if ctx.event.chat.direct:
+        ctx.reply(message, number=broadcast_id)
+    elif ctx.who.direct_chats.get(ctx.event.platform):
+        ctx.reply_direct(message, number=broadcast_id)
+
+
+@router.button("ack")
+async def pressed(ctx: Context, rest: str) -> None:
+    if not rest.isdecimal() or len(rest) > 12:
+        ctx.reply(_("That button is no longer in use."))
+        return
+    await record(ctx, int(rest))
+
+
+@router.number
+async def typed(ctx: Context, number: int) -> bool:
+    """``1`` under a notice on a platform without buttons: the newest one the speaker owes."""
+    if number != 1 or ctx.who.member_id is None:
+        return False
+    broadcast_id = await ctx.store.broadcasts.latest_unacked(ctx.who.member_id)
+    if broadcast_id is None:
+        return False
+    await record(ctx, broadcast_id)
+    return True
+
+
+@router.command(
+    "acks",
+    summary=_("who has confirmed a notice"),
+    role=Role.SECRETARY,
+    args=[Word("number", _("number"))],
+)
+async def acks(ctx: Context, number: str) -> None:
+    broadcast = (
+        await ctx.store.broadcasts.get(int(number.lstrip("#")))
+        if number.lstrip("#").isdecimal() and len(number) <= 12
+        else None
+    )
+    if broadcast is None:
+        ctx.reply(_("There is no notice #{number}."), number=number)
+        return
+    if not broadcast.ack:
+        ctx.reply(_("Notice #{number} did not ask for “received”."), number=broadcast.id)
+        return
+    scope = None if ctx.who.is_admin else list(ctx.who.secretary_of)
+    branches = await ctx.store.broadcasts.acks_by_branch(broadcast.id, scope)
+    if not branches:
+        ctx.reply(_("Notice #{number} has no recipients in your branches."), number=broadcast.id)
+        return
+    lines = [ctx.t(_("**Received, #{number}**"), number=broadcast.id)]
+    for entry in branches:
+        lines.append(
+            ctx.t(
+                _("{branch}: {acked}/{total} ({percent}%)"),
+                branch=entry.branch,
+                acked=entry.acked,
+                total=entry.total,
+                percent=round(100 * entry.acked / entry.total),
+            )
+        )
+        if entry.missing:
+            shown = ", ".join(entry.missing[:MISSING_SHOWN])
+            more = len(entry.missing) - MISSING_SHOWN
+            lines.append(
+                ctx.t(_("Not yet: {names}"), names=shown)
+                + (ctx.t(_(" and {count} more"), count=more) if more > 0 else Markup())
+            )
+    ctx.reply(Markup.join(lines))

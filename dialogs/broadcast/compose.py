@@ -1,0 +1,294 @@
+"""``/broadcast``: text → branches → where → category → acknowledgement → when → preview →
+confirm. Confirming writes one broadcast row (or one schedule row); the fan-out worker does the
+rest outside the conversation's transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.commands import Router, Where
+from bot.context import Context
+from bot.conversation import Dialog
+from bot.i18n import _
+from bot.identity import Role
+from bot.markup import Markup
+from bot.messages import Choice
+from bot.timetable import BadSchedule, parse_when
+from dialogs.broadcast.fanout import CATEGORIES, notice, user_text
+
+router = Router()
+
+MAX_TEXT = 3000
+WHERE = {
+    "rooms": _("Branch rooms"),
+    "members": _("Members' direct chats"),
+    "both": _("Both"),
+}
+CHOOSABLE = ("notice", "meeting", "public")
+
+
+def managed_branches(ctx: Context) -> dict[int, str] | None:
+    """The branches the speaker may send to; ``None`` means all (an admin)."""
+    return None if ctx.who.is_admin else dict(ctx.who.secretary_of)
+
+
+class BroadcastDialog(Dialog):
+    name = "broadcast"
+    states = ["text", "branches", "where", "category", "ack", "when", "schedule", "confirm"]
+    transitions = [
+        {"trigger": "got_text", "source": "text", "dest": "branches"},
+        {"trigger": "got_branches", "source": "branches", "dest": "where"},
+        {"trigger": "got_where", "source": "where", "dest": "category"},
+        {"trigger": "got_category", "source": "category", "dest": "ack"},
+        {"trigger": "got_ack", "source": "ack", "dest": "when"},
+        {"trigger": "later", "source": "when", "dest": "schedule"},
+        {"trigger": "now", "source": "when", "dest": "confirm"},
+        {"trigger": "got_time", "source": "schedule", "dest": "confirm"},
+    ]
+    initial = "text"
+    timeout = 30 * 60
+
+    async def begin(self, ctx: Context, **arguments: Any) -> None:
+        ctx.reply(
+            _(
+                "Send the text of the notice (several lines are fine; **bold**, _italic_ and "
+                "links work). /cancel stops."
+            )
+        )
+
+    async def on_text(self, ctx: Context, text: str) -> None:
+        if self.state == "text":
+            text = text.strip()
+            if not text or len(text) > MAX_TEXT:
+                ctx.reply(_("The text must be 1 to {most} characters long."), most=MAX_TEXT)
+                return
+            self.data["text"] = user_text(text).to_json()
+            self.trigger("got_text")
+            await self._ask_branches(ctx)
+        elif self.state == "branches":
+            await self._typed_branches(ctx, text)
+        elif self.state == "schedule":
+            try:
+                when = parse_when(text, ctx.settings.timezone)
+            except BadSchedule:
+                ctx.reply(
+                    _(
+                        "I can't read that time. Examples: `2026-12-01 09:00`, `daily 08:30`, "
+                        "`weekly mon 09:00`, `cron 0 9 * * 1`."
+                    )
+                )
+                return
+            self.data["when"] = {"spec": when.spec}
+            self.trigger("got_time")
+            self._preview(ctx)
+        else:
+            await super().on_text(ctx, text)
+
+    async def on_choice(self, ctx: Context, payload: str) -> None:
+        handlers = {
+            "branches": self._chose_branches,
+            "where": self._chose_where,
+            "category": self._chose_category,
+            "ack": self._chose_ack,
+            "when": self._chose_when,
+            "confirm": self._chose_confirm,
+        }
+        handler = handlers.get(self.state)
+        if handler is None:
+            await super().on_choice(ctx, payload)
+        else:
+            await handler(ctx, payload)
+
+    # -- steps ------------------------------------------------------------------------
+
+    async def _ask_branches(self, ctx: Context) -> None:
+        allowed = managed_branches(ctx)
+        if allowed is not None and len(allowed) == 1:
+            (branch_id,) = allowed
+            self.data["branches"] = {"ids": [branch_id]}
+            self.trigger("got_branches")
+            self._ask_where(ctx)
+            return
+        if allowed is None:
+            branches = {b.id: b.name for b in await ctx.store.branches.all()}
+        else:
+            branches = allowed
+        choices = [[Choice(ctx.text(_("All branches")), "all")]]
+        choices += [[Choice(name, f"b{bid}")] for bid, name in sorted(branches.items())[:10]]
+        ctx.reply(
+            _("To which branches? Press one, or type several names separated by commas."),
+            choices=choices,
+        )
+
+    async def _chose_branches(self, ctx: Context, payload: str) -> None:
+        allowed = managed_branches(ctx)
+        if payload == "all":
+            scope: dict[str, Any] = {"all": True} if allowed is None else {"ids": sorted(allowed)}
+        elif payload.startswith("b") and payload[1:].isdecimal():
+            branch_id = int(payload[1:])
+            if allowed is not None and branch_id not in allowed:
+                return
+            scope = {"ids": [branch_id]}
+        else:
+            return
+        self.data["branches"] = scope
+        self.trigger("got_branches")
+        self._ask_where(ctx)
+
+    async def _typed_branches(self, ctx: Context, text: str) -> None:
+        allowed = managed_branches(ctx)
+        ids: list[int] = []
+        for name in (part.strip() for part in text.replace("，", ",").split(",")):
+            if not name:
+                continue
+            branch = await ctx.store.branches.by_name(name)
+            if branch is None or (allowed is not None and branch.id not in allowed):
+                ctx.reply(_("There is no branch called “{name}” that you manage."), name=name)
+                return
+            ids.append(branch.id)
+        if not ids:
+            ctx.reply(_("Please name at least one branch."))
+            return
+        self.data["branches"] = {"ids": sorted(set(ids))}
+        self.trigger("got_branches")
+        self._ask_where(ctx)
+
+    def _ask_where(self, ctx: Context) -> None:
+        ctx.reply(
+            _("Where shall it go?"),
+            choices=[[Choice(ctx.text(label), key)] for key, label in WHERE.items()],
+        )
+
+    async def _chose_where(self, ctx: Context, payload: str) -> None:
+        if payload not in WHERE:
+            return
+        self.data["where"] = payload
+        self.trigger("got_where")
+        ctx.reply(
+            _("What kind of notice is it?"),
+            choices=[[Choice(ctx.text(CATEGORIES[key]), key)] for key in CHOOSABLE],
+        )
+
+    async def _chose_category(self, ctx: Context, payload: str) -> None:
+        if payload not in CHOOSABLE:
+            return
+        self.data["category"] = payload
+        self.trigger("got_category")
+        ctx.reply(
+            _("Ask each member to confirm with a “received” button?"),
+            choices=[
+                [Choice(ctx.text(_("Yes, ask for “received”")), "yes")],
+                [Choice(ctx.text(_("No")), "no")],
+            ],
+        )
+
+    async def _chose_ack(self, ctx: Context, payload: str) -> None:
+        if payload not in ("yes", "no"):
+            return
+        self.data["ack"] = payload == "yes"
+        self.trigger("got_ack")
+        ctx.reply(
+            _("When?"),
+            choices=[
+                [Choice(ctx.text(_("Send now")), "now")],
+                [Choice(ctx.text(_("Later or repeating")), "later")],
+            ],
+        )
+
+    async def _chose_when(self, ctx: Context, payload: str) -> None:
+        if payload == "now":
+            self.data["when"] = None
+            self.trigger("now")
+            self._preview(ctx)
+        elif payload == "later":
+            self.trigger("later")
+            ctx.reply(
+                _(
+                    "Type when, in {zone} time: `2026-12-01 09:00` once, or `daily 08:30`, "
+                    "`weekdays 08:30`, `weekly mon 09:00`, `monthly 1 09:00`, "
+                    "`cron <minute hour day month weekday>`."
+                ),
+                zone=ctx.settings.timezone,
+            )
+
+    def _preview(self, ctx: Context) -> None:
+        message = notice(
+            Markup.from_json(self.data["text"]),
+            self.data["category"],
+            None,
+            self.data["ack"],
+            ctx.translator.locale,
+            ctx.settings.default_locale,
+        )
+        ctx.reply(Markup.join([ctx.t(_("**Preview** (exactly as it will look):")), Markup()]))
+        ctx.reply(message.text, choices=[list(row) for row in message.choices])
+        when = self.data["when"]
+        ctx.reply(
+            _("Goes to: {where}. When: {when}. Send it?"),
+            where=ctx.text(WHERE[self.data["where"]]),
+            when=when["spec"] if when else ctx.text(_("now")),
+            choices=[
+                [Choice(ctx.text(_("Send")), "send")],
+                [Choice(ctx.text(_("Cancel")), "cancel")],
+            ],
+        )
+
+    async def _chose_confirm(self, ctx: Context, payload: str) -> None:
+        if payload == "cancel":
+            ctx.reply(_("Cancelled. Nothing was sent."))
+            self.finish()
+            return
+        if payload != "send":
+            ctx.reply(_("This is only the preview; press Send or Cancel below."))
+            return
+        where = self.data["where"]
+        fields = {
+            "created_by": ctx.who.member_id,
+            "report_to": {
+                "platform": ctx.here.platform,
+                "chat_id": ctx.here.chat_id,
+                "direct": ctx.here.direct,
+                "user_id": ctx.here.user_id,
+                "locale": ctx.translator.locale,
+            },
+            "text": self.data["text"],
+            "category": self.data["category"],
+            "rooms": where in ("rooms", "both"),
+            "members": where in ("members", "both"),
+            "ack": self.data["ack"],
+        }
+        store = ctx.store.broadcasts
+        when = self.data["when"]
+        self.finish()
+        if when is None:
+            broadcast = await store.create(branch_ids=self.data["branches"], **fields)
+            ctx.reply(
+                _("Notice #{number} is on its way. I will report when it is out."),
+                number=broadcast.id,
+            )
+            return
+        parsed = parse_when(when["spec"], ctx.settings.timezone)
+        schedule = await store.add_schedule(
+            kind="broadcast",
+            spec=parsed.spec,
+            cron=parsed.cron,
+            run_at=parsed.run_at,
+            template=fields,
+            created_by=ctx.who.member_id,
+            branch_ids=self.data["branches"],
+        )
+        ctx.reply(
+            _(
+                "Scheduled as #{number}: {spec}. `/schedules` lists them, "
+                "`/unschedule {number}` stops it."
+            ),
+            number=schedule.id,
+            spec=parsed.spec,
+        )
+
+
+@router.command(
+    "broadcast", summary=_("send a notice to branches"), role=Role.SECRETARY, where=Where.DIRECT
+)
+async def broadcast(ctx: Context) -> None:
+    await ctx.start(BroadcastDialog)

@@ -1,0 +1,444 @@
+"""The fan-out worker: expands broadcasts into recipients and the outbox, reports, reminds,
+and runs stored schedules (broadcasts and the digest) when the scheduler fires them.
+
+Nothing here runs inside the engine's transaction: ``/broadcast`` only writes one broadcast
+row, and this worker takes it from there in its own small transactions, so a 5,000-recipient
+notice never holds up other people's events. Every step is a row state, so a crash resumes:
+recipients are written with the broadcast's status change; each chunk of outbox rows is
+written with the recipients' link to them; delivery re-queues pending rows on start.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from bot.i18n import Plural, _, _n, translator
+from bot.markup import Markup
+from bot.messages import Choice, Outgoing
+from bot.timetable import QuietHours, Timetable, next_run, parse_when
+from store.clock import as_utc, now
+from store.db import Database
+from store.models import Broadcast, BroadcastSchedule
+from store.repos import Repositories
+from store.runtime import PendingMessage
+
+log = logging.getLogger(__name__)
+
+CATEGORIES = {
+    "notice": _("📢 Notice"),
+    "meeting": _("📅 Meeting notice"),
+    "public": _("📣 Public notice"),
+    "digest": _("🗞 Digest"),
+}
+NO_DIRECT_CHAT = "no-direct-chat"
+REPORT_LINES = 30
+MILESTONE_FROM = 200
+"""Broadcasts at least this big get a halfway message before the report."""
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastOptions:
+    """The ``broadcast`` config section, as the worker needs it."""
+
+    timezone: str = "Asia/Shanghai"
+    default_locale: str = "zh_Hans"
+    digest: str = "weekly mon 09:00"
+    reminder_interval: timedelta = timedelta(hours=24)
+    reminder_max: int = 2
+    quiet_hours: QuietHours = field(default_factory=QuietHours)
+    chunk: int = 500
+
+
+def notice(
+    text: Markup, category: str, broadcast_id: int | None, ack: bool, locale: str, default: str
+) -> Outgoing:
+    """A broadcast as its reader sees it (the preview uses the same function)."""
+    t = translator(locale, default)
+    body = Markup.join([t(_("**{title}**"), title=t.text(CATEGORIES[category])), text])
+    if not ack:
+        return Outgoing(body)
+    label = t.text(_("✅ Received (#{number})")).format(number=broadcast_id or "…")
+    return Outgoing(body, ((Choice(label, f"ack:{broadcast_id or 0}"),),))
+
+
+def user_text(raw: str) -> Markup:
+    """What a person typed, with its markup read and no placeholders."""
+    return Markup.format(raw.replace("{", "{{").replace("}", "}}"))
+
+
+class Broadcaster:
+    def __init__(
+        self,
+        db: Database,
+        deliver: Callable[[list[PendingMessage]], None],
+        options: BroadcastOptions,
+    ) -> None:
+        self.db = db
+        self.deliver = deliver
+        self.options = options
+        self._digest_checked = False
+
+    # -- the scheduler's side -----------------------------------------------------------
+
+    async def timetables(self) -> list[Timetable]:
+        """Every active schedule, the digest's among them (created from the config)."""
+        async with self.db.session() as session:
+            store = Repositories(session).broadcasts
+            if not self._digest_checked:
+                await self._ensure_digest(store)
+                self._digest_checked = True
+            rows = await store.active_schedules()
+            return [
+                Timetable(
+                    r.id,
+                    r.cron,
+                    as_utc(r.run_at) if r.run_at else None,
+                    as_utc(r.last_run_at) if r.last_run_at else None,
+                    as_utc(r.created_at),
+                )
+                for r in rows
+            ]
+
+    async def _ensure_digest(self, store: Any) -> None:
+        when = parse_when(self.options.digest, self.options.timezone)
+        current = await store.active_schedules("digest")
+        if any(s.spec == when.spec for s in current):
+            return
+        for schedule in current:
+            await store.stop_schedule(schedule.id)
+        await store.add_schedule(
+            kind="digest",
+            spec=when.spec,
+            cron=when.cron,
+            run_at=when.run_at,
+            template={},
+            created_by=None,
+            branch_ids={"all": True},
+        )
+
+    async def run(self, schedule_id: int) -> None:
+        """Fire a schedule if a slot of it is due and not yet run (so a second firing, a
+        restart or a missed run that the scheduler coalesced all lead to one run)."""
+        async with self.db.session() as session:
+            store = Repositories(session).broadcasts
+            schedule = await store.schedule(schedule_id)
+            if schedule is None or not schedule.active or not self._due(schedule):
+                return
+            last = schedule.last_run_at
+            if not await store.claim_run(schedule.id, last):
+                return
+            if schedule.run_at is not None:
+                await store.stop_schedule(schedule.id)
+            if schedule.kind == "digest":
+                await self._digest(Repositories(session))
+            else:
+                await store.create(
+                    schedule_id=schedule.id, **schedule.template, branch_ids=schedule.branch_ids
+                )
+        log.info("schedule %d ran", schedule_id)
+
+    def _due(self, schedule: BroadcastSchedule) -> bool:
+        moment = now() + timedelta(seconds=1)
+        if schedule.run_at is not None:
+            return schedule.last_run_at is None and as_utc(schedule.run_at) <= moment
+        if schedule.cron is None:
+            return False
+        after = as_utc(schedule.last_run_at or schedule.created_at)
+        slot = next_run(schedule.cron, self.options.timezone, after)
+        return slot is not None and slot <= moment
+
+    # -- the digest ---------------------------------------------------------------------
+
+    async def _digest(self, repos: Repositories) -> None:
+        store = repos.broadcasts
+        items = await store.queued_digest()
+        if not items:
+            return
+        names = await store.branch_names()
+        shared = [i for i in items if i.branch_id is None]
+        targets = set(names) if shared else {i.branch_id for i in items if i.branch_id}
+        for branch_id in sorted(b for b in targets if b is not None):
+            own = [i for i in items if i.branch_id == branch_id]
+            lines = [user_text("• " + item.text) for item in shared + own]
+            broadcast = await store.create(
+                created_by=None,
+                report_to={},
+                text=Markup.join(lines).to_json(),
+                category="digest",
+                branch_ids={"ids": [branch_id]},
+                rooms=True,
+                members=True,
+                ack=False,
+            )
+            await store.fold_digest([i.id for i in own], broadcast.id)
+        await store.fold_digest([i.id for i in shared], 0)
+
+    # -- fan-out ------------------------------------------------------------------------
+
+    async def tick(self) -> None:
+        """Move every unfinished broadcast on, then nudge those who owe an acknowledgement."""
+        async with self.db.session() as session:
+            unfinished = await Repositories(session).broadcasts.unfinished()
+        for broadcast in unfinished:
+            try:
+                if broadcast.status == "new":
+                    await self._expand(broadcast.id)
+                await self._queue(broadcast.id)
+                await self._progress(broadcast.id)
+            except Exception:
+                log.exception("broadcast %d: will try again", broadcast.id)
+        if not self.options.quiet_hours.contains(now(), self.options.timezone):
+            await self.remind()
+
+    async def _expand(self, broadcast_id: int) -> None:
+        """Resolve the targets into recipient rows, in one transaction with the status."""
+        async with self.db.session() as session:
+            repos = Repositories(session)
+            broadcast = await repos.broadcasts.get(broadcast_id)
+            if broadcast is None or broadcast.status != "new":
+                return
+            scope = broadcast.branch_ids
+            branch_ids = None if scope.get("all") else [int(b) for b in scope.get("ids", [])]
+            rows: list[dict[str, Any]] = []
+            if broadcast.rooms:
+                for room in await repos.broadcasts.rooms(branch_ids):
+                    rows.append(
+                        {
+                            "broadcast_id": broadcast.id,
+                            "member_id": None,
+                            "branch_id": room.branch_id,
+                            "name": room.title or room.chat_id,
+                            "locale": None,
+                            "platform": room.platform,
+                            "chat_id": room.chat_id,
+                            "direct": False,
+                            "user_id": None,
+                            "status": "queued",
+                        }
+                    )
+            if broadcast.members or broadcast.ack:
+                for member in await repos.broadcasts.reachable_members(branch_ids):
+                    status = "queued" if broadcast.members else "track"
+                    if member.chat_id is None and broadcast.members:
+                        status = "unreachable"
+                    rows.append(
+                        {
+                            "broadcast_id": broadcast.id,
+                            "member_id": member.member_id,
+                            "branch_id": member.branch_id,
+                            "name": member.name,
+                            "locale": member.locale,
+                            "platform": member.platform,
+                            "chat_id": member.chat_id,
+                            "direct": member.chat_id is not None,
+                            "user_id": member.user_id,
+                            "status": status,
+                            "error": NO_DIRECT_CHAT if status == "unreachable" else None,
+                        }
+                    )
+            await repos.broadcasts.add_recipients(rows)
+            broadcast.total = sum(1 for r in rows if r["status"] != "track")
+            broadcast.status = "sending"
+            pending = self._tell(
+                broadcast,
+                _n(
+                    "Sending #{number} to {count} recipient…",
+                    "Sending #{number} to {count} recipients…",
+                ),
+                count=broadcast.total,
+            )
+            ids = await repos.outbox.add_many(pending)
+        self._hand_over(ids, pending)
+
+    async def _queue(self, broadcast_id: int) -> None:
+        """Put queued recipients into the outbox, one chunk per transaction."""
+        while True:
+            async with self.db.session() as session:
+                repos = Repositories(session)
+                broadcast = await repos.broadcasts.get(broadcast_id)
+                if broadcast is None:
+                    return
+                recipients = await repos.broadcasts.queued(broadcast_id, self.options.chunk)
+                if not recipients:
+                    return
+                text = Markup.from_json(broadcast.text)
+                rendered: dict[str, dict[str, Any]] = {}
+                rows = []
+                for recipient in recipients:
+                    locale = recipient.locale or self.options.default_locale
+                    if locale not in rendered:
+                        message = notice(
+                            text,
+                            broadcast.category,
+                            broadcast.id,
+                            broadcast.ack,
+                            locale,
+                            self.options.default_locale,
+                        )
+                        rendered[locale] = {**message.to_json(), "locale": locale, "fold": True}
+                    rows.append(
+                        {
+                            "platform": recipient.platform,
+                            "chat_id": recipient.chat_id,
+                            "direct": recipient.direct,
+                            "user_id": recipient.user_id,
+                            "payload": rendered[locale],
+                        }
+                    )
+                ids = await repos.outbox.add_many(rows)
+                await repos.broadcasts.link_outbox(
+                    [(r.id, i) for r, i in zip(recipients, ids, strict=True)]
+                )
+            self._hand_over(ids, rows)
+
+    async def _progress(self, broadcast_id: int) -> None:
+        """The halfway message for big broadcasts, and the report once nothing is pending."""
+        async with self.db.session() as session:
+            repos = Repositories(session)
+            broadcast = await repos.broadcasts.get(broadcast_id)
+            if broadcast is None or broadcast.status != "sending":
+                return
+            counts = await repos.broadcasts.delivery_counts(broadcast_id)
+            pending: list[dict[str, Any]] = []
+            if counts["pending"]:
+                done = counts["sent"] + counts["unreachable"]
+                if (
+                    broadcast.total >= MILESTONE_FROM
+                    and not broadcast.milestone
+                    and done * 2 >= broadcast.total
+                ):
+                    broadcast.milestone = 1
+                    pending = self._tell(
+                        broadcast,
+                        _("#{number}: {done} of {total} done."),
+                        done=done,
+                        total=broadcast.total,
+                    )
+            else:
+                await repos.broadcasts.finish(broadcast_id)
+                pending = await self._report(repos, broadcast, counts)
+            ids = await repos.outbox.add_many(pending)
+        self._hand_over(ids, pending)
+
+    async def _report(
+        self, repos: Repositories, broadcast: Broadcast, counts: dict[str, int]
+    ) -> list[dict[str, Any]]:
+        if not broadcast.report_to:
+            return []
+        t = translator(broadcast.report_to.get("locale"), self.options.default_locale)
+        lines = [
+            t(
+                _("**#{number} sent**: {sent} delivered, {unreachable} unreachable."),
+                number=broadcast.id,
+                sent=counts["sent"],
+                unreachable=counts["unreachable"],
+            )
+        ]
+        failed = [
+            o for o in await repos.broadcasts.outcomes(broadcast.id) if o.status == "unreachable"
+        ]
+        for outcome in failed[:REPORT_LINES]:
+            reason = (
+                t.text(_("I have no direct chat with them"))
+                if outcome.error == NO_DIRECT_CHAT
+                else outcome.error or "?"
+            )
+            where = t.text(
+                _("direct chat") if outcome.direct or outcome.error == NO_DIRECT_CHAT else _("room")
+            )
+            lines.append(
+                Markup.format(
+                    "• {name} ({where}): {reason}", name=outcome.name, where=where, reason=reason
+                )
+            )
+        if len(failed) > REPORT_LINES:
+            lines.append(t(_("… and {count} more."), count=len(failed) - REPORT_LINES))
+        if broadcast.ack:
+            lines.append(t(_("See who has confirmed with `/acks {number}`."), number=broadcast.id))
+        return [self._row(broadcast.report_to, Markup.join(lines))]
+
+    def _tell(
+        self,
+        broadcast: Broadcast,
+        message: str | Plural,
+        count: int | None = None,
+        **values: object,
+    ) -> list[dict[str, Any]]:
+        if not broadcast.report_to:
+            return []
+        t = translator(broadcast.report_to.get("locale"), self.options.default_locale)
+        return [
+            self._row(
+                broadcast.report_to,
+                t(message, count, number=broadcast.id, **values),
+            )
+        ]
+
+    @staticmethod
+    def _row(report_to: dict[str, Any], text: Markup) -> dict[str, Any]:
+        return {
+            "platform": report_to["platform"],
+            "chat_id": report_to["chat_id"],
+            "direct": report_to["direct"],
+            "user_id": report_to["user_id"],
+            "payload": {**Outgoing(text).to_json(), "locale": report_to.get("locale")},
+        }
+
+    def _hand_over(self, ids: list[int], rows: list[dict[str, Any]]) -> None:
+        """After the commit: delivery gets the new rows (on a crash, it finds them on start)."""
+        if ids:
+            self.deliver(
+                [
+                    PendingMessage(
+                        i, r["platform"], r["chat_id"], r["direct"], r["user_id"], r["payload"], 0
+                    )
+                    for i, r in zip(ids, rows, strict=True)
+                ]
+            )
+
+    # -- reminders ----------------------------------------------------------------------
+
+    async def remind(self) -> None:
+        """One nudge to everyone who has not acknowledged a broadcast whose interval passed."""
+        before = now() - self.options.reminder_interval
+        async with self.db.session() as session:
+            repos = Repositories(session)
+            rows: list[dict[str, Any]] = []
+            for broadcast in await repos.broadcasts.due_reminders(
+                before, self.options.reminder_max
+            ):
+                waiting = await repos.broadcasts.unacked_direct(broadcast.id)
+                text = Markup.from_json(broadcast.text)
+                for recipient in waiting:
+                    locale = recipient.locale or self.options.default_locale
+                    t = translator(locale, self.options.default_locale)
+                    message = notice(
+                        text,
+                        broadcast.category,
+                        broadcast.id,
+                        True,
+                        locale,
+                        self.options.default_locale,
+                    )
+                    nudge = Outgoing(
+                        Markup.join(
+                            [t(_("Reminder: please confirm you have read this.")), message.text]
+                        ),
+                        message.choices,
+                    )
+                    rows.append(
+                        {
+                            "platform": recipient.platform,
+                            "chat_id": recipient.chat_id,
+                            "direct": True,
+                            "user_id": recipient.user_id,
+                            "payload": {**nudge.to_json(), "locale": locale, "fold": True},
+                        }
+                    )
+                await repos.broadcasts.reminded(broadcast.id, [r.id for r in waiting])
+            ids = await repos.outbox.add_many(rows)
+        self._hand_over(ids, rows)

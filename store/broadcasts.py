@@ -1,0 +1,370 @@
+"""Named queries of broadcasts: recipients and their outbox rows, acknowledgements, schedules
+and digest items. Recipient writes are batched (``executemany``): a broadcast can have
+thousands of them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.clock import now
+from store.models import (
+    Branch,
+    Broadcast,
+    BroadcastRecipient,
+    BroadcastSchedule,
+    DigestItem,
+    Identity,
+    Member,
+    OutboxRow,
+    Room,
+)
+
+RECIPIENTS = cast(Table, BroadcastRecipient.__table__)
+
+
+@dataclass(frozen=True, slots=True)
+class Reachable:
+    """A member as a broadcast sees them: where their direct chat is, if anywhere."""
+
+    member_id: int
+    branch_id: int
+    name: str
+    locale: str | None
+    platform: str | None
+    user_id: str | None
+    chat_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    name: str
+    direct: bool
+    status: str
+    """sent, pending or unreachable."""
+    error: str | None
+
+
+@dataclass(slots=True)
+class BranchAcks:
+    branch: str
+    acked: int
+    total: int
+    missing: list[str]
+
+
+def _branch_filter(column: Any, branch_ids: Sequence[int] | None) -> Any:
+    return True if branch_ids is None else column.in_(list(branch_ids))
+
+
+class Broadcasts:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def create(self, **fields: Any) -> Broadcast:
+        broadcast = Broadcast(created_at=now(), status="new", total=0, **fields)
+        self.session.add(broadcast)
+        await self.session.flush()
+        return broadcast
+
+    async def get(self, broadcast_id: int) -> Broadcast | None:
+        return await self.session.get(Broadcast, broadcast_id)
+
+    async def unfinished(self) -> list[Broadcast]:
+        return list(
+            await self.session.scalars(
+                select(Broadcast).where(Broadcast.status != "done").order_by(Broadcast.id)
+            )
+        )
+
+    async def reachable_members(self, branch_ids: Sequence[int] | None) -> list[Reachable]:
+        """Members of the branches with one direct chat each (the first platform that has one)."""
+        rows = await self.session.execute(
+            select(
+                Member.id,
+                Member.branch_id,
+                Member.display_name,
+                Member.locale,
+                Identity.platform,
+                Identity.user_id,
+                Identity.direct_chat_id,
+            )
+            .outerjoin(
+                Identity,
+                and_(Identity.member_id == Member.id, Identity.direct_chat_id.is_not(None)),
+            )
+            .where(Member.branch_id.is_not(None), _branch_filter(Member.branch_id, branch_ids))
+            .order_by(Member.id, Identity.platform, Identity.user_id)
+        )
+        found: dict[int, Reachable] = {}
+        for member_id, branch_id, name, locale, platform, user_id, chat in rows:
+            if member_id not in found:
+                found[member_id] = Reachable(
+                    member_id, cast(int, branch_id), name, locale, platform, user_id, chat
+                )
+        return list(found.values())
+
+    async def rooms(self, branch_ids: Sequence[int] | None) -> list[Room]:
+        return list(
+            await self.session.scalars(
+                select(Room)
+                .where(_branch_filter(Room.branch_id, branch_ids))
+                .order_by(Room.branch_id, Room.platform, Room.chat_id)
+            )
+        )
+
+    async def add_recipients(self, rows: Sequence[dict[str, Any]]) -> None:
+        defaults = {"error": None, "outbox_id": None, "acked_at": None, "reminders": 0}
+        for start in range(0, len(rows), 1000):
+            await self.session.execute(
+                insert(RECIPIENTS), [{**defaults, **row} for row in rows[start : start + 1000]]
+            )
+
+    async def queued(self, broadcast_id: int, limit: int) -> list[BroadcastRecipient]:
+        return list(
+            await self.session.scalars(
+                select(BroadcastRecipient)
+                .where(
+                    BroadcastRecipient.broadcast_id == broadcast_id,
+                    BroadcastRecipient.status == "queued",
+                )
+                .order_by(BroadcastRecipient.id)
+                .limit(limit)
+            )
+        )
+
+    async def link_outbox(self, pairs: Sequence[tuple[int, int]]) -> None:
+        """Recipients (id, outbox id) are now in the outbox: written with the rows themselves."""
+        if pairs:
+            await self.session.execute(
+                update(RECIPIENTS)
+                .where(RECIPIENTS.c.id == bindparam("rid"))
+                .values(status="outbox", outbox_id=bindparam("oid")),
+                [{"rid": r, "oid": o} for r, o in pairs],
+            )
+
+    async def delivery_counts(self, broadcast_id: int) -> dict[str, int]:
+        """sent / pending / unreachable over every recipient that has a destination."""
+        rows = await self.session.execute(
+            select(BroadcastRecipient.status, OutboxRow.status, func.count())
+            .outerjoin(OutboxRow, OutboxRow.id == BroadcastRecipient.outbox_id)
+            .where(
+                BroadcastRecipient.broadcast_id == broadcast_id,
+                BroadcastRecipient.status != "track",
+            )
+            .group_by(BroadcastRecipient.status, OutboxRow.status)
+        )
+        counts = {"sent": 0, "pending": 0, "unreachable": 0}
+        for mine, theirs, count in rows:
+            key = "unreachable" if mine == "unreachable" else theirs or "pending"
+            counts[key] = counts.get(key, 0) + count
+        return counts
+
+    async def outcomes(self, broadcast_id: int) -> list[Outcome]:
+        rows = await self.session.execute(
+            select(
+                BroadcastRecipient.name,
+                BroadcastRecipient.direct,
+                BroadcastRecipient.status,
+                BroadcastRecipient.error,
+                OutboxRow.status,
+                OutboxRow.error,
+            )
+            .outerjoin(OutboxRow, OutboxRow.id == BroadcastRecipient.outbox_id)
+            .where(
+                BroadcastRecipient.broadcast_id == broadcast_id,
+                BroadcastRecipient.status != "track",
+            )
+            .order_by(BroadcastRecipient.id)
+        )
+        return [
+            Outcome(
+                name,
+                direct,
+                "unreachable" if mine == "unreachable" else theirs or "pending",
+                error or outbox_error,
+            )
+            for name, direct, mine, error, theirs, outbox_error in rows
+        ]
+
+    async def finish(self, broadcast_id: int) -> None:
+        await self.session.execute(
+            update(Broadcast)
+            .where(Broadcast.id == broadcast_id)
+            .values(status="done", finished_at=now())
+        )
+
+    # -- acknowledgements ---------------------------------------------------------------
+
+    async def acknowledge(self, broadcast_id: int, member_id: int) -> bool | None:
+        """``True``: recorded now; ``False``: already recorded; ``None``: not a recipient."""
+        result = await self.session.execute(
+            update(BroadcastRecipient)
+            .where(
+                BroadcastRecipient.broadcast_id == broadcast_id,
+                BroadcastRecipient.member_id == member_id,
+                BroadcastRecipient.acked_at.is_(None),
+            )
+            .values(acked_at=now())
+        )
+        if getattr(result, "rowcount", 0):
+            return True
+        exists = await self.session.scalar(
+            select(func.count()).where(
+                BroadcastRecipient.broadcast_id == broadcast_id,
+                BroadcastRecipient.member_id == member_id,
+            )
+        )
+        return False if exists else None
+
+    async def latest_unacked(self, member_id: int) -> int | None:
+        """The newest broadcast that asks this member for an acknowledgement they owe."""
+        return await self.session.scalar(
+            select(BroadcastRecipient.broadcast_id)
+            .join(Broadcast, Broadcast.id == BroadcastRecipient.broadcast_id)
+            .where(
+                BroadcastRecipient.member_id == member_id,
+                BroadcastRecipient.acked_at.is_(None),
+                Broadcast.ack.is_(True),
+            )
+            .order_by(BroadcastRecipient.broadcast_id.desc())
+            .limit(1)
+        )
+
+    async def acks_by_branch(
+        self, broadcast_id: int, branch_ids: Sequence[int] | None
+    ) -> list[BranchAcks]:
+        rows = await self.session.execute(
+            select(Branch.name, BroadcastRecipient.name, BroadcastRecipient.acked_at)
+            .join(Branch, Branch.id == BroadcastRecipient.branch_id)
+            .where(
+                BroadcastRecipient.broadcast_id == broadcast_id,
+                BroadcastRecipient.member_id.is_not(None),
+                _branch_filter(BroadcastRecipient.branch_id, branch_ids),
+            )
+            .order_by(Branch.key, BroadcastRecipient.name)
+        )
+        branches: dict[str, BranchAcks] = {}
+        for branch, name, acked_at in rows:
+            entry = branches.setdefault(branch, BranchAcks(branch, 0, 0, []))
+            entry.total += 1
+            if acked_at is None:
+                entry.missing.append(name)
+            else:
+                entry.acked += 1
+        return list(branches.values())
+
+    async def due_reminders(self, before: datetime, most: int) -> list[Broadcast]:
+        """Finished broadcasts asking for acks whose last nudge (or sending) is ``before``."""
+        return list(
+            await self.session.scalars(
+                select(Broadcast).where(
+                    Broadcast.ack.is_(True),
+                    Broadcast.status == "done",
+                    Broadcast.reminders < most,
+                    or_(
+                        Broadcast.reminded_at < before,
+                        and_(Broadcast.reminded_at.is_(None), Broadcast.finished_at < before),
+                    ),
+                )
+            )
+        )
+
+    async def unacked_direct(self, broadcast_id: int) -> list[BroadcastRecipient]:
+        """Members who have not acknowledged and whom the bot can write to directly."""
+        member_chats = (
+            select(BroadcastRecipient)
+            .where(
+                BroadcastRecipient.broadcast_id == broadcast_id,
+                BroadcastRecipient.member_id.is_not(None),
+                BroadcastRecipient.acked_at.is_(None),
+                BroadcastRecipient.direct.is_(True),
+                BroadcastRecipient.status != "unreachable",
+            )
+            .order_by(BroadcastRecipient.id)
+        )
+        return list(await self.session.scalars(member_chats))
+
+    async def reminded(self, broadcast_id: int, recipient_ids: Sequence[int]) -> None:
+        await self.session.execute(
+            update(Broadcast)
+            .where(Broadcast.id == broadcast_id)
+            .values(reminders=Broadcast.reminders + 1, reminded_at=now())
+        )
+        if recipient_ids:
+            await self.session.execute(
+                update(RECIPIENTS)
+                .where(RECIPIENTS.c.id == bindparam("rid"))
+                .values(reminders=RECIPIENTS.c.reminders + 1),
+                [{"rid": r} for r in recipient_ids],
+            )
+
+    # -- schedules ----------------------------------------------------------------------
+
+    async def add_schedule(self, **fields: Any) -> BroadcastSchedule:
+        schedule = BroadcastSchedule(created_at=now(), active=True, **fields)
+        self.session.add(schedule)
+        await self.session.flush()
+        return schedule
+
+    async def schedule(self, schedule_id: int) -> BroadcastSchedule | None:
+        return await self.session.get(BroadcastSchedule, schedule_id)
+
+    async def active_schedules(self, kind: str | None = None) -> list[BroadcastSchedule]:
+        query = select(BroadcastSchedule).where(BroadcastSchedule.active.is_(True))
+        if kind is not None:
+            query = query.where(BroadcastSchedule.kind == kind)
+        return list(await self.session.scalars(query.order_by(BroadcastSchedule.id)))
+
+    async def stop_schedule(self, schedule_id: int) -> None:
+        await self.session.execute(
+            update(BroadcastSchedule)
+            .where(BroadcastSchedule.id == schedule_id)
+            .values(active=False)
+        )
+
+    async def claim_run(self, schedule_id: int, last_run_at: datetime | None) -> bool:
+        """Record a run, unless another process (or a second firing) recorded it first."""
+        previous = (
+            BroadcastSchedule.last_run_at.is_(None)
+            if last_run_at is None
+            else BroadcastSchedule.last_run_at == last_run_at
+        )
+        result = await self.session.execute(
+            update(BroadcastSchedule)
+            .where(
+                BroadcastSchedule.id == schedule_id, BroadcastSchedule.active.is_(True), previous
+            )
+            .values(last_run_at=now())
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    # -- digests ------------------------------------------------------------------------
+
+    async def add_digest_item(self, branch_id: int | None, text: str, by: int | None) -> int:
+        item = DigestItem(branch_id=branch_id, text=text, created_by=by, created_at=now())
+        self.session.add(item)
+        await self.session.flush()
+        return item.id
+
+    async def queued_digest(self) -> list[DigestItem]:
+        return list(
+            await self.session.scalars(
+                select(DigestItem).where(DigestItem.broadcast_id.is_(None)).order_by(DigestItem.id)
+            )
+        )
+
+    async def fold_digest(self, item_ids: Sequence[int], broadcast_id: int) -> None:
+        await self.session.execute(
+            update(DigestItem)
+            .where(DigestItem.id.in_(list(item_ids)))
+            .values(broadcast_id=broadcast_id)
+        )
+
+    async def branch_names(self) -> dict[int, str]:
+        return {b.id: b.name for b in await self.session.scalars(select(Branch))}

@@ -1,0 +1,125 @@
+"""Acknowledgements once per person, the numbered fallback, and reminders: interval, maximum,
+quiet hours, stopped by the acknowledgement. The clock is moved by moving the stored times."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+
+from sqlalchemy import update
+
+from adapters.memory import MemoryAdapter
+from bot.app import BranchBot
+from bot.messages import Capabilities
+from bot.timetable import QuietHours
+from store.clock import now
+from store.models import Broadcast
+from tests.broadcast.conftest import broadcast, organisation
+from tests.conftest import BotFactory, settle
+from tests.helpers import ask
+
+
+def texts_to(adapter: MemoryAdapter, user: str, since: int = 0) -> list[str]:
+    return [
+        s.message.text.plain() for s in adapter.sent[since:] if s.address.chat_id == f"dm-{user}"
+    ]
+
+
+async def age(bot: BranchBot, broadcast_id: int, hours: float) -> None:
+    """Move the broadcast's sending (and last nudge) ``hours`` into the past."""
+    moment = now() - timedelta(hours=hours)
+    async with bot.db.session() as session:
+        await session.execute(
+            update(Broadcast).where(Broadcast.id == broadcast_id).values(finished_at=moment)
+        )
+        await session.execute(
+            update(Broadcast)
+            .where(Broadcast.id == broadcast_id, Broadcast.reminded_at.is_not(None))
+            .values(reminded_at=moment)
+        )
+
+
+async def test_reminders_until_acknowledged_or_maximum(make_bot: BotFactory) -> None:
+    bot, adapter = await make_bot()
+    bot.broadcaster.options = dataclasses.replace(bot.broadcaster.options, quiet_hours=QuietHours())
+    await organisation(bot, adapter)
+    number = await broadcast(bot)
+    mei = next(
+        s
+        for s in adapter.sent
+        if s.address.chat_id == "dm-mei" and "Hello" in s.message.text.plain()
+    )
+    assert "Received (#" in mei.message.choices[0][0].label
+    assert "recorded" in await ask(bot, adapter, "mei", choice=mei.message.choices[0][0].payload)
+
+    start = len(adapter.sent)
+    await bot.broadcaster.remind()
+    await settle(bot)
+    assert len(adapter.sent) == start, "the interval has not passed yet"
+
+    await age(bot, number, 25)
+    await bot.broadcaster.remind()
+    await settle(bot)
+    assert [t for t in texts_to(adapter, "kai", start) if "Reminder" in t]
+    assert [t for t in texts_to(adapter, "sam", start) if "Reminder" in t]
+    assert not texts_to(adapter, "mei", start), "mei has acknowledged"
+    assert not [s for s in adapter.sent[start:] if s.address.chat_id == "room"]
+
+    kai = next(s for s in adapter.sent[start:] if s.address.chat_id == "dm-kai")
+    assert "recorded" in await ask(bot, adapter, "kai", choice=kai.message.choices[0][0].payload)
+    second = len(adapter.sent)
+    await age(bot, number, 25)
+    await bot.broadcaster.remind()
+    await settle(bot)
+    assert texts_to(adapter, "sam", second) and not texts_to(adapter, "kai", second)
+
+    third = len(adapter.sent)
+    await age(bot, number, 25)
+    await bot.broadcaster.remind()
+    await settle(bot)
+    assert len(adapter.sent) == third, "reminder_max is 2"
+
+
+async def test_no_reminders_in_quiet_hours(make_bot: BotFactory) -> None:
+    bot, adapter = await make_bot()
+    everything = QuietHours.parse("00:00-23:59")
+    bot.broadcaster.options = dataclasses.replace(bot.broadcaster.options, quiet_hours=everything)
+    await organisation(bot, adapter)
+    number = await broadcast(bot)
+    await age(bot, number, 25)
+    start = len(adapter.sent)
+    await bot.broadcaster.tick()
+    await settle(bot)
+    assert not [t for t in texts_to(adapter, "kai", start) if "Reminder" in t]
+    bot.broadcaster.options = dataclasses.replace(bot.broadcaster.options, quiet_hours=QuietHours())
+    await bot.broadcaster.tick()
+    await settle(bot)
+    assert [t for t in texts_to(adapter, "kai", start) if "Reminder" in t]
+
+
+async def test_numbered_answer_where_there_are_no_buttons(make_bot: BotFactory) -> None:
+    adapter = MemoryAdapter(capabilities=Capabilities(buttons=False))
+    bot, adapter = await make_bot(adapter)
+    await organisation(bot, adapter)
+    number = await broadcast(bot)
+    mei = next(
+        s
+        for s in adapter.sent
+        if s.address.chat_id == "dm-mei" and "Hello" in s.message.text.plain()
+    )
+    assert "1. ✅ Received" in mei.message.text.plain() and not mei.message.choices
+    assert f"#{number} is recorded" in await ask(bot, adapter, "mei", "1")
+    assert "only respond to commands" in await ask(bot, adapter, "mei", "1")
+    assert "only respond to commands" in await ask(bot, adapter, "mei", "2")
+    assert "recorded" in await ask(bot, adapter, "kai", "1", chat="room")
+    assert await ask(bot, adapter, "kai", "1", chat="room") == ""
+    acks = await ask(bot, adapter, "sam", f"/acks {number}")
+    assert "Main: 2/3 (67%)" in acks and "Not yet: Sam" in acks
+
+
+async def test_ack_without_request_and_bad_button(make_bot: BotFactory) -> None:
+    bot, adapter = await make_bot()
+    await organisation(bot, adapter)
+    number = await broadcast(bot, ack=False)
+    assert "did not ask" in await ask(bot, adapter, "sam", f"/acks {number}")
+    assert "no longer in use" in await ask(bot, adapter, "mei", choice="ack:x")

@@ -1,0 +1,75 @@
+"""Foldable messages queued for a chat beyond its send budget become one message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from adapters.memory import MemoryAdapter
+from bot.app import BranchBot
+from bot.delivery import fold
+from bot.markup import Markup
+from bot.messages import Capabilities, Outgoing
+from store.repos import Repositories
+from store.runtime import OUTBOX, PendingMessage
+from tests.conftest import BotFactory, settle
+
+
+def row(row_id: int, text: str, foldable: bool = True) -> PendingMessage:
+    payload = {**Outgoing(Markup.literal(text)).to_json(), "fold": foldable}
+    return PendingMessage(row_id, "memory", "room", False, None, payload, 0)
+
+
+def test_fold_keeps_the_first_id_and_stops_at_what_may_not_fold() -> None:
+    merged, absorbed = fold([row(1, "a"), row(2, "b"), row(3, "c", False), row(4, "d")], 4096)
+    assert merged.id == 1 and absorbed == [2]
+    assert Markup.from_json(merged.payload["text"]).plain() == "a\n\n— — —\n\nb"
+    merged, absorbed = fold([row(1, "a" * 60), row(2, "b" * 60)], 100)
+    assert absorbed == [], "a merged message may not exceed the platform's length"
+
+
+async def queue(bot: BranchBot, count: int, foldable: bool) -> None:
+    rows: list[dict[str, Any]] = [
+        {
+            "platform": "memory",
+            "chat_id": "room",
+            "direct": False,
+            "user_id": None,
+            "payload": {**Outgoing(Markup.literal(f"notice {i}")).to_json(), "fold": foldable},
+        }
+        for i in range(count)
+    ]
+    async with bot.db.session() as session:
+        ids = await Repositories(session).outbox.add_many(rows)
+    bot.deliveries["memory"].enqueue(
+        [
+            PendingMessage(i, "memory", "room", False, None, r["payload"], 0)
+            for i, r in zip(ids, rows, strict=True)
+        ]
+    )
+
+
+async def test_a_group_robot_gets_one_message_instead_of_an_hour_of_them(
+    make_bot: BotFactory,
+) -> None:
+    robot = MemoryAdapter(capabilities=Capabilities(group_messages_per_minute=20))
+    bot, adapter = await make_bot(robot)
+    await queue(bot, 30, foldable=True)
+    await settle(bot)
+    assert len(adapter.sent) == 1
+    text = adapter.sent[0].message.text.plain()
+    assert all(f"notice {i}" in text for i in range(30))
+    async with bot.db.session() as session:
+        statuses = list(await session.scalars(OUTBOX.select().with_only_columns(OUTBOX.c.status)))
+    assert statuses == ["sent"] * 30
+
+
+async def test_within_budget_or_not_foldable_nothing_is_merged(make_bot: BotFactory) -> None:
+    robot = MemoryAdapter(capabilities=Capabilities(group_messages_per_minute=20))
+    bot, adapter = await make_bot(robot)
+    await queue(bot, 5, foldable=True)
+    await queue(bot, 3, foldable=False)
+    await settle(bot)
+    assert [s.message.text.plain() for s in adapter.sent] == [
+        *(f"notice {i}" for i in range(5)),
+        *(f"notice {i}" for i in range(3)),
+    ]

@@ -1,0 +1,193 @@
+"""Broadcasts end to end through the webhook channel: compose, fan-out, report, acks, /acks,
+schedules and digests."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, update
+
+from store.clock import now
+from store.models import Broadcast, BroadcastSchedule
+from tests.webhook_harness import Lab, lab_bot
+
+CODE = re.compile(r"\b([A-HJ-NP-Z2-9]{8})\b")
+Message = dict[str, Any]
+
+
+@pytest.fixture
+async def lab(database_url: str) -> AsyncIterator[Lab]:
+    async with lab_bot(database_url) as lab:
+        yield lab
+
+
+def code_in(text: str) -> str:
+    match = CODE.search(text)
+    assert match, text
+    return match.group(1)
+
+
+async def until(lab: Lab, test: Callable[[Message], bool], timeout: float = 15) -> Message:
+    """The first message the receiver got that passes ``test``, waiting for it if need be."""
+    async with asyncio.timeout(timeout):
+        while True:
+            for message in lab.receiver.messages:
+                if test(message):
+                    return message
+            lab.receiver.changed.clear()
+            await lab.receiver.changed.wait()
+
+
+def to(user: str) -> Callable[[Message], bool]:
+    return lambda m: m["chat"]["id"] == f"dm-{user}"
+
+
+def button(message: Message, label: str) -> str:
+    for row in message["choices"]:
+        for choice in row:
+            if label in choice["label"]:
+                return str(choice["payload"])
+    raise AssertionError(f"no {label!r} in {message['choices']}")
+
+
+async def organisation(lab: Lab) -> None:
+    """Main Library: secretary sam, members mei and ann (ann never wrote to the bot after
+    joining in a room... she has no direct chat), a bound room; Science: member tom."""
+    await lab.say("boss", "/branch add Main Library")
+    await lab.say("boss", "/branch add Science")
+    sam = code_in(await lab.say("boss", "/invite Main Library secretary"))
+    await lab.say("sam", f"/join {sam}")
+    for name, branch in (("mei", "Main Library"), ("tom", "Science")):
+        code = code_in(await lab.say("boss", f"/invite {branch} member"))
+        await lab.say(name, f"/join {code}")
+    for name in ("sam", "mei", "tom"):
+        await lab.say(name, "/me")
+    await lab.say("sam", "/bind Main Library", chat="room-1")
+
+
+async def compose(lab: Lab, user: str, text: str, *steps: str) -> list[Message]:
+    """Run /broadcast pressing the buttons labelled ``steps`` in order; returns the last answers."""
+    await lab.say(user, "/broadcast")
+    answers = await lab.ask(user, text)
+    for label in steps:
+        asking = next(a for a in reversed(answers) if a.get("choices"))
+        answers = await lab.ask(user, choice=button(asking, label))
+    return answers
+
+
+async def test_secretary_broadcast_report_and_acks(lab: Lab) -> None:
+    await organisation(lab)
+    answers = await compose(
+        lab, "sam", "Branch meeting **Friday** 3pm\nRoom 204", "Both", "Meeting", "Yes", "Send now"
+    )
+    preview = next(a for a in answers if "Friday" in a["text"])
+    assert "Meeting notice" in preview["text"] and "Room 204" in preview["text"]
+    assert "Received" in preview["choices"][0][0]["label"]
+    assert "Send it?" in answers[-1]["text"]
+    sent = await lab.ask("sam", choice=button(answers[-1], "Send"))
+    assert "on its way" in sent[0]["text"]
+
+    report = await until(lab, lambda m: to("sam")(m) and "delivered" in m["text"])
+    assert "3 delivered, 0 unreachable" in report["text"]  # sam, mei, room-1
+    mei = await until(lab, lambda m: to("mei")(m) and "Friday" in m["text"])
+    room = await until(lab, lambda m: m["chat"]["id"] == "room-1" and "Friday" in m["text"])
+    assert "**Friday**" in mei["markdown"] and room["choices"]
+    assert not [m for m in lab.receiver.messages if to("tom")(m) and "Friday" in m["text"]]
+
+    number = re.search(r"#(\d+)", report["text"])
+    assert number
+    assert "0/2" in await lab.say("sam", f"/acks {number[1]}")
+    assert "recorded" in await lab.say("mei", choice=button(mei, "Received"))
+    assert "already" in await lab.say("mei", choice=button(mei, "Received"))
+    acks = await lab.say("sam", f"/acks {number[1]}")
+    assert "Main Library: 1/2 (50%)" in acks and "Not yet: Sam" in acks
+    assert "not addressed to you" in await lab.say("tom", choice=button(mei, "Received"))
+    assert "no notice #999" in await lab.say("sam", "/acks 999")
+    assert "Usage" in await lab.say("sam", "/acks")
+    assert "Only" in await lab.say("mei", f"/acks {number[1]}")
+
+
+async def test_admin_chooses_branches_and_unreachable_people_are_reported(lab: Lab) -> None:
+    await organisation(lab)
+    code = code_in(await lab.say("boss", "/invite Science member"))
+    await lab.say("ann", f"/join {code}")  # and never writes again: no direct chat is known
+    answers = await compose(lab, "boss", "Library closed Monday")
+    assert "All branches" in answers[-1]["choices"][0][0]["label"]
+    answers = await lab.ask("boss", "Science")
+    assert "Where" in answers[-1]["text"]
+    for label in ("Members", "Public", "No", "Send now", "Send"):
+        asking = next(a for a in reversed(answers) if a.get("choices"))
+        answers = await lab.ask("boss", choice=button(asking, label))
+    report = await until(lab, lambda m: to("boss")(m) and "delivered" in m["text"])
+    assert "1 delivered, 1 unreachable" in report["text"]
+    assert "Ann (direct chat): I have no direct chat with them" in report["text"]
+    tom = await until(lab, lambda m: to("tom")(m) and "Library closed" in m["text"])
+    assert "Public notice" in tom["text"] and not tom.get("choices")
+
+
+async def test_bad_input_changes_nothing(lab: Lab) -> None:
+    await organisation(lab)
+    help_text = await lab.say("sam", "/help")
+    for command in ("/broadcast", "/schedules", "/unschedule", "/digest add", "/acks"):
+        assert command in help_text
+    assert "/broadcast" not in await lab.say("mei", "/help")
+    assert "Only" in await lab.say("mei", "/broadcast")
+    assert "direct chat" in await lab.say("sam", "/broadcast", chat="room-1")
+    await lab.say("boss", "/broadcast")
+    assert "1 to 3000 characters" in await lab.say("boss", "x" * 3001)
+    await lab.say("boss", "Hello")
+    assert "no branch called “Nowhere”" in await lab.say("boss", "Nowhere, Science")
+    assert "Where" in await lab.say("boss", "Science")
+    assert "Please answer the question above" in await lab.say("boss", "both please")
+    assert "Stopped" in await lab.say("boss", "/cancel")
+    async with lab.bot.db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(Broadcast)) == 0
+
+
+async def test_schedule_list_and_unschedule(lab: Lab) -> None:
+    await organisation(lab)
+    answers = await compose(lab, "sam", "Weekly tidy-up", "rooms", "Notice", "No", "Later")
+    assert "Asia/Shanghai" in answers[-1]["text"]
+    assert "can't read" in await lab.say("sam", "every tuesday-ish")
+    answers = await lab.ask("sam", "weekly MON 09:00")
+    assert "When: weekly mon 09:00" in answers[-1]["text"]
+    scheduled = await lab.say("sam", choice=button(answers[-1], "Send"))
+    number = re.search(r"#(\d+)", scheduled)
+    assert number
+    listing = await lab.say("sam", "/schedules")
+    assert f"#{number[1]} — weekly mon 09:00, next " in listing and "Weekly tidy-up" in listing
+    assert "no scheduled notice #77" in await lab.say("sam", "/unschedule 77")
+    assert "stopped" in await lab.say("sam", f"/unschedule {number[1]}")
+    assert "No notices are scheduled" in await lab.say("sam", "/schedules")
+
+
+async def test_digest_folds_queued_items_and_skips_empty(lab: Lab) -> None:
+    await organisation(lab)
+    assert "empty" in await lab.say("sam", "/digest")
+    assert "Main Library" in await lab.say("sam", "/digest add Books due back Friday")
+    assert "organisation" in await lab.say("boss", "/digest add Annual meeting on the 12th")
+    listing = await lab.say("sam", "/digest")
+    assert "Books due back" in listing and "Annual meeting" in listing
+    broadcaster = lab.bot.broadcaster
+    async with lab.bot.db.session() as session:
+        await session.execute(
+            update(BroadcastSchedule)
+            .where(BroadcastSchedule.kind == "digest")
+            .values(last_run_at=None, created_at=now() - timedelta(days=8))
+        )
+    digest = (await broadcaster.timetables())[0]
+    await broadcaster.run(digest.id)
+    mei = await until(lab, lambda m: to("mei")(m) and "Digest" in m["text"])
+    assert "Books due back" in mei["text"] and "Annual meeting" in mei["text"]
+    tom = await until(lab, lambda m: to("tom")(m) and "Digest" in m["text"])
+    assert "Annual meeting" in tom["text"] and "Books" not in tom["text"]
+    assert "empty" in await lab.say("sam", "/digest")
+    before = len(lab.receiver.messages)
+    await broadcaster.run(digest.id)
+    await asyncio.sleep(1.5)
+    assert not [m for m in lab.receiver.messages[before:] if "Digest" in m["text"]]
