@@ -6,8 +6,11 @@ It behaves the way Telegram does for the methods branchbot uses: parameters form
 ``{"ok": true, "result": ...}`` or ``{"ok": false, "error_code", "description",
 "parameters": {"retry_after"}}`` with the same HTTP status; long-poll ``getUpdates`` with
 offsets (an update is confirmed once ``getUpdates`` is called with a higher offset);
-``setWebhook`` with POSTed updates carrying the secret header, retried until answered 2xx and
-refusing ``getUpdates`` meanwhile (409). It enforces the limits: HTML that Telegram would refuse,
+``setWebhook`` with POSTed updates carrying the secret header, up to ``max_connections`` (40
+unless told) in flight at once, each retried until answered 2xx, and ``getUpdates`` refused
+meanwhile (409); a group upgraded to a supergroup (``migrate``: the service messages, then 400
+with ``parameters.migrate_to_chat_id`` for sends to the old id); "there is no text in the
+message to edit" for an edit of a photo. It enforces the limits: HTML that Telegram would refuse,
 4,096 characters of text after parsing, 1,024 of caption, 64 bytes of callback data, 30 messages
 a second overall, one a second per chat and 20 a minute per group (429 with ``retry_after``),
 and 403 for a user who blocked the bot or never started it.
