@@ -4,9 +4,11 @@ Each chat has its own FIFO, so messages to one chat keep their order while a slo
 rate-limited chat never holds up the others. A ``RetryLater`` pauses exactly the chat (or the
 whole account) for as long as the platform asked; a ``TransientError`` backs off and retries;
 only ``Unreachable`` ends a row without sending it, and marks the direct chat or room with the
-reason until a later message gets through. Outcomes are written back in batches. A
-crash before an outcome is written means the row is sent again on start: adapters pass the row
-id on as an idempotency key where their platform has one.
+reason until a later message gets through. ``ChatMoved`` (the platform gave the chat a new id)
+moves the room binding and the chat's queued rows to the new id, and they are sent there.
+Outcomes are written back in batches. A crash before an outcome is written means the row is
+sent again on start: adapters pass the row id on as an idempotency key where their platform
+has one.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from bot.messages import (
     Adapter,
     Address,
     Capabilities,
+    ChatMoved,
     Outgoing,
     RetryLater,
     TransientError,
@@ -105,13 +108,27 @@ def _destination(row: PendingMessage) -> Destination:
 
 @dataclass
 class Limiter:
-    """Send budget: overall rate, gap per chat, and messages per minute per group chat."""
+    """Send budget: overall rate, gap per chat, and messages per minute per group chat.
+
+    A send holds its chat from ``start`` to ``finish``, and is counted when it finishes, once
+    for every platform message it produced: a text cut into three parts takes three places in
+    the group's minute, and the chat's gap runs from the last of them. The topics of a chat
+    (``Capabilities.topic_separator``) share the chat's budget, as the platform counts them.
+    """
 
     capabilities: Capabilities
     next_global: float = 0.0
     paused_until: float = 0.0
     chat_ready: dict[ChatId, float] = field(default_factory=dict)
     group_sends: dict[ChatId, deque[float]] = field(default_factory=dict)
+    sending: dict[ChatId, int] = field(default_factory=dict)
+
+    def key(self, chat: ChatId) -> ChatId:
+        """The chat whose budget ``chat`` spends: itself, or the chat its topic is in."""
+        separator = self.capabilities.topic_separator
+        if not separator or separator not in chat[0]:
+            return chat
+        return (chat[0].partition(separator)[0], chat[1], chat[2])
 
     def account_wait(self, now: float) -> float:
         """Seconds until the account may send to any chat: while this is positive, looking at
@@ -123,26 +140,46 @@ class Limiter:
 
     def wait(self, chat: ChatId, now: float) -> float:
         """Seconds until ``chat`` may send; 0 means now."""
-        ready = max(self.paused_until, self.chat_ready.get(chat, 0.0))
+        key = self.key(chat)
+        if self.sending.get(key):  # another topic of the chat is sending: look again soon
+            return max(self.capabilities.chat_interval, 0.05)
+        ready = max(self.paused_until, self.chat_ready.get(key, 0.0))
         per_minute = self.capabilities.group_messages_per_minute
         if per_minute and not chat[1]:
-            window = self.group_sends.get(chat)
+            window = self.group_sends.get(key)
             if window and len(window) >= per_minute:
                 ready = max(ready, window[0] + 60.0)
         if self.capabilities.messages_per_second:
             ready = max(ready, self.next_global)
         return max(0.0, ready - now)
 
-    def record(self, chat: ChatId, now: float) -> None:
+    def start(self, chat: ChatId, now: float) -> None:
+        """A send begins: hold its chat and take its first place in the overall rate."""
+        key = self.key(chat)
+        self.sending[key] = self.sending.get(key, 0) + 1
         rate = self.capabilities.messages_per_second
         if rate:
             self.next_global = max(now, self.next_global) + 1.0 / rate
+
+    def finish(self, chat: ChatId, now: float, parts: int) -> None:
+        """The send ended at ``now`` having produced ``parts`` platform messages."""
+        key = self.key(chat)
+        left = self.sending.get(key, 0) - 1
+        if left > 0:
+            self.sending[key] = left
+        else:
+            self.sending.pop(key, None)
+        rate = self.capabilities.messages_per_second
+        if rate and parts > 1:
+            self.next_global = max(now, self.next_global) + (parts - 1) / rate
         if self.capabilities.chat_interval:
-            self.chat_ready[chat] = now + self.capabilities.chat_interval
+            self.chat_ready[key] = max(
+                self.chat_ready.get(key, 0.0), now + self.capabilities.chat_interval
+            )
         per_minute = self.capabilities.group_messages_per_minute
-        if per_minute and not chat[1]:
-            window = self.group_sends.setdefault(chat, deque())
-            window.append(now)
+        if per_minute and not chat[1] and parts:
+            window = self.group_sends.setdefault(key, deque())
+            window.extend([now] * parts)
             while window and window[0] <= now - 60.0:
                 window.popleft()
             while len(window) > per_minute:
@@ -163,7 +200,8 @@ class Limiter:
         if whole_account:
             self.paused_until = max(self.paused_until, now + seconds)
         else:
-            self.chat_ready[chat] = max(self.chat_ready.get(chat, 0.0), now + seconds)
+            key = self.key(chat)
+            self.chat_ready[key] = max(self.chat_ready.get(key, 0.0), now + seconds)
 
 
 class Delivery:
@@ -274,7 +312,7 @@ class Delivery:
                 if wait > 0:
                     heapq.heappush(self._heap, (now + wait, next(self._counter), chat))
                     continue
-                self.limiter.record(chat, now)
+                self.limiter.start(chat, now)
                 self._busy.add(chat)
                 task = asyncio.create_task(self._send(chat))
                 self._tasks.add(task)
@@ -291,6 +329,7 @@ class Delivery:
         self._fold(chat, queue)
         row = queue[0]
         delay = 0.0
+        parts = 1  # a failed send may still have put something out: count it
         attempts = self._attempts.get(row.id, 0) + 1
         self._attempts[row.id] = attempts
         address = Address(self.adapter.name, row.chat_id, row.direct, row.user_id)
@@ -302,9 +341,23 @@ class Delivery:
             )
             ref = await self.adapter.send(address, message, str(row.id))
         except RetryLater as error:
+            parts = 0
             self.limiter.pause(chat, error.seconds, error.whole_account, time.monotonic())
             self.metrics.retries.labels(self.adapter.name, "rate_limited").inc()
             self._attempts[row.id] = attempts - 1
+        except ChatMoved as error:
+            parts = 0
+            self._attempts[row.id] = attempts - 1
+            try:
+                await self._move(error.old, error.new)
+            except Exception:
+                log.exception("could not move chat %s to %s; will try again", error.old, error.new)
+                delay = 1.0
+            else:
+                self.limiter.finish(chat, time.monotonic(), parts)
+                self._busy.discard(chat)
+                self._done(chat, delay)
+                return
         except Unreachable as error:
             reason = str(error) or type(error).__name__
             self._finish(queue, row, "unreachable", None, reason, attempts)
@@ -318,18 +371,25 @@ class Delivery:
             delay = min(300.0, 2.0 ** min(attempts, 8)) * random.uniform(0.5, 1.0)
             self.metrics.retries.labels(self.adapter.name, "error").inc()
         else:
+            parts = ref.parts
             self._finish(queue, row, "sent", ref.message_id, None, attempts)
             if _destination(row) in self._marked:
                 self._marked.discard(_destination(row))
                 self._marks.append((_destination(row), None))
+        self.limiter.finish(chat, time.monotonic(), parts)
         self._busy.discard(chat)
+        self._done(chat, delay)
+
+    def _done(self, chat: ChatId, delay: float) -> None:
+        """The send task of ``chat`` ends: schedule the chat's next row, if any."""
         current = asyncio.current_task()
         if current is not None:
             self._tasks.discard(current)
+        queue = self._queues.get(chat)
         if queue:
             ready = time.monotonic() + max(delay, self.limiter.wait(chat, time.monotonic()))
             heapq.heappush(self._heap, (ready, next(self._counter), chat))
-        else:
+        elif queue is not None:
             del self._queues[chat]
         self._wake.set()
 
@@ -349,6 +409,29 @@ class Delivery:
         for row_id in absorbed:
             self._attempts.pop(row_id, None)
         self.metrics.folded.labels(self.adapter.name).inc(len(absorbed))
+
+    async def _move(self, old: str, new: str) -> None:
+        """The platform moved chat ``old`` to ``new``: re-key its room and queued rows, in the
+        store first (so a restart sends them to ``new``), then here, keeping their order."""
+        async with self.db.session() as session:
+            repositories = Repositories(session)
+            await repositories.rooms.move(self.adapter.name, old, new)
+            await repositories.outbox.move(self.adapter.name, old, new)
+        log.info("%s: chat %s is now %s; room and queue moved", self.adapter.name, old, new)
+        now = time.monotonic()
+        for chat in [c for c in self._queues if c[0] == old]:
+            rows = [dataclasses.replace(row, chat_id=new) for row in self._queues.pop(chat)]
+            target = (new, chat[1], chat[2])
+            queue = self._queues.setdefault(target, deque())
+            head = [queue.popleft()] if target in self._busy and queue else []  # in flight
+            merged = head + sorted([*queue, *rows], key=lambda row: row.id)
+            queue.clear()
+            queue.extend(merged)
+            if target not in self._busy:
+                heapq.heappush(self._heap, (now, next(self._counter), target))
+        if (False, old) in self._marked:
+            self._marked.discard((False, old))
+            self._marked.add((False, new))
 
     def _finish(
         self,

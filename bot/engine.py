@@ -33,7 +33,7 @@ from bot.conversation import ROOM, Dialog, DialogRegistry
 from bot.events import Chat, Incoming, Sender
 from bot.i18n import _
 from bot.identity import Principal
-from bot.messages import Accepted, Capabilities
+from bot.messages import Accepted, Capabilities, EngineStopped
 from bot.metrics import Metrics
 from store.clock import now
 from store.db import Database
@@ -45,10 +45,6 @@ log = logging.getLogger(__name__)
 
 ChatKey = tuple[str, str, str]
 """(platform, chat id, user id): the conversations of one person in one chat, by slot."""
-
-
-class EngineStopped(RuntimeError):
-    """An event offered while the bot shuts down; it was not taken in."""
 
 
 class _LRU(OrderedDict[Any, Any]):
@@ -362,6 +358,10 @@ class Engine:
             return
         batch.seen.append(seen_key)
         batch.seen_set.add(seen_key)
+        if event.moved_to:
+            await batch.store.rooms.move(event.platform, event.chat.id, event.moved_to)
+            batch.answers.append((item, Accepted()))
+            return
         person = await self._person(batch, (event.platform, event.sender.id))
         who = self._principal(event, person)
         ctx = self._context(batch, event, who)

@@ -53,6 +53,9 @@ class Incoming:
     """The platform's id of the thread the message was written in (Matrix ``m.thread`` root)."""
     received_at: float = field(default_factory=time.time)
     attachment: Attachment | None = None
+    moved_to: str | None = None
+    """The platform says this chat now has the id ``moved_to`` (a Telegram group upgraded to a
+    supergroup). Such an event carries nothing else: the core moves the room binding."""
 
     @property
     def identity(self) -> str:

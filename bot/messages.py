@@ -118,6 +118,10 @@ class Capabilities:
     deep_link: str | None = None
     """A link that opens a direct chat with the bot and sends ``/start <payload>``; ``{payload}``
     marks where the payload goes (Telegram's ``https://t.me/<bot>?start={payload}``)."""
+    topic_separator: str | None = None
+    """Chat ids may name a topic inside a chat as ``<chat><separator><topic>`` (Telegram forum
+    topics: ``"-100123/42"``). Rate limits belong to the chat, so delivery counts every topic
+    of a chat against the chat's one budget."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +129,9 @@ class SentRef:
     """What the platform calls the message it accepted (used for replies, edits, receipts)."""
 
     message_id: str
+    parts: int = 1
+    """How many platform messages the send produced (a long text cut into several, a photo and
+    the rest of its text): delivery counts each against the rate limits."""
 
 
 class DeliveryError(Exception):
@@ -151,6 +158,23 @@ class TransientError(DeliveryError):
 
 class Unreachable(DeliveryError):
     """The destination refuses us for good (blocked, kicked, no such chat)."""
+
+
+@dataclass
+class ChatMoved(DeliveryError):
+    """The chat lives on under a new id (a Telegram group upgraded to a supergroup): delivery
+    moves the room binding and everything queued for ``old`` to ``new`` and sends there."""
+
+    old: str
+    new: str
+
+    def __str__(self) -> str:
+        return f"chat {self.old} is now {self.new}"
+
+
+class EngineStopped(RuntimeError):
+    """Raised by the ``EventHandler`` for an event offered while the bot shuts down: it was not
+    taken in, so the adapter must not confirm it to its platform (it comes again later)."""
 
 
 EventHandler = Callable[[Incoming], Awaitable["Accepted"]]

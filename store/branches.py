@@ -95,6 +95,21 @@ class Rooms:
             delete(Room).where(Room.platform == platform, Room.chat_id == chat_id)
         )
 
+    async def move(self, platform: str, old: str, new: str) -> bool:
+        """The chat ``old`` now has the id ``new``: its binding (and mark) goes with it.
+
+        ``False`` when ``old`` was not bound, or ``new`` is bound already (then that stays).
+        """
+        if await self.by_chat(platform, new) is not None:
+            return False
+        result = await self.session.execute(
+            update(Room)
+            .where(Room.platform == platform, Room.chat_id == old)
+            .values(chat_id=new)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
     async def of_branch(self, branch_id: int) -> list[Room]:
         return list(await self.session.scalars(select(Room).where(Room.branch_id == branch_id)))
 

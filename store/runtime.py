@@ -201,6 +201,18 @@ class Outbox:
         )
         return [PendingMessage(*row) for row in rows]
 
+    async def move(self, platform: str, old: str, new: str) -> None:
+        """Rows still pending for the chat ``old`` go to ``new`` (the chat's new id)."""
+        await self.session.execute(
+            update(OUTBOX)
+            .where(
+                OUTBOX.c.platform == platform,
+                OUTBOX.c.chat_id == old,
+                OUTBOX.c.status == "pending",
+            )
+            .values(chat_id=new)
+        )
+
     async def finish_many(
         self, results: Sequence[tuple[int, str, str | None, str | None, int]]
     ) -> None:

@@ -6,8 +6,11 @@ It behaves the way Telegram does for the methods branchbot uses: parameters form
 ``{"ok": true, "result": ...}`` or ``{"ok": false, "error_code", "description",
 "parameters": {"retry_after"}}`` with the same HTTP status; long-poll ``getUpdates`` with
 offsets (an update is confirmed once ``getUpdates`` is called with a higher offset);
-``setWebhook`` with POSTed updates carrying the secret header, retried until answered 2xx and
-refusing ``getUpdates`` meanwhile (409). It enforces the limits: HTML that Telegram would refuse,
+``setWebhook`` with POSTed updates carrying the secret header, up to ``max_connections`` (40
+unless told) in flight at once, each retried until answered 2xx, and ``getUpdates`` refused
+meanwhile (409); a group upgraded to a supergroup (``migrate``: the service messages, then 400
+with ``parameters.migrate_to_chat_id`` for sends to the old id); "there is no text in the
+message to edit" for an edit of a photo. It enforces the limits: HTML that Telegram would refuse,
 4,096 characters of text after parsing, 1,024 of caption, 64 bytes of callback data, 30 messages
 a second overall, one a second per chat and 20 a minute per group (429 with ``retry_after``),
 and 403 for a user who blocked the bot or never started it.
@@ -51,15 +54,65 @@ _ALLOWED_TAGS = {
     "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "code", "pre", "a",
     "tg-spoiler", "blockquote", "span",
 }  # fmt: skip
+_ATTRIBUTES: dict[str, set[str]] = {
+    "a": {"href"},
+    "code": {"class"},
+    "span": {"class"},
+    "tg-emoji": {"emoji-id"},
+    "blockquote": {"expandable"},
+}
+"""The attributes Telegram reads; the fake refuses any other. (Telegram itself ignores an
+unknown attribute; refusing it makes sure our renderer never relies on one.)"""
 _TOKEN = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)((?:\s[^<>]*)?)>|&(#\d+|#x[0-9a-fA-F]+|\w+);")
+_ATTRIBUTE = re.compile(
+    r"""\s*([a-zA-Z][a-zA-Z0-9-]*)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=]+)))?"""
+)
 
 
 class ApiError(Exception):
-    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
+    def __init__(
+        self,
+        code: int,
+        description: str,
+        retry_after: int | None = None,
+        migrate_to_chat_id: int | None = None,
+    ) -> None:
         super().__init__(description)
         self.code = code
         self.description = description
         self.retry_after = retry_after
+        self.migrate_to_chat_id = migrate_to_chat_id
+
+
+def _check_attributes(tag: str, source: str, stack: list[str]) -> None:
+    """Refuse what Telegram would not read: unknown attributes, a bare ``<span>``, ..."""
+    attributes: dict[str, str] = {}
+    position = 0
+    while position < len(source.rstrip()):
+        match = _ATTRIBUTE.match(source, position)
+        if match is None or match.end() == position:
+            raise ApiError(400, f"Bad Request: can't parse entities: bad attributes in <{tag}>")
+        name = match.group(1).lower()
+        if name not in _ATTRIBUTES.get(tag, set()):
+            raise ApiError(
+                400, f"Bad Request: can't parse entities: unsupported attribute {name!r} in <{tag}>"
+            )
+        attributes[name] = next((g for g in match.groups()[1:] if g is not None), "")
+        position = match.end()
+    if tag == "a" and not attributes.get("href"):
+        raise ApiError(400, "Bad Request: can't parse entities: <a> without href")
+    if tag == "span" and attributes.get("class") != "tg-spoiler":
+        raise ApiError(
+            400, 'Bad Request: can\'t parse entities: Tag "span" must have class "tg-spoiler"'
+        )
+    if (
+        tag == "code"
+        and "class" in attributes
+        and (not attributes["class"].startswith("language-") or stack[-1:] != ["pre"])
+    ):
+        raise ApiError(400, "Bad Request: can't parse entities: code class outside <pre>")
+    if tag == "tg-emoji" and not attributes.get("emoji-id", "").isdecimal():
+        raise ApiError(400, "Bad Request: can't parse entities: tg-emoji without emoji-id")
 
 
 def parse_html(text: str) -> str:
@@ -88,6 +141,7 @@ def parse_html(text: str) -> str:
             if not stack or stack.pop() != tag:
                 raise ApiError(400, f"Bad Request: can't parse entities: unmatched </{tag}>")
         else:
+            _check_attributes(tag, match.group(3), stack)
             stack.append(tag)
     rest = text[position:]
     if any(bad in rest for bad in "<>&"):
@@ -174,6 +228,12 @@ class FakeTelegram:
     flood: dict[int, int] = field(default_factory=dict)
     """Chat id → a ``retry_after`` the next send to it gets (a one-time injected 429)."""
     edits: int = 0
+    migrated: dict[int, int] = field(default_factory=dict)
+    """Group id → the supergroup it was upgraded to; sends to the group are refused."""
+    webhook_connections: int = 40
+    """``max_connections`` of the last ``setWebhook``: updates POSTed at once at most."""
+    webhook_peak: int = 0
+    """The most updates that were in flight to the webhook at once."""
     url: str = ""
 
     def __post_init__(self) -> None:
@@ -245,6 +305,8 @@ class FakeTelegram:
         }
         if error.retry_after is not None:
             body["parameters"] = {"retry_after": error.retry_after}
+        if error.migrate_to_chat_id is not None:
+            body["parameters"] = {"migrate_to_chat_id": error.migrate_to_chat_id}
         return web.json_response(body, status=error.code)
 
     @staticmethod
@@ -339,6 +401,26 @@ class FakeTelegram:
         self._new_update.set()
         return update
 
+    def migrate(self, group: TgChat, new_id: int, by: TgUser) -> TgChat:
+        """``by`` upgrades ``group`` to a supergroup: it gets ``new_id``, and the service
+        messages ``migrate_to_chat_id`` (in the old group) and ``migrate_from_chat_id`` (in the
+        new one) are sent, as Telegram does."""
+        supergroup = TgChat(new_id, "supergroup", group.title)
+        self.chats[new_id] = supergroup
+        self.migrated[group.id] = new_id
+        old = self._message(
+            group, by.to_dict(), self._next_message_id(group.id), migrate_to_chat_id=new_id
+        )
+        self.push({"message": old})
+        new = self._message(
+            supergroup,
+            by.to_dict(),
+            self._next_message_id(new_id),
+            migrate_from_chat_id=group.id,
+        )
+        self.push({"message": new})
+        return supergroup
+
     def block(self, user: TgUser) -> None:
         self.blocked.add(user.id)
 
@@ -380,7 +462,11 @@ class FakeTelegram:
         secret = str(params.get("secret_token", ""))
         if secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
             raise ApiError(400, "Bad Request: secret token contains unallowed characters")
+        connections = int(params.get("max_connections", 40) or 40)
+        if not 1 <= connections <= 100:
+            raise ApiError(400, "Bad Request: max_connections must be 1-100")
         self.webhook = (str(params["url"]), secret)
+        self.webhook_connections = connections
         self._new_update.set()
         return True
 
@@ -391,29 +477,50 @@ class FakeTelegram:
         return True
 
     async def _push(self) -> None:
-        """Webhook delivery: one update at a time, in order, retried until answered 2xx."""
+        """Webhook delivery: up to ``max_connections`` updates at once, oldest first, each
+        retried until answered 2xx (so with more than one, a later update may overtake)."""
+        flying: dict[int, asyncio.Task[None]] = {}
+        try:
+            while True:
+                waiting = [u for u in self.updates if u["update_id"] not in flying]
+                if self.webhook is None or not waiting or len(flying) >= self.webhook_connections:
+                    self._new_update.clear()
+                    await self._new_update.wait()
+                    continue
+                update = waiting[0]
+                task = asyncio.create_task(self._post(update, self.webhook))
+                flying[update["update_id"]] = task
+                self.webhook_peak = max(self.webhook_peak, len(flying))
+                task.add_done_callback(self._landed(flying, update["update_id"]))
+        finally:
+            for task in list(flying.values()):
+                task.cancel()
+
+    def _landed(
+        self, flying: dict[int, asyncio.Task[None]], key: int
+    ) -> Callable[[asyncio.Task[None]], None]:
+        def done(_: asyncio.Task[None]) -> None:
+            flying.pop(key, None)
+            self._new_update.set()
+
+        return done
+
+    async def _post(self, update: dict[str, Any], webhook: tuple[str, str]) -> None:
         assert self._client is not None
-        while True:
-            if self.webhook is None or not self.updates:
-                self._new_update.clear()
-                await self._new_update.wait()
-                continue
-            url, secret = self.webhook
-            update = self.updates[0]
-            headers = {SECRET_HEADER: secret} if secret else {}
-            try:
-                async with self._client.post(url, json=update, headers=headers) as response:
-                    status = response.status
-            except Exception:
-                status = 0
-            self.webhook_answers.append(status)
-            if 200 <= status < 300:
-                if self.updates and self.updates[0] is update:
-                    self.updates.pop(0)
-                async with self._changed:
-                    self._changed.notify_all()
-            else:
-                await asyncio.sleep(0.1)
+        url, secret = webhook
+        headers = {SECRET_HEADER: secret} if secret else {}
+        try:
+            async with self._client.post(url, json=update, headers=headers) as response:
+                status = response.status
+        except Exception:
+            status = 0
+        self.webhook_answers.append(status)
+        if 200 <= status < 300 and update in self.updates:
+            self.updates.remove(update)
+        async with self._changed:
+            self._changed.notify_all()
+        if not 200 <= status < 300:
+            await asyncio.sleep(0.1)
 
     # -- the bot -------------------------------------------------------------------------
 
@@ -481,8 +588,10 @@ class FakeTelegram:
         target = next(
             (s for s in self.sent if s.chat_id == chat_id and s.message_id == message_id), None
         )
-        if target is None or target.photo:
+        if target is None:
             raise ApiError(400, "Bad Request: message to edit not found")
+        if target.photo:
+            raise ApiError(400, "Bad Request: there is no text in the message to edit")
         raw = str(params.get("text", ""))
         text = parse_html(raw) if params.get("parse_mode") == "HTML" else raw
         if not text.strip():
@@ -521,6 +630,12 @@ class FakeTelegram:
         chat = self.chats.get(chat_id)
         if chat is None:
             raise ApiError(400, "Bad Request: chat not found")
+        if chat_id in self.migrated:
+            raise ApiError(
+                400,
+                "Bad Request: group chat was upgraded to a supergroup chat",
+                migrate_to_chat_id=self.migrated[chat_id],
+            )
         if chat_id in self.kicked:
             raise ApiError(403, f"Forbidden: bot was kicked from the {chat.type} chat")
         if chat.type == "private":

@@ -17,13 +17,9 @@ import contextlib
 import dataclasses
 import hashlib
 import hmac
-import html
 import logging
-import re
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -36,45 +32,33 @@ from telegram import (
     BotCommandScopeAllGroupChats,
     BotCommandScopeAllPrivateChats,
     BotCommandScopeChat,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    Message,
-    ReplyParameters,
     Update,
 )
-from telegram.constants import ParseMode
-from telegram.error import (
-    BadRequest,
-    ChatMigrated,
-    Conflict,
-    Forbidden,
-    InvalidToken,
-    NetworkError,
-    RetryAfter,
-    TelegramError,
-)
+from telegram.error import Conflict, InvalidToken, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
-from adapters.telegram.render import MAX_CAPTION, MAX_TEXT, size, split_html
-from adapters.telegram.updates import split_chat_key, to_incoming
+from adapters.telegram.render import MAX_TEXT
+from adapters.telegram.sending import Sender, retry_seconds
+from adapters.telegram.updates import to_incoming
 from bot.events import Incoming
 from bot.messages import (
     Address,
     Capabilities,
+    EngineStopped,
     EventHandler,
     Outgoing,
-    RetryLater,
     SentRef,
-    TransientError,
-    Unreachable,
 )
 
 log = logging.getLogger(__name__)
 
-_TAG = re.compile(r"<[^>]+>")
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ("message", "callback_query")
 MAX_UPDATE_BODY = 1024 * 1024
+WEBHOOK_CONNECTIONS = 1
+"""Telegram POSTs up to ``max_connections`` updates at once (40 unless told). Two messages of
+one person sent in parallel could reach the core in either order, so we take one at a time:
+each POST is answered as soon as its event is committed, a few milliseconds."""
 
 CAPABILITIES = Capabilities(
     buttons=True,
@@ -86,20 +70,10 @@ CAPABILITIES = Capabilities(
     messages_per_second=25.0,
     chat_interval=1.0,
     group_messages_per_minute=20,
+    topic_separator="/",
 )
 """Telegram allows about 30 messages a second overall; we plan for 25 so that network jitter
 never bunches more than 30 into one second on Telegram's side."""
-
-_UNREACHABLE = (
-    "chat not found",
-    "user not found",
-    "bot was kicked",
-    "bot is not a member",
-    "not enough rights",
-    "have no rights",
-    "chat_write_forbidden",
-    "peer_id_invalid",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,13 +103,6 @@ def _scope(scope: str) -> BotCommandScope:
     if scope == "group_admins":
         return BotCommandScopeAllChatAdministrators()
     return BotCommandScopeChat(int(scope))
-
-
-def _seconds(error: RetryAfter) -> float:
-    with warnings.catch_warnings():  # PTB 22 warns that this becomes a timedelta
-        warnings.simplefilter("ignore")
-        value = error.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 class TelegramAdapter:
@@ -170,8 +137,7 @@ class TelegramAdapter:
         self.offset: int | None = None
         self._poller: asyncio.Task[None] | None = None
         self._answers: set[asyncio.Task[None]] = set()
-        self._progress: dict[str, int] = {}
-        """Outbox row id → parts already sent, so a retried long message does not repeat them."""
+        self.sender = Sender(self.bot, CAPABILITIES.chat_interval)
 
     @property
     def webhook_path(self) -> str:
@@ -207,6 +173,7 @@ class TelegramAdapter:
                 self.webhook_url,
                 secret_token=self.webhook_secret,
                 allowed_updates=list(ALLOWED_UPDATES),
+                max_connections=WEBHOOK_CONNECTIONS,
             )
             log.info("telegram: @%s receives updates at %s", self.username, self.webhook_url)
         else:
@@ -249,8 +216,11 @@ class TelegramAdapter:
                 await self._take(updates)
             except asyncio.CancelledError:
                 raise
+            except EngineStopped:
+                log.info("telegram: stopping; updates not taken in are left to the next start")
+                return
             except RetryAfter as error:
-                await asyncio.sleep(_seconds(error))
+                await asyncio.sleep(retry_seconds(error))
                 continue
             except (Conflict, InvalidToken) as error:
                 log.error("telegram: polling refused: %s", error)
@@ -262,15 +232,29 @@ class TelegramAdapter:
                 delay = min(60.0, delay * 2)
                 continue
             delay = 1.0
-            if updates:
-                self.offset = updates[-1].update_id + 1
 
     async def _take(self, updates: Sequence[Update]) -> None:
-        """Hand a batch to the core in order and wait until all of it is committed."""
-        events = [event for update in updates if (event := self._event(update)) is not None]
+        """Hand a batch to the core and wait until it is committed; then move the offset on.
+
+        The offset moves past every update before the first one the core did not take (whose
+        error is raised), so that one and the rest come again; the core drops the repeats.
+        """
+        if not updates:
+            return
         handle = self.handle
-        if events and handle is not None:
-            await asyncio.gather(*(handle(event) for event in events))
+        if handle is None:
+            raise EngineStopped("telegram: not started, or stopping")
+        taken = [(update, self._event(update)) for update in updates]
+        results = await asyncio.gather(
+            *(handle(event) for _, event in taken if event is not None), return_exceptions=True
+        )
+        errors = iter(results)
+        for update, event in taken:
+            result = next(errors) if event is not None else None
+            if isinstance(result, BaseException):
+                self.offset = update.update_id
+                raise result
+        self.offset = updates[-1].update_id + 1
 
     def _event(self, update: Update) -> Incoming | None:
         try:
@@ -308,137 +292,14 @@ class TelegramAdapter:
         except Exception as error:
             log.warning("telegram: dropped a malformed webhook update: %s", error)
             return web.Response(status=200)
-        await self._take([update])
+        try:
+            await self._take([update])
+        except EngineStopped:
+            return web.Response(status=503)  # Telegram sends it again
         return web.Response(status=200)
 
     # -- out -----------------------------------------------------------------------------
 
     async def send(self, address: Address, message: Outgoing, message_id: str) -> SentRef:
-        try:
-            chat_id, thread = split_chat_key(address.chat_id or address.user_id or "")
-        except ValueError:
-            raise Unreachable(f"not a Telegram chat: {address.chat_id!r}") from None
-        parts = split_html(message.text)
-        keyboard = (
-            InlineKeyboardMarkup(
-                [
-                    [
-                        InlineKeyboardButton(c.label, url=c.url)
-                        if c.url
-                        else InlineKeyboardButton(c.label, callback_data=c.payload)
-                        for c in row
-                    ]
-                    for row in message.choices
-                ]
-            )
-            if message.choices
-            else None
-        )
-        reply = (
-            ReplyParameters(int(message.reply_to), allow_sending_without_reply=True)
-            if message.reply_to and message.reply_to.isdecimal()
-            else None
-        )
-        done = self._progress.get(message_id, 0)
-        sent: Message | None = None
-        try:
-            if message.edit and message.edit.isdecimal() and not message.image and len(parts) == 1:
-                edited = await self._edit(chat_id, int(message.edit), parts[0], keyboard)
-                if edited is not None:
-                    return edited
-            if message.image is not None and done == 0:
-                caption = parts.pop(0) if parts and size(parts[0]) <= MAX_CAPTION else None
-                sent = await self.bot.send_photo(
-                    chat_id,
-                    message.image.data,
-                    caption=caption,
-                    parse_mode=ParseMode.HTML if caption else None,
-                    reply_markup=None if parts else keyboard,
-                    message_thread_id=thread,
-                    reply_parameters=reply,
-                )
-                reply = None
-                done = self._progress[message_id] = 1
-            offset = 1 if message.image is not None else 0
-            for index, part in enumerate(parts):
-                if index + offset < done:
-                    continue
-                if index + offset > 0:
-                    await asyncio.sleep(self.capabilities.chat_interval)
-                sent = await self._send_text(
-                    chat_id,
-                    part,
-                    keyboard if index == len(parts) - 1 else None,
-                    thread,
-                    reply if index == 0 else None,
-                )
-                done = self._progress[message_id] = index + offset + 1
-        except RetryAfter as error:
-            # 1/s per private chat is kept by the limiter, so a 429 there means the whole
-            # account's budget; in a group it is most likely the group's 20 a minute.
-            raise RetryLater(_seconds(error), whole_account=chat_id > 0) from error
-        except (Forbidden, ChatMigrated) as error:
-            self._progress.pop(message_id, None)
-            raise Unreachable(str(error)) from error
-        except BadRequest as error:
-            self._progress.pop(message_id, None)
-            if any(phrase in error.message.lower() for phrase in _UNREACHABLE):
-                raise Unreachable(error.message) from error
-            log.error("telegram: Telegram refused outbox row %s: %s", message_id, error)
-            raise Unreachable(f"refused: {error.message}") from error
-        except (NetworkError, InvalidToken, Conflict) as error:
-            raise TransientError(str(error)) from error
-        self._progress.pop(message_id, None)
-        if sent is None:
-            raise Unreachable("nothing to send: empty text and no image")
-        return SentRef(str(sent.message_id))
-
-    async def _edit(
-        self, chat_id: int, target: int, text: str, keyboard: InlineKeyboardMarkup | None
-    ) -> SentRef | None:
-        """Rewrite our earlier message; ``None`` when it cannot be, so a new one is sent."""
-        try:
-            await self.bot.edit_message_text(
-                text,
-                chat_id=chat_id,
-                message_id=target,
-                parse_mode=ParseMode.HTML,
-                reply_markup=keyboard,
-            )
-        except BadRequest as error:
-            reason = error.message.lower()
-            if "not modified" in reason:  # a second press on the same button: already shown
-                return SentRef(str(target))
-            if "not found" in reason or "can't be edited" in reason:
-                return None
-            raise
-        return SentRef(str(target))
-
-    async def _send_text(
-        self,
-        chat_id: int,
-        text: str,
-        keyboard: InlineKeyboardMarkup | None,
-        thread: int | None,
-        reply: ReplyParameters | None,
-    ) -> Message:
-        try:
-            return await self.bot.send_message(
-                chat_id,
-                text,
-                parse_mode=ParseMode.HTML,
-                reply_markup=keyboard,
-                message_thread_id=thread,
-                reply_parameters=reply,
-            )
-        except BadRequest as error:
-            if "can't parse entities" not in error.message.lower():
-                raise
-            log.error("telegram: HTML refused (%s); sending as plain text", error)
-            return await self.bot.send_message(
-                chat_id,
-                html.unescape(_TAG.sub("", text)),
-                reply_markup=keyboard,
-                message_thread_id=thread,
-                reply_parameters=reply,
-            )
+        """One outbox row (``sending.Sender`` has the details)."""
+        return await self.sender.send(address, message, message_id)

@@ -5,6 +5,9 @@ itself, which is never shorter, so a part we send can never be refused as too lo
 between paragraphs where possible, then between lines, then between words, and never inside a
 tag or an entity: a bold or linked piece is kept whole unless it alone is too long, in which
 case it is sent as plain text.
+
+Only links whose scheme Telegram opens safely (``http``, ``https``, ``tg``, ``mailto``) become
+``<a href>``; any other (``javascript:``, ``file:``, a typo) is shown as text, label and URL.
 """
 
 from __future__ import annotations
@@ -12,11 +15,13 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
-from bot.markup import Markup, Node, Text
+from bot.markup import Bold, Italic, Link, Markup, Node, Text
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
+SAFE_SCHEMES = frozenset({"http", "https", "tg", "mailto"})
 
 PARAGRAPH, LINE, WORD, ANYWHERE = 3, 2, 1, 0
 _GAP = re.compile(r"(\n\s*\n|\n| )")
@@ -55,6 +60,24 @@ def _text_units(value: str, limit: int) -> list[_Unit]:
     return units
 
 
+def _safe_url(url: str) -> bool:
+    try:
+        return urlsplit(url).scheme.lower() in SAFE_SCHEMES
+    except ValueError:
+        return False
+
+
+def _safe(node: Node) -> Node:
+    """``node`` with every link of another scheme turned into plain text."""
+    if isinstance(node, Link):
+        return node if _safe_url(node.url) else Text(Markup((node,)).plain())
+    if isinstance(node, Bold):
+        return Bold(tuple(_safe(child) for child in node.children))
+    if isinstance(node, Italic):
+        return Italic(tuple(_safe(child) for child in node.children))
+    return node
+
+
 def _units(nodes: tuple[Node, ...], limit: int) -> list[_Unit]:
     units: list[_Unit] = []
     for node in nodes:
@@ -74,7 +97,7 @@ def split_html(text: Markup, limit: int = MAX_TEXT) -> list[str]:
     parts: list[str] = []
     current: list[_Unit] = []
     length = 0
-    for unit in _units(text.nodes, limit):
+    for unit in _units(tuple(_safe(node) for node in text.nodes), limit):
         current.append(unit)
         length += size(unit.html)
         while length > limit:

@@ -6,6 +6,9 @@ and unlike ``update_id`` they never restart after a week without updates.
 
 A message in a forum topic gets the chat id ``<chat>/<topic>``: the topic is the room, so
 answers, conversations and room bindings stay in the topic they came from.
+
+A group upgraded to a supergroup gets a new chat id; Telegram says so with a service message
+``migrate_to_chat_id`` in the old group, which becomes an event with ``moved_to`` set.
 """
 
 from __future__ import annotations
@@ -56,6 +59,16 @@ def to_incoming(platform: str, update: Update, bot_username: str) -> Incoming | 
             reply_to=str(query.message.message_id),
         )
     message = update.message
+    if message is not None and message.migrate_to_chat_id:
+        place = _place(message)
+        who = message.from_user
+        return Incoming(
+            platform=platform,
+            event_id=f"{place.id}:{message.message_id}",
+            chat=place,
+            sender=Sender(str(who.id), who.full_name) if who else Sender(""),
+            moved_to=str(message.migrate_to_chat_id),
+        )
     if message is None or message.from_user is None or message.from_user.is_bot:
         return None
     text = message.text or message.caption or ""

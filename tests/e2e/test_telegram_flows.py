@@ -17,7 +17,14 @@ import pytest
 from sqlalchemy import select
 
 from store.models import Identity, OutboxRow, Room
-from tests.fake_telegram import BOT_USERNAME, FakeTelegram, TgUser, running_fake, telegram_bot
+from tests.fake_telegram import (
+    BOT_USERNAME,
+    FakeTelegram,
+    TgChat,
+    TgUser,
+    running_fake,
+    telegram_bot,
+)
 
 CODE = re.compile(r"\b([A-HJ-NP-Z2-9]{8})\b")
 GROUP = -1001234567890
@@ -239,3 +246,35 @@ async def test_a_user_who_blocked_the_bot(fake: FakeTelegram, database_url: str)
         await bot.idle()
         rows, mark = await state()
         assert rows[-1] == ("sent", None) and mark is None
+
+
+async def test_a_group_upgraded_to_a_supergroup_keeps_its_room(
+    fake: FakeTelegram, database_url: str
+) -> None:
+    """Telegram gives an upgraded group a new id: the binding and queued answers follow it."""
+    boss, sam = fake.user(1, "Boss"), fake.user(3, "Sam")
+    staff, readers = fake.group(-4001, "Library staff"), fake.group(-4002, "Readers")
+    async with telegram_bot(database_url, fake) as bot:
+        await say(fake, boss, "/branch add Main Library")
+        code = CODE.search(await say(fake, boss, "/invite Main Library secretary"))
+        assert code
+        await say(fake, sam, f"/join {code.group(1)}")
+        for group in (staff, readers):
+            assert "now bound" in await say(fake, sam, "/bind Main Library", chat=group)
+        # 1. The bot sees the service message in the old group: the binding moves at once.
+        supergroup = fake.migrate(staff, -1004001, sam)
+        assert "already bound" in await say(fake, sam, "/bind Main Library", chat=supergroup)
+        # 2. The upgrade happens while an answer is queued (the service message never came):
+        # Telegram refuses it with the new id, and it is sent there instead.
+        fake.say(sam, "/bind Main Library", chat=readers)
+        fake.chats[-1004002] = TgChat(-1004002, "supergroup", "Readers")
+        fake.migrated[readers.id] = -1004002
+        answer = await fake.reply(-1004002, 0)
+        assert "already bound" in answer.text
+        await bot.idle()
+        async with bot.db.session() as session:
+            rooms = set(await session.scalars(select(Room.chat_id)))
+            moved = await session.scalar(select(OutboxRow.chat_id).order_by(OutboxRow.id.desc()))
+    assert rooms == {"-1004001", "-1004002"} and moved == "-1004002"
+    assert [r[1:3] for r in fake.rejected if r[0] == "sendMessage"] == [(readers.id, 400)]
+    assert fake.to(readers.id)[-1].text.startswith("This room is now bound")

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+from aiohttp import web
+from telegram import Update
 
 from adapters.telegram import TelegramAdapter
 from adapters.telegram.adapter import CAPABILITIES
 from adapters.telegram.render import MAX_TEXT, size, split_html
+from bot.app import BranchBot
 from bot.delivery import Limiter, degrade
 from bot.events import Incoming
 from bot.markup import Markup
@@ -22,15 +27,20 @@ from bot.messages import (
     Address,
     Capabilities,
     Choice,
+    EngineStopped,
+    EventHandler,
     Image,
     Outgoing,
     RetryLater,
     TransientError,
     Unreachable,
 )
+from store.repos import Repositories
 from tests.fake_telegram import (
     GLOBAL_PER_SECOND,
+    ApiError,
     FakeTelegram,
+    free_port,
     parse_html,
     running_fake,
     telegram_bot,
@@ -218,12 +228,27 @@ def test_the_limiter_keeps_telegrams_group_budget() -> None:
     group, private = ("-500", False, None), ("7", True, "7")
     for second in range(20):
         assert limiter.wait(group, float(second)) == 0
-        limiter.record(group, float(second))
+        limiter.start(group, float(second))
+        limiter.finish(group, float(second), 1)
     assert limiter.wait(group, 20.0) == pytest.approx(40.0)
     assert limiter.wait(private, 20.0) == 0  # other chats go on
     for second in range(25):
-        limiter.record(private, 100.0 + second)
+        limiter.start(private, 100.0 + second)
+        limiter.finish(private, 100.0 + second, 1)
         assert limiter.wait(private, 100.0 + second + 0.5) == pytest.approx(0.5)
+
+
+def test_the_limiter_counts_every_part_and_every_topic_against_the_group() -> None:
+    limiter = Limiter(CAPABILITIES)
+    topic, other_topic = ("-500/1", False, None), ("-500/2", False, None)
+    limiter.start(topic, 0.0)
+    assert limiter.wait(other_topic, 0.5) > 0  # the group is sending (into another topic)
+    limiter.finish(topic, 3.0, parts=3)  # a text in three messages, the last one at 3 s
+    assert limiter.wait(other_topic, 3.5) == pytest.approx(0.5)  # the gap runs from the last
+    for second in range(17):
+        limiter.start(other_topic, 4.0 + second)
+        limiter.finish(other_topic, 4.0 + second, 1)
+    assert limiter.wait(topic, 30.0) == pytest.approx(33.0)  # 3 + 17 = the group's 20
 
 
 async def test_edits_rewrite_or_fall_back_to_a_new_message(
@@ -249,3 +274,190 @@ async def test_edits_rewrite_or_fall_back_to_a_new_message(
     refused = [r[3] for r in fake.rejected if r[0] == "editMessageText"]
     assert [reason.split(":")[0] for reason in refused] == ["Bad Request", "Bad Request"]
     assert "not modified" in refused[0] and "not found" in refused[1]
+
+
+async def test_a_retry_after_the_photo_does_not_repeat_its_caption(
+    fake: FakeTelegram, adapter: TelegramAdapter
+) -> None:
+    fake.user(7, "Ann")
+    fake.started.add(7)
+    # The heading becomes the photo's caption; the 5,000 characters after it, two messages.
+    text = Markup.format("**Chart**\n\n") + Markup.literal("x " * 2500)
+    message = Outgoing(text, image=Image("image/png", b"\x89PNG fake"))
+    sending = asyncio.create_task(adapter.send(to(7), message, "1"))
+    await fake.wait(lambda: len(fake.to(7)) == 1)
+    fake.flood[7] = 1  # the first text part after the photo gets a 429
+    with pytest.raises(RetryLater):
+        await sending
+    await asyncio.sleep(1.0)
+    ref = await adapter.send(to(7), message, "1")
+    photo, *rest = fake.to(7)
+    assert photo.photo and photo.text == "Chart"
+    assert " ".join(s.text for s in rest).split() == ["x"] * 2500
+    assert len(rest) == 2 and ref.parts == 2
+
+
+async def test_an_edit_of_a_photo_sends_a_new_message(
+    fake: FakeTelegram, adapter: TelegramAdapter
+) -> None:
+    fake.user(7, "Ann")
+    fake.started.add(7)
+    chart = Outgoing(
+        Markup.literal("Chart"), ((Choice("Next", "1|n"),),), Image("image/png", b"png")
+    )
+    first = await adapter.send(to(7), chart, "1")
+    await asyncio.sleep(1.0)
+    fresh = await adapter.send(to(7), Outgoing(Markup.literal("Next"), edit=first.message_id), "2")
+    assert fresh != first and fake.to(7)[-1].text == "Next"
+    (refused,) = [r[3] for r in fake.rejected if r[0] == "editMessageText"]
+    assert "there is no text in the message to edit" in refused
+
+
+def test_only_safe_link_schemes_become_links() -> None:
+    text = Markup.format(
+        "[ok](https://example.org) [chat](tg://resolve?domain=x) [mail](mailto:a@b.org) "
+        "[bad](javascript:alert) **[file](file:///etc/passwd)**"
+    )
+    (part,) = split_html(text)
+    assert part.count("<a href=") == 3
+    assert "bad (javascript:alert)" in part and "<b>file (file:///etc/passwd)</b>" in part
+    assert "javascript:alert" in parse_html(part)
+
+
+def test_the_fake_refuses_attributes_telegram_does_not_read() -> None:
+    parse_html('<a href="https://e.org">a</a><pre><code class="language-py">x</code></pre>')
+    parse_html('<span class="tg-spoiler">s</span><blockquote expandable>q</blockquote>')
+    for html in (
+        '<a href="https://e.org" onclick="x">a</a>',
+        '<b style="color: red">b</b>',
+        "<span>s</span>",
+        '<code class="language-py">x</code>',
+        "<a>no link</a>",
+    ):
+        with pytest.raises(ApiError, match="can't parse entities"):
+            parse_html(html)
+
+
+async def test_updates_not_taken_in_are_not_confirmed(
+    fake: FakeTelegram, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The core refuses an event while it stops: the offset stays before it, quietly."""
+    ann = fake.user(7, "Ann")
+    taken: list[str] = []
+
+    async def handle(event: Incoming) -> Accepted:
+        if event.text == "/two":
+            raise EngineStopped("branchbot is stopping")
+        taken.append(event.text)
+        return Accepted()
+
+    first, second, third = (fake.say(ann, text) for text in ("/one", "/two", "/three"))
+    adapter = TelegramAdapter(fake.token, api_url=fake.url, poll_timeout=1)
+    with caplog.at_level(logging.INFO, logger="adapters.telegram"):
+        await adapter.start(handle)
+        assert adapter._poller is not None
+        await asyncio.wait_for(adapter._poller, 5)  # polling ends on the refusal
+        await adapter.stop()
+    assert sorted(taken) == ["/one", "/three"]
+    assert adapter.offset == second["update_id"]
+    # Only /one was confirmed; /two and /three come again on the next start.
+    assert [u["update_id"] for u in fake.updates] == [second["update_id"], third["update_id"]]
+    stopping = [r for r in caplog.records if "stopping" in r.getMessage()]
+    assert stopping and all(r.levelno == logging.INFO and not r.exc_info for r in stopping)
+    # A batch offered once the adapter has stopped is refused, not silently taken.
+    with pytest.raises(EngineStopped):
+        await adapter._take([Update.de_json(first, adapter.bot)])
+
+
+@asynccontextmanager
+async def webhook_adapter(
+    fake: FakeTelegram, handle: EventHandler
+) -> AsyncIterator[TelegramAdapter]:
+    """An adapter in webhook mode, its route served on a port of its own."""
+    port = free_port()
+    adapter = TelegramAdapter(
+        fake.token, api_url=fake.url, webhook_url=f"http://127.0.0.1:{port}/telegram/hook"
+    )
+    app = web.Application()
+    app.add_routes(adapter.routes())
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    await adapter.start(handle)
+    try:
+        yield adapter
+    finally:
+        await adapter.stop()
+        await runner.cleanup()
+
+
+async def test_webhook_updates_come_one_at_a_time_and_refusals_are_redelivered(
+    fake: FakeTelegram,
+) -> None:
+    ann = fake.user(7, "Ann")
+    taken: list[str] = []
+    stopping = True
+
+    async def handle(event: Incoming) -> Accepted:
+        if stopping:
+            raise EngineStopped("branchbot is stopping")
+        await asyncio.sleep(0.05)  # a commit: long enough for a second POST to overlap
+        taken.append(event.text)
+        return Accepted()
+
+    async with webhook_adapter(fake, handle):
+        fake.say(ann, "/first")
+        await fake.wait(lambda: 503 in fake.webhook_answers)
+        assert len(fake.updates) == 1  # answered 503: Telegram keeps it and tries again
+        stopping = False
+        for number in range(8):
+            fake.say(ann, f"/next {number}")
+        await fake.wait(lambda: not fake.updates)
+    assert taken == ["/first", *(f"/next {n}" for n in range(8))]
+    # Telegram would POST up to 40 at once; the adapter asks for one, and the fake obeys.
+    assert fake.webhook_connections == 1 and fake.webhook_peak == 1
+
+
+async def queue(bot: BranchBot, *rows: tuple[Address, Outgoing]) -> None:
+    """Put messages in the outbox and hand them to delivery, as the engine does."""
+    async with bot.db.session() as session:
+        store = Repositories(session)
+        await store.outbox.add_many(
+            [
+                {
+                    "platform": address.platform,
+                    "chat_id": address.chat_id,
+                    "direct": address.direct,
+                    "user_id": address.user_id,
+                    "payload": {**message.to_json(), "locale": "en"},
+                }
+                for address, message in rows
+            ]
+        )
+        pending = await store.outbox.pending("telegram")
+    bot.deliveries["telegram"].enqueue(pending)
+
+
+async def test_topics_and_parts_count_against_telegrams_limits(
+    fake: FakeTelegram, tmp_path: Path
+) -> None:
+    """Two topics of a forum are one chat to Telegram; a long text is several messages."""
+    fake.group(GROUP, "Forum", forum=True)
+    fake.user(7, "Ann")
+    fake.started.add(7)
+    long = Outgoing(Markup.literal("x " * 2500))  # two messages
+    async with telegram_bot(f"sqlite:///{tmp_path}/limits.db", fake) as bot:
+        await queue(
+            bot,
+            (Address("telegram", f"{GROUP}/1"), Outgoing(Markup.literal("one"))),
+            (Address("telegram", f"{GROUP}/2"), Outgoing(Markup.literal("two"))),
+            (to(7), long),
+            (to(7), Outgoing(Markup.literal("after the long one"))),
+        )
+        await fake.wait(lambda: len(fake.sent) == 5)
+        await bot.idle()
+    assert [r for r in fake.rejected if r[0] == "sendMessage"] == []
+    assert sorted(s.thread for s in fake.to(GROUP)) == [1, 2]
+    for chat in (GROUP, 7):
+        times = [s.at for s in fake.to(chat)]
+        assert all(b - a >= 0.9 for a, b in itertools.pairwise(times)), times
