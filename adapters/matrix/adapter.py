@@ -32,9 +32,11 @@ from nio import (
     ErrorResponse,
     JoinResponse,
     LocalProtocolError,
+    MegolmEvent,
     ProfileGetDisplayNameResponse,
     RoomCreateResponse,
     RoomGetEventResponse,
+    RoomGetStateResponse,
     RoomMessagesResponse,
     RoomPreset,
     RoomSendResponse,
@@ -63,13 +65,19 @@ from bot.messages import (
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 30_000
-"""Characters per event: Synapse refuses events over 65,536 bytes of JSON, and the HTML copy
-of the text travels in the same event."""
+"""Characters the core may put in one message; the adapter splits it by size (``MAX_BYTES``)."""
+MAX_BYTES = 60_000
+"""JSON bytes of one event's content: Synapse refuses events over 65,536 bytes, and the HTML
+copy of the text travels in the same event."""
+MAX_ENCRYPTED_BYTES = 40_000
+"""The same in an encrypted room: the ciphertext is base64, a third bigger than the JSON."""
 REMEMBERED_CHOICES = 10_000
 GAP_LIMIT = 1_000
 """Events fetched per room to fill a gap after a long downtime (the sync timeline is capped)."""
 TIMELINE_LIMIT = 100
-REFUSED = frozenset({"M_FORBIDDEN", "M_NOT_FOUND", "M_BAD_JSON", "M_TOO_LARGE", "M_NOT_JSON"})
+GONE = frozenset({"M_FORBIDDEN", "M_NOT_FOUND"})
+"""The room is gone for the bot (it left, was kicked, or the room never existed)."""
+REFUSED = frozenset({*GONE, "M_BAD_JSON", "M_TOO_LARGE", "M_NOT_JSON"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +86,21 @@ class Notices:
     catalogs)."""
 
     encrypted_room: Markup
+    undecryptable: Markup
+    """Told once to someone whose encrypted message the bot could not decrypt."""
+
+
+class RoomGone(Unreachable):
+    """The homeserver refused a send because the bot is not (or no longer) in the room."""
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """What a bot message with numbered choices offered, and the thread it was in, so a keycap
+    reaction (which carries no thread) is answered where the question was asked."""
+
+    payloads: tuple[str, ...]
+    thread: str | None
 
 
 def _filter(timeline: int) -> dict[str, Any]:
@@ -105,6 +128,8 @@ def _failure(response: ErrorResponse) -> DeliveryError:
     code = response.status_code
     if code == "M_LIMIT_EXCEEDED":
         return RetryLater(max(0.05, (response.retry_after_ms or 1000) / 1000), whole_account=True)
+    if code in GONE:
+        return RoomGone(str(response))
     if code in REFUSED:
         return Unreachable(str(response))
     return TransientError(str(response))
@@ -138,7 +163,13 @@ class MatrixAdapter:
         self._full_state = False
         """Ask the next sync for every room's full state (nio needs it to encrypt)."""
         self._txn = ""
-        self._choices: OrderedDict[str, tuple[str, ...]] = OrderedDict()
+        self._choices: OrderedDict[str, Offer] = OrderedDict()
+        self._members: OrderedDict[str, frozenset[str]] = OrderedDict()
+        """Who is joined or invited per room, asked when needed and forgotten whenever a
+        membership event of that room passes through sync."""
+        self._opened: set[str] = set()
+        """Rooms the bot created that sync has not shown yet (nio cannot encrypt for them)."""
+        self._unreadable_noticed: set[tuple[str, str]] = set()
         self._names: OrderedDict[str, str] = OrderedDict()
         self._encrypted_noticed: set[str] = set()
         self._direct_lock = asyncio.Lock()
@@ -322,7 +353,7 @@ class MatrixAdapter:
         self._encrypted_noticed.add(room_id)
         client = self._client()
         notice = render.contents(
-            Outgoing(self.notices.encrypted_room), MAX_TEXT, msgtype="m.notice"
+            Outgoing(self.notices.encrypted_room), MAX_BYTES, msgtype="m.notice"
         )
         await client.room_send(room_id, "m.room.message", notice[0])
         await client.room_leave(room_id)
@@ -336,10 +367,22 @@ class MatrixAdapter:
         """Turn every new event into an ``Incoming`` and hand them all to the core at once (the
         core keeps arrival order per person), then return when all are taken in."""
         events: list[Incoming] = []
+        client = self._client()
+        self._opened -= set(client.rooms)
+        for room_id in response.rooms.leave:
+            self._members.pop(room_id, None)
         for room_id, info in response.rooms.join.items():
             sources = [e.source for e in info.timeline.events]
             if info.timeline.limited and info.timeline.prev_batch and self._next_batch:
                 sources = await self._gap(room_id, info.timeline.prev_batch) + sources
+            if any(
+                isinstance(e, dict) and e.get("type") == "m.room.member"
+                for e in [*sources, *(state.source for state in info.state)]
+            ):
+                self._members.pop(room_id, None)
+            for undecrypted in info.timeline.events:
+                if isinstance(undecrypted, MegolmEvent):
+                    await self._undecryptable(room_id, undecrypted)
             if not self.encrypted and any(
                 e.get("type") in ("m.room.encryption", "m.room.encrypted")
                 for e in [*sources, *(s.source for s in info.state)]
@@ -399,29 +442,29 @@ class MatrixAdapter:
         if not isinstance(event, dict) or event.get("sender") == self.settings.user_id:
             return None
         kind = event.get("type")
-        chat = Chat(room_id, self.direct.is_direct(room_id))
+        sender = event.get("sender")
+        direct = isinstance(sender, str) and await self._is_direct(room_id, sender)
+        chat = Chat(room_id, direct)
         if kind == "m.room.encrypted":
-            # nio decrypts what it can in place; this one it could not (keys never arrived).
-            log.warning("matrix: could not decrypt %s in %s", event.get("event_id"), room_id)
-            return None
+            return None  # nio could not decrypt it: ``_undecryptable`` asked for the keys
         if kind == "m.room.message":
-            sender = event.get("sender")
             names = {sender: await self._name(sender)} if isinstance(sender, str) else {}
             return parse.message(self.name, chat, event, names)
         if kind == "m.reaction":
             reaction = parse.reaction(event)
             if reaction is None:
                 return None
-            payloads = await self._payloads(room_id, reaction.target)
-            if not 1 <= reaction.number <= len(payloads):
+            offer = await self._offer(room_id, reaction.target)
+            if not 1 <= reaction.number <= len(offer.payloads):
                 return None
             return Incoming(
                 platform=self.name,
                 event_id=reaction.event_id,
                 chat=chat,
                 sender=await self._sender(reaction.sender),
-                choice=payloads[reaction.number - 1],
+                choice=offer.payloads[reaction.number - 1],
                 reply_to=reaction.target,
+                thread=offer.thread,
             )
         return None
 
@@ -439,21 +482,81 @@ class MatrixAdapter:
         self._remember(self._names, user_id, name)
         return name
 
-    async def _payloads(self, room_id: str, event_id: str) -> tuple[str, ...]:
-        """The choices a bot message offered: remembered from sending it, or read back from the
-        event itself (after a restart; nio decrypts it in an encrypted room), and only from an
-        event the bot sent."""
+    async def _offer(self, room_id: str, event_id: str) -> Offer:
+        """The choices a bot message offered and its thread: remembered from sending it, or read
+        back from the event itself (after a restart; nio decrypts it in an encrypted room), and
+        only from an event the bot sent."""
         if event_id in self._choices:
             return self._choices[event_id]
         answer = await self._client().room_get_event(room_id, event_id)
-        payloads: tuple[str, ...] = ()
+        offer = Offer((), None)
         if isinstance(answer, RoomGetEventResponse):
             source = answer.event.source
-            stored = source.get("content", {}).get(render.CHOICES_KEY)
+            content = source.get("content")
+            content = content if isinstance(content, dict) else {}
+            stored = content.get(render.CHOICES_KEY)
+            relates = content.get("m.relates_to")
+            relates = relates if isinstance(relates, dict) else {}
+            thread = relates.get("event_id") if relates.get("rel_type") == "m.thread" else None
             if source.get("sender") == self.settings.user_id and isinstance(stored, list):
-                payloads = tuple(p for p in stored if isinstance(p, str))
-        self._remember(self._choices, event_id, payloads)
-        return payloads
+                offer = Offer(
+                    tuple(p for p in stored if isinstance(p, str)),
+                    thread if isinstance(thread, str) else None,
+                )
+        self._remember(self._choices, event_id, offer)
+        return offer
+
+    async def _is_direct(self, room_id: str, user_id: str) -> bool:
+        """A room is direct for ``user_id`` only when ``m.direct`` maps it to them and nobody
+        but they and the bot is in it: an inviter's ``is_direct`` alone proves nothing, and a
+        direct room someone else joined is a group from then on."""
+        if self.direct.user_of(room_id) != user_id:
+            return False
+        members = await self._room_members(room_id)
+        return members is not None and user_id in members and len(members) <= 2
+
+    async def _room_members(self, room_id: str) -> frozenset[str] | None:
+        """Who is joined or invited, from the homeserver (nio lazy-loads members, so its own
+        view is partial); ``None`` when the bot cannot see the room any more."""
+        if room_id in self._members:
+            return self._members[room_id]
+        answer = await self._client().room_get_state(room_id)
+        if not isinstance(answer, RoomGetStateResponse):
+            if getattr(answer, "status_code", None) in GONE:
+                return None
+            raise TransientError(f"matrix room state of {room_id}: {answer}")
+        members = frozenset(
+            event["state_key"]
+            for event in answer.events
+            if isinstance(event, dict)
+            and event.get("type") == "m.room.member"
+            and isinstance(event.get("state_key"), str)
+            and isinstance(event.get("content"), dict)
+            and event["content"].get("membership") in ("join", "invite")
+        )
+        self._remember(self._members, room_id, members)
+        return members
+
+    async def _undecryptable(self, room_id: str, event: MegolmEvent) -> None:
+        """Ask the sender's devices for the missing room key (an answer lets nio read later
+        messages of that session) and tell the sender once that this message went unread."""
+        client = self._client()
+        log.warning("matrix: could not decrypt %s in %s", event.event_id, room_id)
+        with contextlib.suppress(LocalProtocolError):  # already asked for this session
+            await client.request_room_key(event)
+        key = (room_id, event.sender)
+        if key in self._unreadable_noticed or event.sender == self.settings.user_id:
+            return
+        self._unreadable_noticed.add(key)
+        notice = render.contents(
+            Outgoing(self.notices.undecryptable, reply_to=event.event_id),
+            MAX_ENCRYPTED_BYTES,
+            msgtype="m.notice",
+        )
+        with contextlib.suppress(LocalProtocolError, SendRetryError):
+            await client.room_send(
+                room_id, "m.room.message", notice[0], ignore_unverified_devices=True
+            )
 
     @staticmethod
     def _remember(cache: OrderedDict[str, Any], key: str, value: Any) -> None:
@@ -467,18 +570,38 @@ class MatrixAdapter:
     async def send(self, address: Address, message: Outgoing, message_id: str) -> SentRef:
         """Send one outbox row; its id (with this store's prefix) is the transaction id, so a
         resend after a crash returns the event the homeserver already has. Delivery starts
-        before the adapters do, so rows left from before a restart wait here for the login."""
+        before the adapters do, so rows left from before a restart wait here for the login.
+
+        A message to a person goes to their direct room as ``m.direct`` records it (a stored
+        chat id may be stale); if that room is gone for the bot, a new one is opened once."""
         if not self._stopping:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._logged_in.wait(), 30)
+        to_person = address.user_id is not None and (address.direct or not address.chat_id)
+        if not to_person:
+            if not address.chat_id:
+                raise Unreachable("no chat and no user to open a direct chat with")
+            return await self._send_in(address.chat_id, message, message_id)
+        assert address.user_id is not None
+        room = await self._direct_room(address.user_id)
+        try:
+            return await self._send_in(room, message, message_id)
+        except RoomGone:
+            async with self._direct_lock:
+                self.direct.forget(room)
+                await self._save_direct()
+            log.info("matrix: direct room %s is gone; opening a new one", room)
+        return await self._send_in(await self._direct_room(address.user_id), message, message_id)
+
+    async def _send_in(self, room: str, message: Outgoing, message_id: str) -> SentRef:
         client = self._client()
-        room = address.chat_id or await self._direct_room(address.user_id)
         txn = f"{self._txn}.{message_id}"
+        limit = MAX_ENCRYPTED_BYTES if room in client.encrypted_rooms else MAX_BYTES
         try:
             if message.image is not None:
                 await self._send_image(room, message, f"{txn}.image")
             event_id = ""
-            for index, content in enumerate(render.contents(message, MAX_TEXT)):
+            for index, content in enumerate(render.contents(message, limit)):
                 answer = await client.room_send(
                     room,
                     "m.room.message",
@@ -491,19 +614,17 @@ class MatrixAdapter:
                 event_id = answer.event_id
         except (aiohttp.ClientError, TimeoutError) as error:
             raise TransientError(f"matrix send: {error!r}") from error
-        except (LocalProtocolError, SendRetryError) as error:
-            # An encrypting client that has not synced this room (or its keys) yet.
+        except LocalProtocolError as error:
+            # nio knows no such room. Before the first sync (or for a room the bot just
+            # opened) that is a matter of time; after it, the bot is not in that room.
+            if self.ready.is_set() and room not in client.rooms and room not in self._opened:
+                raise RoomGone(f"matrix send: {error}") from error
             raise TransientError(f"matrix send: {error}") from error
-        except Unreachable:
-            if not address.chat_id:
-                # The remembered direct room is gone (left, kicked): open a new one next time.
-                async with self._direct_lock:
-                    self.direct.forget(room)
-                    await self._save_direct()
-                raise TransientError(f"direct room {room} is gone; opening a new one") from None
-            raise
+        except SendRetryError as error:
+            raise TransientError(f"matrix send: {error}") from error
         if message.numbered:
-            self._remember(self._choices, event_id, tuple(c.payload for c in message.numbered))
+            offer = Offer(tuple(c.payload for c in message.numbered), message.thread)
+            self._remember(self._choices, event_id, offer)
         return SentRef(event_id)
 
     async def _send_image(self, room: str, message: Outgoing, txn: str) -> None:
@@ -525,24 +646,36 @@ class MatrixAdapter:
         if not isinstance(answer, RoomSendResponse):
             raise _failure(answer)
 
-    async def _direct_room(self, user_id: str | None) -> str:
+    async def _direct_room(self, user_id: str) -> str:
         """The direct room with ``user_id``, opened (and recorded in ``m.direct``) if there is
-        none: this is how the bot reaches a member who never wrote to it."""
-        if not user_id:
-            raise Unreachable("no chat and no user to open a direct chat with")
+        none that is still theirs alone: this is how the bot reaches a member who never wrote
+        to it, and how private things stay out of a room someone else has joined."""
         async with self._direct_lock:
-            room = self.direct.room_for(user_id)
+            stale = False
+            while (room := self.direct.room_for(user_id)) is not None:
+                if await self._is_direct(room, user_id):
+                    break
+                self.direct.forget(room)
+                stale = True
+            if stale:
+                await self._save_direct()
             if room is not None:
                 return room
             try:
                 answer = await self._client().room_create(
-                    is_direct=True, invite=[user_id], preset=RoomPreset.trusted_private_chat
+                    is_direct=True,
+                    invite=[user_id],
+                    preset=RoomPreset.private_chat,
+                    # Only the bot may invite: the room must stay the two of them.
+                    power_level_override={"invite": 100},
                 )
             except (aiohttp.ClientError, TimeoutError) as error:
                 raise TransientError(f"matrix room_create: {error!r}") from error
             if not isinstance(answer, RoomCreateResponse):
                 raise _failure(answer)
-            self.direct.add(user_id, answer.room_id)
+            room_id = str(answer.room_id)
+            self._opened.add(room_id)
+            self.direct.add(user_id, room_id)
             await self._save_direct()
-            log.info("matrix: opened direct room %s with %s", answer.room_id, user_id)
-            return str(answer.room_id)
+            log.info("matrix: opened direct room %s with %s", room_id, user_id)
+            return room_id
