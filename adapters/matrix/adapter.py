@@ -169,7 +169,8 @@ class MatrixAdapter:
         membership event of that room passes through sync."""
         self._opened: set[str] = set()
         """Rooms the bot created that sync has not shown yet (nio cannot encrypt for them)."""
-        self._unreadable_noticed: set[tuple[str, str]] = set()
+        self._unreadable_noticed: OrderedDict[str, bool] = OrderedDict()
+        """Who was told in which room that their message could not be decrypted."""
         self._names: OrderedDict[str, str] = OrderedDict()
         self._encrypted_noticed: set[str] = set()
         self._direct_lock = asyncio.Lock()
@@ -380,9 +381,6 @@ class MatrixAdapter:
                 for e in [*sources, *(state.source for state in info.state)]
             ):
                 self._members.pop(room_id, None)
-            for undecrypted in info.timeline.events:
-                if isinstance(undecrypted, MegolmEvent):
-                    await self._undecryptable(room_id, undecrypted)
             if not self.encrypted and any(
                 e.get("type") in ("m.room.encryption", "m.room.encrypted")
                 for e in [*sources, *(s.source for s in info.state)]
@@ -391,6 +389,10 @@ class MatrixAdapter:
                 await self._refuse_encrypted(room_id)
                 continue
             sources = self._after_own_join(sources)
+            fresh = {source.get("event_id") for source in sources if isinstance(source, dict)}
+            for undecrypted in info.timeline.events:
+                if isinstance(undecrypted, MegolmEvent) and undecrypted.event_id in fresh:
+                    await self._undecryptable(room_id, undecrypted)
             for source in sources:
                 try:
                     incoming = await self._incoming(room_id, source)
@@ -544,10 +546,10 @@ class MatrixAdapter:
         log.warning("matrix: could not decrypt %s in %s", event.event_id, room_id)
         with contextlib.suppress(LocalProtocolError):  # already asked for this session
             await client.request_room_key(event)
-        key = (room_id, event.sender)
+        key = f"{room_id} {event.sender}"
         if key in self._unreadable_noticed or event.sender == self.settings.user_id:
             return
-        self._unreadable_noticed.add(key)
+        self._remember(self._unreadable_noticed, key, True)
         notice = render.contents(
             Outgoing(self.notices.undecryptable, reply_to=event.event_id),
             MAX_ENCRYPTED_BYTES,
