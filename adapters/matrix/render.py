@@ -18,6 +18,11 @@ from bot.markup import Bold, Code, Link, Markup, Node, Text
 from bot.messages import Outgoing
 
 CHOICES_KEY = "org.branchbot.choices"
+MAX_BYTES = 60_000
+"""JSON bytes of one event's content: Synapse refuses events over 65,536 bytes, and the HTML
+copy of the text travels in the same event."""
+MAX_ENCRYPTED_BYTES = 40_000
+"""The same in an encrypted room: the ciphertext is base64, a third bigger than the JSON."""
 KEYCAPS = (*(f"{n}\ufe0f\u20e3" for n in range(1, 10)), "\U0001f51f")
 SAFE_SCHEMES = frozenset({"http", "https", "mailto", "matrix"})
 
@@ -100,9 +105,7 @@ def relation(reply_to: str | None, thread: str | None) -> dict[str, Any] | None:
     return None
 
 
-def contents(
-    message: Outgoing, max_bytes: int, *, msgtype: str = "m.text"
-) -> list[dict[str, Any]]:
+def contents(message: Outgoing, max_bytes: int, *, msgtype: str = "m.text") -> list[dict[str, Any]]:
     """The ``m.room.message`` contents for one message, each at most ``max_bytes`` of JSON:
     usually one with HTML; if that is too big, plain parts (then only the first is a reply and
     only the last, which shows the choices, carries them)."""

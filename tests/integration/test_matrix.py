@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 
 from adapters.matrix import MatrixAdapter, MatrixSettings, Notices
-from adapters.matrix.adapter import MAX_BYTES, MAX_ENCRYPTED_BYTES
 from adapters.matrix.parse import Malformed, message, reaction, strip_reply_fallback
-from adapters.matrix.render import KEYCAPS, contents, keycap_number
+from adapters.matrix.render import KEYCAPS, MAX_BYTES, MAX_ENCRYPTED_BYTES, contents, keycap_number
 from adapters.matrix.rooms import DirectRooms
 from bot.config import ConfigError, load_config
 from bot.events import Chat, Incoming
