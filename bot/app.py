@@ -93,7 +93,13 @@ def matrix_adapter(config: Config, db: Database) -> MatrixAdapter:
                 "write here. Please invite me to a room without encryption (or open a direct "
                 "chat without it); I am leaving this one."
             )
-        )
+        ),
+        undecryptable=t(
+            _(
+                "I could not decrypt your message (my device has no key for it yet), so I did "
+                "not read it. I have asked your devices for the key; please send it again."
+            )
+        ),
     )
     settings = MatrixSettings(
         homeserver=matrix.homeserver,

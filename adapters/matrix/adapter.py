@@ -14,70 +14,33 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
-import json
 import logging
 import random
-from collections import OrderedDict
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import aiohttp
 from nio import (
     AsyncClient,
     AsyncClientConfig,
-    DirectRoomsResponse,
-    ErrorResponse,
-    JoinResponse,
-    LocalProtocolError,
+    MegolmEvent,
     ProfileGetDisplayNameResponse,
-    RoomCreateResponse,
     RoomGetEventResponse,
     RoomMessagesResponse,
-    RoomPreset,
-    RoomSendResponse,
-    SendRetryError,
     SyncResponse,
-    UploadResponse,
 )
 
 from adapters.matrix import parse, render
-from adapters.matrix.rooms import DirectRooms
-from adapters.matrix.session import KeyValueStore, LoginFailed, MatrixSettings, Session
+from adapters.matrix.base import Offer
+from adapters.matrix.sending import Sending
+from adapters.matrix.session import LoginFailed
 from bot.events import Chat, Incoming, Sender
-from bot.markup import Markup
-from bot.messages import (
-    Address,
-    Capabilities,
-    DeliveryError,
-    EventHandler,
-    Outgoing,
-    RetryLater,
-    SentRef,
-    TransientError,
-    Unreachable,
-)
+from bot.messages import EventHandler, TransientError
 
 log = logging.getLogger(__name__)
 
-MAX_TEXT = 30_000
-"""Characters per event: Synapse refuses events over 65,536 bytes of JSON, and the HTML copy
-of the text travels in the same event."""
-REMEMBERED_CHOICES = 10_000
 GAP_LIMIT = 1_000
 """Events fetched per room to fill a gap after a long downtime (the sync timeline is capped)."""
 TIMELINE_LIMIT = 100
-REFUSED = frozenset({"M_FORBIDDEN", "M_NOT_FOUND", "M_BAD_JSON", "M_TOO_LARGE", "M_NOT_JSON"})
-
-
-@dataclass(frozen=True, slots=True)
-class Notices:
-    """What the adapter itself says, translated by the composition root (adapters see no
-    catalogs)."""
-
-    encrypted_room: Markup
 
 
 def _filter(timeline: int) -> dict[str, Any]:
@@ -93,59 +56,8 @@ def _filter(timeline: int) -> dict[str, Any]:
     }
 
 
-def _source(event: Any) -> dict[str, Any]:
-    """The raw event; nio's invite-state parsers move ``content`` out of ``source``."""
-    source: dict[str, Any] = dict(event.source)
-    if "content" not in source and isinstance(getattr(event, "content", None), dict):
-        source["content"] = event.content
-    return source
-
-
-def _failure(response: ErrorResponse) -> DeliveryError:
-    code = response.status_code
-    if code == "M_LIMIT_EXCEEDED":
-        return RetryLater(max(0.05, (response.retry_after_ms or 1000) / 1000), whole_account=True)
-    if code in REFUSED:
-        return Unreachable(str(response))
-    return TransientError(str(response))
-
-
-class MatrixAdapter:
-    name = "matrix"
-
-    def __init__(self, settings: MatrixSettings, store: KeyValueStore, notices: Notices) -> None:
-        self.settings = settings
-        self.session = Session(settings, store)
-        self.notices = notices
-        self.capabilities = Capabilities(
-            buttons=False,
-            edits=False,
-            images=True,
-            threads=True,
-            can_open_dm=True,
-            max_text_length=MAX_TEXT,
-            messages_per_second=settings.messages_per_second,
-        )
-        if settings.store_path:
-            Path(settings.store_path).mkdir(parents=True, exist_ok=True)
-        self.client: AsyncClient | None = None
-        self.direct = DirectRooms()
-        self.ready = asyncio.Event()
-        """Set once the first sync is through: from then on every new message is seen."""
-        self._handle: EventHandler | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._next_batch: str | None = None
-        self._full_state = False
-        """Ask the next sync for every room's full state (nio needs it to encrypt)."""
-        self._txn = ""
-        self._choices: OrderedDict[str, tuple[str, ...]] = OrderedDict()
-        self._names: OrderedDict[str, str] = OrderedDict()
-        self._encrypted_noticed: set[str] = set()
-        self._direct_lock = asyncio.Lock()
-        self._logged_in = asyncio.Event()
-        self._stopping = False
-
-    # -- lifecycle -----------------------------------------------------------------------
+class MatrixAdapter(Sending):
+    """Lifecycle, the sync loop and the events it brings in (see the module docstring)."""
 
     async def start(self, handle: EventHandler) -> None:
         """Log in (or reuse the stored device), read ``m.direct``, start syncing."""
@@ -194,11 +106,6 @@ class MatrixAdapter:
             self.client = None
         self.ready.clear()
 
-    @property
-    def encrypted(self) -> bool:
-        """End-to-end encryption is on when there is a crypto store to keep the keys in."""
-        return bool(self.settings.store_path)
-
     async def _keys(self) -> None:
         """The crypto chores a sync leaves: upload our keys, learn and claim others', and send
         the room keys waiting to go out as to-device messages."""
@@ -212,33 +119,6 @@ class MatrixAdapter:
         if client.should_claim_keys:
             await client.keys_claim(client.get_users_for_key_claiming())
         await client.send_to_device_messages()
-
-    def _client(self) -> AsyncClient:
-        if self.client is None:
-            raise TransientError("matrix adapter is not started")
-        return self.client
-
-    async def _load_direct(self) -> None:
-        answer = await self._client().list_direct_rooms()
-        if isinstance(answer, DirectRoomsResponse) and isinstance(answer.rooms, dict):
-            self.direct.load(answer.rooms)
-
-    async def _save_direct(self) -> None:
-        client = self._client()
-        path = (
-            f"/_matrix/client/v3/user/{quote(self.settings.user_id, safe='')}/account_data/m.direct"
-        )
-        response = await client.send(
-            "PUT",
-            path,
-            json.dumps(self.direct.content()),
-            {"Authorization": f"Bearer {client.access_token}", "Content-Type": "application/json"},
-        )
-        async with response:
-            if response.status != 200:
-                log.warning("matrix: could not store m.direct: HTTP %d", response.status)
-
-    # -- the sync loop -------------------------------------------------------------------
 
     async def _sync_forever(self) -> None:
         failures = 0
@@ -281,65 +161,23 @@ class MatrixAdapter:
         self._next_batch = response.next_batch
         self.ready.set()
 
-    async def _invites(self, response: SyncResponse) -> None:
-        for room_id, info in response.rooms.invite.items():
-            try:
-                await self._invited(room_id, [_source(e) for e in info.invite_state])
-            except (parse.Malformed, KeyError, TypeError, AttributeError) as error:
-                log.warning("matrix: dropped malformed invite to %s: %s", room_id, error)
-
-    async def _invited(self, room_id: str, state: list[dict[str, Any]]) -> None:
-        client = self._client()
-        me = self.settings.user_id
-        invite = next(
-            (e for e in state if e.get("type") == "m.room.member" and e.get("state_key") == me),
-            None,
-        )
-        inviter = invite.get("sender", "") if invite else ""
-        server = inviter.split(":", 1)[1] if ":" in inviter else ""
-        if server not in self.settings.servers:
-            log.info("matrix: declined an invite to %s from %s", room_id, inviter or "unknown")
-            await client.room_leave(room_id)
-            return
-        answer = await client.join(room_id)
-        if not isinstance(answer, JoinResponse):
-            log.warning("matrix: could not join %s: %s", room_id, answer)
-            return
-        log.info("matrix: joined %s on the invitation of %s", room_id, inviter)
-        if not self.encrypted and any(e.get("type") == "m.room.encryption" for e in state):
-            await self._refuse_encrypted(room_id)
-            return
-        content = invite.get("content", {}) if invite else {}
-        if isinstance(content, dict) and content.get("is_direct") is True:
-            async with self._direct_lock:
-                if self.direct.add(inviter, room_id):
-                    await self._save_direct()
-
-    async def _refuse_encrypted(self, room_id: str) -> None:
-        """Say why the bot cannot stay (it has no end-to-end encryption), then leave."""
-        if room_id in self._encrypted_noticed:
-            return
-        self._encrypted_noticed.add(room_id)
-        client = self._client()
-        notice = render.contents(
-            Outgoing(self.notices.encrypted_room), MAX_TEXT, msgtype="m.notice"
-        )
-        await client.room_send(room_id, "m.room.message", notice[0])
-        await client.room_leave(room_id)
-        async with self._direct_lock:
-            if self.direct.is_direct(room_id):
-                self.direct.forget(room_id)
-                await self._save_direct()
-        log.info("matrix: left encrypted room %s", room_id)
-
     async def _timeline(self, response: SyncResponse) -> None:
         """Turn every new event into an ``Incoming`` and hand them all to the core at once (the
         core keeps arrival order per person), then return when all are taken in."""
         events: list[Incoming] = []
+        client = self._client()
+        self._opened -= set(client.rooms)
+        for room_id in response.rooms.leave:
+            self._members.pop(room_id, None)
         for room_id, info in response.rooms.join.items():
             sources = [e.source for e in info.timeline.events]
             if info.timeline.limited and info.timeline.prev_batch and self._next_batch:
                 sources = await self._gap(room_id, info.timeline.prev_batch) + sources
+            if any(
+                isinstance(e, dict) and e.get("type") == "m.room.member"
+                for e in [*sources, *(state.source for state in info.state)]
+            ):
+                self._members.pop(room_id, None)
             if not self.encrypted and any(
                 e.get("type") in ("m.room.encryption", "m.room.encrypted")
                 for e in [*sources, *(s.source for s in info.state)]
@@ -348,6 +186,10 @@ class MatrixAdapter:
                 await self._refuse_encrypted(room_id)
                 continue
             sources = self._after_own_join(sources)
+            fresh = {source.get("event_id") for source in sources if isinstance(source, dict)}
+            for undecrypted in info.timeline.events:
+                if isinstance(undecrypted, MegolmEvent) and undecrypted.event_id in fresh:
+                    await self._undecryptable(room_id, undecrypted)
             for source in sources:
                 try:
                     incoming = await self._incoming(room_id, source)
@@ -399,29 +241,29 @@ class MatrixAdapter:
         if not isinstance(event, dict) or event.get("sender") == self.settings.user_id:
             return None
         kind = event.get("type")
-        chat = Chat(room_id, self.direct.is_direct(room_id))
+        sender = event.get("sender")
+        direct = isinstance(sender, str) and await self._is_direct(room_id, sender)
+        chat = Chat(room_id, direct)
         if kind == "m.room.encrypted":
-            # nio decrypts what it can in place; this one it could not (keys never arrived).
-            log.warning("matrix: could not decrypt %s in %s", event.get("event_id"), room_id)
-            return None
+            return None  # nio could not decrypt it: ``_undecryptable`` asked for the keys
         if kind == "m.room.message":
-            sender = event.get("sender")
             names = {sender: await self._name(sender)} if isinstance(sender, str) else {}
             return parse.message(self.name, chat, event, names)
         if kind == "m.reaction":
             reaction = parse.reaction(event)
             if reaction is None:
                 return None
-            payloads = await self._payloads(room_id, reaction.target)
-            if not 1 <= reaction.number <= len(payloads):
+            offer = await self._offer(room_id, reaction.target)
+            if not 1 <= reaction.number <= len(offer.payloads):
                 return None
             return Incoming(
                 platform=self.name,
                 event_id=reaction.event_id,
                 chat=chat,
                 sender=await self._sender(reaction.sender),
-                choice=payloads[reaction.number - 1],
+                choice=offer.payloads[reaction.number - 1],
                 reply_to=reaction.target,
+                thread=offer.thread,
             )
         return None
 
@@ -439,110 +281,26 @@ class MatrixAdapter:
         self._remember(self._names, user_id, name)
         return name
 
-    async def _payloads(self, room_id: str, event_id: str) -> tuple[str, ...]:
-        """The choices a bot message offered: remembered from sending it, or read back from the
-        event itself (after a restart; nio decrypts it in an encrypted room), and only from an
-        event the bot sent."""
+    async def _offer(self, room_id: str, event_id: str) -> Offer:
+        """The choices a bot message offered and its thread: remembered from sending it, or read
+        back from the event itself (after a restart; nio decrypts it in an encrypted room), and
+        only from an event the bot sent."""
         if event_id in self._choices:
             return self._choices[event_id]
         answer = await self._client().room_get_event(room_id, event_id)
-        payloads: tuple[str, ...] = ()
+        offer = Offer((), None)
         if isinstance(answer, RoomGetEventResponse):
             source = answer.event.source
-            stored = source.get("content", {}).get(render.CHOICES_KEY)
+            content = source.get("content")
+            content = content if isinstance(content, dict) else {}
+            stored = content.get(render.CHOICES_KEY)
+            relates = content.get("m.relates_to")
+            relates = relates if isinstance(relates, dict) else {}
+            thread = relates.get("event_id") if relates.get("rel_type") == "m.thread" else None
             if source.get("sender") == self.settings.user_id and isinstance(stored, list):
-                payloads = tuple(p for p in stored if isinstance(p, str))
-        self._remember(self._choices, event_id, payloads)
-        return payloads
-
-    @staticmethod
-    def _remember(cache: OrderedDict[str, Any], key: str, value: Any) -> None:
-        cache[key] = value
-        cache.move_to_end(key)
-        while len(cache) > REMEMBERED_CHOICES:
-            cache.popitem(last=False)
-
-    # -- sending -------------------------------------------------------------------------
-
-    async def send(self, address: Address, message: Outgoing, message_id: str) -> SentRef:
-        """Send one outbox row; its id (with this store's prefix) is the transaction id, so a
-        resend after a crash returns the event the homeserver already has. Delivery starts
-        before the adapters do, so rows left from before a restart wait here for the login."""
-        if not self._stopping:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._logged_in.wait(), 30)
-        client = self._client()
-        room = address.chat_id or await self._direct_room(address.user_id)
-        txn = f"{self._txn}.{message_id}"
-        try:
-            if message.image is not None:
-                await self._send_image(room, message, f"{txn}.image")
-            event_id = ""
-            for index, content in enumerate(render.contents(message, MAX_TEXT)):
-                answer = await client.room_send(
-                    room,
-                    "m.room.message",
-                    content,
-                    tx_id=txn if index == 0 else f"{txn}.{index}",
-                    ignore_unverified_devices=True,
+                offer = Offer(
+                    tuple(p for p in stored if isinstance(p, str)),
+                    thread if isinstance(thread, str) else None,
                 )
-                if not isinstance(answer, RoomSendResponse):
-                    raise _failure(answer)
-                event_id = answer.event_id
-        except (aiohttp.ClientError, TimeoutError) as error:
-            raise TransientError(f"matrix send: {error!r}") from error
-        except (LocalProtocolError, SendRetryError) as error:
-            # An encrypting client that has not synced this room (or its keys) yet.
-            raise TransientError(f"matrix send: {error}") from error
-        except Unreachable:
-            if not address.chat_id:
-                # The remembered direct room is gone (left, kicked): open a new one next time.
-                async with self._direct_lock:
-                    self.direct.forget(room)
-                    await self._save_direct()
-                raise TransientError(f"direct room {room} is gone; opening a new one") from None
-            raise
-        if message.numbered:
-            self._remember(self._choices, event_id, tuple(c.payload for c in message.numbered))
-        return SentRef(event_id)
-
-    async def _send_image(self, room: str, message: Outgoing, txn: str) -> None:
-        assert message.image is not None
-        client = self._client()
-        data = message.image.data
-        secret = room in client.encrypted_rooms
-        uploaded, keys = await client.upload(
-            io.BytesIO(data), content_type=message.image.mime, filesize=len(data), encrypt=secret
-        )
-        if not isinstance(uploaded, UploadResponse):
-            raise _failure(uploaded)
-        content = render.image_content(message, uploaded.content_uri, len(data))
-        if secret and keys:
-            content["file"] = {"url": content.pop("url"), **keys}
-        answer = await client.room_send(
-            room, "m.room.message", content, tx_id=txn, ignore_unverified_devices=True
-        )
-        if not isinstance(answer, RoomSendResponse):
-            raise _failure(answer)
-
-    async def _direct_room(self, user_id: str | None) -> str:
-        """The direct room with ``user_id``, opened (and recorded in ``m.direct``) if there is
-        none: this is how the bot reaches a member who never wrote to it."""
-        if not user_id:
-            raise Unreachable("no chat and no user to open a direct chat with")
-        async with self._direct_lock:
-            room = self.direct.room_for(user_id)
-            if room is not None:
-                return room
-            try:
-                answer = await self._client().room_create(
-                    is_direct=True, invite=[user_id], preset=RoomPreset.trusted_private_chat
-                )
-            except (aiohttp.ClientError, TimeoutError) as error:
-                raise TransientError(f"matrix room_create: {error!r}") from error
-            if not isinstance(answer, RoomCreateResponse):
-                raise _failure(answer)
-            self.direct.add(user_id, answer.room_id)
-            await self._save_direct()
-            log.info("matrix: opened direct room %s with %s", answer.room_id, user_id)
-            return str(answer.room_id)
+        self._remember(self._choices, event_id, offer)
+        return offer

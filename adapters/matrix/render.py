@@ -10,6 +10,7 @@ can be mapped back to a choice even after a restart.
 from __future__ import annotations
 
 import html
+import json
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,6 +18,11 @@ from bot.markup import Bold, Code, Link, Markup, Node, Text
 from bot.messages import Outgoing
 
 CHOICES_KEY = "org.branchbot.choices"
+MAX_BYTES = 60_000
+"""JSON bytes of one event's content: Synapse refuses events over 65,536 bytes, and the HTML
+copy of the text travels in the same event."""
+MAX_ENCRYPTED_BYTES = 40_000
+"""The same in an encrypted room: the ciphertext is base64, a third bigger than the JSON."""
 KEYCAPS = (*(f"{n}\ufe0f\u20e3" for n in range(1, 10)), "\U0001f51f")
 SAFE_SCHEMES = frozenset({"http", "https", "mailto", "matrix"})
 
@@ -55,10 +61,29 @@ def formatted(markup: Markup) -> str:
     return "".join(_html(node) for node in markup.nodes)
 
 
-def _chunks(text: str, limit: int) -> list[str]:
-    """Split at line ends where possible, so each part fits one event."""
+def size(content: Any) -> int:
+    """Bytes of ``content`` as JSON, a little over what nio sends (it drops the spaces after
+    separators); non-ASCII is escaped as ``\\uXXXX``, so a Chinese character weighs six bytes."""
+    return len(json.dumps(content))
+
+
+def _fits(text: str, budget: int) -> int:
+    """The longest prefix of ``text`` whose JSON string fits ``budget`` bytes (at least 1)."""
+    low, high = 1, len(text)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if size(text[:middle]) <= budget:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _chunks(text: str, budget: int) -> list[str]:
+    """Split at line ends where possible, so each part's JSON string fits ``budget`` bytes."""
     parts: list[str] = []
-    while len(text) > limit:
+    while size(text) > budget:
+        limit = _fits(text, budget)
         cut = text.rfind("\n", 0, limit)
         cut = cut if cut > limit // 2 else limit
         parts.append(text[:cut])
@@ -80,21 +105,28 @@ def relation(reply_to: str | None, thread: str | None) -> dict[str, Any] | None:
     return None
 
 
-def contents(message: Outgoing, limit: int, *, msgtype: str = "m.text") -> list[dict[str, Any]]:
-    """The ``m.room.message`` contents for one message: usually one, more if it is too long
-    (then only the first is a reply and only the last, which shows the choices, carries them)."""
+def contents(message: Outgoing, max_bytes: int, *, msgtype: str = "m.text") -> list[dict[str, Any]]:
+    """The ``m.room.message`` contents for one message, each at most ``max_bytes`` of JSON:
+    usually one with HTML; if that is too big, plain parts (then only the first is a reply and
+    only the last, which shows the choices, carries them)."""
     body = message.text.plain()
-    if len(body) <= limit:
-        events: list[dict[str, Any]] = [
-            {
-                "msgtype": msgtype,
-                "body": body,
-                "format": "org.matrix.custom.html",
-                "formatted_body": formatted(message.text),
-            }
-        ]
+    whole: dict[str, Any] = {
+        "msgtype": msgtype,
+        "body": body,
+        "format": "org.matrix.custom.html",
+        "formatted_body": formatted(message.text),
+    }
+    extras: dict[str, Any] = {}
+    relates = relation(message.reply_to, message.thread)
+    if relates:
+        extras["m.relates_to"] = relates
+    if message.numbered:
+        extras[CHOICES_KEY] = [choice.payload for choice in message.numbered]
+    if size({**whole, **extras}) <= max_bytes:
+        events = [whole]
     else:
-        events = [{"msgtype": msgtype, "body": part} for part in _chunks(body, limit)]
+        budget = max_bytes - size({"msgtype": msgtype, "body": "", **extras})
+        events = [{"msgtype": msgtype, "body": part} for part in _chunks(body, budget)]
     for index, content in enumerate(events):
         relates = relation(message.reply_to if index == 0 else None, message.thread)
         if relates:

@@ -2,8 +2,9 @@
 
 ``m.direct`` is account data on the homeserver (``{user: [room, ...]}``), so the bookkeeping
 survives restarts and is shared with any other client of the bot account, and nothing about it
-has to live in our store. A room counts as direct when it is in that map; the map learns a room
-when someone invites the bot with ``is_direct`` or when the bot opens a direct room itself.
+has to live in our store. The map learns a room when someone invites the bot with ``is_direct``
+or when the bot opens a direct room itself; being in the map is necessary, not enough: the
+adapter also checks that only that person and the bot are in the room.
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ class DirectRooms:
 
     def is_direct(self, room: str) -> bool:
         return room in self.by_room
+
+    def user_of(self, room: str) -> str | None:
+        """The person ``m.direct`` says the room is with."""
+        return self.by_room.get(room)
 
     def room_for(self, user: str) -> str | None:
         """The newest direct room with ``user``."""

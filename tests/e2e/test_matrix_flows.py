@@ -7,7 +7,9 @@ already runs on both databases, and a second pass would double the Matrix time f
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -115,6 +117,46 @@ async def test_a_command_in_a_thread_is_answered_in_that_thread(
         relates = answer["content"]["m.relates_to"]
         assert relates["rel_type"] == "m.thread" and relates["event_id"] == root
         assert "/join" in body(answer)
+
+
+async def test_a_keycap_answer_to_a_question_in_a_thread_goes_on_in_that_thread(
+    synapse: Synapse, database_url: str
+) -> None:
+    bot_user = synapse.register()
+    async with (
+        members(synapse, 1) as (boss,),
+        matrix_bot(synapse, bot_user, database_url, admins=[f"matrix:{boss.id}"]) as app,
+    ):
+        bot = bot_user.user_id
+        dm = await boss.room(bot, direct=True)
+        await boss.ask(bot, dm, "/branch add Archive")
+        await boss.ask(bot, dm, "/branch add Library")
+        root = (await boss.ask(bot, dm, "/branches"))["event_id"]
+        thread = {"rel_type": "m.thread", "event_id": root, "is_falling_back": True}
+        branches = await boss.ask(
+            bot, dm, "/invite", **thread, **{"m.in_reply_to": {"event_id": root}}
+        )
+        assert branches["content"]["m.relates_to"]["event_id"] == root
+
+        def next_from_bot(count: int) -> Callable[[str, dict[str, Any]], bool]:
+            return lambda r, e: len(boss.from_bot(bot, dm)) > count
+
+        before = len(boss.from_bot(bot, dm))
+        await boss.react(dm, branches["event_id"], "2\ufe0f\u20e3")
+        await boss.wait(next_from_bot(before))
+        roles = boss.from_bot(bot, dm)[before]
+        assert "2. secretary" in body(roles)
+        assert roles["content"]["m.relates_to"]["rel_type"] == "m.thread"
+        assert roles["content"]["m.relates_to"]["event_id"] == root
+
+        # As after a restart: the thread is read back from the question itself.
+        adapter_of(app)._choices.clear()
+        before = len(boss.from_bot(bot, dm))
+        await boss.react(dm, roles["event_id"], "1\ufe0f\u20e3")
+        await boss.wait(next_from_bot(before))
+        answer = boss.from_bot(bot, dm)[before]
+        assert "Library" in body(answer)
+        assert answer["content"]["m.relates_to"]["event_id"] == root
 
 
 async def test_restart_handles_what_was_sent_while_down_exactly_once(

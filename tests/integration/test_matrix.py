@@ -4,6 +4,7 @@ encrypted rooms, malformed events, and a homeserver restart. Plus the pure parts
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,15 +13,16 @@ import pytest
 
 from adapters.matrix import MatrixAdapter, MatrixSettings, Notices
 from adapters.matrix.parse import Malformed, message, reaction, strip_reply_fallback
-from adapters.matrix.render import KEYCAPS, contents, keycap_number
+from adapters.matrix.render import KEYCAPS, MAX_BYTES, MAX_ENCRYPTED_BYTES, contents, keycap_number
 from adapters.matrix.rooms import DirectRooms
 from bot.config import ConfigError, load_config
 from bot.events import Chat, Incoming
 from bot.markup import Markup
-from bot.messages import Accepted, Address, Choice, Image, Outgoing
+from bot.messages import Accepted, Address, Choice, Image, Outgoing, Unreachable
 from tests.integration.synapse import Synapse
 from tests.matrix_harness import body, matrix_bot, members
 
+UNREAD = Markup.literal("I could not read your message.")
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
     "0000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
@@ -53,13 +55,23 @@ def test_threads_long_texts_and_choices_in_the_content() -> None:
     choices = (Choice("A", "7|a"), Choice("B", "7|b"))
     parts = contents(
         Outgoing(Markup.literal("x" * 50 + "\n" + "y" * 50), thread="$root", numbered=choices),
-        60,
+        270,
     )
     assert [len(p["body"]) for p in parts] == [50, 50]
+    assert all(len(json.dumps(p)) <= 270 for p in parts)
     assert all(p["m.relates_to"]["rel_type"] == "m.thread" for p in parts)
     assert parts[0]["m.relates_to"]["is_falling_back"] is True
     assert "org.branchbot.choices" not in parts[0]
     assert parts[1]["org.branchbot.choices"] == ["7|a", "7|b"]
+
+
+def test_long_texts_are_split_by_their_encoded_size() -> None:
+    text = "长" * 30_000
+    for limit in (MAX_BYTES, MAX_ENCRYPTED_BYTES):
+        parts = contents(Outgoing(Markup.literal(text), reply_to="$q"), limit)
+        assert "".join(p["body"] for p in parts) == text
+        assert all(len(json.dumps(p)) <= limit for p in parts)
+        assert len(parts) > 1
 
 
 def test_keycaps_and_reply_fallbacks() -> None:
@@ -120,10 +132,18 @@ class Values:
         self.data[name] = value
 
 
-def adapter(synapse: Synapse, store: Values | None = None) -> MatrixAdapter:
+def adapter(
+    synapse: Synapse, store: Values | None = None, keys: Path | None = None
+) -> MatrixAdapter:
     user = synapse.register()
-    settings = MatrixSettings(synapse.url, user.user_id, password=user.password, max_backoff=1.0)
-    notices = Notices(Markup.literal("I cannot read encrypted rooms; leaving."))
+    settings = MatrixSettings(
+        synapse.url,
+        user.user_id,
+        password=user.password,
+        max_backoff=1.0,
+        store_path=str(keys) if keys else None,
+    )
+    notices = Notices(Markup.literal("I cannot read encrypted rooms; leaving."), UNREAD)
     return MatrixAdapter(settings, store or Values(), notices)
 
 
@@ -243,9 +263,9 @@ async def test_survives_a_homeserver_restart_and_resumes_from_the_stored_token(
         again = MatrixAdapter(matrix.settings, store, matrix.notices)
         resumed = await started(again)
         try:
-            await wait_until(lambda: bool(resumed.events))
-            await asyncio.sleep(0.5)
-            assert [e.text for e in resumed.events] == ["while the bot was down"]
+            await mei.say(room, "sentinel")
+            await wait_until(lambda: any(e.text == "sentinel" for e in resumed.events))
+            assert [e.text for e in resumed.events] == ["while the bot was down", "sentinel"]
             await again.send(Address("matrix", room), Outgoing(Markup.literal("back")), "9")
             await mei.wait(lambda r, e: e.get("sender") == bot and body(e) == "back")
         finally:
@@ -316,7 +336,7 @@ async def test_invitations_from_other_servers_are_declined(synapse: Synapse) -> 
     settings = MatrixSettings(
         synapse.url, user.user_id, password=user.password, allowed_servers=("example.org",)
     )
-    matrix = MatrixAdapter(settings, Values(), Notices(Markup.literal("encrypted")))
+    matrix = MatrixAdapter(settings, Values(), Notices(Markup.literal("encrypted"), UNREAD))
     await started(matrix)
     try:
         async with members(synapse, 1) as (mei,):
@@ -333,5 +353,150 @@ async def test_invitations_from_other_servers_are_declined(synapse: Synapse) -> 
                 for r, e in mei.events
                 if r == answer.room_id
             )
+    finally:
+        await matrix.stop()
+
+
+async def test_is_direct_is_not_taken_on_the_inviters_word(synapse: Synapse) -> None:
+    matrix = adapter(synapse)
+    collector = await started(matrix)
+    bot = matrix.settings.user_id
+    try:
+        async with members(synapse, 2) as (mei, ann):
+            # "Direct", but three people read it: a group.
+            crowded = await mei.client.room_create(is_direct=True, invite=[bot, ann.id])
+            await mei.wait(lambda r, e: r == crowded.room_id and e.get("state_key") == bot)
+            await ann.wait(lambda r, e: r == crowded.room_id and e.get("state_key") == ann.id)
+            await mei.say(crowded.room_id, "/me")
+            await wait_until(lambda: len(collector.events) == 1)
+            assert collector.events[0].chat == Chat(crowded.room_id, False)
+
+            # A real direct room stops being one when someone else joins it.
+            dm = await mei.room(bot, direct=True)
+            await mei.say(dm, "/me")
+            await wait_until(lambda: len(collector.events) == 2)
+            assert collector.events[1].chat == Chat(dm, True)
+            await mei.client.room_invite(dm, ann.id)
+            await ann.wait(lambda r, e: r == dm and e.get("state_key") == ann.id)
+            await mei.say(dm, "/me")
+            await wait_until(lambda: len(collector.events) == 3)
+            assert collector.events[2].chat == Chat(dm, False)
+
+            # Nothing private goes there: the bot opens a new direct room.
+            private = Outgoing(Markup.literal("your invite code"))
+            await matrix.send(Address("matrix", dm, direct=True, user_id=mei.id), private, "1")
+            sent = await mei.wait(lambda r, e: body(e) == "your invite code")
+            new = next(r for r, e in mei.events if e is sent)
+            assert new not in (dm, crowded.room_id) and matrix.direct.room_for(mei.id) == new
+            assert not any(body(e) == "your invite code" for _, e in ann.events)
+    finally:
+        await matrix.stop()
+
+
+async def test_nobody_else_can_be_invited_to_a_direct_room_the_bot_opens(
+    synapse: Synapse,
+) -> None:
+    matrix = adapter(synapse)
+    await started(matrix)
+    try:
+        async with members(synapse, 2) as (mei, ann):
+            person = Address("matrix", "", direct=True, user_id=mei.id)
+            await matrix.send(person, Outgoing(Markup.literal("hi")), "1")
+            hello = await mei.wait(lambda r, e: body(e) == "hi")
+            room = next(r for r, e in mei.events if e is hello)
+            answer = await mei.client.room_invite(room, ann.id)
+            assert getattr(answer, "status_code", None) == "M_FORBIDDEN", answer
+    finally:
+        await matrix.stop()
+
+
+async def test_a_direct_room_the_person_left_is_replaced_by_a_new_one(synapse: Synapse) -> None:
+    matrix = adapter(synapse)
+    collector = await started(matrix)
+    bot = matrix.settings.user_id
+    try:
+        async with members(synapse, 1) as (mei,):
+            person = Address("matrix", "", direct=True, user_id=mei.id)
+            await matrix.send(person, Outgoing(Markup.literal("first")), "1")
+            first = await mei.wait(lambda r, e: body(e) == "first")
+            old = next(r for r, e in mei.events if e is first)
+            await mei.client.room_leave(old)
+            group = await mei.room(bot, direct=False)
+            await mei.say(group, "sentinel")  # once the bot has this, it has seen the leave
+            await wait_until(lambda: any(e.text == "sentinel" for e in collector.events))
+
+            stored = Address("matrix", old, direct=True, user_id=mei.id)  # the core's record
+            await matrix.send(stored, Outgoing(Markup.literal("second")), "2")
+            second = await mei.wait(lambda r, e: body(e) == "second")
+            assert next(r for r, e in mei.events if e is second) not in (old, group)
+
+            # The bot itself out of the room (its own leave not synced yet): refused, reopened.
+            current = matrix.direct.room_for(mei.id)
+            assert current is not None
+            await matrix._client().room_leave(current)
+            await matrix.send(stored, Outgoing(Markup.literal("third")), "3")
+            third = await mei.wait(lambda r, e: body(e) == "third")
+            assert next(r for r, e in mei.events if e is third) not in (old, current)
+    finally:
+        await matrix.stop()
+
+
+async def test_a_long_chinese_text_arrives_whole(synapse: Synapse) -> None:
+    matrix = adapter(synapse)
+    await started(matrix)
+    bot = matrix.settings.user_id
+    try:
+        async with members(synapse, 1) as (mei,):
+            room = await mei.room(bot, direct=False)
+            text = "".join("汉字长消息"[n % 5] for n in range(30_000))
+            await matrix.send(Address("matrix", room), Outgoing(Markup.literal(text)), "1")
+            await mei.wait(
+                lambda r, e: len("".join(body(e) for e in mei.from_bot(bot))) >= len(text),
+                timeout=20,
+            )
+            assert "".join(body(e) for e in mei.from_bot(bot)) == text
+    finally:
+        await matrix.stop()
+
+
+async def test_an_unknown_room_is_unreachable_once_synced_with_encryption(
+    synapse: Synapse, tmp_path: Path
+) -> None:
+    matrix = adapter(synapse, keys=tmp_path / "keys")
+    await started(matrix)
+    try:
+        with pytest.raises(Unreachable):
+            await matrix.send(
+                Address("matrix", "!nowhere:localhost"), Outgoing(Markup.literal("x")), "1"
+            )
+    finally:
+        await matrix.stop()
+
+
+async def test_an_undecryptable_message_is_answered_once_and_its_key_requested(
+    synapse: Synapse, tmp_path: Path
+) -> None:
+    matrix = adapter(synapse, keys=tmp_path / "keys")
+    collector = await started(matrix)
+    bot = matrix.settings.user_id
+    try:
+        async with members(synapse, 1) as (mei,):
+            room = await mei.room(bot, direct=False)
+            bogus = {
+                "algorithm": "m.megolm.v1.aes-sha2",
+                "ciphertext": "AwgAEnACgAkLmt6qF84IK++J7UDH2Za1YVchHyprqTqsg",
+                "device_id": "PHONE",
+                "sender_key": "IlRMeOPX2e0MurIyfWEucYBRVOEEUMrOHqn/8mLqMjA",
+                "session_id": "X3lUlvLELLYxeTx4yOVu6UDpasGEVO0Jbu+QFnm0cKQ",
+            }
+            for _ in range(2):
+                await mei.send(room, bogus, "m.room.encrypted")
+            await mei.say(room, "sentinel")
+            await wait_until(lambda: any(e.text == "sentinel" for e in collector.events))
+            await matrix.send(Address("matrix", room), Outgoing(Markup.literal("after")), "1")
+            await mei.wait(lambda r, e: body(e) == "after")
+            notices = [e for e in mei.from_bot(bot, room) if body(e) == UNREAD.plain()]
+            assert len(notices) == 1 and notices[0]["content"]["msgtype"] == "m.notice"
+            assert [e.text for e in collector.events] == ["sentinel"]
     finally:
         await matrix.stop()
