@@ -25,6 +25,7 @@ from bot.events import Attachment, Chat, Incoming, Sender, parse_command
 from bot.messages import (
     Address,
     Capabilities,
+    EngineStopped,
     EventHandler,
     Outgoing,
     RetryLater,
@@ -283,7 +284,12 @@ class WebhookEndpoint:
             return _json(400, ok=False, error=str(error))
         if channel.handle is None:
             return _json(503, ok=False, error="not ready")
-        accepted = await channel.handle(event)
+        try:
+            accepted = await channel.handle(event)
+        except EngineStopped:
+            response = _json(503, ok=False, error="stopping; send it again")
+            response.headers["Retry-After"] = "5"
+            return response
         if accepted.duplicate:
             return _json(200, ok=True, duplicate=True)
         return _json(200, ok=True)

@@ -64,3 +64,9 @@ async def test_a_message_the_receiver_refuses_for_good_does_not_block_the_chat(l
     async with lab.bot.db.session() as session:
         counts = await Repositories(session).outbox.counts()
     assert counts.get("unreachable") == 1 and counts.get("sent") == 1
+
+
+async def test_an_event_sent_while_stopping_is_refused_with_503(lab: Lab) -> None:
+    await lab.bot.engine.stop()
+    status, answer = await lab.post(lab.event("mei", "/me"))
+    assert (status, answer["error"]) == (503, "stopping; send it again")
