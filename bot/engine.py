@@ -22,7 +22,7 @@ import logging
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -579,6 +579,25 @@ class Engine:
             self._remove(batch, chat_key, slot)
         return names
 
+    def in_room(self, batch: _Batch, ctx: Context, slot: str) -> bool:
+        if ctx.event.chat.direct:
+            return False
+        owner = (ctx.event.platform, ctx.event.chat.id, ROOM)
+        return slot in self._conversations_of(batch, owner)
+
+    async def step_room(
+        self,
+        batch: _Batch,
+        ctx: Context,
+        slot: str,
+        action: Callable[[Dialog], Awaitable[None]],
+    ) -> bool:
+        if not self.in_room(batch, ctx, slot):
+            return False
+        owner = (ctx.event.platform, ctx.event.chat.id, ROOM)
+        await self._step(ctx, batch, slot, action, owner)
+        return True
+
     async def _timeout(self, batch: _Batch, item: _Work) -> None:
         key = self._key(item)
         self._timeouts_queued.discard(key)
@@ -618,3 +637,11 @@ class _Host(ConversationHost):
 
     def cancel_dialogs(self, ctx: Context) -> list[str]:
         return self.engine.cancel_dialogs(self.batch, ctx)
+
+    def in_room(self, ctx: Context, slot: str) -> bool:
+        return self.engine.in_room(self.batch, ctx, slot)
+
+    async def step_room(
+        self, ctx: Context, slot: str, action: Callable[[Dialog], Awaitable[None]]
+    ) -> bool:
+        return await self.engine.step_room(self.batch, ctx, slot, action)

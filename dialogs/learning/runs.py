@@ -7,6 +7,11 @@ themselves are read once, at the start, into the same data. Each question has a
 stored deadline; when it passes the question counts as wrong and the run moves on, also after
 a restart. Answers are recorded under ``<run nonce>:<question number>``, unique in the store,
 so a repeated answer can never count twice.
+
+An answer is judged by when it arrived, not when it is handled: one received more than
+``GRACE`` seconds after the deadline counts as a timeout (the sweep, a busy engine or a restart
+may handle it later), and typed text received before the current question was asked was meant
+for an earlier one, so it is not taken as an answer to this one.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from store.clock import now
 from store.learning import Card
 
 LETTERS = string.ascii_uppercase
+GRACE = 1.0
+"""Seconds an answer may arrive after the deadline and still count (network and clock jitter)."""
 
 
 class QuestionRun(Dialog):
@@ -81,7 +88,8 @@ class QuestionRun(Dialog):
         if question.kind != "truefalse":
             random.shuffle(order)
         seconds = self.seconds(ctx)
-        self.data.update(order=order, picked=[], until=now().timestamp() + seconds)
+        asked = now().timestamp()
+        self.data.update(order=order, picked=[], asked=asked, until=asked + seconds)
         self.data.pop("_choices", None)
         lines.append(self.render(ctx, question, order, seconds))
         ctx.reply(Markup.join(lines), choices=self.buttons(ctx, question, order))
@@ -130,6 +138,9 @@ class QuestionRun(Dialog):
                 await self.ask(ctx, [])
             return
         question = self.current()
+        if self.late(ctx):
+            await self.settle(ctx, question, None, late=True)
+            return
         order: list[int] = self.data["order"]
         if payload == "done" and question.kind == "multiple":
             await self.settle(ctx, question, sorted(order[i] for i in self.data["picked"]))
@@ -155,7 +166,13 @@ class QuestionRun(Dialog):
         if self.state == "reading":
             ctx.reply(_("Press the button to start the quiz, or send /cancel."))
             return
+        if ctx.event.received_at < self.data.get("asked", 0.0):
+            ctx.reply(_("That answer was for the previous question; it was not counted."))
+            return
         question = self.current()
+        if self.late(ctx):
+            await self.settle(ctx, question, None, late=True)
+            return
         if question.kind == "fill":
             typed = normalize(text)
             right = any(typed == normalize(a) for a in question.answers)
@@ -183,6 +200,11 @@ class QuestionRun(Dialog):
             return
         await self.settle(ctx, question, sorted({order[LETTERS.index(c)] for c in letters}))
 
+    def late(self, ctx: Context) -> bool:
+        """Whether this answer arrived after the question's time was up."""
+        until: float = self.data["until"]
+        return ctx.event.received_at > until + GRACE
+
     async def on_timeout(self, ctx: Context) -> None:
         if self.state == "reading":
             self.finish()
@@ -191,7 +213,13 @@ class QuestionRun(Dialog):
         await self.settle(ctx, question, None)
 
     async def settle(
-        self, ctx: Context, question: Card, chosen: list[Any] | None, typed: str = ""
+        self,
+        ctx: Context,
+        question: Card,
+        chosen: list[Any] | None,
+        typed: str = "",
+        *,
+        late: bool = False,
     ) -> None:
         """Score the current question once, explain it, then go on or end."""
         if question.kind == "fill":
@@ -209,6 +237,8 @@ class QuestionRun(Dialog):
             self.data["right"] += 1
             if self.per_answer:
                 award_in_run(ctx, self.data, self.per_answer)
+        if late:
+            lines.append(ctx.t(_("Sorry, your answer arrived after the time was up.")))
         if chosen is None:
             lines.append(ctx.t(_("⏰ Time is up.")))
         lines.append(

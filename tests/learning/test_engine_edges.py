@@ -17,7 +17,7 @@ from store.db import Database
 from store.models import AnswerRecord, Member, Question
 from store.repos import Repositories
 from tests.conftest import BotFactory, settle
-from tests.helpers import ask
+from tests.helpers import ask, code_in
 
 BANK = Path(__file__).parent / "banks" / "library.yaml"
 
@@ -198,12 +198,14 @@ async def test_wrong_answers_come_back_first(db: Database) -> None:
         assert (await store.learning.cards(member, [ids["cat-1"]]))[0].schedule == [2.0, 6.0, 2.5]
 
 
-async def test_room_round_takes_typed_numbers_from_anyone_and_ends_on_its_deadline(
+async def test_room_round_takes_typed_numbers_from_members_and_ends_on_its_deadline(
     make_bot: BotFactory,
 ) -> None:
     bot, adapter = await make_bot(learning={"group_seconds": 0.6})
     await with_bank(bot)
     await ask(bot, adapter, "boss", "/branch add Lib")
+    code = code_in(await ask(bot, adapter, "boss", "/invite Lib member"))
+    await ask(bot, adapter, "mei", f"/join {code}")
     await ask(bot, adapter, "boss", "/bind Lib", chat="room")
     assert "Question 1/1" in await ask(bot, adapter, "boss", "/quiz group 1", chat="room")
     assert await ask(bot, adapter, "mei", "hello all", chat="room") == ""

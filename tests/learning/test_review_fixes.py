@@ -1,0 +1,138 @@
+"""Defects a review found: late answers, strangers in a group round, rounds that could not be
+stopped, two rounds started in one batch."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+from sqlalchemy import select
+
+from adapters.memory import MemoryAdapter
+from bot.app import BranchBot
+from bot.events import Chat, Incoming, Sender
+from store.models import AnswerRecord, Member
+from tests.conftest import BotFactory, settle
+from tests.helpers import ask, code_in
+from tests.learning.test_engine_edges import with_bank
+
+
+async def press(
+    bot: BranchBot,
+    adapter: MemoryAdapter,
+    user: str,
+    *,
+    text: str = "",
+    chat: str | None = None,
+    received_at: float,
+) -> str:
+    """A message (a typed number presses that button) as ``user`` that the platform received at ``received_at``."""
+    before = len(adapter.sent)
+    await adapter.push(
+        Incoming(
+            platform=adapter.name,
+            event_id=uuid.uuid4().hex,
+            chat=Chat(chat or f"dm-{user}", direct=chat is None, title=chat or ""),
+            sender=Sender(user, user.title()),
+            text=text,
+            received_at=received_at,
+        )
+    )
+    await settle(bot)
+    return "\n".join(s.message.text.plain() for s in adapter.sent[before:])
+
+
+async def answers(bot: BranchBot) -> list[AnswerRecord]:
+    async with bot.db.session() as session:
+        return list(await session.scalars(select(AnswerRecord)))
+
+
+async def join(bot: BranchBot, adapter: MemoryAdapter, user: str, branch: str, role: str) -> None:
+    code = code_in(await ask(bot, adapter, "boss", f"/invite {branch} {role}"))
+    assert "Welcome" in await ask(bot, adapter, user, f"/join {code}")
+
+
+async def test_a_press_after_the_deadline_counts_as_a_timeout(make_bot: BotFactory) -> None:
+    bot, adapter = await make_bot(learning={"question_seconds": 5})
+    await with_bank(bot)
+    assert "Question 1/4" in await ask(bot, adapter, "boss", "/quiz")
+    late = await press(bot, adapter, "boss", text="1", received_at=time.time() + 60)
+    assert "after the time was up" in late and "Time is up" in late and "Question 2/4" in late
+    assert [a.correct for a in await answers(bot)] == [False]
+
+
+async def test_typed_text_sent_before_the_question_is_not_its_answer(
+    make_bot: BotFactory,
+) -> None:
+    bot, adapter = await make_bot(learning={"question_seconds": 30})
+    await with_bank(bot)
+    assert "Question 1/4" in await ask(bot, adapter, "boss", "/quiz")
+    early = await press(bot, adapter, "boss", text="B", received_at=time.time() - 60)
+    assert "previous question" in early
+    assert await answers(bot) == []
+
+
+async def group_room(make_bot: BotFactory, seconds: float = 30) -> tuple[BranchBot, MemoryAdapter]:
+    bot, adapter = await make_bot(learning={"group_seconds": seconds})
+    await with_bank(bot)
+    await ask(bot, adapter, "boss", "/branch add Lib")
+    await ask(bot, adapter, "boss", "/branch add Other")
+    await ask(bot, adapter, "boss", "/bind Lib", chat="room")
+    await join(bot, adapter, "sam", "Lib", "secretary")
+    await join(bot, adapter, "mei", "Lib", "member")
+    await join(bot, adapter, "olga", "Other", "member")
+    await join(bot, adapter, "oscar", "Other", "secretary")
+    return bot, adapter
+
+
+async def test_only_the_rooms_branch_is_scored_in_a_group_round(make_bot: BotFactory) -> None:
+    bot, adapter = await group_room(make_bot)
+    assert "Question 1/1" in await ask(bot, adapter, "sam", "/quiz group 1", chat="room")
+    async with bot.db.session() as session:
+        members = len(list(await session.scalars(select(Member))))
+    before = len(adapter.sent)
+    await ask(bot, adapter, "olga", "1", chat="room")
+    await ask(bot, adapter, "stranger", "1", chat="room")
+    refusals = adapter.sent[before:]
+    assert all(s.address.direct for s in refusals)
+    assert any("members of Lib" in s.message.text.plain() for s in refusals)
+    assert "Got your answer" in await ask(bot, adapter, "mei", "1", chat="room")
+    assert [a.mode for a in await answers(bot)] == ["group"]
+    async with bot.db.session() as session:
+        assert len(list(await session.scalars(select(Member)))) == members
+    stopped = await ask(bot, adapter, "sam", "/quiz stop", chat="room")
+    assert "stopped by Sam" in stopped and "Mei" in stopped and "Olga" not in stopped
+
+
+async def test_a_late_group_answer_earns_nothing(make_bot: BotFactory) -> None:
+    bot, adapter = await group_room(make_bot)
+    await ask(bot, adapter, "sam", "/quiz group 1", chat="room")
+    late = await press(
+        bot, adapter, "mei", text="1", chat="room", received_at=time.time() + 120
+    )
+    assert "after the time was up" in late and adapter.sent[-1].address.direct
+    assert await answers(bot) == []
+
+
+async def test_only_the_branch_secretary_or_an_admin_stops_a_round(make_bot: BotFactory) -> None:
+    bot, adapter = await group_room(make_bot)
+    assert "No round is running" in await ask(bot, adapter, "sam", "/quiz stop", chat="room")
+    await ask(bot, adapter, "sam", "/quiz group 1", chat="room")
+    assert "Only the secretaries" in await ask(bot, adapter, "oscar", "/quiz stop", chat="room")
+    stopped = await ask(bot, adapter, "boss", "/quiz stop", chat="room")
+    assert "stopped by Boss" in stopped and "Final podium" in stopped
+    assert "No round is running" in await ask(bot, adapter, "sam", "/quiz stop", chat="room")
+
+
+async def test_two_starts_in_one_batch_run_one_round(make_bot: BotFactory) -> None:
+    bot, adapter = await group_room(make_bot)
+    before = len(adapter.sent)
+    await asyncio.gather(
+        adapter.say("sam", "/quiz group 1", chat="room"),
+        adapter.say("sam", "/quiz group 1", chat="room"),
+    )
+    await settle(bot)
+    said = [s.message.text.plain() for s in adapter.sent[before:]]
+    assert sum("Group quiz" in t for t in said) == 1
+    assert sum("already running" in t for t in said) == 1
