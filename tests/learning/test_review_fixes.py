@@ -27,7 +27,7 @@ async def press(
     chat: str | None = None,
     received_at: float,
 ) -> str:
-    """A message (a typed number presses that button) as ``user`` that the platform received at ``received_at``."""
+    """Say ``text`` (a number presses that button) as if the platform got it at ``received_at``."""
     before = len(adapter.sent)
     await adapter.push(
         Incoming(
@@ -108,9 +108,7 @@ async def test_only_the_rooms_branch_is_scored_in_a_group_round(make_bot: BotFac
 async def test_a_late_group_answer_earns_nothing(make_bot: BotFactory) -> None:
     bot, adapter = await group_room(make_bot)
     await ask(bot, adapter, "sam", "/quiz group 1", chat="room")
-    late = await press(
-        bot, adapter, "mei", text="1", chat="room", received_at=time.time() + 120
-    )
+    late = await press(bot, adapter, "mei", text="1", chat="room", received_at=time.time() + 120)
     assert "after the time was up" in late and adapter.sent[-1].address.direct
     assert await answers(bot) == []
 
