@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from bot.commands import Where
@@ -21,17 +22,17 @@ class DailyQuiz(QuestionRun):
 
     async def begin(self, ctx: Context, **arguments: Any) -> None:
         self.data["streak_before"] = arguments["streak"]
+        self.data["started"] = today(ctx).isoformat()
         await self.start_run(ctx, arguments["ids"], [ctx.t(_("**Today's quiz**"))])
 
     async def conclude(self, ctx: Context, lines: list[Markup]) -> None:
         member: int = self.data["member"]
         right, total = self.data["right"], len(self.data["ids"])
-        day = today(ctx)
-        ctx.store.learning.finish_daily(member, day, right)
-        if day.isoformat() == self.data["day"]:
-            streak = self.data["streak_before"] + 1
-        else:  # the quiz ran past midnight
-            streak = await ctx.store.learning.streak(member, day)
+        # The quiz belongs to the (local) day it was started on, even if it ends after
+        # midnight: the streak was counted up to that day, and the next day stays open.
+        started = date.fromisoformat(self.data.get("started", self.data["day"]))
+        ctx.store.learning.finish_daily(member, started, right)
+        streak = self.data["streak_before"] + 1
         points = award_in_run(ctx, self.data, "quiz_finished")
         points += award_in_run(ctx, self.data, "streak_day", min(streak, 7))
         lines.append(

@@ -6,13 +6,18 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 
 from adapters.memory import MemoryAdapter
 from bot.app import BranchBot
 from bot.events import Chat, Incoming, Sender
-from store.models import AnswerRecord, Member
+from dialogs.learning import common
+from store.clock import now
+from store.models import AnswerRecord, DailyDone, Member
 from tests.conftest import BotFactory, settle
 from tests.helpers import ask, code_in
 from tests.learning.test_engine_edges import with_bank
@@ -134,3 +139,30 @@ async def test_two_starts_in_one_batch_run_one_round(make_bot: BotFactory) -> No
     said = [s.message.text.plain() for s in adapter.sent[before:]]
     assert sum("Group quiz" in t for t in said) == 1
     assert sum("already running" in t for t in said) == 1
+
+
+async def finish_run(bot: BranchBot, adapter: MemoryAdapter, user: str) -> str:
+    """Answer whatever is asked with typed text until the run ends."""
+    for _turn in range(12):
+        said = await ask(bot, adapter, user, "A")
+        if "Please answer" in said:
+            said = await ask(bot, adapter, user, "true")
+        if "Streak" in said or "Done:" in said:
+            return said
+    raise AssertionError("the run never ended")
+
+
+async def test_a_quiz_past_midnight_counts_for_the_day_it_began(
+    make_bot: BotFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bot, adapter = await make_bot(learning={"question_seconds": 60})
+    await with_bank(bot)
+    started = now()
+    assert "Question 1/4" in await ask(bot, adapter, "boss", "/quiz")
+    monkeypatch.setattr(common, "now", lambda: now() + timedelta(days=1))
+    assert "Streak: 1 day" in await finish_run(bot, adapter, "boss")
+    async with bot.db.session() as session:
+        days = list(await session.scalars(select(DailyDone.day)))
+    zone = ZoneInfo(bot.config.timezone)
+    assert days == [started.astimezone(zone).date()]
+    assert "Question 1/4" in await ask(bot, adapter, "boss", "/quiz")
