@@ -108,6 +108,16 @@ async def lesson(ctx: Context, id: str, qr: str | None) -> None:
 
 
 async def start_from_link(ctx: Context, key: str) -> None:
+    """A poster's link reaches anyone who scans it: only members get the lesson (and a
+    learning record); a guest is told how to join first."""
+    if not ctx.who.has(Role.MEMBER):
+        ctx.reply(
+            _(
+                "Lessons are for members. To join your branch, send `/join <code>` with the "
+                "invite code your secretary gave you."
+            )
+        )
+        return
     await open_lesson(ctx, key)
 
 

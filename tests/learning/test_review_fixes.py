@@ -166,3 +166,23 @@ async def test_a_quiz_past_midnight_counts_for_the_day_it_began(
     zone = ZoneInfo(bot.config.timezone)
     assert days == [started.astimezone(zone).date()]
     assert "Question 1/4" in await ask(bot, adapter, "boss", "/quiz")
+
+
+async def test_a_guest_scanning_a_lesson_poster_is_asked_to_join_first(
+    make_bot: BotFactory,
+) -> None:
+    bot, adapter = await make_bot()
+    await with_bank(bot)
+    async with bot.db.session() as session:
+        members = len(list(await session.scalars(select(Member))))
+    said = await ask(bot, adapter, "guest", "/start lesson_opac")
+    assert "/join <code>" in said and "Searching the catalogue" not in said
+    async with bot.db.session() as session:
+        assert len(list(await session.scalars(select(Member)))) == members
+    assert "Searching the catalogue" in await ask(bot, adapter, "boss", "/start lesson_opac")
+
+
+async def test_learning_stats_stay_out_of_rooms(make_bot: BotFactory) -> None:
+    bot, adapter = await make_bot()
+    said = await ask(bot, adapter, "boss", "/stats learning", chat="room")
+    assert "direct chat" in said and "Learning this week" not in said
