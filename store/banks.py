@@ -116,7 +116,11 @@ def parse_file(file: str, data: bytes, bank: str | None = None) -> Bank:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        return Bank(name, errors=[BankError(file, 1, "the file is not UTF-8 text")])
+        # Excel on a Chinese Windows saves CSV as GBK; GB18030 reads GBK and GB2312 too.
+        try:
+            text = data.decode("gb18030")
+        except UnicodeDecodeError:
+            return Bank(name, errors=[BankError(file, 1, "the file is not UTF-8 or GB18030 text")])
     parser = {
         ".txt": parse_aiken,
         ".aiken": parse_aiken,
@@ -318,12 +322,17 @@ def _gift_split(body: str, marks: str) -> list[tuple[str, str]]:
     return parts
 
 
-def _gift_feedback(text: str) -> tuple[str, str]:
-    """``answer#feedback`` → (answer, feedback), honouring ``\\#``."""
+def _gift_feedbacks(text: str) -> tuple[str, list[str]]:
+    """``answer#feedback#feedback`` → (answer, feedbacks), honouring ``\\#``."""
     pieces = _gift_split(text, "#")
     head = pieces[0][1] if pieces and not pieces[0][0] else ""
-    rest = [p for m, p in pieces if m == "#"]
-    return _gift_unescape(head), _gift_unescape(rest[0]) if rest else ""
+    return _gift_unescape(head), [_gift_unescape(p) for m, p in pieces if m == "#"]
+
+
+def _gift_feedback(text: str) -> tuple[str, str]:
+    """``answer#feedback`` → (answer, feedback)."""
+    head, notes = _gift_feedbacks(text)
+    return head, notes[0] if notes else ""
 
 
 def parse_gift(text: str, name: str, file: str) -> Bank:
@@ -385,9 +394,11 @@ def _gift_question(source: str, line: int, category: str) -> ParsedQuestion:
     if stripped.startswith("#") or "->" in body:
         raise _Bad("numeric and matching questions are not supported")
     key = title if ID_PATTERN.match(title) else ""
-    word, feedback = _gift_feedback(stripped)
+    word, truth_notes = _gift_feedbacks(stripped)
     if word.upper() in ("T", "TRUE", "F", "FALSE") and not re.search(r"(?<!\\)[~=]", stripped):
         truth = word.upper().startswith("T")
+        # Moodle's order: ``{T#shown to a wrong answer#shown to a right answer}``.
+        wrong, right_note = [*truth_notes, "", ""][:2]
         return _build(
             question,
             [],
@@ -397,7 +408,7 @@ def _gift_question(source: str, line: int, category: str) -> ParsedQuestion:
             key=key,
             explanation=explanation,
             category=category,
-            feedback=["", feedback] if truth else [feedback, ""],
+            feedback=[right_note, wrong] if truth else [wrong, right_note],
         )
     parts = _gift_split(stripped, "=~")
     if not parts or any(not mark for mark, _ in parts):

@@ -4,6 +4,7 @@ unless its caption says ``skip-bad``."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import PurePath
 
 from bot.context import Context
@@ -26,7 +27,8 @@ async def import_file(ctx: Context, attachment: Attachment) -> bool:
     if not ctx.who.has(Role.SECRETARY):
         ctx.reply(_("Only branch secretaries and admins can import question banks."))
         return True
-    bank = parse_file(attachment.name, attachment.data)
+    # Parsing a large workbook takes a while: off the event loop, other chats go on meanwhile.
+    bank = await asyncio.to_thread(parse_file, attachment.name, attachment.data)
     skip_bad = "skip-bad" in ctx.event.text.lower()
     if bank.errors:
         lines = [
