@@ -51,18 +51,28 @@ async def import_file(ctx: Context, attachment: Attachment) -> bool:
             ctx.reply(Markup.join(lines))
             return True
         ctx.reply(Markup.join(lines))
+    notes: list[Markup] = []
+    if (bank.levels or bank.lessons) and not ctx.who.is_admin:
+        # Levels and lessons are the whole organisation's; a branch secretary adds questions.
+        notes.append(
+            ctx.t(
+                _(
+                    "Levels and lessons apply to the whole organisation, so only admins can "
+                    "import them; the ones in {name} were left out."
+                ),
+                name=attachment.name,
+            )
+        )
+        bank.levels, bank.lessons = [], []
     done = await ctx.store.learning.import_bank(bank)
-    ctx.reply(
-        _(
-            "Bank **{bank}** imported: {added} new questions, {updated} updated, "
-            "{levels} levels, {lessons} lessons."
-        ),
-        bank=bank.name,
-        added=done.added,
-        updated=done.updated,
-        levels=done.levels,
-        lessons=done.lessons,
-    )
+    counts = [
+        ctx.t(_n("{count} new question", "{count} new questions"), done.added),
+        ctx.t(_n("{count} updated", "{count} updated"), done.updated),
+        ctx.t(_n("{count} level", "{count} levels"), done.levels),
+        ctx.t(_n("{count} lesson", "{count} lessons"), done.lessons),
+    ]
+    summary = ctx.t(_("Bank **{bank}** imported:"), bank=bank.name)
+    ctx.reply(Markup.join([summary + Markup.literal(" ") + Markup.join(counts, ", "), *notes]))
     return True
 
 
