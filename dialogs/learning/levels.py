@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 from bot.commands import Where, Word
@@ -24,12 +25,16 @@ def star_count(score: int, pass_mark: int) -> int:
 
 
 def unlocked(levels: list[Level], records: dict[str, int]) -> int:
-    """The highest level number the member may play."""
-    highest = 1
-    for level in levels:
-        if records.get(f"level:{level.number}", 0) > 0:
-            highest = level.number + 1
-    return min(highest, len(levels))
+    """The highest level number the member may play: the first level, and the one after each
+    level passed. Numbers need not be contiguous (an admin may number levels 1, 2, 5, 10)."""
+    ordered = sorted(level.number for level in levels)
+    if not ordered:
+        return 0
+    highest = ordered[0]
+    for number, following in pairwise(ordered):
+        if records.get(f"level:{number}", 0) > 0:
+            highest = max(highest, following)
+    return highest
 
 
 class LevelRun(QuestionRun):
@@ -126,7 +131,7 @@ async def play_level(ctx: Context, number: str) -> None:
         ctx.reply(
             _("Level {number} is still locked: pass level {previous} first."),
             number=level.number,
-            previous=level.number - 1,
+            previous=max(lv.number for lv in levels if lv.number < level.number),
         )
         return
     ids = await ctx.store.learning.sample(level.questions, level.category)

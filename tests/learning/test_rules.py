@@ -9,9 +9,10 @@ import pytest
 
 from bot.config import ConfigError, load_config
 from dialogs.learning.chart import bar_chart
-from dialogs.learning.levels import star_count
+from dialogs.learning.levels import star_count, unlocked
 from dialogs.learning.ranking import branch_order
 from store.learning import BranchActivity, Schedule, sm2
+from store.models import Level
 
 
 def test_sm2_grows_intervals_and_resets_on_a_miss() -> None:
@@ -56,3 +57,13 @@ def test_points_table_is_configurable_and_checked() -> None:
     assert config.learning.points["streak_day"].points == 5
     with pytest.raises(ConfigError, match="unknown activities"):
         load_config(None, learning={"points": {"farming": {"points": 1, "daily_cap": 1}}})
+
+
+def test_levels_unlock_in_order_even_with_gaps_in_their_numbers() -> None:
+    levels = [
+        Level(number=n, title=f"L{n}", category="", questions=3, pass_mark=60) for n in (10, 1, 5)
+    ]
+    assert unlocked(levels, {}) == 1
+    assert unlocked(levels, {"level:1": 2}) == 5
+    assert unlocked(levels, {"level:1": 2, "level:5": 1}) == 10
+    assert unlocked([], {}) == 0
