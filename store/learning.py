@@ -140,7 +140,6 @@ class Learning:
         self._answers: dict[str, dict[str, Any]] = {}
         self._reviews: dict[str, dict[str, Any]] = {}
         """By attempt: a schedule changes only if its answer was recorded."""
-        self._points: list[dict[str, Any]] = []
         self._days: dict[tuple[int, date], dict[str, Any]] = {}
 
     async def flush(self) -> None:
@@ -175,9 +174,6 @@ class Learning:
                     ),
                     list(latest.values()),
                 )
-        if self._points:
-            rows, self._points = self._points, []
-            await self.session.execute(insert(cast(Table, PointsEntry.__table__)), rows)
         if self._days:
             rows, self._days = list(self._days.values()), {}
             await self.session.execute(
@@ -392,31 +388,6 @@ class Learning:
             .returning(table.c.points)
         )
         return int(result.scalar() or 0)
-
-    def add_points(
-        self, member_id: int, branch_id: int | None, activity: str, points: int, today: date
-    ) -> None:
-        """Points already checked against the cap by the caller (who holds today's tally)."""
-        if points > 0:
-            self._points.append(
-                {
-                    "member_id": member_id,
-                    "branch_id": branch_id,
-                    "activity": activity,
-                    "points": points,
-                    "day": today,
-                }
-            )
-
-    async def earned_today(self, member_id: int, today: date) -> dict[str, int]:
-        """Points earned today by activity, for a run to keep its own tally of the caps."""
-        await self.flush()
-        rows = await self.session.execute(
-            select(PointsEntry.activity, func.sum(PointsEntry.points))
-            .where(PointsEntry.member_id == member_id, PointsEntry.day == today)
-            .group_by(PointsEntry.activity)
-        )
-        return {activity: int(total) for activity, total in rows}
 
     async def points_of(self, member_id: int, since: date | None = None) -> int:
         await self.flush()

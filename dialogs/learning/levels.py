@@ -10,7 +10,7 @@ from bot.context import Context
 from bot.i18n import _
 from bot.identity import Role
 from bot.markup import Markup
-from dialogs.learning.common import award_in_run, bar, learner, router, stars
+from dialogs.learning.common import award, bar, learner, router, stars
 from dialogs.learning.runs import QuestionRun
 from store.models import Level
 
@@ -71,7 +71,7 @@ class LevelRun(QuestionRun):
             lines.append(ctx.t(_("Not passed yet. Try again: /level {number}"), number=number))
             return
         if earned > before:
-            points = award_in_run(ctx, self.data, "level_star", earned - before)
+            points = await award(ctx, self.data["member"], "level_star", earned - before)
             if points:
                 lines.append(ctx.t(_("+{points} points for new stars."), points=points))
         levels = await ctx.store.learning.levels()

@@ -10,7 +10,7 @@ from bot.context import Context
 from bot.i18n import _, _n
 from bot.identity import Role
 from bot.markup import Markup
-from dialogs.learning.common import award_in_run, bar, learner, router, today
+from dialogs.learning.common import award, bar, learner, router, today
 from dialogs.learning.runs import QuestionRun
 from store.learning import streak_of
 
@@ -22,7 +22,6 @@ class DailyQuiz(QuestionRun):
 
     async def begin(self, ctx: Context, **arguments: Any) -> None:
         self.data["streak_before"] = arguments["streak"]
-        self.data["started"] = today(ctx).isoformat()
         await self.start_run(ctx, arguments["ids"], [ctx.t(_("**Today's quiz**"))])
 
     async def conclude(self, ctx: Context, lines: list[Markup]) -> None:
@@ -30,11 +29,11 @@ class DailyQuiz(QuestionRun):
         right, total = self.data["right"], len(self.data["ids"])
         # The quiz belongs to the (local) day it was started on, even if it ends after
         # midnight: the streak was counted up to that day, and the next day stays open.
-        started = date.fromisoformat(self.data.get("started", self.data["day"]))
+        started = date.fromisoformat(self.data["day"])
         ctx.store.learning.finish_daily(member, started, right)
         streak = self.data["streak_before"] + 1
-        points = award_in_run(ctx, self.data, "quiz_finished")
-        points += award_in_run(ctx, self.data, "streak_day", min(streak, 7))
+        points = await award(ctx, member, "quiz_finished")
+        points += await award(ctx, member, "streak_day", min(streak, 7))
         lines.append(
             ctx.t(
                 _("**Done: {right}/{total}** {bar}"),

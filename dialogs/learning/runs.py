@@ -26,7 +26,7 @@ from bot.conversation import Dialog
 from bot.i18n import _
 from bot.markup import Markup
 from bot.messages import Choice
-from dialogs.learning.common import award_in_run, learner, today
+from dialogs.learning.common import award, learner, today
 from store.banks import normalize
 from store.clock import now
 from store.learning import Card
@@ -71,8 +71,7 @@ class QuestionRun(Dialog):
             right=0,
             nonce=secrets.token_hex(8),
             member=member,
-            day=day.isoformat(),
-            earned=await ctx.store.learning.earned_today(member, day),
+            day=day.isoformat(),  # the local day the run began (the daily quiz's day)
         )
 
     async def start_run(self, ctx: Context, ids: list[int], lines: list[Markup]) -> None:
@@ -236,7 +235,7 @@ class QuestionRun(Dialog):
         if correct:
             self.data["right"] += 1
             if self.per_answer:
-                award_in_run(ctx, self.data, self.per_answer)
+                await award(ctx, member, self.per_answer)
         if late:
             lines.append(ctx.t(_("Sorry, your answer arrived after the time was up.")))
         if chosen is None:

@@ -7,17 +7,20 @@ import asyncio
 import time
 import uuid
 from datetime import timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from adapters.memory import MemoryAdapter
 from bot.app import BranchBot
 from bot.events import Chat, Incoming, Sender
 from dialogs.learning import common
+from store.banks import load
 from store.clock import now
-from store.models import AnswerRecord, DailyDone, Member
+from store.models import AnswerRecord, DailyDone, Member, PointsEntry
+from store.repos import Repositories
 from tests.conftest import BotFactory, settle
 from tests.helpers import ask, code_in
 from tests.learning.test_engine_edges import with_bank
@@ -186,3 +189,32 @@ async def test_learning_stats_stay_out_of_rooms(make_bot: BotFactory) -> None:
     bot, adapter = await make_bot()
     said = await ask(bot, adapter, "boss", "/stats learning", chat="room")
     assert "direct chat" in said and "Learning this week" not in said
+
+
+async def test_a_run_checks_the_daily_cap_against_points_stored_meanwhile(
+    make_bot: BotFactory, tmp_path: Path
+) -> None:
+    """Points earned in another chat (another platform) while a run is open count too."""
+    bot, adapter = await make_bot(learning={"question_seconds": 60})
+    bank = tmp_path / "two.yaml"
+    bank.write_text(
+        "questions:\n"
+        "  - {text: Say yes one, type: truefalse, answer: true}\n"
+        "  - {text: Say yes two, type: truefalse, answer: true}\n"
+    )
+    async with bot.db.session() as session:
+        await Repositories(session).learning.import_bank(load(bank))
+    assert "Question 1" in await ask(bot, adapter, "boss", "/challenge")
+    async with bot.db.session() as session:
+        store = Repositories(session).learning
+        member = await session.scalar(select(Member.id))
+        assert member is not None
+        zone = ZoneInfo(bot.config.timezone)
+        day = now().astimezone(zone).date()
+        assert await store.award(member, None, "challenge_correct", 50, 50, day) == 50
+    assert "Right!" in await ask(bot, adapter, "boss", "true")
+    async with bot.db.session() as session:
+        total = await session.scalar(
+            select(func.sum(PointsEntry.points)).where(PointsEntry.activity == "challenge_correct")
+        )
+    assert total == 50
