@@ -456,7 +456,9 @@ class Learning:
         return [MemberPoints(i, n, int(p)) for i, n, p in rows]
 
     async def branch_activity(self, since: datetime | None) -> list[BranchActivity]:
-        """Per branch: members, members who answered, answers and right answers since."""
+        """Per branch: members, members who answered, answers and right answers since. Only
+        answers by the branch's current members count (someone who left or moved on would
+        push participation over 100%)."""
         await self.flush()
         members = (
             select(Member.branch_id, func.count().label("members"))
@@ -469,7 +471,10 @@ class Learning:
             func.count(distinct(AnswerRecord.member_id)).label("active"),
             func.count().label("answers"),
             func.sum(case((AnswerRecord.correct, 1), else_=0)).label("correct"),
-        ).where(AnswerRecord.branch_id.is_not(None))
+        ).join(
+            Member,
+            (Member.id == AnswerRecord.member_id) & (Member.branch_id == AnswerRecord.branch_id),
+        )
         if since is not None:
             answered = answered.where(AnswerRecord.answered_at >= since)
         answers = answered.group_by(AnswerRecord.branch_id).subquery()

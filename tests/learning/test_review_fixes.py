@@ -19,11 +19,12 @@ from bot.events import Chat, Incoming, Sender
 from dialogs.learning import common
 from store.banks import load
 from store.clock import now
-from store.models import AnswerRecord, DailyDone, Member, PointsEntry
+from store.db import Database
+from store.models import AnswerRecord, DailyDone, Member, PointsEntry, Question
 from store.repos import Repositories
 from tests.conftest import BotFactory, settle
 from tests.helpers import ask, code_in
-from tests.learning.test_engine_edges import with_bank
+from tests.learning.test_engine_edges import BANK, with_bank
 
 
 async def press(
@@ -218,3 +219,27 @@ async def test_a_run_checks_the_daily_cap_against_points_stored_meanwhile(
             select(func.sum(PointsEntry.points)).where(PointsEntry.activity == "challenge_correct")
         )
     assert total == 50
+
+
+async def test_participation_counts_only_current_members(database_url: str) -> None:
+    day = now().date()
+    database = Database(database_url)
+    await database.upgrade()
+    try:
+        async with database.session() as session:
+            store = Repositories(session)
+            await store.learning.import_bank(load(BANK))
+            (card,) = await store.learning.cards(0, [await session.scalar(select(Question.id))])
+            one, two = await store.branches.add("One"), await store.branches.add("Two")
+            assert one and two
+            for name in ("ann", "bob"):
+                member = await store.people.ensure("t", name, name)
+                await store.people.set_branch(member, one.id)
+                store.learning.record_answer(member, one.id, card, name, "quiz", True, 4, day)
+                if name == "ann":
+                    await store.people.set_branch(member, two.id)
+            rows = {b.name: b for b in await store.learning.branch_activity(None)}
+            assert (rows["One"].members, rows["One"].active, rows["One"].answers) == (1, 1, 1)
+            assert rows["One"].participation == 1.0 and rows["Two"].active == 0
+    finally:
+        await database.dispose()
