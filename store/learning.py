@@ -66,8 +66,16 @@ class Schedule:
     ease: float
 
 
+REVIEW_SHARE = (3, 5)
+"""At most 3 of every 5 daily questions are reviews, so a member keeps meeting new ones."""
+FIRST_RIGHT_DAYS = 3
+"""A question answered right the first time comes back after this many days, not tomorrow:
+it is the wrong answers that need the early repetition."""
+
+
 def sm2(previous: Schedule | None, quality: int) -> Schedule:
-    """SuperMemo-2: ``quality`` 0–5; below 3 starts the question over tomorrow."""
+    """SuperMemo-2: ``quality`` 0–5; below 3 starts the question over tomorrow. The first
+    right answer waits ``FIRST_RIGHT_DAYS`` (SM-2 says 1)."""
     reps, interval, ease = (
         (previous.repetitions, previous.interval_days, previous.ease) if previous else (0, 0, 2.5)
     )
@@ -75,7 +83,7 @@ def sm2(previous: Schedule | None, quality: int) -> Schedule:
     if quality < 3:
         return Schedule(0, 1, ease)
     reps += 1
-    interval = 1 if reps == 1 else 6 if reps == 2 else round(interval * ease)
+    interval = FIRST_RIGHT_DAYS if reps == 1 else 6 if reps == 2 else round(interval * ease)
     return Schedule(reps, interval, ease)
 
 
@@ -283,19 +291,36 @@ class Learning:
         return list(await self.session.scalars(query))
 
     async def daily_pick(self, member_id: int, today: date, count: int) -> list[int]:
-        """Due reviews first (oldest due first), then questions never seen, then any; one
-        query."""
+        """Due reviews (wrong answers first, then the longest overdue), at most
+        ``REVIEW_SHARE`` of the quiz so new questions keep coming; then questions never seen;
+        then more due reviews, then any."""
         await self.flush()
         review = (Review.question_id == Question.id) & (Review.member_id == member_id)
-        rank = case((Review.due <= today, 0), (Review.question_id.is_(None), 1), else_=2)
-        return list(
+        due = list(
             await self.session.scalars(
                 select(Question.id)
-                .outerjoin(Review, review)
-                .order_by(rank, case((Review.due <= today, Review.due)), func.random())
+                .join(Review, review)
+                .where(Review.due <= today)
+                .order_by(Review.repetitions > 0, Review.due, func.random())
                 .limit(count)
             )
         )
+        unseen = list(
+            await self.session.scalars(
+                select(Question.id)
+                .outerjoin(Review, review)
+                .where(Review.question_id.is_(None))
+                .order_by(func.random())
+                .limit(count)
+            )
+        )
+        reviews = max(1, count * REVIEW_SHARE[0] // REVIEW_SHARE[1])
+        picked = due[:reviews] + unseen
+        picked = (picked + due[reviews:])[:count]
+        if len(picked) < count:
+            rest = select(Question.id).where(Question.id.not_in(picked)).order_by(func.random())
+            picked += list(await self.session.scalars(rest.limit(count - len(picked))))
+        return picked
 
     async def levels(self) -> list[Level]:
         return list(await self.session.scalars(select(Level).order_by(Level.number)))

@@ -19,7 +19,7 @@ def test_sm2_grows_intervals_and_resets_on_a_miss() -> None:
     first = sm2(None, 4)
     second = sm2(first, 4)
     third = sm2(second, 5)
-    assert (first.interval_days, second.interval_days) == (1, 6)
+    assert (first.interval_days, second.interval_days) == (3, 6)
     assert third.interval_days == round(6 * third.ease) and third.repetitions == 3
     missed = sm2(third, 1)
     assert (missed.repetitions, missed.interval_days) == (0, 1)
