@@ -91,8 +91,14 @@ class Bank:
     errors: list[BankError] = field(default_factory=list)
 
 
+DEFAULT_BANK = "default"
+"""The bank of a file that names none (YAML's ``bank:``, ``--bank``). Never the file's name:
+``bank (1).xlsx`` sent again must update the same questions, not add copies."""
+
+
 def question_key(bank: str, text: str) -> str:
-    """A key that survives re-imports of a question without an explicit id."""
+    """A key that survives re-imports of a question without an explicit id: its normalised
+    text within its bank."""
     return hashlib.sha1(f"{bank}\n{normalize(text)}".encode()).hexdigest()[:24]
 
 
@@ -107,7 +113,7 @@ def load(path: Path, bank: str | None = None) -> Bank:
 def parse_file(file: str, data: bytes, bank: str | None = None) -> Bank:
     """Parse a bank from its bytes, by the extension of ``file`` (a file sent in a chat)."""
     path = Path(file)
-    name = bank or path.stem
+    name = bank or DEFAULT_BANK
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
         return Bank(name, errors=[BankError(file, 1, f"unknown format; use {', '.join(FORMATS)}")])

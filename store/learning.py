@@ -33,6 +33,9 @@ class Imported:
     updated: int
     levels: int
     lessons: int
+    missing: int = 0
+    """Questions of the bank in the database that the file no longer has: reported, never
+    deleted (members' answers to them stay in the history)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,7 +243,11 @@ class Learning:
             row_lesson.category, row_lesson.questions = lesson.category, lesson.questions
             self.session.add(row_lesson)
         await self.session.flush()
-        return Imported(added, updated, len(bank.levels), len(bank.lessons))
+        stale = select(func.count()).where(Question.bank == bank.name)
+        if keys:
+            stale = stale.where(Question.key.not_in(keys))
+        missing = await self.session.scalar(stale)
+        return Imported(added, updated, len(bank.levels), len(bank.lessons), int(missing or 0))
 
     async def cards(self, member_id: int, ids: list[int]) -> list[Card]:
         """The questions ``ids`` in that order, each with the member's schedule (missing

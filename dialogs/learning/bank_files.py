@@ -71,6 +71,16 @@ async def import_file(ctx: Context, attachment: Attachment) -> bool:
         ctx.t(_n("{count} level", "{count} levels"), done.levels),
         ctx.t(_n("{count} lesson", "{count} lessons"), done.lessons),
     ]
+    if done.missing:
+        notes.append(
+            ctx.t(
+                _n(
+                    "{count} question of this bank is not in the file; it was kept.",
+                    "{count} questions of this bank are not in the file; they were kept.",
+                ),
+                done.missing,
+            )
+        )
     summary = ctx.t(_("Bank **{bank}** imported:"), bank=bank.name)
     ctx.reply(Markup.join([summary + Markup.literal(" ") + Markup.join(counts, ", "), *notes]))
     return True

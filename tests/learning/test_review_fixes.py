@@ -17,9 +17,10 @@ from adapters.memory import MemoryAdapter
 from bot.app import BranchBot
 from bot.events import Chat, Incoming, Sender
 from dialogs.learning import common
-from store.banks import load
+from store.banks import load, parse_file
 from store.clock import now
 from store.db import Database
+from store.learning import Imported
 from store.models import AnswerRecord, DailyDone, Member, PointsEntry, Question
 from store.repos import Repositories
 from tests.conftest import BotFactory, settle
@@ -241,5 +242,28 @@ async def test_participation_counts_only_current_members(database_url: str) -> N
             rows = {b.name: b for b in await store.learning.branch_activity(None)}
             assert (rows["One"].members, rows["One"].active, rows["One"].answers) == (1, 1, 1)
             assert rows["One"].participation == 1.0 and rows["Two"].active == 0
+    finally:
+        await database.dispose()
+
+
+async def test_a_renamed_copy_updates_and_a_shorter_file_reports_what_it_lacks(
+    database_url: str,
+) -> None:
+    aiken = (BANK.parent / "good.txt").read_bytes()  # questions without ids
+    database = Database(database_url)
+    await database.upgrade()
+    try:
+
+        async def bring(name: str, data: bytes) -> Imported:
+            async with database.session() as session:
+                return await Repositories(session).learning.import_bank(parse_file(name, data))
+
+        first = await bring("good.txt", aiken)
+        copy = await bring("good (1).txt", aiken)
+        assert (first.added, copy.added, copy.updated, copy.missing) == (2, 0, 2, 0)
+        cut = await bring("cut.txt", aiken.split(b"\n\n")[0])
+        assert (cut.added, cut.updated, cut.missing) == (0, 1, 1)
+        async with database.session() as session:
+            assert await session.scalar(select(func.count()).select_from(Question)) == 2
     finally:
         await database.dispose()
