@@ -8,6 +8,7 @@ import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -193,11 +194,8 @@ async def test_learning_stats_stay_out_of_rooms(make_bot: BotFactory) -> None:
     assert "direct chat" in said and "Learning this week" not in said
 
 
-async def test_a_run_checks_the_daily_cap_against_points_stored_meanwhile(
-    make_bot: BotFactory, tmp_path: Path
-) -> None:
-    """Points earned in another chat (another platform) while a run is open count too."""
-    bot, adapter = await make_bot(learning={"question_seconds": 60})
+async def yes_bank(bot: BranchBot, tmp_path: Path) -> None:
+    """Two true/false questions whose answer is "true", so a test knows what is right."""
     bank = tmp_path / "two.yaml"
     bank.write_text(
         "questions:\n"
@@ -206,6 +204,14 @@ async def test_a_run_checks_the_daily_cap_against_points_stored_meanwhile(
     )
     async with bot.db.session() as session:
         await Repositories(session).learning.import_bank(load(bank))
+
+
+async def test_a_run_checks_the_daily_cap_against_points_stored_meanwhile(
+    make_bot: BotFactory, tmp_path: Path
+) -> None:
+    """Points earned in another chat (another platform) while a run is open count too."""
+    bot, adapter = await make_bot(learning={"question_seconds": 60})
+    await yes_bank(bot, tmp_path)
     assert "Question 1" in await ask(bot, adapter, "boss", "/challenge")
     async with bot.db.session() as session:
         store = Repositories(session).learning
@@ -267,3 +273,48 @@ async def test_a_renamed_copy_updates_and_a_shorter_file_reports_what_it_lacks(
             assert await session.scalar(select(func.count()).select_from(Question)) == 2
     finally:
         await database.dispose()
+
+
+async def test_a_failed_batch_retried_one_by_one_records_each_answer_once(
+    make_bot: BotFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    bot, adapter = await make_bot(learning={"question_seconds": 60})
+    await yes_bank(bot, tmp_path)
+    await ask(bot, adapter, "boss", "/branch add Lib")
+    await join(bot, adapter, "mei", "Lib", "member")
+    assert "Question 1/2" in await ask(bot, adapter, "boss", "/quiz")
+    assert "Question 1/2" in await ask(bot, adapter, "mei", "/quiz")
+    write = bot.engine._write
+    failures = [RuntimeError("disk full")]
+
+    async def flaky(batch: Any) -> Any:
+        if failures:
+            raise failures.pop()
+        return await write(batch)
+
+    monkeypatch.setattr(bot.engine, "_write", flaky)
+    before = len(adapter.sent)
+    await asyncio.gather(
+        adapter.say("boss", "true"),
+        adapter.say("mei", "true"),
+        adapter.say("boss", "true", event_id="again"),
+        adapter.say("boss", "true", event_id="again"),
+    )
+    await settle(bot)
+    assert failures == []
+    said = [s.message.text.plain() for s in adapter.sent[before:]]
+    assert sum("Right!" in t and "Question 2/2" in t for t in said) == 2
+    records = await answers(bot)
+    attempts = [a.attempt for a in records]
+    assert len(attempts) == len(set(attempts))
+    by_member: dict[int, list[str]] = {}
+    for record in records:
+        by_member.setdefault(record.member_id, []).append(record.attempt.rsplit(":", 1)[1])
+    # Boss's second "true" was typed before question 2 was asked: not its answer.
+    assert sorted(by_member.values()) == [["0"], ["0"]]
+    assert "previous question" in "\n".join(said)
+    async with bot.db.session() as session:
+        points = await session.scalar(
+            select(func.sum(PointsEntry.points)).where(PointsEntry.activity == "quiz_correct")
+        )
+    assert points == 20
