@@ -478,7 +478,7 @@ class Engine:
     ) -> None:
         parts = raw.split("|", 2)
         if len(parts) < 3 or not parts[0].isdecimal() or len(parts[0]) > 12:
-            ctx.reply(_("That button is no longer in use."))
+            self._stale_press(ctx, _("That button is no longer in use."))
             return
         version, slot, payload = int(parts[0]), parts[1] or "main", parts[2]
         conversation = active.get(slot)
@@ -487,12 +487,23 @@ class Engine:
             owner = (ctx.event.platform, ctx.event.chat.id, ROOM)
             conversation = self._conversations_of(batch, owner).get(slot)
         if conversation is None:
-            ctx.reply(_("That question has already ended; nothing was changed."))
+            self._stale_press(ctx, _("That question has already ended; nothing was changed."))
             return
         if conversation.version != version:
-            ctx.reply(_("That button belongs to an earlier question; nothing was changed."))
+            self._stale_press(
+                ctx, _("That button belongs to an earlier question; nothing was changed.")
+            )
             return
         await self._step(ctx, batch, slot, lambda m: m.on_choice(ctx, payload), owner)
+
+    @staticmethod
+    def _stale_press(ctx: Context, message: str) -> None:
+        """Tell whoever pressed an old button; in a group only them (in their direct chat,
+        where the platform can reach it), so late presses never clutter the room."""
+        if ctx.event.chat.direct:
+            ctx.reply(message)
+        elif ctx.capabilities.can_open_dm or ctx.event.platform in ctx.who.direct_chats:
+            ctx.reply_direct(message)
 
     async def _step(
         self,

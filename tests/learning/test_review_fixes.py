@@ -318,3 +318,16 @@ async def test_a_failed_batch_retried_one_by_one_records_each_answer_once(
             select(func.sum(PointsEntry.points)).where(PointsEntry.activity == "quiz_correct")
         )
     assert points == 20
+
+
+async def test_a_late_press_in_a_room_is_answered_privately(make_bot: BotFactory) -> None:
+    bot, adapter = await group_room(make_bot)
+    await ask(bot, adapter, "sam", "/quiz group 1", chat="room")
+    button = next(s for s in reversed(adapter.sent) if s.message.choices).message.choices[0][0]
+    await ask(bot, adapter, "sam", "/quiz stop", chat="room")
+    before = len(adapter.sent)
+    await adapter.say("mei", chat="room", choice=button.payload)
+    await settle(bot)
+    late = adapter.sent[before:]
+    assert late and all(s.address.direct for s in late)
+    assert "already ended" in late[0].message.text.plain()
