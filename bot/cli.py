@@ -87,7 +87,7 @@ def _parser() -> argparse.ArgumentParser:
         help="import questions (.txt Aiken, .gift, .csv, .xlsx, .yaml); again to update",
     )
     load.add_argument("file", type=Path)
-    load.add_argument("--bank", help="bank name (default: the file name, or `bank:` in YAML)")
+    load.add_argument("--bank", help='bank name (default: `bank:` in YAML, else "default")')
     load.add_argument(
         "--skip-bad", action="store_true", help="import the good questions despite errors"
     )
@@ -127,6 +127,11 @@ async def _bank_import(config: Config, bank: banks.Bank) -> str:
     return (
         f"bank {bank.name}: {done.added} questions added, {done.updated} updated, "
         f"{done.levels} levels, {done.lessons} lessons"
+        + (
+            f"; {done.missing} questions of this bank are not in the file (kept)"
+            if done.missing
+            else ""
+        )
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -27,6 +28,12 @@ class ConversationHost(Protocol):
     ) -> None: ...
 
     def cancel_dialogs(self, ctx: Context) -> list[str]: ...
+
+    def in_room(self, ctx: Context, slot: str) -> bool: ...
+
+    async def step_room(
+        self, ctx: Context, slot: str, action: Callable[[Dialog], Awaitable[None]]
+    ) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +181,16 @@ class Context:
     def cancel(self) -> list[str]:
         """End the speaker's conversations in this chat; returns the names of those ended."""
         return self.host.cancel_dialogs(self)
+
+    def in_room(self, slot: str) -> bool:
+        """Whether a room-wide conversation runs in ``slot`` of this group chat, counting
+        those started earlier in the same batch (not yet committed)."""
+        return self.host.in_room(self, slot)
+
+    async def step_room(self, slot: str, action: Callable[[Dialog], Awaitable[None]]) -> bool:
+        """Let a command act on this group chat's room-wide conversation in ``slot`` (stop a
+        round, say); ``False`` when none runs."""
+        return await self.host.step_room(self, slot, action)
 
     def mark_people_changed(self) -> None:
         """Roles, branches or languages changed: cached identities are reloaded after commit."""

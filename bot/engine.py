@@ -22,7 +22,7 @@ import logging
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -483,7 +483,7 @@ class Engine:
             return
         parts = raw.split("|", 2)
         if len(parts) < 3 or not parts[0].isdecimal() or len(parts[0]) > 12:
-            ctx.reply(_("That button is no longer in use."))
+            self._stale_press(ctx, _("That button is no longer in use."))
             return
         version, slot, payload = int(parts[0]), parts[1] or "main", parts[2]
         conversation = active.get(slot)
@@ -492,12 +492,23 @@ class Engine:
             owner = (ctx.event.platform, ctx.event.chat.id, ROOM)
             conversation = self._conversations_of(batch, owner).get(slot)
         if conversation is None:
-            ctx.reply(_("That question has already ended; nothing was changed."))
+            self._stale_press(ctx, _("That question has already ended; nothing was changed."))
             return
         if conversation.version != version:
-            ctx.reply(_("That button belongs to an earlier question; nothing was changed."))
+            self._stale_press(
+                ctx, _("That button belongs to an earlier question; nothing was changed.")
+            )
             return
         await self._step(ctx, batch, slot, lambda m: m.on_choice(ctx, payload), owner)
+
+    @staticmethod
+    def _stale_press(ctx: Context, message: str) -> None:
+        """Tell whoever pressed an old button; in a group only them (in their direct chat,
+        where the platform can reach it), so late presses never clutter the room."""
+        if ctx.event.chat.direct:
+            ctx.reply(message)
+        elif ctx.capabilities.can_open_dm or ctx.event.platform in ctx.who.direct_chats:
+            ctx.reply_direct(message)
 
     async def _step(
         self,
@@ -584,6 +595,25 @@ class Engine:
             self._remove(batch, chat_key, slot)
         return names
 
+    def in_room(self, batch: _Batch, ctx: Context, slot: str) -> bool:
+        if ctx.event.chat.direct:
+            return False
+        owner = (ctx.event.platform, ctx.event.chat.id, ROOM)
+        return slot in self._conversations_of(batch, owner)
+
+    async def step_room(
+        self,
+        batch: _Batch,
+        ctx: Context,
+        slot: str,
+        action: Callable[[Dialog], Awaitable[None]],
+    ) -> bool:
+        if not self.in_room(batch, ctx, slot):
+            return False
+        owner = (ctx.event.platform, ctx.event.chat.id, ROOM)
+        await self._step(ctx, batch, slot, action, owner)
+        return True
+
     async def _timeout(self, batch: _Batch, item: _Work) -> None:
         key = self._key(item)
         self._timeouts_queued.discard(key)
@@ -623,3 +653,11 @@ class _Host(ConversationHost):
 
     def cancel_dialogs(self, ctx: Context) -> list[str]:
         return self.engine.cancel_dialogs(self.batch, ctx)
+
+    def in_room(self, ctx: Context, slot: str) -> bool:
+        return self.engine.in_room(self.batch, ctx, slot)
+
+    async def step_room(
+        self, ctx: Context, slot: str, action: Callable[[Dialog], Awaitable[None]]
+    ) -> bool:
+        return await self.engine.step_room(self.batch, ctx, slot, action)

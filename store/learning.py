@@ -33,6 +33,9 @@ class Imported:
     updated: int
     levels: int
     lessons: int
+    missing: int = 0
+    """Questions of the bank in the database that the file no longer has: reported, never
+    deleted (members' answers to them stay in the history)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +69,16 @@ class Schedule:
     ease: float
 
 
+REVIEW_SHARE = (3, 5)
+"""At most 3 of every 5 daily questions are reviews, so a member keeps meeting new ones."""
+FIRST_RIGHT_DAYS = 3
+"""A question answered right the first time comes back after this many days, not tomorrow:
+it is the wrong answers that need the early repetition."""
+
+
 def sm2(previous: Schedule | None, quality: int) -> Schedule:
-    """SuperMemo-2: ``quality`` 0–5; below 3 starts the question over tomorrow."""
+    """SuperMemo-2: ``quality`` 0–5; below 3 starts the question over tomorrow. The first
+    right answer waits ``FIRST_RIGHT_DAYS`` (SM-2 says 1)."""
     reps, interval, ease = (
         (previous.repetitions, previous.interval_days, previous.ease) if previous else (0, 0, 2.5)
     )
@@ -75,7 +86,7 @@ def sm2(previous: Schedule | None, quality: int) -> Schedule:
     if quality < 3:
         return Schedule(0, 1, ease)
     reps += 1
-    interval = 1 if reps == 1 else 6 if reps == 2 else round(interval * ease)
+    interval = FIRST_RIGHT_DAYS if reps == 1 else 6 if reps == 2 else round(interval * ease)
     return Schedule(reps, interval, ease)
 
 
@@ -140,7 +151,6 @@ class Learning:
         self._answers: dict[str, dict[str, Any]] = {}
         self._reviews: dict[str, dict[str, Any]] = {}
         """By attempt: a schedule changes only if its answer was recorded."""
-        self._points: list[dict[str, Any]] = []
         self._days: dict[tuple[int, date], dict[str, Any]] = {}
 
     async def flush(self) -> None:
@@ -175,9 +185,6 @@ class Learning:
                     ),
                     list(latest.values()),
                 )
-        if self._points:
-            rows, self._points = self._points, []
-            await self.session.execute(insert(cast(Table, PointsEntry.__table__)), rows)
         if self._days:
             rows, self._days = list(self._days.values()), {}
             await self.session.execute(
@@ -236,7 +243,11 @@ class Learning:
             row_lesson.category, row_lesson.questions = lesson.category, lesson.questions
             self.session.add(row_lesson)
         await self.session.flush()
-        return Imported(added, updated, len(bank.levels), len(bank.lessons))
+        stale = select(func.count()).where(Question.bank == bank.name)
+        if keys:
+            stale = stale.where(Question.key.not_in(keys))
+        missing = await self.session.scalar(stale)
+        return Imported(added, updated, len(bank.levels), len(bank.lessons), int(missing or 0))
 
     async def cards(self, member_id: int, ids: list[int]) -> list[Card]:
         """The questions ``ids`` in that order, each with the member's schedule (missing
@@ -287,19 +298,36 @@ class Learning:
         return list(await self.session.scalars(query))
 
     async def daily_pick(self, member_id: int, today: date, count: int) -> list[int]:
-        """Due reviews first (oldest due first), then questions never seen, then any; one
-        query."""
+        """Due reviews (wrong answers first, then the longest overdue), at most
+        ``REVIEW_SHARE`` of the quiz so new questions keep coming; then questions never seen;
+        then more due reviews, then any."""
         await self.flush()
         review = (Review.question_id == Question.id) & (Review.member_id == member_id)
-        rank = case((Review.due <= today, 0), (Review.question_id.is_(None), 1), else_=2)
-        return list(
+        due = list(
             await self.session.scalars(
                 select(Question.id)
-                .outerjoin(Review, review)
-                .order_by(rank, case((Review.due <= today, Review.due)), func.random())
+                .join(Review, review)
+                .where(Review.due <= today)
+                .order_by(Review.repetitions > 0, Review.due, func.random())
                 .limit(count)
             )
         )
+        unseen = list(
+            await self.session.scalars(
+                select(Question.id)
+                .outerjoin(Review, review)
+                .where(Review.question_id.is_(None))
+                .order_by(func.random())
+                .limit(count)
+            )
+        )
+        reviews = max(1, count * REVIEW_SHARE[0] // REVIEW_SHARE[1])
+        picked = due[:reviews] + unseen
+        picked = (picked + due[reviews:])[:count]
+        if len(picked) < count:
+            rest = select(Question.id).where(Question.id.not_in(picked)).order_by(func.random())
+            picked += list(await self.session.scalars(rest.limit(count - len(picked))))
+        return picked
 
     async def levels(self) -> list[Level]:
         return list(await self.session.scalars(select(Level).order_by(Level.number)))
@@ -393,31 +421,6 @@ class Learning:
         )
         return int(result.scalar() or 0)
 
-    def add_points(
-        self, member_id: int, branch_id: int | None, activity: str, points: int, today: date
-    ) -> None:
-        """Points already checked against the cap by the caller (who holds today's tally)."""
-        if points > 0:
-            self._points.append(
-                {
-                    "member_id": member_id,
-                    "branch_id": branch_id,
-                    "activity": activity,
-                    "points": points,
-                    "day": today,
-                }
-            )
-
-    async def earned_today(self, member_id: int, today: date) -> dict[str, int]:
-        """Points earned today by activity, for a run to keep its own tally of the caps."""
-        await self.flush()
-        rows = await self.session.execute(
-            select(PointsEntry.activity, func.sum(PointsEntry.points))
-            .where(PointsEntry.member_id == member_id, PointsEntry.day == today)
-            .group_by(PointsEntry.activity)
-        )
-        return {activity: int(total) for activity, total in rows}
-
     async def points_of(self, member_id: int, since: date | None = None) -> int:
         await self.flush()
         query = select(func.coalesce(func.sum(PointsEntry.points), 0)).where(
@@ -485,7 +488,9 @@ class Learning:
         return [MemberPoints(i, n, int(p)) for i, n, p in rows]
 
     async def branch_activity(self, since: datetime | None) -> list[BranchActivity]:
-        """Per branch: members, members who answered, answers and right answers since."""
+        """Per branch: members, members who answered, answers and right answers since. Only
+        answers by the branch's current members count (someone who left or moved on would
+        push participation over 100%)."""
         await self.flush()
         members = (
             select(Member.branch_id, func.count().label("members"))
@@ -498,7 +503,10 @@ class Learning:
             func.count(distinct(AnswerRecord.member_id)).label("active"),
             func.count().label("answers"),
             func.sum(case((AnswerRecord.correct, 1), else_=0)).label("correct"),
-        ).where(AnswerRecord.branch_id.is_not(None))
+        ).join(
+            Member,
+            (Member.id == AnswerRecord.member_id) & (Member.branch_id == AnswerRecord.branch_id),
+        )
         if since is not None:
             answered = answered.where(AnswerRecord.answered_at >= since)
         answers = answered.group_by(AnswerRecord.branch_id).subquery()

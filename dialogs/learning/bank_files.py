@@ -4,6 +4,7 @@ unless its caption says ``skip-bad``."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import PurePath
 
 from bot.context import Context
@@ -26,7 +27,8 @@ async def import_file(ctx: Context, attachment: Attachment) -> bool:
     if not ctx.who.has(Role.SECRETARY):
         ctx.reply(_("Only branch secretaries and admins can import question banks."))
         return True
-    bank = parse_file(attachment.name, attachment.data)
+    # Parsing a large workbook takes a while: off the event loop, other chats go on meanwhile.
+    bank = await asyncio.to_thread(parse_file, attachment.name, attachment.data)
     skip_bad = "skip-bad" in ctx.event.text.lower()
     if bank.errors:
         lines = [
@@ -49,18 +51,38 @@ async def import_file(ctx: Context, attachment: Attachment) -> bool:
             ctx.reply(Markup.join(lines))
             return True
         ctx.reply(Markup.join(lines))
+    notes: list[Markup] = []
+    if (bank.levels or bank.lessons) and not ctx.who.is_admin:
+        # Levels and lessons are the whole organisation's; a branch secretary adds questions.
+        notes.append(
+            ctx.t(
+                _(
+                    "Levels and lessons apply to the whole organisation, so only admins can "
+                    "import them; the ones in {name} were left out."
+                ),
+                name=attachment.name,
+            )
+        )
+        bank.levels, bank.lessons = [], []
     done = await ctx.store.learning.import_bank(bank)
-    ctx.reply(
-        _(
-            "Bank **{bank}** imported: {added} new questions, {updated} updated, "
-            "{levels} levels, {lessons} lessons."
-        ),
-        bank=bank.name,
-        added=done.added,
-        updated=done.updated,
-        levels=done.levels,
-        lessons=done.lessons,
-    )
+    counts = [
+        ctx.t(_n("{count} new question", "{count} new questions"), done.added),
+        ctx.t(_n("{count} updated", "{count} updated"), done.updated),
+        ctx.t(_n("{count} level", "{count} levels"), done.levels),
+        ctx.t(_n("{count} lesson", "{count} lessons"), done.lessons),
+    ]
+    if done.missing:
+        notes.append(
+            ctx.t(
+                _n(
+                    "{count} question of this bank is not in the file; it was kept.",
+                    "{count} questions of this bank are not in the file; they were kept.",
+                ),
+                done.missing,
+            )
+        )
+    summary = ctx.t(_("Bank **{bank}** imported:"), bank=bank.name)
+    ctx.reply(Markup.join([summary + Markup.literal(" ") + Markup.join(counts, ", "), *notes]))
     return True
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.commands import Router
@@ -58,24 +57,10 @@ async def learner(ctx: Context) -> int:
 
 
 async def award(ctx: Context, member_id: int, activity: str, units: int = 1) -> int:
-    """Points for ``units`` of an activity, within its daily cap from the config."""
+    """Points for ``units`` of an activity, within its daily cap from the config. The cap is
+    checked against the points stored for today when they are awarded (the only place caps
+    are enforced), so runs in two chats or on two platforms cannot each fill it."""
     rule = ctx.settings.learning.points[activity]
     return await ctx.store.learning.award(
         member_id, ctx.who.branch_id, activity, rule.points * units, rule.daily_cap, today(ctx)
     )
-
-
-def award_in_run(ctx: Context, data: dict[str, Any], activity: str, units: int = 1) -> int:
-    """Like ``award``, against the tally of today's points a run read when it started
-    (``data["earned"]`` for ``data["day"]``), so an answer needs no read of the database.
-    A member runs one DM mode at a time, so the tally cannot be overtaken meanwhile."""
-    day = today(ctx)
-    if data.get("day") != day.isoformat():
-        data["day"], data["earned"] = day.isoformat(), {}
-    earned: dict[str, int] = data["earned"]
-    rule = ctx.settings.learning.points[activity]
-    granted = min(rule.points * units, max(0, rule.daily_cap - earned.get(activity, 0)))
-    if granted > 0:
-        earned[activity] = earned.get(activity, 0) + granted
-        ctx.store.learning.add_points(data["member"], ctx.who.branch_id, activity, granted, day)
-    return granted

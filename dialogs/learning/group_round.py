@@ -5,6 +5,12 @@ its buttons. Each question is posted with a countdown (a stored deadline); an an
 at once (right and fast scores most), acknowledged in the answerer's DM where the platform
 can open one, and counted once per person. When the time is up the room sees the answer and
 who was fastest; after the last question, the podium.
+
+Only members of the room's branch are scored: anyone else who presses is told so privately
+(never in the room), and no member record is ever created from a room. An answer that arrived
+after the deadline (plus ``GRACE``) earns nothing, and a typed number received before the
+current question was posted was meant for the previous one. A secretary of the branch (or an
+admin) can end a round early with ``/quiz stop``; the room then sees the standings so far.
 """
 
 from __future__ import annotations
@@ -15,13 +21,13 @@ from typing import Any
 
 from bot.commands import Where, Word
 from bot.context import Context
-from bot.conversation import ROOM, Dialog
+from bot.conversation import Dialog
 from bot.i18n import _, _n
 from bot.identity import Role
 from bot.markup import Markup
 from bot.messages import Choice
-from dialogs.learning.common import award, learner, router, today
-from dialogs.learning.runs import LETTERS
+from dialogs.learning.common import award, router, today
+from dialogs.learning.runs import GRACE, LETTERS
 from store.clock import now
 from store.learning import Card
 
@@ -51,6 +57,8 @@ class GroupRound(Dialog):
             at=0,
             nonce=secrets.token_hex(8),
             seconds=ctx.settings.learning.group_seconds,
+            branch=arguments["branch_id"],
+            branch_name=arguments["branch"],
             scores={},
             names={},
         )
@@ -104,7 +112,24 @@ class GroupRound(Dialog):
         question = self.question()
         if not 0 <= index < len(order):
             return
-        member = await learner(ctx)
+        member = ctx.who.member_id
+        if member is None or ctx.who.branch_id != self.data.get("branch"):
+            self.acknowledge(
+                ctx,
+                _("This round is for the members of {branch}; your answer was not counted."),
+                branch=self.data.get("branch_name", ""),
+            )
+            return
+        if ctx.event.received_at < self.data["asked"]:
+            self.acknowledge(
+                ctx, _("That answer was for the previous question; it was not counted.")
+            )
+            return
+        if ctx.event.received_at > self.data["until"] + GRACE:
+            self.acknowledge(
+                ctx, _("Sorry, your answer arrived after the time was up; it was not counted.")
+            )
+            return
         key = str(member)
         if key in self.data["answered"]:
             self.acknowledge(ctx, _("You have already answered this question."))
@@ -191,6 +216,10 @@ class GroupRound(Dialog):
             return
         self.podium(ctx, lines)
 
+    async def stop(self, ctx: Context) -> None:
+        """Ended early by a secretary or an admin: the room sees the standings so far."""
+        self.podium(ctx, [ctx.t(_("The round was stopped by {name}."), name=ctx.who.name)])
+
     def podium(self, ctx: Context, lines: list[Markup]) -> None:
         scores: dict[str, int] = self.data["scores"]
         ranked = sorted(scores, key=lambda k: (-scores[k], self.data["names"][k]))
@@ -231,12 +260,31 @@ async def quiz_group(ctx: Context, count: str | None) -> None:
     if count is not None and (wanted is None or not 1 <= wanted <= 20):
         ctx.reply(_("Give a number of questions from 1 to 20."))
         return
-    running = await ctx.store.conversations.for_user(ctx.event.platform, ctx.event.chat.id, ROOM)
-    if GroupRound.slot in running:
+    if ctx.in_room(GroupRound.slot):
         ctx.reply(_("A round is already running in this room."))
         return
     ids = await ctx.store.learning.sample(wanted or limit, kinds=("single", "truefalse"))
     if not ids:
         ctx.reply(_("There are no questions yet. Ask your secretary to import a question bank."))
         return
-    await ctx.start(GroupRound, ids=ids, branch=branch.name)
+    await ctx.start(GroupRound, ids=ids, branch=branch.name, branch_id=branch.id)
+
+
+@router.command(
+    "quiz stop",
+    summary=_("stop the quiz running in this room"),
+    role=Role.SECRETARY,
+    where=Where.GROUP,
+)
+async def quiz_stop(ctx: Context) -> None:
+    room = await ctx.store.rooms.by_chat(ctx.event.platform, ctx.event.chat.id)
+    if room is None or not ctx.who.manages(room.branch_id):
+        ctx.reply(_("Only the secretaries of this room's branch and admins can stop a round."))
+        return
+
+    async def stop(dialog: Dialog) -> None:
+        if isinstance(dialog, GroupRound):
+            await dialog.stop(ctx)
+
+    if not await ctx.step_room(GroupRound.slot, stop):
+        ctx.reply(_("No round is running in this room."))

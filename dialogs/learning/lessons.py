@@ -13,7 +13,7 @@ from bot.i18n import _
 from bot.identity import Role
 from bot.markup import Markup
 from bot.messages import Choice, Image
-from dialogs.learning.common import award_in_run, router
+from dialogs.learning.common import award, router
 from dialogs.learning.runs import QuestionRun
 from store.models import Lesson
 
@@ -48,7 +48,7 @@ class LessonRun(QuestionRun):
     async def conclude(self, ctx: Context, lines: list[Markup]) -> None:
         right, total = self.data["right"], len(self.data["ids"])
         lines.append(ctx.t(_("**Lesson done: {right}/{total}**"), right=right, total=total))
-        points = award_in_run(ctx, self.data, "lesson_finished")
+        points = await award(ctx, self.data["member"], "lesson_finished")
         if points:
             lines.append(ctx.t(_("+{points} points."), points=points))
 
@@ -108,6 +108,16 @@ async def lesson(ctx: Context, id: str, qr: str | None) -> None:
 
 
 async def start_from_link(ctx: Context, key: str) -> None:
+    """A poster's link reaches anyone who scans it: only members get the lesson (and a
+    learning record); a guest is told how to join first."""
+    if not ctx.who.has(Role.MEMBER):
+        ctx.reply(
+            _(
+                "Lessons are for members. To join your branch, send `/join <code>` with the "
+                "invite code your secretary gave you."
+            )
+        )
+        return
     await open_lesson(ctx, key)
 
 

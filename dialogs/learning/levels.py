@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 from bot.commands import Where, Word
@@ -9,7 +10,7 @@ from bot.context import Context
 from bot.i18n import _
 from bot.identity import Role
 from bot.markup import Markup
-from dialogs.learning.common import award_in_run, bar, learner, router, stars
+from dialogs.learning.common import award, bar, learner, router, stars
 from dialogs.learning.runs import QuestionRun
 from store.models import Level
 
@@ -24,12 +25,16 @@ def star_count(score: int, pass_mark: int) -> int:
 
 
 def unlocked(levels: list[Level], records: dict[str, int]) -> int:
-    """The highest level number the member may play."""
-    highest = 1
-    for level in levels:
-        if records.get(f"level:{level.number}", 0) > 0:
-            highest = level.number + 1
-    return min(highest, len(levels))
+    """The highest level number the member may play: the first level, and the one after each
+    level passed. Numbers need not be contiguous (an admin may number levels 1, 2, 5, 10)."""
+    ordered = sorted(level.number for level in levels)
+    if not ordered:
+        return 0
+    highest = ordered[0]
+    for number, following in pairwise(ordered):
+        if records.get(f"level:{number}", 0) > 0:
+            highest = max(highest, following)
+    return highest
 
 
 class LevelRun(QuestionRun):
@@ -66,7 +71,7 @@ class LevelRun(QuestionRun):
             lines.append(ctx.t(_("Not passed yet. Try again: /level {number}"), number=number))
             return
         if earned > before:
-            points = award_in_run(ctx, self.data, "level_star", earned - before)
+            points = await award(ctx, self.data["member"], "level_star", earned - before)
             if points:
                 lines.append(ctx.t(_("+{points} points for new stars."), points=points))
         levels = await ctx.store.learning.levels()
@@ -126,7 +131,7 @@ async def play_level(ctx: Context, number: str) -> None:
         ctx.reply(
             _("Level {number} is still locked: pass level {previous} first."),
             number=level.number,
-            previous=level.number - 1,
+            previous=max(lv.number for lv in levels if lv.number < level.number),
         )
         return
     ids = await ctx.store.learning.sample(level.questions, level.category)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from bot.commands import Where
@@ -9,7 +10,7 @@ from bot.context import Context
 from bot.i18n import _, _n
 from bot.identity import Role
 from bot.markup import Markup
-from dialogs.learning.common import award_in_run, bar, learner, router, today
+from dialogs.learning.common import award, bar, learner, router, today
 from dialogs.learning.runs import QuestionRun
 from store.learning import streak_of
 
@@ -26,14 +27,13 @@ class DailyQuiz(QuestionRun):
     async def conclude(self, ctx: Context, lines: list[Markup]) -> None:
         member: int = self.data["member"]
         right, total = self.data["right"], len(self.data["ids"])
-        day = today(ctx)
-        ctx.store.learning.finish_daily(member, day, right)
-        if day.isoformat() == self.data["day"]:
-            streak = self.data["streak_before"] + 1
-        else:  # the quiz ran past midnight
-            streak = await ctx.store.learning.streak(member, day)
-        points = award_in_run(ctx, self.data, "quiz_finished")
-        points += award_in_run(ctx, self.data, "streak_day", min(streak, 7))
+        # The quiz belongs to the (local) day it was started on, even if it ends after
+        # midnight: the streak was counted up to that day, and the next day stays open.
+        started = date.fromisoformat(self.data["day"])
+        ctx.store.learning.finish_daily(member, started, right)
+        streak = self.data["streak_before"] + 1
+        points = await award(ctx, member, "quiz_finished")
+        points += await award(ctx, member, "streak_day", min(streak, 7))
         lines.append(
             ctx.t(
                 _("**Done: {right}/{total}** {bar}"),

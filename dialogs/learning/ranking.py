@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.commands import OneOf
+from bot.commands import OneOf, Where
 from bot.context import Context
 from bot.i18n import _, _n
 from bot.identity import Role
@@ -104,7 +104,10 @@ router.profile_sections.append(learning_profile)
 
 
 @router.command(
-    "stats learning", summary=_("who is learning and what is weak"), role=Role.SECRETARY
+    "stats learning",
+    summary=_("who is learning and what is weak"),
+    role=Role.SECRETARY,
+    where=Where.DIRECT,
 )
 async def stats_learning(ctx: Context) -> None:
     day = today(ctx)

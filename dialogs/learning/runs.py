@@ -7,6 +7,11 @@ themselves are read once, at the start, into the same data. Each question has a
 stored deadline; when it passes the question counts as wrong and the run moves on, also after
 a restart. Answers are recorded under ``<run nonce>:<question number>``, unique in the store,
 so a repeated answer can never count twice.
+
+An answer is judged by when it arrived, not when it is handled: one received more than
+``GRACE`` seconds after the deadline counts as a timeout (the sweep, a busy engine or a restart
+may handle it later), and typed text received before the current question was asked was meant
+for an earlier one, so it is not taken as an answer to this one.
 """
 
 from __future__ import annotations
@@ -21,12 +26,14 @@ from bot.conversation import Dialog
 from bot.i18n import _
 from bot.markup import Markup
 from bot.messages import Choice
-from dialogs.learning.common import award_in_run, learner, today
+from dialogs.learning.common import award, learner, today
 from store.banks import normalize
 from store.clock import now
 from store.learning import Card
 
 LETTERS = string.ascii_uppercase
+GRACE = 1.0
+"""Seconds an answer may arrive after the deadline and still count (network and clock jitter)."""
 
 
 class QuestionRun(Dialog):
@@ -64,8 +71,7 @@ class QuestionRun(Dialog):
             right=0,
             nonce=secrets.token_hex(8),
             member=member,
-            day=day.isoformat(),
-            earned=await ctx.store.learning.earned_today(member, day),
+            day=day.isoformat(),  # the local day the run began (the daily quiz's day)
         )
 
     async def start_run(self, ctx: Context, ids: list[int], lines: list[Markup]) -> None:
@@ -81,7 +87,8 @@ class QuestionRun(Dialog):
         if question.kind != "truefalse":
             random.shuffle(order)
         seconds = self.seconds(ctx)
-        self.data.update(order=order, picked=[], until=now().timestamp() + seconds)
+        asked = now().timestamp()
+        self.data.update(order=order, picked=[], asked=asked, until=asked + seconds)
         self.data.pop("_choices", None)
         lines.append(self.render(ctx, question, order, seconds))
         ctx.reply(Markup.join(lines), choices=self.buttons(ctx, question, order))
@@ -130,6 +137,9 @@ class QuestionRun(Dialog):
                 await self.ask(ctx, [])
             return
         question = self.current()
+        if self.late(ctx):
+            await self.settle(ctx, question, None, late=True)
+            return
         order: list[int] = self.data["order"]
         if payload == "done" and question.kind == "multiple":
             await self.settle(ctx, question, sorted(order[i] for i in self.data["picked"]))
@@ -155,7 +165,13 @@ class QuestionRun(Dialog):
         if self.state == "reading":
             ctx.reply(_("Press the button to start the quiz, or send /cancel."))
             return
+        if ctx.event.received_at < self.data.get("asked", 0.0):
+            ctx.reply(_("That answer was for the previous question; it was not counted."))
+            return
         question = self.current()
+        if self.late(ctx):
+            await self.settle(ctx, question, None, late=True)
+            return
         if question.kind == "fill":
             typed = normalize(text)
             right = any(typed == normalize(a) for a in question.answers)
@@ -183,6 +199,11 @@ class QuestionRun(Dialog):
             return
         await self.settle(ctx, question, sorted({order[LETTERS.index(c)] for c in letters}))
 
+    def late(self, ctx: Context) -> bool:
+        """Whether this answer arrived after the question's time was up."""
+        until: float = self.data["until"]
+        return ctx.event.received_at > until + GRACE
+
     async def on_timeout(self, ctx: Context) -> None:
         if self.state == "reading":
             self.finish()
@@ -191,7 +212,13 @@ class QuestionRun(Dialog):
         await self.settle(ctx, question, None)
 
     async def settle(
-        self, ctx: Context, question: Card, chosen: list[Any] | None, typed: str = ""
+        self,
+        ctx: Context,
+        question: Card,
+        chosen: list[Any] | None,
+        typed: str = "",
+        *,
+        late: bool = False,
     ) -> None:
         """Score the current question once, explain it, then go on or end."""
         if question.kind == "fill":
@@ -208,7 +235,9 @@ class QuestionRun(Dialog):
         if correct:
             self.data["right"] += 1
             if self.per_answer:
-                award_in_run(ctx, self.data, self.per_answer)
+                await award(ctx, member, self.per_answer)
+        if late:
+            lines.append(ctx.t(_("Sorry, your answer arrived after the time was up.")))
         if chosen is None:
             lines.append(ctx.t(_("⏰ Time is up.")))
         lines.append(

@@ -253,12 +253,16 @@ async def test_a_bank_sent_in_a_dm_is_imported(database_url: str) -> None:
         assert "Nothing was imported" in broken
         assert "no questions yet" in await lab.say("mei", "/quiz")
         partly = await send_file(lab, "sam", "broken.csv", "skip-bad")
-        assert "1 new questions, 0 updated" in partly
+        assert "1 new question, 0 updated" in partly
+        by_secretary = await send_file(lab, "sam", "library.yaml")
+        assert "4 new questions, 0 updated, 0 levels, 0 lessons" in by_secretary
+        assert "only admins can import them" in by_secretary
+        async with lab.bot.db.session() as session:
+            assert await session.scalar(text("select count(*) from learning_levels")) == 0
         done = await send_file(lab, "boss", "library.yaml")
         assert "library-basics** imported".replace("**", "") in done
-        assert "4 new questions, 0 updated, 2 levels, 1 lessons" in done
-        again = await send_file(lab, "boss", "library.yaml")
-        assert "0 new questions, 4 updated" in again
+        assert "0 new questions, 4 updated, 2 levels, 1 lesson" in done
+        assert "only admins" not in done
         in_room = await send_file(lab, "sam", "good.csv", chat="room-1")
         assert "in a direct chat" in in_room
         body = lab.event("sam", None)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
-from store.banks import load, normalize, question_key
+from store.banks import load, normalize, parse_file, question_key
 
 BANKS = Path(__file__).parent / "banks"
 
@@ -118,3 +118,16 @@ def test_xlsx_good_and_broken(tmp_path: Path) -> None:
 def test_unknown_format(tmp_path: Path) -> None:
     (tmp_path / "q.doc").write_text("x")
     assert "unknown format" in str(load(tmp_path / "q.doc").errors[0])
+
+
+def test_gbk_csv_is_read_as_gb18030() -> None:
+    text = "id,question,A,B,C,D,answer\nq1,图书馆几点开门？,八点,九点,,,B\n"
+    bank = parse_file("题库.csv", text.encode("gbk"))
+    assert bank.errors == []
+    assert [(q.text, q.options) for q in bank.questions] == [("图书馆几点开门？", ["八点", "九点"])]
+
+
+def test_gift_true_false_keeps_both_feedbacks() -> None:
+    bank = parse_file("tf.gift", b"::tf:: Books can be renewed online.{T#No, they can.#Yes!}\n")
+    assert bank.errors == []
+    assert bank.questions[0].feedback == ["Yes!", "No, they can."]

@@ -17,7 +17,7 @@ from store.db import Database
 from store.models import AnswerRecord, Member, Question
 from store.repos import Repositories
 from tests.conftest import BotFactory, settle
-from tests.helpers import ask
+from tests.helpers import ask, code_in
 
 BANK = Path(__file__).parent / "banks" / "library.yaml"
 
@@ -165,7 +165,7 @@ async def test_leaderboards_on_a_seeded_data_set(db: Database) -> None:
         assert await session.scalar(select(func.count()).select_from(Member)) == 46
 
 
-async def test_wrong_answers_come_back_first(db: Database) -> None:
+async def test_wrong_answers_come_back_first_and_new_questions_keep_coming(db: Database) -> None:
     day = date(2026, 11, 28)
     async with db.session() as session:
         store = Repositories(session)
@@ -186,24 +186,33 @@ async def test_wrong_answers_come_back_first(db: Database) -> None:
         recorded = await session.execute(select(AnswerRecord.attempt, AnswerRecord.correct))
         assert sorted(recorded) == [("a:cat-1", True), ("a:cat-2", False), ("a:rules-1", True)]
         tomorrow = await store.learning.daily_pick(member, day + timedelta(1), 4)
-        assert set(tomorrow[:3]) == {ids["cat-1"], ids["cat-2"], ids["rules-1"]}
-        assert tomorrow[3] == ids["rules-2"]
+        # The wrong answer is due tomorrow; right ones wait 3 days; the new question comes
+        # before them.
+        assert tomorrow[:2] == [ids["cat-2"], ids["rules-2"]]
+        assert set(tomorrow[2:]) == {ids["cat-1"], ids["rules-1"]}
         again = await store.learning.cards(member, [ids["cat-1"]])
-        assert again[0].schedule == [1.0, 1.0, 2.5]
+        assert again[0].schedule == [1.0, 3.0, 2.5]
+        # Three days on, all three are due: the wrong one first, and reviews leave room
+        # for the question never seen.
+        due = await store.learning.daily_pick(member, day + timedelta(3), 4)
+        assert due[0] == ids["cat-2"] and due[2] == ids["rules-2"]
+        assert set(due) == set(ids.values())
         store.learning.record_answer(
             member, None, again[0], "b:cat-1", "quiz", True, 4, day + timedelta(1)
         )
         later = await store.learning.daily_pick(member, day + timedelta(2), 2)
-        assert set(later) == {ids["cat-2"], ids["rules-1"]}
+        assert later == [ids["cat-2"], ids["rules-2"]]
         assert (await store.learning.cards(member, [ids["cat-1"]]))[0].schedule == [2.0, 6.0, 2.5]
 
 
-async def test_room_round_takes_typed_numbers_from_anyone_and_ends_on_its_deadline(
+async def test_room_round_takes_typed_numbers_from_members_and_ends_on_its_deadline(
     make_bot: BotFactory,
 ) -> None:
     bot, adapter = await make_bot(learning={"group_seconds": 0.6})
     await with_bank(bot)
     await ask(bot, adapter, "boss", "/branch add Lib")
+    code = code_in(await ask(bot, adapter, "boss", "/invite Lib member"))
+    await ask(bot, adapter, "mei", f"/join {code}")
     await ask(bot, adapter, "boss", "/bind Lib", chat="room")
     assert "Question 1/1" in await ask(bot, adapter, "boss", "/quiz group 1", chat="room")
     assert await ask(bot, adapter, "mei", "hello all", chat="room") == ""

@@ -9,16 +9,17 @@ import pytest
 
 from bot.config import ConfigError, load_config
 from dialogs.learning.chart import bar_chart
-from dialogs.learning.levels import star_count
+from dialogs.learning.levels import star_count, unlocked
 from dialogs.learning.ranking import branch_order
 from store.learning import BranchActivity, Schedule, sm2
+from store.models import Level
 
 
 def test_sm2_grows_intervals_and_resets_on_a_miss() -> None:
     first = sm2(None, 4)
     second = sm2(first, 4)
     third = sm2(second, 5)
-    assert (first.interval_days, second.interval_days) == (1, 6)
+    assert (first.interval_days, second.interval_days) == (3, 6)
     assert third.interval_days == round(6 * third.ease) and third.repetitions == 3
     missed = sm2(third, 1)
     assert (missed.repetitions, missed.interval_days) == (0, 1)
@@ -56,3 +57,13 @@ def test_points_table_is_configurable_and_checked() -> None:
     assert config.learning.points["streak_day"].points == 5
     with pytest.raises(ConfigError, match="unknown activities"):
         load_config(None, learning={"points": {"farming": {"points": 1, "daily_cap": 1}}})
+
+
+def test_levels_unlock_in_order_even_with_gaps_in_their_numbers() -> None:
+    levels = [
+        Level(number=n, title=f"L{n}", category="", questions=3, pass_mark=60) for n in (10, 1, 5)
+    ]
+    assert unlocked(levels, {}) == 1
+    assert unlocked(levels, {"level:1": 2}) == 5
+    assert unlocked(levels, {"level:1": 2, "level:5": 1}) == 10
+    assert unlocked([], {}) == 0
