@@ -166,6 +166,18 @@ async def test_schedule_list_and_unschedule(lab: Lab) -> None:
     assert "No notices are scheduled" in await lab.say("sam", "/schedules")
 
 
+async def test_a_moment_in_the_past_is_refused(lab: Lab) -> None:
+    await organisation(lab)
+    await compose(lab, "sam", "Too late", "rooms", "Notice", "No", "Later")
+    refused = await lab.say("sam", "2020-01-01 09:00")
+    assert "already passed" in refused and "Asia/Shanghai" in refused
+    soon = (now() + timedelta(hours=9, minutes=1)).strftime("%Y-%m-%d %H:%M")  # Shanghai, UTC+8
+    answers = await lab.ask("sam", soon)
+    assert f"When: at {soon}" in answers[-1]["text"]
+    async with lab.bot.db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(Broadcast)) == 0
+
+
 async def test_digest_folds_queued_items_and_skips_empty(lab: Lab) -> None:
     await organisation(lab)
     assert "empty" in await lab.say("sam", "/digest")
