@@ -58,6 +58,15 @@ class BranchAcks:
     missing: list[str]
 
 
+def _delivery(recipient_status: str, outbox_status: str | None) -> str:
+    """sent, pending or unreachable: a row folded into another waits for that one's send."""
+    if recipient_status == "unreachable":
+        return "unreachable"
+    if outbox_status is None or outbox_status == "folded":
+        return "pending"
+    return outbox_status
+
+
 def _branch_filter(column: Any, branch_ids: Sequence[int] | None) -> Any:
     return True if branch_ids is None else column.in_(list(branch_ids))
 
@@ -161,7 +170,7 @@ class Broadcasts:
         )
         counts = {"sent": 0, "pending": 0, "unreachable": 0}
         for mine, theirs, count in rows:
-            key = "unreachable" if mine == "unreachable" else theirs or "pending"
+            key = _delivery(mine, theirs)
             counts[key] = counts.get(key, 0) + count
         return counts
 
@@ -186,7 +195,7 @@ class Broadcasts:
             Outcome(
                 name,
                 direct,
-                "unreachable" if mine == "unreachable" else theirs or "pending",
+                _delivery(mine, theirs),
                 error or outbox_error,
             )
             for name, direct, mine, error, theirs, outbox_error in rows
