@@ -231,20 +231,6 @@ class Broadcasts:
         )
         return False if exists else None
 
-    async def latest_unacked(self, member_id: int) -> int | None:
-        """The newest broadcast that asks this member for an acknowledgement they owe."""
-        return await self.session.scalar(
-            select(BroadcastRecipient.broadcast_id)
-            .join(Broadcast, Broadcast.id == BroadcastRecipient.broadcast_id)
-            .where(
-                BroadcastRecipient.member_id == member_id,
-                BroadcastRecipient.acked_at.is_(None),
-                Broadcast.ack.is_(True),
-            )
-            .order_by(BroadcastRecipient.broadcast_id.desc())
-            .limit(1)
-        )
-
     async def acks_by_branch(
         self, broadcast_id: int, branch_ids: Sequence[int] | None
     ) -> list[BranchAcks]:

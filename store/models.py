@@ -166,7 +166,10 @@ class OutboxRow(Base):
     sent_ref: Mapped[str | None] = mapped_column(String(255))
     error: Mapped[str | None] = mapped_column(Text)
 
-    __table_args__ = (Index("ix_outbox_pending", "platform", "status", "id"),)
+    __table_args__ = (
+        Index("ix_outbox_pending", "platform", "status", "id"),
+        Index("ix_outbox_chat", "platform", "chat_id", "id"),
+    )
 
 
 class SeenEvent(Base):

@@ -10,10 +10,12 @@ from sqlalchemy import update
 
 from adapters.memory import MemoryAdapter
 from bot.app import BranchBot
-from bot.messages import Capabilities
+from bot.markup import Markup
+from bot.messages import Capabilities, Choice, Outgoing
 from bot.timetable import QuietHours
 from store.clock import now
 from store.models import Broadcast
+from store.repos import Repositories
 from tests.broadcast.conftest import broadcast, organisation
 from tests.conftest import BotFactory, settle
 from tests.helpers import ask
@@ -109,12 +111,39 @@ async def test_numbered_answer_where_there_are_no_buttons(make_bot: BotFactory) 
     )
     assert "1. ✅ Received" in mei.message.text.plain() and not mei.message.choices
     assert f"#{number} is recorded" in await ask(bot, adapter, "mei", "1")
-    assert "only respond to commands" in await ask(bot, adapter, "mei", "1")
+    assert "already recorded" in await ask(bot, adapter, "mei", "1")
     assert "only respond to commands" in await ask(bot, adapter, "mei", "2")
-    assert "recorded" in await ask(bot, adapter, "kai", "1", chat="room")
-    assert await ask(bot, adapter, "kai", "1", chat="room") == ""
+    assert await ask(bot, adapter, "kai", "1", chat="room") == "", "whose list? not in a room"
     acks = await ask(bot, adapter, "sam", f"/acks {number}")
-    assert "Main: 2/3 (67%)" in acks and "Not yet: Sam" in acks
+    assert "Main: 1/3 (33%)" in acks and "Not yet: Kai, Sam" in acks
+
+
+async def test_a_number_answers_the_merged_message_it_was_read_in(make_bot: BotFactory) -> None:
+    """Two notices merged into one message are numbered 1 and 2 in it: each number confirms
+    its own notice, whichever row of the merge was written last."""
+    bot, adapter = await make_bot(MemoryAdapter(capabilities=Capabilities(buttons=False)))
+    await organisation(bot, adapter)
+    first, second = await broadcast(bot), await broadcast(bot)
+    merged = Outgoing(
+        Markup.literal("merged"),
+        choices=(
+            (Choice(f"Received (#{first})", f"ack:{first}"),),
+            (Choice(f"Received (#{second})", f"ack:{second}"),),
+        ),
+    )
+    absorbed = Outgoing(Markup.literal("second"), choices=merged.choices[1:])
+    async with bot.db.session() as session:
+        outbox = Repositories(session).outbox
+        rows = [
+            {"platform": "memory", "chat_id": "dm-kai", "direct": True, "user_id": "kai"}
+            | {"payload": {**message.to_json(), "fold": True}}
+            for message in (merged, absorbed)
+        ]
+        head, other = await outbox.add_many(rows)
+        await outbox.finish_many([(head, "sent", "m-x", None, 1), (other, "sent", "m-x", None, 0)])
+    assert f"#{second} is recorded" in await ask(bot, adapter, "kai", "2")
+    assert f"#{first} is recorded" in await ask(bot, adapter, "kai", "1")
+    assert "only respond to commands" in await ask(bot, adapter, "kai", "3")
 
 
 async def test_ack_without_request_and_bad_button(make_bot: BotFactory) -> None:
