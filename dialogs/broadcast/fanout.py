@@ -11,6 +11,7 @@ written with the recipients' link to them; delivery re-queues pending rows on st
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -38,6 +39,9 @@ NO_DIRECT_CHAT = "no-direct-chat"
 REPORT_LINES = 30
 MILESTONE_FROM = 200
 """Broadcasts at least this big get a halfway message before the report."""
+BIG_PROGRESS_EVERY = 5.0
+"""Seconds between progress counts of a big broadcast: the count joins every recipient with
+its outbox row, too much work to repeat on every tick for 10,000 of them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +85,7 @@ class Broadcaster:
         self.deliver = deliver
         self.options = options
         self._digest_checked = False
+        self._counted: dict[int, float] = {}
 
     # -- the scheduler's side -----------------------------------------------------------
 
@@ -161,6 +166,7 @@ class Broadcaster:
         names = await store.branch_names()
         shared = [i for i in items if i.branch_id is None]
         targets = set(names) if shared else {i.branch_id for i in items if i.branch_id}
+        first: int | None = None
         for branch_id in sorted(b for b in targets if b is not None):
             own = [i for i in items if i.branch_id == branch_id]
             lines = [user_text("• " + item.text) for item in shared + own]
@@ -175,7 +181,12 @@ class Broadcaster:
                 ack=False,
             )
             await store.fold_digest([i.id for i in own], broadcast.id)
-        await store.fold_digest([i.id for i in shared], 0)
+            first = broadcast.id if first is None else first
+        if first is None:
+            # No branch to send them to: they wait for the next digest instead of vanishing.
+            log.warning("digest: %d organisation-wide items wait for a branch", len(shared))
+            return
+        await store.fold_digest([i.id for i in shared], first)
 
     # -- fan-out ------------------------------------------------------------------------
 
@@ -301,7 +312,16 @@ class Broadcaster:
             repos = Repositories(session)
             broadcast = await repos.broadcasts.get(broadcast_id)
             if broadcast is None or broadcast.status != "sending":
+                self._counted.pop(broadcast_id, None)
                 return
+            if broadcast.total >= MILESTONE_FROM:
+                moment = time.monotonic()
+                if (
+                    moment - self._counted.get(broadcast_id, -BIG_PROGRESS_EVERY)
+                    < BIG_PROGRESS_EVERY
+                ):
+                    return
+                self._counted[broadcast_id] = moment
             counts = await repos.broadcasts.delivery_counts(broadcast_id)
             pending: list[dict[str, Any]] = []
             if counts["pending"]:
@@ -319,6 +339,7 @@ class Broadcaster:
                         total=broadcast.total,
                     )
             else:
+                self._counted.pop(broadcast_id, None)
                 await repos.broadcasts.finish(broadcast_id)
                 pending = await self._report(repos, broadcast, counts)
             ids = await repos.outbox.add_many(pending)
@@ -338,10 +359,8 @@ class Broadcaster:
                 unreachable=counts["unreachable"],
             )
         ]
-        failed = [
-            o for o in await repos.broadcasts.outcomes(broadcast.id) if o.status == "unreachable"
-        ]
-        for outcome in failed[:REPORT_LINES]:
+        failed = await repos.broadcasts.unreachable(broadcast.id, REPORT_LINES)
+        for outcome in failed:
             reason = (
                 t.text(_("I have no direct chat with them"))
                 if outcome.error == NO_DIRECT_CHAT
@@ -351,12 +370,10 @@ class Broadcaster:
                 _("direct chat") if outcome.direct or outcome.error == NO_DIRECT_CHAT else _("room")
             )
             lines.append(
-                Markup.format(
-                    "• {name} ({where}): {reason}", name=outcome.name, where=where, reason=reason
-                )
+                t(_("• {name} ({where}): {reason}"), name=outcome.name, where=where, reason=reason)
             )
-        if len(failed) > REPORT_LINES:
-            lines.append(t(_("… and {count} more."), count=len(failed) - REPORT_LINES))
+        if counts["unreachable"] > len(failed):
+            lines.append(t(_("… and {count} more."), count=counts["unreachable"] - len(failed)))
         if broadcast.ack:
             lines.append(t(_("See who has confirmed with `/acks {number}`."), number=broadcast.id))
         return [self._row(broadcast.report_to, Markup.join(lines))]

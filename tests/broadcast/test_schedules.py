@@ -4,6 +4,7 @@ runs once (not once per missed slot), and cron rules run in the organisation's z
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -15,6 +16,7 @@ from store.models import Broadcast, BroadcastSchedule
 from store.repos import Repositories
 from tests.broadcast.conftest import organisation
 from tests.conftest import BotFactory
+from tests.helpers import ask
 
 TEMPLATE: dict[str, Any] = {
     "report_to": {},
@@ -43,6 +45,30 @@ async def runs(bot: BranchBot, schedule_id: int) -> int:
     return int(count or 0)
 
 
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 8.0) -> None:
+    """Poll ``check`` until it holds: the scheduler syncs every 2 s, so no fixed sleep is
+    both short enough and sure to be long enough."""
+    async with asyncio.timeout(timeout):
+        while True:
+            if await check():
+                return
+            await asyncio.sleep(0.1)
+
+
+def registered(bot: BranchBot, schedule_id: int) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        return bot.scheduler.scheduler.get_job(f"schedule:0:{schedule_id}") is not None
+
+    return check
+
+
+def ran(bot: BranchBot, schedule_id: int, times: int) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        return await runs(bot, schedule_id) == times
+
+    return check
+
+
 async def backdate(bot: BranchBot, schedule_id: int, days: int) -> None:
     async with bot.db.session() as session:
         row = await session.get(BroadcastSchedule, schedule_id)
@@ -60,9 +86,9 @@ async def test_missed_slots_run_once_after_a_restart(make_bot: BotFactory) -> No
     await bot.stop()
 
     bot, adapter = await make_bot(adapter)
-    await asyncio.sleep(3)
-    assert await runs(bot, daily) == 1
-    assert await runs(bot, once) == 1
+    await eventually(ran(bot, daily, 1))
+    await eventually(ran(bot, once, 1))
+    await eventually(registered(bot, later))
     assert await runs(bot, later) == 0
     job = bot.scheduler.scheduler.get_job(f"schedule:0:{daily}")
     assert job is not None and job.next_run_time.utcoffset() == timedelta(hours=8)
@@ -71,7 +97,7 @@ async def test_missed_slots_run_once_after_a_restart(make_bot: BotFactory) -> No
     await bot.stop()
 
     bot, adapter = await make_bot(adapter)
-    await asyncio.sleep(3)
+    await eventually(registered(bot, daily))  # registering is when a missed slot would run
     assert await runs(bot, daily) == 1, "no slot passed since the last run"
     assert await runs(bot, once) == 1
     await bot.broadcaster.run(daily)
@@ -84,15 +110,41 @@ async def test_a_schedule_made_or_stopped_while_running_is_registered(
     bot, _ = await make_bot()
     schedule = await add(bot, spec="weekly mon 09:00", cron="0 9 * * mon")
     soon = await add(bot, spec="at soon", run_at=now() + timedelta(seconds=3.5))
-    await asyncio.sleep(2.5)
+    await eventually(registered(bot, schedule))
+    await eventually(registered(bot, soon))
     job = bot.scheduler.scheduler.get_job(f"schedule:0:{schedule}")
     assert job is not None and job.next_run_time.weekday() == 0
-    assert bot.scheduler.scheduler.get_job(f"schedule:0:{soon}") is not None
     assert await runs(bot, soon) == 0
-    await asyncio.sleep(2)
-    assert await runs(bot, soon) == 1, "the date job fired"
+    await eventually(ran(bot, soon, 1))  # the date job fired
     async with bot.db.session() as session:
         await Repositories(session).broadcasts.stop_schedule(schedule)
-    await asyncio.sleep(2.5)
-    assert bot.scheduler.scheduler.get_job(f"schedule:0:{schedule}") is None
+
+    async def unregistered() -> bool:
+        return not await registered(bot, schedule)()
+
+    await eventually(unregistered)
     assert await runs(bot, schedule) == 0
+
+
+async def run_digest(bot: BranchBot) -> None:
+    """Run the digest schedule as if its slot had come."""
+    digest = next(t for t in await bot.broadcaster.timetables())
+    async with bot.db.session() as session:
+        row = await session.get(BroadcastSchedule, digest.id)
+        assert row is not None and row.kind == "digest"
+        row.last_run_at, row.created_at = None, now() - timedelta(days=8)
+    await bot.broadcaster.run(digest.id)
+
+
+async def test_organisation_digest_lines_wait_for_a_branch(make_bot: BotFactory) -> None:
+    bot, adapter = await make_bot()
+    assert "organisation" in await ask(bot, adapter, "boss", "/digest add Annual meeting")
+    await run_digest(bot)
+    async with bot.db.session() as session:
+        assert len(await Repositories(session).broadcasts.queued_digest()) == 1, "not lost"
+    await ask(bot, adapter, "boss", "/branch add Main")
+    await run_digest(bot)
+    async with bot.db.session() as session:
+        assert not await Repositories(session).broadcasts.queued_digest()
+        digests = await session.scalar(select(func.count()).where(Broadcast.category == "digest"))
+    assert digests == 1
