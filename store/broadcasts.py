@@ -269,27 +269,31 @@ class Broadcasts:
             )
         )
 
-    async def unacked_direct(self, broadcast_id: int) -> list[BroadcastRecipient]:
-        """Members who have not acknowledged and whom the bot can write to directly."""
+    async def unacked_direct(
+        self, broadcast_id: int, round_: int, most: int
+    ) -> list[BroadcastRecipient]:
+        """Up to ``most`` members not yet nudged in reminder round ``round_`` who have not
+        acknowledged and whose notice did reach their direct chat (an unreachable chat would
+        only fail again)."""
         member_chats = (
             select(BroadcastRecipient)
+            .join(OutboxRow, OutboxRow.id == BroadcastRecipient.outbox_id)
             .where(
                 BroadcastRecipient.broadcast_id == broadcast_id,
                 BroadcastRecipient.member_id.is_not(None),
                 BroadcastRecipient.acked_at.is_(None),
                 BroadcastRecipient.direct.is_(True),
-                BroadcastRecipient.status != "unreachable",
+                BroadcastRecipient.status == "outbox",
+                BroadcastRecipient.reminders <= round_,
+                OutboxRow.status == "sent",
             )
             .order_by(BroadcastRecipient.id)
+            .limit(most)
         )
         return list(await self.session.scalars(member_chats))
 
-    async def reminded(self, broadcast_id: int, recipient_ids: Sequence[int]) -> None:
-        await self.session.execute(
-            update(Broadcast)
-            .where(Broadcast.id == broadcast_id)
-            .values(reminders=Broadcast.reminders + 1, reminded_at=now())
-        )
+    async def nudged(self, recipient_ids: Sequence[int]) -> None:
+        """These recipients got this round's reminder."""
         if recipient_ids:
             await self.session.execute(
                 update(RECIPIENTS)
@@ -297,6 +301,14 @@ class Broadcasts:
                 .values(reminders=RECIPIENTS.c.reminders + 1),
                 [{"rid": r} for r in recipient_ids],
             )
+
+    async def reminded(self, broadcast_id: int) -> None:
+        """A reminder round is complete: the next one is an interval away."""
+        await self.session.execute(
+            update(Broadcast)
+            .where(Broadcast.id == broadcast_id)
+            .values(reminders=Broadcast.reminders + 1, reminded_at=now())
+        )
 
     # -- schedules ----------------------------------------------------------------------
 

@@ -420,42 +420,58 @@ class Broadcaster:
     # -- reminders ----------------------------------------------------------------------
 
     async def remind(self) -> None:
-        """One nudge to everyone who has not acknowledged a broadcast whose interval passed."""
+        """Nudge those who have not acknowledged a broadcast whose interval passed.
+
+        At most ``chunk`` reminders are queued per call (one tick): a round over thousands of
+        members is spread over several ticks, and each tick looks at the quiet hours again, so
+        a long round cannot spill into them. A round is complete when a call finds fewer
+        members left than it may take."""
         before = now() - self.options.reminder_interval
+        budget = self.options.chunk
         async with self.db.session() as session:
             repos = Repositories(session)
             rows: list[dict[str, Any]] = []
             for broadcast in await repos.broadcasts.due_reminders(
                 before, self.options.reminder_max
             ):
-                waiting = await repos.broadcasts.unacked_direct(broadcast.id)
-                text = Markup.from_json(broadcast.text)
+                waiting = await repos.broadcasts.unacked_direct(
+                    broadcast.id, broadcast.reminders, budget
+                )
+                rendered: dict[str, dict[str, Any]] = {}
                 for recipient in waiting:
                     locale = recipient.locale or self.options.default_locale
-                    t = translator(locale, self.options.default_locale)
-                    message = notice(
-                        text,
-                        broadcast.category,
-                        broadcast.id,
-                        True,
-                        locale,
-                        self.options.default_locale,
-                    )
-                    nudge = Outgoing(
-                        Markup.join(
-                            [t(_("Reminder: please confirm you have read this.")), message.text]
-                        ),
-                        message.choices,
-                    )
+                    if locale not in rendered:
+                        rendered[locale] = self._nudge(broadcast, locale)
                     rows.append(
                         {
                             "platform": recipient.platform,
                             "chat_id": recipient.chat_id,
                             "direct": True,
                             "user_id": recipient.user_id,
-                            "payload": {**nudge.to_json(), "locale": locale, "fold": True},
+                            "payload": rendered[locale],
                         }
                     )
-                await repos.broadcasts.reminded(broadcast.id, [r.id for r in waiting])
+                await repos.broadcasts.nudged([r.id for r in waiting])
+                budget -= len(waiting)
+                if budget <= 0:
+                    break  # this round may have more members: the next tick goes on
+                await repos.broadcasts.reminded(broadcast.id)
             ids = await repos.outbox.add_many(rows)
         self._hand_over(ids, rows)
+
+    def _nudge(self, broadcast: Broadcast, locale: str) -> dict[str, Any]:
+        """A reminder's payload in one language (rendered once per language and round)."""
+        t = translator(locale, self.options.default_locale)
+        message = notice(
+            Markup.from_json(broadcast.text),
+            broadcast.category,
+            broadcast.id,
+            True,
+            locale,
+            self.options.default_locale,
+        )
+        nudge = Outgoing(
+            Markup.join([t(_("Reminder: please confirm you have read this.")), message.text]),
+            message.choices,
+        )
+        return {**nudge.to_json(), "locale": locale, "fold": True}

@@ -11,7 +11,7 @@ from sqlalchemy import update
 from adapters.memory import MemoryAdapter
 from bot.app import BranchBot
 from bot.markup import Markup
-from bot.messages import Capabilities, Choice, Outgoing
+from bot.messages import Address, Capabilities, Choice, Outgoing, Unreachable
 from bot.timetable import QuietHours
 from store.clock import now
 from store.models import Broadcast
@@ -152,3 +152,35 @@ async def test_ack_without_request_and_bad_button(make_bot: BotFactory) -> None:
     number = await broadcast(bot, ack=False)
     assert "did not ask" in await ask(bot, adapter, "sam", f"/acks {number}")
     assert "no longer in use" in await ask(bot, adapter, "mei", choice="ack:x")
+
+
+async def test_reminders_skip_unreachable_chats_and_come_in_chunks(make_bot: BotFactory) -> None:
+    """A chat the notice could not reach gets no reminder; a round larger than ``chunk`` is
+    spread over several calls (each one checks the quiet hours) and counted once."""
+    tried: list[str] = []
+
+    def refuse_kai(address: Address, _message: Outgoing) -> Exception | None:
+        tried.append(address.chat_id)
+        return Unreachable("blocked") if address.chat_id == "dm-kai" else None
+
+    bot, adapter = await make_bot(MemoryAdapter(fail=refuse_kai))
+    # Quiet all day keeps the background ticks from reminding; the calls below do it by hand.
+    everything = QuietHours.parse("00:00-23:59")
+    options = dataclasses.replace(bot.broadcaster.options, quiet_hours=everything, chunk=1)
+    bot.broadcaster.options = options
+    await organisation(bot, adapter)
+    number = await broadcast(bot)
+    await age(bot, number, 25)
+    start = len(tried)
+    await bot.broadcaster.remind()
+    await settle(bot)
+    first = tried[start:]
+    await bot.broadcaster.remind()
+    await settle(bot)
+    second = tried[start + len(first) :]
+    assert len(first) == 1 and len(second) == 1, "one reminder per call with chunk=1"
+    assert sorted(first + second) == ["dm-mei", "dm-sam"], "not kai: his chat refused the notice"
+    await bot.broadcaster.remind()  # finds nobody left: the round is complete
+    async with bot.db.session() as session:
+        row = await session.get(Broadcast, number)
+        assert row is not None and row.reminders == 1
