@@ -148,3 +148,32 @@ async def test_organisation_digest_lines_wait_for_a_branch(make_bot: BotFactory)
         assert not await Repositories(session).broadcasts.queued_digest()
         digests = await session.scalar(select(func.count()).where(Broadcast.category == "digest"))
     assert digests == 1
+
+
+async def test_only_its_creator_or_an_admin_stops_a_schedule(make_bot: BotFactory) -> None:
+    bot, adapter = await make_bot()
+    await organisation(bot, adapter)
+    async with bot.db.session() as session:
+        repos = Repositories(session)
+        people = await repos.people.resolve([("memory", "boss"), ("memory", "sam")])
+        main = await repos.branches.by_name("Main")
+    assert main is not None
+    boss, sam = people[("memory", "boss")].member_id, people[("memory", "sam")].member_id
+    ids: dict[str, int] = {}
+    for who, member in (("boss", boss), ("sam", sam)):
+        async with bot.db.session() as session:
+            schedule = await Repositories(session).broadcasts.add_schedule(
+                kind="broadcast",
+                spec="daily 08:30",
+                cron="30 8 * * *",
+                template=TEMPLATE,
+                created_by=member,
+                branch_ids={"ids": [main.id]},
+            )
+            ids[who] = schedule.id
+    listing = await ask(bot, adapter, "sam", "/schedules")
+    assert f"#{ids['boss']} " in listing and f"#{ids['sam']} " in listing
+    refused = await ask(bot, adapter, "sam", f"/unschedule {ids['boss']}")
+    assert "Only the person who scheduled" in refused
+    assert "stopped" in await ask(bot, adapter, "sam", f"/unschedule {ids['sam']}")
+    assert "stopped" in await ask(bot, adapter, "boss", f"/unschedule {ids['boss']}")
