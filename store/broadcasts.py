@@ -4,7 +4,7 @@ thousands of them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -30,7 +30,8 @@ RECIPIENTS = cast(Table, BroadcastRecipient.__table__)
 
 @dataclass(frozen=True, slots=True)
 class Reachable:
-    """A member as a broadcast sees them: where their direct chat is, if anywhere."""
+    """A member as a broadcast sees them: where their direct chat is, if anywhere. ``""``:
+    none is known yet, and the platform's adapter opens one when it sends."""
 
     member_id: int
     branch_id: int
@@ -91,8 +92,11 @@ class Broadcasts:
             )
         )
 
-    async def reachable_members(self, branch_ids: Sequence[int] | None) -> list[Reachable]:
-        """Members of the branches with one direct chat each (the first platform that has one)."""
+    async def reachable_members(
+        self, branch_ids: Sequence[int] | None, can_open_dm: Callable[[str], bool]
+    ) -> list[Reachable]:
+        """Members of the branches with one direct chat each: a known one (the first platform
+        that has one), else ``""`` on the first platform whose bot may open one, else none."""
         rows = await self.session.execute(
             select(
                 Member.id,
@@ -103,16 +107,20 @@ class Broadcasts:
                 Identity.user_id,
                 Identity.direct_chat_id,
             )
-            .outerjoin(
-                Identity,
-                and_(Identity.member_id == Member.id, Identity.direct_chat_id.is_not(None)),
-            )
+            .outerjoin(Identity, Identity.member_id == Member.id)
             .where(Member.branch_id.is_not(None), _branch_filter(Member.branch_id, branch_ids))
-            .order_by(Member.id, Identity.platform, Identity.user_id)
+            .order_by(
+                Member.id, Identity.direct_chat_id.is_(None), Identity.platform, Identity.user_id
+            )
         )
         found: dict[int, Reachable] = {}
         for member_id, branch_id, name, locale, platform, user_id, chat in rows:
-            if member_id not in found:
+            known = found.get(member_id)
+            if known is not None and known.chat_id is not None:
+                continue
+            if chat is None and platform is not None and can_open_dm(platform):
+                chat = ""
+            if known is None or chat is not None:
                 found[member_id] = Reachable(
                     member_id, cast(int, branch_id), name, locale, platform, user_id, chat
                 )

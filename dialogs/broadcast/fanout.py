@@ -80,10 +80,13 @@ class Broadcaster:
         db: Database,
         deliver: Callable[[list[PendingMessage]], None],
         options: BroadcastOptions,
+        can_open_dm: Callable[[str], bool],
     ) -> None:
         self.db = db
         self.deliver = deliver
         self.options = options
+        self.can_open_dm = can_open_dm
+        """Whether a platform's bot may write to a person first (its ``Capabilities``)."""
         self._digest_checked = False
         self._counted: dict[int, float] = {}
 
@@ -232,7 +235,8 @@ class Broadcaster:
                         }
                     )
             if broadcast.members or broadcast.ack:
-                for member in await repos.broadcasts.reachable_members(branch_ids):
+                members = await repos.broadcasts.reachable_members(branch_ids, self.can_open_dm)
+                for member in members:
                     status = "queued" if broadcast.members else "track"
                     if member.chat_id is None and broadcast.members:
                         status = "unreachable"
@@ -362,7 +366,13 @@ class Broadcaster:
         failed = await repos.broadcasts.unreachable(broadcast.id, REPORT_LINES)
         for outcome in failed:
             reason = (
-                t.text(_("I have no direct chat with them"))
+                t.text(
+                    _(
+                        "has never written to the bot, and on this platform the bot may not "
+                        "write first: ask them to open a chat with the bot (on Telegram: press "
+                        "Start)"
+                    )
+                )
                 if outcome.error == NO_DIRECT_CHAT
                 else outcome.error or "?"
             )

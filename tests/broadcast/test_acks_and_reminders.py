@@ -14,11 +14,11 @@ from bot.markup import Markup
 from bot.messages import Address, Capabilities, Choice, Outgoing, Unreachable
 from bot.timetable import QuietHours
 from store.clock import now
-from store.models import Broadcast
+from store.models import Broadcast, Identity
 from store.repos import Repositories
 from tests.broadcast.conftest import broadcast, organisation
 from tests.conftest import BotFactory, settle
-from tests.helpers import ask
+from tests.helpers import ask, code_in
 
 
 def texts_to(adapter: MemoryAdapter, user: str, since: int = 0) -> list[str]:
@@ -184,3 +184,31 @@ async def test_reminders_skip_unreachable_chats_and_come_in_chunks(make_bot: Bot
     async with bot.db.session() as session:
         row = await session.get(Broadcast, number)
         assert row is not None and row.reminders == 1
+
+
+async def test_where_the_bot_may_not_write_first_the_report_says_what_to_do(
+    make_bot: BotFactory,
+) -> None:
+    """A member who never wrote to the bot directly: where the platform lets the bot open a
+    direct chat the notice goes (the adapter opens it); where not, the report says why."""
+    for can_open_dm, delivered in ((False, "3 delivered, 1 unreachable"), (True, "4 delivered")):
+        capabilities = Capabilities(can_open_dm=can_open_dm)
+        bot, adapter = await make_bot(MemoryAdapter(capabilities=capabilities))
+        await organisation(bot, adapter)
+        code = code_in(await ask(bot, adapter, "sam", "/invite Main member"))
+        await ask(bot, adapter, "lee", f"/join {code}")
+        async with bot.db.session() as session:  # as if lee had joined through another account
+            await session.execute(
+                update(Identity).where(Identity.user_id == "lee").values(direct_chat_id=None)
+            )
+        start = len(adapter.sent)
+        await broadcast(bot, rooms=False, ack=False)
+        report = next(t for t in texts_to(adapter, "sam", start) if "delivered" in t)
+        assert delivered in report
+        opened = [s for s in adapter.sent[start:] if s.address.user_id == "lee"]
+        if can_open_dm:
+            assert opened and opened[0].address.chat_id == "" and opened[0].address.direct
+        else:
+            assert not opened and "Lee (direct chat): has never written to the bot" in report
+            assert "press Start" in report
+        await bot.stop()
