@@ -204,6 +204,7 @@ class BranchBot:
                 chunk=options.chunk,
             ),
             lambda platform: self._capabilities(platform).can_open_dm,
+            frozenset(config.all_admins),
         )
         self.scheduler.add_source(self.broadcaster)
         self._started = False

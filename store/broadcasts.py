@@ -23,6 +23,7 @@ from store.models import (
     Member,
     OutboxRow,
     Room,
+    Secretary,
 )
 
 RECIPIENTS = cast(Table, BroadcastRecipient.__table__)
@@ -334,6 +335,19 @@ class Broadcasts:
         if kind is not None:
             query = query.where(BroadcastSchedule.kind == kind)
         return list(await self.session.scalars(query.order_by(BroadcastSchedule.id)))
+
+    async def rights(self, member_id: int) -> tuple[list[str], set[int]] | None:
+        """A member's accounts (``platform:user``, to compare with the admins) and the branches
+        they are secretary of; ``None`` when the member is gone."""
+        if await self.session.get(Member, member_id) is None:
+            return None
+        identities = await self.session.execute(
+            select(Identity.platform, Identity.user_id).where(Identity.member_id == member_id)
+        )
+        branches = await self.session.scalars(
+            select(Secretary.branch_id).where(Secretary.member_id == member_id)
+        )
+        return [f"{p}:{u}" for p, u in identities], set(branches)
 
     async def stop_schedule(self, schedule_id: int) -> None:
         await self.session.execute(

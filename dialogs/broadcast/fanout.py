@@ -81,12 +81,15 @@ class Broadcaster:
         deliver: Callable[[list[PendingMessage]], None],
         options: BroadcastOptions,
         can_open_dm: Callable[[str], bool],
+        admins: frozenset[str] = frozenset(),
     ) -> None:
         self.db = db
         self.deliver = deliver
         self.options = options
         self.can_open_dm = can_open_dm
         """Whether a platform's bot may write to a person first (its ``Capabilities``)."""
+        self.admins = admins
+        """The configured admins (``platform:user``); those added at run time are stored."""
         self._digest_checked = False
         self._counted: dict[int, float] = {}
 
@@ -131,8 +134,10 @@ class Broadcaster:
     async def run(self, schedule_id: int) -> None:
         """Fire a schedule if a slot of it is due and not yet run (so a second firing, a
         restart or a missed run that the scheduler coalesced all lead to one run)."""
+        pending: list[dict[str, Any]] = []
         async with self.db.session() as session:
-            store = Repositories(session).broadcasts
+            repos = Repositories(session)
+            store = repos.broadcasts
             schedule = await store.schedule(schedule_id)
             if schedule is None or not schedule.active or not self._due(schedule):
                 return
@@ -142,12 +147,48 @@ class Broadcaster:
             if schedule.run_at is not None:
                 await store.stop_schedule(schedule.id)
             if schedule.kind == "digest":
-                await self._digest(Repositories(session))
-            else:
+                await self._digest(repos)
+            elif await self._may_still_send(repos, schedule):
                 await store.create(
                     schedule_id=schedule.id, **schedule.template, branch_ids=schedule.branch_ids
                 )
+            else:
+                await store.stop_schedule(schedule.id)
+                pending = self._stopped(schedule)
+                log.warning("schedule %d stopped: its creator lost the rights", schedule_id)
+            ids = await repos.outbox.add_many(pending)
+        self._hand_over(ids, pending)
         log.info("schedule %d ran", schedule_id)
+
+    async def _may_still_send(self, repos: Repositories, schedule: BroadcastSchedule) -> bool:
+        """The creator must still be an admin, or secretary of every branch the schedule
+        targets: a secretary moved off a branch must not keep broadcasting to it."""
+        if schedule.created_by is None:
+            return True
+        rights = await repos.broadcasts.rights(schedule.created_by)
+        if rights is None:
+            return False
+        identities, secretary_of = rights
+        stored = set(await repos.people.stored_admins())
+        if any(i in self.admins or i in stored for i in identities):
+            return True
+        targets = schedule.branch_ids.get("ids") or []
+        return bool(targets) and not schedule.branch_ids.get("all") and set(targets) <= secretary_of
+
+    def _stopped(self, schedule: BroadcastSchedule) -> list[dict[str, Any]]:
+        """Tell the creator, once (the schedule is stopped), why nothing went out."""
+        report_to = schedule.template.get("report_to") or {}
+        if not report_to:
+            return []
+        t = translator(report_to.get("locale"), self.options.default_locale)
+        text = t(
+            _(
+                "Scheduled notice #{number} was not sent and is stopped: you no longer manage "
+                "all of its branches. Schedule it again if it should go on."
+            ),
+            number=schedule.id,
+        )
+        return [self._row(report_to, text)]
 
     def _due(self, schedule: BroadcastSchedule) -> bool:
         moment = now() + timedelta(seconds=1)

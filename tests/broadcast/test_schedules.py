@@ -8,14 +8,14 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from bot.app import BranchBot
 from store.clock import now
-from store.models import Broadcast, BroadcastSchedule
+from store.models import Broadcast, BroadcastSchedule, Secretary
 from store.repos import Repositories
 from tests.broadcast.conftest import organisation
-from tests.conftest import BotFactory
+from tests.conftest import BotFactory, settle
 from tests.helpers import ask
 
 TEMPLATE: dict[str, Any] = {
@@ -177,3 +177,54 @@ async def test_only_its_creator_or_an_admin_stops_a_schedule(make_bot: BotFactor
     assert "Only the person who scheduled" in refused
     assert "stopped" in await ask(bot, adapter, "sam", f"/unschedule {ids['sam']}")
     assert "stopped" in await ask(bot, adapter, "boss", f"/unschedule {ids['boss']}")
+
+
+async def test_a_schedule_whose_creator_lost_the_rights_stops_and_says_so(
+    make_bot: BotFactory,
+) -> None:
+    bot, adapter = await make_bot()
+    await organisation(bot, adapter)
+    async with bot.db.session() as session:
+        repos = Repositories(session)
+        sam = (await repos.people.resolve([("memory", "sam")]))[("memory", "sam")].member_id
+        main = await repos.branches.by_name("Main")
+    assert main is not None
+    report_to = {
+        "platform": "memory",
+        "chat_id": "dm-sam",
+        "direct": True,
+        "user_id": "sam",
+        "locale": "en",
+    }
+    ids = []
+    for _ in range(2):
+        async with bot.db.session() as session:
+            schedule = await Repositories(session).broadcasts.add_schedule(
+                kind="broadcast",
+                spec="daily 08:30",
+                cron="30 8 * * *",
+                template={**TEMPLATE, "report_to": report_to},
+                created_by=sam,
+                branch_ids={"ids": [main.id]},
+            )
+            ids.append(schedule.id)
+        await backdate(bot, schedule.id, 2)
+    await bot.broadcaster.run(ids[0])
+    assert await runs(bot, ids[0]) == 1, "sam is secretary of Main"
+    async with bot.db.session() as session:
+        await session.execute(delete(Secretary).where(Secretary.member_id == sam))
+    start = len(adapter.sent)
+    await bot.broadcaster.run(ids[1])
+    assert await runs(bot, ids[1]) == 0
+    await settle(bot)
+    await bot.broadcaster.run(ids[1])  # a second firing: stopped, so nothing, not even a word
+    await settle(bot)
+    told = [
+        s.message.text.plain()
+        for s in adapter.sent[start:]
+        if s.address.chat_id == "dm-sam" and "Scheduled notice" in s.message.text.plain()
+    ]
+    assert len(told) == 1 and f"#{ids[1]} was not sent and is stopped" in told[0]
+    async with bot.db.session() as session:
+        row = await session.get(BroadcastSchedule, ids[1])
+        assert row is not None and not row.active
