@@ -74,6 +74,39 @@ def user_text(raw: str) -> Markup:
     return Markup.format(raw.replace("{", "{{").replace("}", "}}"))
 
 
+KNOWN_REASONS = (
+    (("blocked", "deactivated"), _("has blocked the bot or closed their account")),
+    (
+        (
+            "kicked",
+            "not a member",
+            "no rights",
+            "not enough rights",
+            "write_forbidden",
+            "forbidden",
+        ),
+        _("the bot was removed from the chat or may not write there"),
+    ),
+    (("not found", "peer_id_invalid", "not a telegram chat"), _("the chat no longer exists")),
+    (("http",), _("the receiving service refused the message")),
+)
+"""Adapters' refusals (in English, for the logs), by what they contain, as readers see them."""
+
+
+def _reason(error: str | None) -> str:
+    """The catalog text for why a destination was not reached (the raw detail goes to logs)."""
+    if error == NO_DIRECT_CHAT:
+        return _(
+            "has never written to the bot, and on this platform the bot may not write first: "
+            "ask them to open a chat with the bot (on Telegram: press Start)"
+        )
+    detail = (error or "").lower()
+    for phrases, text in KNOWN_REASONS:
+        if any(phrase in detail for phrase in phrases):
+            return text
+    return _("the platform refused the message (details in the bot's log)")
+
+
 class Broadcaster:
     def __init__(
         self,
@@ -406,17 +439,11 @@ class Broadcaster:
         ]
         failed = await repos.broadcasts.unreachable(broadcast.id, REPORT_LINES)
         for outcome in failed:
-            reason = (
-                t.text(
-                    _(
-                        "has never written to the bot, and on this platform the bot may not "
-                        "write first: ask them to open a chat with the bot (on Telegram: press "
-                        "Start)"
-                    )
+            reason = t.text(_reason(outcome.error))
+            if outcome.error != NO_DIRECT_CHAT:
+                log.info(
+                    "broadcast %d: %s unreachable: %s", broadcast.id, outcome.name, outcome.error
                 )
-                if outcome.error == NO_DIRECT_CHAT
-                else outcome.error or "?"
-            )
             where = t.text(
                 _("direct chat") if outcome.direct or outcome.error == NO_DIRECT_CHAT else _("room")
             )

@@ -170,6 +170,8 @@ async def test_reminders_skip_unreachable_chats_and_come_in_chunks(make_bot: Bot
     bot.broadcaster.options = options
     await organisation(bot, adapter)
     number = await broadcast(bot)
+    report = next(t for t in texts_to(adapter, "sam") if "delivered" in t)
+    assert "Kai (direct chat): has blocked the bot or closed their account" in report
     await age(bot, number, 25)
     start = len(tried)
     await bot.broadcaster.remind()
