@@ -44,6 +44,8 @@ class LimitedReceiver:
         self.last_in_chat: dict[str, float] = {}
         self.ids: dict[str, int] = defaultdict(int)
         self.chats: set[str] = set()
+        self.per_chat: dict[str, int] = defaultdict(int)
+        """Notices received per chat: a copy under another id is a duplicate too."""
         self.refused = 0
         self.first: float | None = None
         self.last = 0.0
@@ -66,6 +68,7 @@ class LimitedReceiver:
         if TEXT in body["text"]:
             self.ids[body["id"]] += 1
             self.chats.add(chat)
+            self.per_chat[chat] += 1
             self.first = self.first if self.first is not None else moment
             self.last = moment
             if len(self.chats) >= self.expected:
@@ -195,6 +198,7 @@ async def broadcast(count: int) -> dict[str, Any]:
         "http_429": receiver.refused,
         "lost": count - len(receiver.chats),
         "duplicates": sum(n - 1 for n in receiver.ids.values()),
+        "duplicates_per_chat": sum(n - 1 for n in receiver.per_chat.values()),
     }
 
 

@@ -203,6 +203,8 @@ class BranchBot:
                 quiet_hours=QuietHours.parse(options.quiet_hours),
                 chunk=options.chunk,
             ),
+            lambda platform: self._capabilities(platform).can_open_dm,
+            frozenset(config.all_admins),
         )
         self.scheduler.add_source(self.broadcaster)
         self._started = False

@@ -8,7 +8,8 @@ reason until a later message gets through. ``ChatMoved`` (the platform gave the 
 moves the room binding and the chat's queued rows to the new id, and they are sent there.
 Outcomes are written back in batches. A crash before an outcome is written means the row is
 sent again on start: adapters pass the row id on as an idempotency key where their platform
-has one.
+has one. A merge of queued rows (``fold``) is written before the merged message is sent: the
+absorbed rows become ``folded`` into the first, so a crash can only send the first again.
 """
 
 from __future__ import annotations
@@ -232,6 +233,7 @@ class Delivery:
         self._marked: set[Destination] = set()
         self._marks: list[tuple[Destination, str | None]] = []
         self._folded: dict[int, list[int]] = {}
+        self._unsaved_folds: set[int] = set()
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -243,7 +245,9 @@ class Delivery:
     async def start(self) -> None:
         """Queue every row still pending from before (a crash or a stop), then run."""
         async with self.db.session() as session:
-            self._marked = await Repositories(session).reachability.marked(self.adapter.name)
+            repositories = Repositories(session)
+            self._marked = await repositories.reachability.marked(self.adapter.name)
+            self._folded = await repositories.outbox.folded(self.adapter.name)
         after = 0
         while True:
             async with self.db.session() as session:
@@ -334,6 +338,8 @@ class Delivery:
         self._attempts[row.id] = attempts
         address = Address(self.adapter.name, row.chat_id, row.direct, row.user_id)
         try:
+            if row.id in self._unsaved_folds:
+                await self._save_fold(row)
             message = degrade(
                 Outgoing.from_json(row.payload),
                 self.adapter.capabilities,
@@ -406,9 +412,17 @@ class Delivery:
             queue.popleft()
         queue.appendleft(merged)
         self._folded.setdefault(merged.id, []).extend(absorbed)
+        self._unsaved_folds.add(merged.id)
         for row_id in absorbed:
             self._attempts.pop(row_id, None)
         self.metrics.folded.labels(self.adapter.name).inc(len(absorbed))
+
+    async def _save_fold(self, row: PendingMessage) -> None:
+        """Write a merge to the store before the merged message goes out: after a crash only
+        the head can be in flight, and it carries the absorbed rows with it."""
+        async with self.db.session() as session:
+            await Repositories(session).outbox.fold(row.id, row.payload, self._folded[row.id])
+        self._unsaved_folds.discard(row.id)
 
     async def _move(self, old: str, new: str) -> None:
         """The platform moved chat ``old`` to ``new``: re-key its room and queued rows, in the
@@ -447,6 +461,7 @@ class Delivery:
         for absorbed in self._folded.pop(row.id, []):
             self._results.append((absorbed, status, ref, error, 0))
         self._attempts.pop(row.id, None)
+        self._unsaved_folds.discard(row.id)
         self.metrics.sent.labels(self.adapter.name, status).inc()
 
     async def _flusher(self) -> None:

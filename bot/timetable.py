@@ -74,9 +74,41 @@ def parse_when(text: str, timezone: str) -> When:
 
 def trigger(cron: str, timezone: str) -> CronTrigger:
     try:
-        return CronTrigger.from_crontab(cron, timezone=ZoneInfo(timezone))
+        return CronTrigger.from_crontab(_named_weekdays(cron), timezone=ZoneInfo(timezone))
     except ValueError as error:
         raise BadSchedule(cron) from error
+
+
+# Crontab numbers weekdays 0/7 = Sunday, 1 = Monday … 6 = Saturday.
+_CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_NUMERIC_DAYS = re.compile(r"^(?:\*|(?P<first>\d+)(?:-(?P<last>\d+))?)(?:/(?P<step>\d+))?$")
+
+
+def _named_weekdays(cron: str) -> str:
+    """The rule with numeric weekdays written as names.
+
+    APScheduler's ``from_crontab`` numbers weekdays Monday = 0, so ``0 9 * * 1`` would fire on
+    Tuesdays; people (and every crontab manual) mean Monday. Names mean the same to both.
+    """
+    fields = cron.split()
+    if len(fields) != 5:
+        return cron
+    parts = []
+    for part in fields[4].split(","):
+        match = _NUMERIC_DAYS.match(part)
+        if match is None or part == "*":
+            parts.append(part)  # names, or "*": APScheduler reads them as crontab does
+            continue
+        first = int(match["first"]) if match["first"] is not None else 0
+        last = int(match["last"]) if match["last"] is not None else first
+        if match["first"] is None or (match["step"] is not None and match["last"] is None):
+            last = 6 if match["first"] is None else 7
+        step = int(match["step"]) if match["step"] is not None else 1
+        if not 0 <= first <= last <= 7 or step < 1:
+            raise BadSchedule(cron)
+        parts.extend(_CRON_DAYS[day] for day in range(first, last + 1, step))
+    days = list(dict.fromkeys(parts))
+    return " ".join([*fields[:4], ",".join(days)])
 
 
 def next_run(cron: str, timezone: str, after: datetime) -> datetime | None:

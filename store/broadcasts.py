@@ -4,7 +4,7 @@ thousands of them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -23,6 +23,7 @@ from store.models import (
     Member,
     OutboxRow,
     Room,
+    Secretary,
 )
 
 RECIPIENTS = cast(Table, BroadcastRecipient.__table__)
@@ -30,7 +31,8 @@ RECIPIENTS = cast(Table, BroadcastRecipient.__table__)
 
 @dataclass(frozen=True, slots=True)
 class Reachable:
-    """A member as a broadcast sees them: where their direct chat is, if anywhere."""
+    """A member as a broadcast sees them: where their direct chat is, if anywhere. ``""``:
+    none is known yet, and the platform's adapter opens one when it sends."""
 
     member_id: int
     branch_id: int
@@ -43,10 +45,10 @@ class Reachable:
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
+    """A destination the report names: who, a direct chat or a room, and why it failed."""
+
     name: str
     direct: bool
-    status: str
-    """sent, pending or unreachable."""
     error: str | None
 
 
@@ -56,6 +58,15 @@ class BranchAcks:
     acked: int
     total: int
     missing: list[str]
+
+
+def _delivery(recipient_status: str, outbox_status: str | None) -> str:
+    """sent, pending or unreachable: a row folded into another waits for that one's send."""
+    if recipient_status == "unreachable":
+        return "unreachable"
+    if outbox_status is None or outbox_status == "folded":
+        return "pending"
+    return outbox_status
 
 
 def _branch_filter(column: Any, branch_ids: Sequence[int] | None) -> Any:
@@ -82,8 +93,11 @@ class Broadcasts:
             )
         )
 
-    async def reachable_members(self, branch_ids: Sequence[int] | None) -> list[Reachable]:
-        """Members of the branches with one direct chat each (the first platform that has one)."""
+    async def reachable_members(
+        self, branch_ids: Sequence[int] | None, can_open_dm: Callable[[str], bool]
+    ) -> list[Reachable]:
+        """Members of the branches with one direct chat each: a known one (the first platform
+        that has one), else ``""`` on the first platform whose bot may open one, else none."""
         rows = await self.session.execute(
             select(
                 Member.id,
@@ -94,16 +108,20 @@ class Broadcasts:
                 Identity.user_id,
                 Identity.direct_chat_id,
             )
-            .outerjoin(
-                Identity,
-                and_(Identity.member_id == Member.id, Identity.direct_chat_id.is_not(None)),
-            )
+            .outerjoin(Identity, Identity.member_id == Member.id)
             .where(Member.branch_id.is_not(None), _branch_filter(Member.branch_id, branch_ids))
-            .order_by(Member.id, Identity.platform, Identity.user_id)
+            .order_by(
+                Member.id, Identity.direct_chat_id.is_(None), Identity.platform, Identity.user_id
+            )
         )
         found: dict[int, Reachable] = {}
         for member_id, branch_id, name, locale, platform, user_id, chat in rows:
-            if member_id not in found:
+            known = found.get(member_id)
+            if known is not None and known.chat_id is not None:
+                continue
+            if chat is None and platform is not None and can_open_dm(platform):
+                chat = ""
+            if known is None or chat is not None:
                 found[member_id] = Reachable(
                     member_id, cast(int, branch_id), name, locale, platform, user_id, chat
                 )
@@ -161,35 +179,34 @@ class Broadcasts:
         )
         counts = {"sent": 0, "pending": 0, "unreachable": 0}
         for mine, theirs, count in rows:
-            key = "unreachable" if mine == "unreachable" else theirs or "pending"
+            key = _delivery(mine, theirs)
             counts[key] = counts.get(key, 0) + count
         return counts
 
-    async def outcomes(self, broadcast_id: int) -> list[Outcome]:
+    async def unreachable(self, broadcast_id: int, most: int) -> list[Outcome]:
+        """The first ``most`` destinations that could not be reached, for the report (the
+        count is in ``delivery_counts``; a 10,000-recipient report shows only a few lines)."""
         rows = await self.session.execute(
             select(
                 BroadcastRecipient.name,
                 BroadcastRecipient.direct,
-                BroadcastRecipient.status,
                 BroadcastRecipient.error,
-                OutboxRow.status,
                 OutboxRow.error,
             )
             .outerjoin(OutboxRow, OutboxRow.id == BroadcastRecipient.outbox_id)
             .where(
                 BroadcastRecipient.broadcast_id == broadcast_id,
-                BroadcastRecipient.status != "track",
+                or_(
+                    BroadcastRecipient.status == "unreachable",
+                    and_(BroadcastRecipient.status != "track", OutboxRow.status == "unreachable"),
+                ),
             )
             .order_by(BroadcastRecipient.id)
+            .limit(most)
         )
         return [
-            Outcome(
-                name,
-                direct,
-                "unreachable" if mine == "unreachable" else theirs or "pending",
-                error or outbox_error,
-            )
-            for name, direct, mine, error, theirs, outbox_error in rows
+            Outcome(name, direct, error or outbox_error)
+            for name, direct, error, outbox_error in rows
         ]
 
     async def finish(self, broadcast_id: int) -> None:
@@ -221,20 +238,6 @@ class Broadcasts:
             )
         )
         return False if exists else None
-
-    async def latest_unacked(self, member_id: int) -> int | None:
-        """The newest broadcast that asks this member for an acknowledgement they owe."""
-        return await self.session.scalar(
-            select(BroadcastRecipient.broadcast_id)
-            .join(Broadcast, Broadcast.id == BroadcastRecipient.broadcast_id)
-            .where(
-                BroadcastRecipient.member_id == member_id,
-                BroadcastRecipient.acked_at.is_(None),
-                Broadcast.ack.is_(True),
-            )
-            .order_by(BroadcastRecipient.broadcast_id.desc())
-            .limit(1)
-        )
 
     async def acks_by_branch(
         self, broadcast_id: int, branch_ids: Sequence[int] | None
@@ -275,27 +278,31 @@ class Broadcasts:
             )
         )
 
-    async def unacked_direct(self, broadcast_id: int) -> list[BroadcastRecipient]:
-        """Members who have not acknowledged and whom the bot can write to directly."""
+    async def unacked_direct(
+        self, broadcast_id: int, round_: int, most: int
+    ) -> list[BroadcastRecipient]:
+        """Up to ``most`` members not yet nudged in reminder round ``round_`` who have not
+        acknowledged and whose notice did reach their direct chat (an unreachable chat would
+        only fail again)."""
         member_chats = (
             select(BroadcastRecipient)
+            .join(OutboxRow, OutboxRow.id == BroadcastRecipient.outbox_id)
             .where(
                 BroadcastRecipient.broadcast_id == broadcast_id,
                 BroadcastRecipient.member_id.is_not(None),
                 BroadcastRecipient.acked_at.is_(None),
                 BroadcastRecipient.direct.is_(True),
-                BroadcastRecipient.status != "unreachable",
+                BroadcastRecipient.status == "outbox",
+                BroadcastRecipient.reminders <= round_,
+                OutboxRow.status == "sent",
             )
             .order_by(BroadcastRecipient.id)
+            .limit(most)
         )
         return list(await self.session.scalars(member_chats))
 
-    async def reminded(self, broadcast_id: int, recipient_ids: Sequence[int]) -> None:
-        await self.session.execute(
-            update(Broadcast)
-            .where(Broadcast.id == broadcast_id)
-            .values(reminders=Broadcast.reminders + 1, reminded_at=now())
-        )
+    async def nudged(self, recipient_ids: Sequence[int]) -> None:
+        """These recipients got this round's reminder."""
         if recipient_ids:
             await self.session.execute(
                 update(RECIPIENTS)
@@ -303,6 +310,14 @@ class Broadcasts:
                 .values(reminders=RECIPIENTS.c.reminders + 1),
                 [{"rid": r} for r in recipient_ids],
             )
+
+    async def reminded(self, broadcast_id: int) -> None:
+        """A reminder round is complete: the next one is an interval away."""
+        await self.session.execute(
+            update(Broadcast)
+            .where(Broadcast.id == broadcast_id)
+            .values(reminders=Broadcast.reminders + 1, reminded_at=now())
+        )
 
     # -- schedules ----------------------------------------------------------------------
 
@@ -320,6 +335,19 @@ class Broadcasts:
         if kind is not None:
             query = query.where(BroadcastSchedule.kind == kind)
         return list(await self.session.scalars(query.order_by(BroadcastSchedule.id)))
+
+    async def rights(self, member_id: int) -> tuple[list[str], set[int]] | None:
+        """A member's accounts (``platform:user``, to compare with the admins) and the branches
+        they are secretary of; ``None`` when the member is gone."""
+        if await self.session.get(Member, member_id) is None:
+            return None
+        identities = await self.session.execute(
+            select(Identity.platform, Identity.user_id).where(Identity.member_id == member_id)
+        )
+        branches = await self.session.scalars(
+            select(Secretary.branch_id).where(Secretary.member_id == member_id)
+        )
+        return [f"{p}:{u}" for p, u in identities], set(branches)
 
     async def stop_schedule(self, schedule_id: int) -> None:
         await self.session.execute(

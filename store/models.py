@@ -159,13 +159,17 @@ class OutboxRow(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(16), default="pending")
-    """pending, sent or unreachable."""
+    """pending, sent, unreachable, or folded (merged into the pending row whose id is in
+    ``sent_ref``; it takes that row's outcome)."""
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     sent_at: Mapped[datetime | None]
     sent_ref: Mapped[str | None] = mapped_column(String(255))
     error: Mapped[str | None] = mapped_column(Text)
 
-    __table_args__ = (Index("ix_outbox_pending", "platform", "status", "id"),)
+    __table_args__ = (
+        Index("ix_outbox_pending", "platform", "status", "id"),
+        Index("ix_outbox_chat", "platform", "chat_id", "id"),
+    )
 
 
 class SeenEvent(Base):

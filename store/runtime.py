@@ -201,6 +201,60 @@ class Outbox:
         )
         return [PendingMessage(*row) for row in rows]
 
+    async def fold(self, head_id: int, payload: dict[str, Any], absorbed: Sequence[int]) -> None:
+        """Record a merge before it is sent: the head row carries the merged message and the
+        absorbed rows are ``folded`` into it (``sent_ref`` is the head's id), so a restart
+        sends the merged message once under the head's id instead of each row again."""
+        table = OUTBOX
+        await self.session.execute(
+            update(table).where(table.c.id == head_id).values(payload=payload)
+        )
+        await self.session.execute(
+            update(table)
+            .where(table.c.id.in_(list(absorbed)), table.c.status.in_(("pending", "folded")))
+            .values(status="folded", sent_ref=str(head_id))
+        )
+
+    async def folded(self, platform: str) -> dict[int, list[int]]:
+        """Rows folded into a head still to be sent, by head id (the worker's state after a
+        restart)."""
+        table = OUTBOX
+        rows = await self.session.execute(
+            select(table.c.id, table.c.sent_ref)
+            .where(table.c.platform == platform, table.c.status == "folded")
+            .order_by(table.c.id)
+        )
+        heads: dict[int, list[int]] = {}
+        for row_id, head in rows:
+            heads.setdefault(int(head), []).append(row_id)
+        return heads
+
+    async def last_choices(self, platform: str, chat_id: str, scan: int = 50) -> list[str]:
+        """The payloads of the choices (no links) of the newest message sent to a chat that had
+        any, in the order a platform without buttons numbered them. A row merged into another
+        answers with the merged message, whose choices are those its reader saw."""
+        table = OUTBOX
+        mine = (table.c.platform == platform, table.c.chat_id == chat_id)
+        rows = await self.session.execute(
+            select(table.c.id, table.c.payload, table.c.sent_ref)
+            .where(*mine, table.c.status == "sent")
+            .order_by(table.c.id.desc())
+            .limit(scan)
+        )
+        found = next(((i, p, r) for i, p, r in rows if p.get("choices")), None)
+        if found is None:
+            return []
+        payload, ref = found[1], found[2]
+        if ref is not None:
+            head = await self.session.scalar(
+                select(table.c.payload)
+                .where(*mine, table.c.status == "sent", table.c.sent_ref == ref)
+                .order_by(table.c.id)
+                .limit(1)
+            )
+            payload = head if head is not None else payload
+        return [item[1] for row in payload.get("choices", []) for item in row if len(item) < 3]
+
     async def move(self, platform: str, old: str, new: str) -> None:
         """Rows still pending for the chat ``old`` go to ``new`` (the chat's new id)."""
         await self.session.execute(

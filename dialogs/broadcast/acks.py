@@ -1,4 +1,5 @@
-"""Acknowledgements: the "received" button (or its number typed where there are no buttons)
+"""Acknowledgements: the "received" button (or its number typed in a direct chat where there
+are no buttons)
 and ``/acks <number>``: the rate per branch and who has not confirmed yet."""
 
 from __future__ import annotations
@@ -43,13 +44,18 @@ async def pressed(ctx: Context, rest: str) -> None:
 
 @router.number
 async def typed(ctx: Context, number: int) -> bool:
-    """``1`` under a notice on a platform without buttons: the newest one the speaker owes."""
-    if number != 1 or ctx.who.member_id is None:
+    """A number typed in a direct chat on a platform without buttons: the choice of that number
+    in the last numbered message this chat got (a merged message numbers several notices).
+    In a room nobody can tell whose list a number answers, so it is left alone there."""
+    if not ctx.event.chat.direct or ctx.capabilities.buttons or ctx.who.member_id is None:
         return False
-    broadcast_id = await ctx.store.broadcasts.latest_unacked(ctx.who.member_id)
-    if broadcast_id is None:
+    offered = await ctx.store.outbox.last_choices(ctx.event.platform, ctx.event.chat.id)
+    if not 1 <= number <= len(offered):
         return False
-    await record(ctx, broadcast_id)
+    prefix, _colon, rest = offered[number - 1].partition(":")
+    if prefix != "ack" or not rest.isdecimal() or len(rest) > 12:
+        return False
+    await record(ctx, int(rest))
     return True
 
 

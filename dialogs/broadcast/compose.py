@@ -13,8 +13,9 @@ from bot.i18n import _
 from bot.identity import Role
 from bot.markup import Markup
 from bot.messages import Choice
-from bot.timetable import BadSchedule, parse_when
+from bot.timetable import BadSchedule, When, parse_when
 from dialogs.broadcast.fanout import CATEGORIES, notice, user_text
+from store.clock import now
 
 router = Router()
 
@@ -44,6 +45,7 @@ class BroadcastDialog(Dialog):
         {"trigger": "later", "source": "when", "dest": "schedule"},
         {"trigger": "now", "source": "when", "dest": "confirm"},
         {"trigger": "got_time", "source": "schedule", "dest": "confirm"},
+        {"trigger": "retime", "source": "confirm", "dest": "schedule"},
     ]
     initial = "text"
     timeout = 30 * 60
@@ -77,6 +79,9 @@ class BroadcastDialog(Dialog):
                         "`weekly mon 09:00`, `cron 0 9 * * 1`."
                     )
                 )
+                return
+            if _past(when):
+                _refuse_past(ctx)
                 return
             self.data["when"] = {"spec": when.spec}
             self.trigger("got_time")
@@ -259,8 +264,8 @@ class BroadcastDialog(Dialog):
         }
         store = ctx.store.broadcasts
         when = self.data["when"]
-        self.finish()
         if when is None:
+            self.finish()
             broadcast = await store.create(branch_ids=self.data["branches"], **fields)
             ctx.reply(
                 _("Notice #{number} is on its way. I will report when it is out."),
@@ -268,6 +273,12 @@ class BroadcastDialog(Dialog):
             )
             return
         parsed = parse_when(when["spec"], ctx.settings.timezone)
+        if _past(parsed):
+            # The preview may have waited while the moment went by: ask again, do not send now.
+            self.trigger("retime")
+            _refuse_past(ctx)
+            return
+        self.finish()
         schedule = await store.add_schedule(
             kind="broadcast",
             spec=parsed.spec,
@@ -285,6 +296,18 @@ class BroadcastDialog(Dialog):
             number=schedule.id,
             spec=parsed.spec,
         )
+
+
+def _past(when: When) -> bool:
+    """A one-off moment already gone would fire at once, which nobody asked for."""
+    return when.run_at is not None and when.run_at <= now()
+
+
+def _refuse_past(ctx: Context) -> None:
+    ctx.reply(
+        _("That moment has already passed ({zone} time). Type a time in the future, or /cancel."),
+        zone=ctx.settings.timezone,
+    )
 
 
 @router.command(

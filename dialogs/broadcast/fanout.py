@@ -11,6 +11,7 @@ written with the recipients' link to them; delivery re-queues pending rows on st
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -38,6 +39,9 @@ NO_DIRECT_CHAT = "no-direct-chat"
 REPORT_LINES = 30
 MILESTONE_FROM = 200
 """Broadcasts at least this big get a halfway message before the report."""
+BIG_PROGRESS_EVERY = 5.0
+"""Seconds between progress counts of a big broadcast: the count joins every recipient with
+its outbox row, too much work to repeat on every tick for 10,000 of them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,17 +74,57 @@ def user_text(raw: str) -> Markup:
     return Markup.format(raw.replace("{", "{{").replace("}", "}}"))
 
 
+KNOWN_REASONS = (
+    (("blocked", "deactivated"), _("has blocked the bot or closed their account")),
+    (
+        (
+            "kicked",
+            "not a member",
+            "no rights",
+            "not enough rights",
+            "write_forbidden",
+            "forbidden",
+        ),
+        _("the bot was removed from the chat or may not write there"),
+    ),
+    (("not found", "peer_id_invalid", "not a telegram chat"), _("the chat no longer exists")),
+    (("http",), _("the receiving service refused the message")),
+)
+"""Adapters' refusals (in English, for the logs), by what they contain, as readers see them."""
+
+
+def _reason(error: str | None) -> str:
+    """The catalog text for why a destination was not reached (the raw detail goes to logs)."""
+    if error == NO_DIRECT_CHAT:
+        return _(
+            "has never written to the bot, and on this platform the bot may not write first: "
+            "ask them to open a chat with the bot (on Telegram: press Start)"
+        )
+    detail = (error or "").lower()
+    for phrases, text in KNOWN_REASONS:
+        if any(phrase in detail for phrase in phrases):
+            return text
+    return _("the platform refused the message (details in the bot's log)")
+
+
 class Broadcaster:
     def __init__(
         self,
         db: Database,
         deliver: Callable[[list[PendingMessage]], None],
         options: BroadcastOptions,
+        can_open_dm: Callable[[str], bool],
+        admins: frozenset[str] = frozenset(),
     ) -> None:
         self.db = db
         self.deliver = deliver
         self.options = options
+        self.can_open_dm = can_open_dm
+        """Whether a platform's bot may write to a person first (its ``Capabilities``)."""
+        self.admins = admins
+        """The configured admins (``platform:user``); those added at run time are stored."""
         self._digest_checked = False
+        self._counted: dict[int, float] = {}
 
     # -- the scheduler's side -----------------------------------------------------------
 
@@ -123,8 +167,10 @@ class Broadcaster:
     async def run(self, schedule_id: int) -> None:
         """Fire a schedule if a slot of it is due and not yet run (so a second firing, a
         restart or a missed run that the scheduler coalesced all lead to one run)."""
+        pending: list[dict[str, Any]] = []
         async with self.db.session() as session:
-            store = Repositories(session).broadcasts
+            repos = Repositories(session)
+            store = repos.broadcasts
             schedule = await store.schedule(schedule_id)
             if schedule is None or not schedule.active or not self._due(schedule):
                 return
@@ -134,12 +180,48 @@ class Broadcaster:
             if schedule.run_at is not None:
                 await store.stop_schedule(schedule.id)
             if schedule.kind == "digest":
-                await self._digest(Repositories(session))
-            else:
+                await self._digest(repos)
+            elif await self._may_still_send(repos, schedule):
                 await store.create(
                     schedule_id=schedule.id, **schedule.template, branch_ids=schedule.branch_ids
                 )
+            else:
+                await store.stop_schedule(schedule.id)
+                pending = self._stopped(schedule)
+                log.warning("schedule %d stopped: its creator lost the rights", schedule_id)
+            ids = await repos.outbox.add_many(pending)
+        self._hand_over(ids, pending)
         log.info("schedule %d ran", schedule_id)
+
+    async def _may_still_send(self, repos: Repositories, schedule: BroadcastSchedule) -> bool:
+        """The creator must still be an admin, or secretary of every branch the schedule
+        targets: a secretary moved off a branch must not keep broadcasting to it."""
+        if schedule.created_by is None:
+            return True
+        rights = await repos.broadcasts.rights(schedule.created_by)
+        if rights is None:
+            return False
+        identities, secretary_of = rights
+        stored = set(await repos.people.stored_admins())
+        if any(i in self.admins or i in stored for i in identities):
+            return True
+        targets = schedule.branch_ids.get("ids") or []
+        return bool(targets) and not schedule.branch_ids.get("all") and set(targets) <= secretary_of
+
+    def _stopped(self, schedule: BroadcastSchedule) -> list[dict[str, Any]]:
+        """Tell the creator, once (the schedule is stopped), why nothing went out."""
+        report_to = schedule.template.get("report_to") or {}
+        if not report_to:
+            return []
+        t = translator(report_to.get("locale"), self.options.default_locale)
+        text = t(
+            _(
+                "Scheduled notice #{number} was not sent and is stopped: you no longer manage "
+                "all of its branches. Schedule it again if it should go on."
+            ),
+            number=schedule.id,
+        )
+        return [self._row(report_to, text)]
 
     def _due(self, schedule: BroadcastSchedule) -> bool:
         moment = now() + timedelta(seconds=1)
@@ -161,6 +243,7 @@ class Broadcaster:
         names = await store.branch_names()
         shared = [i for i in items if i.branch_id is None]
         targets = set(names) if shared else {i.branch_id for i in items if i.branch_id}
+        first: int | None = None
         for branch_id in sorted(b for b in targets if b is not None):
             own = [i for i in items if i.branch_id == branch_id]
             lines = [user_text("• " + item.text) for item in shared + own]
@@ -175,7 +258,12 @@ class Broadcaster:
                 ack=False,
             )
             await store.fold_digest([i.id for i in own], broadcast.id)
-        await store.fold_digest([i.id for i in shared], 0)
+            first = broadcast.id if first is None else first
+        if first is None:
+            # No branch to send them to: they wait for the next digest instead of vanishing.
+            log.warning("digest: %d organisation-wide items wait for a branch", len(shared))
+            return
+        await store.fold_digest([i.id for i in shared], first)
 
     # -- fan-out ------------------------------------------------------------------------
 
@@ -221,7 +309,8 @@ class Broadcaster:
                         }
                     )
             if broadcast.members or broadcast.ack:
-                for member in await repos.broadcasts.reachable_members(branch_ids):
+                members = await repos.broadcasts.reachable_members(branch_ids, self.can_open_dm)
+                for member in members:
                     status = "queued" if broadcast.members else "track"
                     if member.chat_id is None and broadcast.members:
                         status = "unreachable"
@@ -301,7 +390,16 @@ class Broadcaster:
             repos = Repositories(session)
             broadcast = await repos.broadcasts.get(broadcast_id)
             if broadcast is None or broadcast.status != "sending":
+                self._counted.pop(broadcast_id, None)
                 return
+            if broadcast.total >= MILESTONE_FROM:
+                moment = time.monotonic()
+                if (
+                    moment - self._counted.get(broadcast_id, -BIG_PROGRESS_EVERY)
+                    < BIG_PROGRESS_EVERY
+                ):
+                    return
+                self._counted[broadcast_id] = moment
             counts = await repos.broadcasts.delivery_counts(broadcast_id)
             pending: list[dict[str, Any]] = []
             if counts["pending"]:
@@ -319,6 +417,7 @@ class Broadcaster:
                         total=broadcast.total,
                     )
             else:
+                self._counted.pop(broadcast_id, None)
                 await repos.broadcasts.finish(broadcast_id)
                 pending = await self._report(repos, broadcast, counts)
             ids = await repos.outbox.add_many(pending)
@@ -338,25 +437,21 @@ class Broadcaster:
                 unreachable=counts["unreachable"],
             )
         ]
-        failed = [
-            o for o in await repos.broadcasts.outcomes(broadcast.id) if o.status == "unreachable"
-        ]
-        for outcome in failed[:REPORT_LINES]:
-            reason = (
-                t.text(_("I have no direct chat with them"))
-                if outcome.error == NO_DIRECT_CHAT
-                else outcome.error or "?"
-            )
+        failed = await repos.broadcasts.unreachable(broadcast.id, REPORT_LINES)
+        for outcome in failed:
+            reason = t.text(_reason(outcome.error))
+            if outcome.error != NO_DIRECT_CHAT:
+                log.info(
+                    "broadcast %d: %s unreachable: %s", broadcast.id, outcome.name, outcome.error
+                )
             where = t.text(
                 _("direct chat") if outcome.direct or outcome.error == NO_DIRECT_CHAT else _("room")
             )
             lines.append(
-                Markup.format(
-                    "• {name} ({where}): {reason}", name=outcome.name, where=where, reason=reason
-                )
+                t(_("• {name} ({where}): {reason}"), name=outcome.name, where=where, reason=reason)
             )
-        if len(failed) > REPORT_LINES:
-            lines.append(t(_("… and {count} more."), count=len(failed) - REPORT_LINES))
+        if counts["unreachable"] > len(failed):
+            lines.append(t(_("… and {count} more."), count=counts["unreachable"] - len(failed)))
         if broadcast.ack:
             lines.append(t(_("See who has confirmed with `/acks {number}`."), number=broadcast.id))
         return [self._row(broadcast.report_to, Markup.join(lines))]
@@ -403,42 +498,58 @@ class Broadcaster:
     # -- reminders ----------------------------------------------------------------------
 
     async def remind(self) -> None:
-        """One nudge to everyone who has not acknowledged a broadcast whose interval passed."""
+        """Nudge those who have not acknowledged a broadcast whose interval passed.
+
+        At most ``chunk`` reminders are queued per call (one tick): a round over thousands of
+        members is spread over several ticks, and each tick looks at the quiet hours again, so
+        a long round cannot spill into them. A round is complete when a call finds fewer
+        members left than it may take."""
         before = now() - self.options.reminder_interval
+        budget = self.options.chunk
         async with self.db.session() as session:
             repos = Repositories(session)
             rows: list[dict[str, Any]] = []
             for broadcast in await repos.broadcasts.due_reminders(
                 before, self.options.reminder_max
             ):
-                waiting = await repos.broadcasts.unacked_direct(broadcast.id)
-                text = Markup.from_json(broadcast.text)
+                waiting = await repos.broadcasts.unacked_direct(
+                    broadcast.id, broadcast.reminders, budget
+                )
+                rendered: dict[str, dict[str, Any]] = {}
                 for recipient in waiting:
                     locale = recipient.locale or self.options.default_locale
-                    t = translator(locale, self.options.default_locale)
-                    message = notice(
-                        text,
-                        broadcast.category,
-                        broadcast.id,
-                        True,
-                        locale,
-                        self.options.default_locale,
-                    )
-                    nudge = Outgoing(
-                        Markup.join(
-                            [t(_("Reminder: please confirm you have read this.")), message.text]
-                        ),
-                        message.choices,
-                    )
+                    if locale not in rendered:
+                        rendered[locale] = self._nudge(broadcast, locale)
                     rows.append(
                         {
                             "platform": recipient.platform,
                             "chat_id": recipient.chat_id,
                             "direct": True,
                             "user_id": recipient.user_id,
-                            "payload": {**nudge.to_json(), "locale": locale, "fold": True},
+                            "payload": rendered[locale],
                         }
                     )
-                await repos.broadcasts.reminded(broadcast.id, [r.id for r in waiting])
+                await repos.broadcasts.nudged([r.id for r in waiting])
+                budget -= len(waiting)
+                if budget <= 0:
+                    break  # this round may have more members: the next tick goes on
+                await repos.broadcasts.reminded(broadcast.id)
             ids = await repos.outbox.add_many(rows)
         self._hand_over(ids, rows)
+
+    def _nudge(self, broadcast: Broadcast, locale: str) -> dict[str, Any]:
+        """A reminder's payload in one language (rendered once per language and round)."""
+        t = translator(locale, self.options.default_locale)
+        message = notice(
+            Markup.from_json(broadcast.text),
+            broadcast.category,
+            broadcast.id,
+            True,
+            locale,
+            self.options.default_locale,
+        )
+        nudge = Outgoing(
+            Markup.join([t(_("Reminder: please confirm you have read this.")), message.text]),
+            message.choices,
+        )
+        return {**nudge.to_json(), "locale": locale, "fold": True}

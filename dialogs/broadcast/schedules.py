@@ -67,5 +67,13 @@ async def unschedule(ctx: Context, number: str) -> None:
     if schedule is None or not schedule.active or not visible(ctx, schedule):
         ctx.reply(_("There is no scheduled notice #{number} of yours."), number=number)
         return
+    if not ctx.who.is_admin and schedule.created_by != ctx.who.member_id:
+        # Seeing a schedule for one's branches is not owning it: another secretary's (or an
+        # admin's) notice is theirs to stop.
+        ctx.reply(
+            _("Only the person who scheduled #{number} or an admin can stop it."),
+            number=schedule.id,
+        )
+        return
     await ctx.store.broadcasts.stop_schedule(schedule.id)
     ctx.reply(_("Schedule #{number} is stopped."), number=schedule.id)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from adapters.memory import MemoryAdapter
 from bot.app import BranchBot
-from bot.delivery import fold
+from bot.delivery import Delivery, fold
 from bot.markup import Markup
 from bot.messages import Capabilities, Outgoing
+from bot.metrics import Metrics
 from store.repos import Repositories
 from store.runtime import OUTBOX, PendingMessage
 from tests.conftest import BotFactory, settle
@@ -73,3 +75,45 @@ async def test_within_budget_or_not_foldable_nothing_is_merged(make_bot: BotFact
         *(f"notice {i}" for i in range(5)),
         *(f"notice {i}" for i in range(3)),
     ]
+
+
+async def test_a_crash_after_a_folded_send_does_not_send_the_absorbed_rows_again(
+    make_bot: BotFactory,
+) -> None:
+    """The merge is written before it goes out; outcomes are lost in the crash, yet on restart
+    only the head is in flight: it goes once more under its own id, the others do not."""
+    bot, _adapter = await make_bot(MemoryAdapter())
+    capabilities = Capabilities(group_messages_per_minute=20)
+    rows = [
+        {
+            "platform": "robot",
+            "chat_id": "room",
+            "direct": False,
+            "user_id": None,
+            "payload": {**Outgoing(Markup.literal(f"notice {i}")).to_json(), "fold": True},
+        }
+        for i in range(30)
+    ]
+    async with bot.db.session() as session:
+        ids = await Repositories(session).outbox.add_many(rows)
+    first = MemoryAdapter(name="robot", capabilities=capabilities)
+    await first.start(bot.engine.submit)  # only so that wait_for works; nobody writes to it
+    crashed = Delivery(first, bot.db, Metrics(), flush_interval=3600)
+    await crashed.start()
+    await first.wait_for(1)
+    for task in (crashed._loop_task, crashed._flush_task, *crashed._tasks):  # a kill: no flush
+        assert task is not None
+        task.cancel()
+    await asyncio.sleep(0)
+
+    second = MemoryAdapter(name="robot")  # a fresh budget: nothing would be folded again
+    restarted = Delivery(second, bot.db, Metrics())
+    await restarted.start()
+    await asyncio.wait_for(restarted.idle(), 5)
+    await restarted.stop()
+    assert [s.message_id for s in second.sent] == [str(ids[0])]
+    text = second.sent[0].message.text.plain()
+    assert all(f"notice {i}" in text for i in range(30)), "the head still carries them all"
+    async with bot.db.session() as session:
+        statuses = list(await session.scalars(OUTBOX.select().with_only_columns(OUTBOX.c.status)))
+    assert statuses == ["sent"] * 30

@@ -4,17 +4,19 @@ runs once (not once per missed slot), and cron rules run in the organisation's z
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from bot.app import BranchBot
 from store.clock import now
-from store.models import Broadcast, BroadcastSchedule
+from store.models import Broadcast, BroadcastSchedule, Secretary
 from store.repos import Repositories
 from tests.broadcast.conftest import organisation
-from tests.conftest import BotFactory
+from tests.conftest import BotFactory, settle
+from tests.helpers import ask
 
 TEMPLATE: dict[str, Any] = {
     "report_to": {},
@@ -43,6 +45,30 @@ async def runs(bot: BranchBot, schedule_id: int) -> int:
     return int(count or 0)
 
 
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 8.0) -> None:
+    """Poll ``check`` until it holds: the scheduler syncs every 2 s, so no fixed sleep is
+    both short enough and sure to be long enough."""
+    async with asyncio.timeout(timeout):
+        while True:
+            if await check():
+                return
+            await asyncio.sleep(0.1)
+
+
+def registered(bot: BranchBot, schedule_id: int) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        return bot.scheduler.scheduler.get_job(f"schedule:0:{schedule_id}") is not None
+
+    return check
+
+
+def ran(bot: BranchBot, schedule_id: int, times: int) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        return await runs(bot, schedule_id) == times
+
+    return check
+
+
 async def backdate(bot: BranchBot, schedule_id: int, days: int) -> None:
     async with bot.db.session() as session:
         row = await session.get(BroadcastSchedule, schedule_id)
@@ -60,9 +86,9 @@ async def test_missed_slots_run_once_after_a_restart(make_bot: BotFactory) -> No
     await bot.stop()
 
     bot, adapter = await make_bot(adapter)
-    await asyncio.sleep(3)
-    assert await runs(bot, daily) == 1
-    assert await runs(bot, once) == 1
+    await eventually(ran(bot, daily, 1))
+    await eventually(ran(bot, once, 1))
+    await eventually(registered(bot, later))
     assert await runs(bot, later) == 0
     job = bot.scheduler.scheduler.get_job(f"schedule:0:{daily}")
     assert job is not None and job.next_run_time.utcoffset() == timedelta(hours=8)
@@ -71,7 +97,7 @@ async def test_missed_slots_run_once_after_a_restart(make_bot: BotFactory) -> No
     await bot.stop()
 
     bot, adapter = await make_bot(adapter)
-    await asyncio.sleep(3)
+    await eventually(registered(bot, daily))  # registering is when a missed slot would run
     assert await runs(bot, daily) == 1, "no slot passed since the last run"
     assert await runs(bot, once) == 1
     await bot.broadcaster.run(daily)
@@ -84,15 +110,121 @@ async def test_a_schedule_made_or_stopped_while_running_is_registered(
     bot, _ = await make_bot()
     schedule = await add(bot, spec="weekly mon 09:00", cron="0 9 * * mon")
     soon = await add(bot, spec="at soon", run_at=now() + timedelta(seconds=3.5))
-    await asyncio.sleep(2.5)
+    await eventually(registered(bot, schedule))
+    await eventually(registered(bot, soon))
     job = bot.scheduler.scheduler.get_job(f"schedule:0:{schedule}")
     assert job is not None and job.next_run_time.weekday() == 0
-    assert bot.scheduler.scheduler.get_job(f"schedule:0:{soon}") is not None
     assert await runs(bot, soon) == 0
-    await asyncio.sleep(2)
-    assert await runs(bot, soon) == 1, "the date job fired"
+    await eventually(ran(bot, soon, 1))  # the date job fired
     async with bot.db.session() as session:
         await Repositories(session).broadcasts.stop_schedule(schedule)
-    await asyncio.sleep(2.5)
-    assert bot.scheduler.scheduler.get_job(f"schedule:0:{schedule}") is None
+
+    async def unregistered() -> bool:
+        return not await registered(bot, schedule)()
+
+    await eventually(unregistered)
     assert await runs(bot, schedule) == 0
+
+
+async def run_digest(bot: BranchBot) -> None:
+    """Run the digest schedule as if its slot had come."""
+    digest = next(t for t in await bot.broadcaster.timetables())
+    async with bot.db.session() as session:
+        row = await session.get(BroadcastSchedule, digest.id)
+        assert row is not None and row.kind == "digest"
+        row.last_run_at, row.created_at = None, now() - timedelta(days=8)
+    await bot.broadcaster.run(digest.id)
+
+
+async def test_organisation_digest_lines_wait_for_a_branch(make_bot: BotFactory) -> None:
+    bot, adapter = await make_bot()
+    assert "organisation" in await ask(bot, adapter, "boss", "/digest add Annual meeting")
+    await run_digest(bot)
+    async with bot.db.session() as session:
+        assert len(await Repositories(session).broadcasts.queued_digest()) == 1, "not lost"
+    await ask(bot, adapter, "boss", "/branch add Main")
+    await run_digest(bot)
+    async with bot.db.session() as session:
+        assert not await Repositories(session).broadcasts.queued_digest()
+        digests = await session.scalar(select(func.count()).where(Broadcast.category == "digest"))
+    assert digests == 1
+
+
+async def test_only_its_creator_or_an_admin_stops_a_schedule(make_bot: BotFactory) -> None:
+    bot, adapter = await make_bot()
+    await organisation(bot, adapter)
+    async with bot.db.session() as session:
+        repos = Repositories(session)
+        people = await repos.people.resolve([("memory", "boss"), ("memory", "sam")])
+        main = await repos.branches.by_name("Main")
+    assert main is not None
+    boss, sam = people[("memory", "boss")].member_id, people[("memory", "sam")].member_id
+    ids: dict[str, int] = {}
+    for who, member in (("boss", boss), ("sam", sam)):
+        async with bot.db.session() as session:
+            schedule = await Repositories(session).broadcasts.add_schedule(
+                kind="broadcast",
+                spec="daily 08:30",
+                cron="30 8 * * *",
+                template=TEMPLATE,
+                created_by=member,
+                branch_ids={"ids": [main.id]},
+            )
+            ids[who] = schedule.id
+    listing = await ask(bot, adapter, "sam", "/schedules")
+    assert f"#{ids['boss']} " in listing and f"#{ids['sam']} " in listing
+    refused = await ask(bot, adapter, "sam", f"/unschedule {ids['boss']}")
+    assert "Only the person who scheduled" in refused
+    assert "stopped" in await ask(bot, adapter, "sam", f"/unschedule {ids['sam']}")
+    assert "stopped" in await ask(bot, adapter, "boss", f"/unschedule {ids['boss']}")
+
+
+async def test_a_schedule_whose_creator_lost_the_rights_stops_and_says_so(
+    make_bot: BotFactory,
+) -> None:
+    bot, adapter = await make_bot()
+    await organisation(bot, adapter)
+    async with bot.db.session() as session:
+        repos = Repositories(session)
+        sam = (await repos.people.resolve([("memory", "sam")]))[("memory", "sam")].member_id
+        main = await repos.branches.by_name("Main")
+    assert main is not None
+    report_to = {
+        "platform": "memory",
+        "chat_id": "dm-sam",
+        "direct": True,
+        "user_id": "sam",
+        "locale": "en",
+    }
+    ids = []
+    for _ in range(2):
+        async with bot.db.session() as session:
+            schedule = await Repositories(session).broadcasts.add_schedule(
+                kind="broadcast",
+                spec="daily 08:30",
+                cron="30 8 * * *",
+                template={**TEMPLATE, "report_to": report_to},
+                created_by=sam,
+                branch_ids={"ids": [main.id]},
+            )
+            ids.append(schedule.id)
+        await backdate(bot, schedule.id, 2)
+    await bot.broadcaster.run(ids[0])
+    assert await runs(bot, ids[0]) == 1, "sam is secretary of Main"
+    async with bot.db.session() as session:
+        await session.execute(delete(Secretary).where(Secretary.member_id == sam))
+    start = len(adapter.sent)
+    await bot.broadcaster.run(ids[1])
+    assert await runs(bot, ids[1]) == 0
+    await settle(bot)
+    await bot.broadcaster.run(ids[1])  # a second firing: stopped, so nothing, not even a word
+    await settle(bot)
+    told = [
+        s.message.text.plain()
+        for s in adapter.sent[start:]
+        if s.address.chat_id == "dm-sam" and "Scheduled notice" in s.message.text.plain()
+    ]
+    assert len(told) == 1 and f"#{ids[1]} was not sent and is stopped" in told[0]
+    async with bot.db.session() as session:
+        row = await session.get(BroadcastSchedule, ids[1])
+        assert row is not None and not row.active

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -47,6 +48,7 @@ def test_one_moment_is_local_time() -> None:
         "2026-02-30 09:00",
         "cron 61 * * * *",
         "cron 0 9 * *",
+        "cron 0 9 * * 8",
         "",
     ],
 )
@@ -65,6 +67,39 @@ def test_next_run_in_a_zone_without_daylight_saving() -> None:
     assert next_run("0 9 * * mon", ZONE, datetime(2026, 6, 29, 0, 0, tzinfo=UTC)) == datetime(
         2026, 6, 29, 1, 0, tzinfo=UTC
     )
+
+
+# The week starting Sunday 2026-11-29 (Shanghai); 00:00 local is 16:00 UTC the day before.
+SUNDAY_EVE = datetime(2026, 11, 28, 16, 0, tzinfo=UTC)
+
+
+def _weekdays(cron: str, count: int) -> list[str]:
+    days, after = [], SUNDAY_EVE
+    for _ in range(count):
+        slot = next_run(cron, ZONE, after)
+        assert slot is not None
+        days.append(slot.astimezone(ZoneInfo(ZONE)).strftime("%a"))
+        after = slot
+    return days
+
+
+@pytest.mark.parametrize(
+    ("weekday", "days"),
+    [
+        ("1", ["Mon", "Mon"]),
+        ("0", ["Sun", "Sun"]),
+        ("7", ["Sun", "Sun"]),
+        ("1-5", ["Mon", "Tue", "Wed", "Thu", "Fri", "Mon"]),
+        ("6,0", ["Sun", "Sat", "Sun"]),
+        ("*/2", ["Sun", "Tue", "Thu", "Sat", "Sun"]),
+        ("1-5/2", ["Mon", "Wed", "Fri", "Mon"]),
+        ("mon,3", ["Mon", "Wed", "Mon"]),
+        ("*", ["Sun", "Mon"]),
+    ],
+)
+def test_cron_weekdays_are_numbered_as_in_crontab(weekday: str, days: list[str]) -> None:
+    """Crontab's 0/7 is Sunday and 1 is Monday (APScheduler alone would say Tuesday)."""
+    assert _weekdays(f"0 9 * * {weekday}", len(days)) == days
 
 
 def test_quiet_hours_across_midnight() -> None:

@@ -1,6 +1,8 @@
 """A real ``branchbot run`` process is SIGKILLed in the middle of a 5,000-recipient broadcast
 and started again: every recipient gets the notice, each under exactly one message id (a
-resent in-flight message carries the same id, which is the receiver's idempotency key)."""
+resent in-flight message carries the same id, which is the receiver's idempotency key). It is
+killed once while sending, and once while the recipients are still being put into the outbox
+chunk by chunk (small chunks, killed at the first delivery)."""
 
 from __future__ import annotations
 
@@ -14,17 +16,17 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp import web
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
 from store.clock import now
 from store.db import Database
-from store.models import Branch, Broadcast, Identity, Member
+from store.models import Branch, Broadcast, BroadcastRecipient, Identity, Member
 from tests.webhook_harness import SECRET
 
 ROOT = Path(__file__).resolve().parents[2]
 RECIPIENTS = 5000
-KILL_AFTER = 1500
 
 
 def free_port() -> int:
@@ -82,6 +84,17 @@ async def seed(url: str) -> None:
     await db.dispose()
 
 
+async def still_queued(url: str) -> int:
+    """Recipients not yet put into the outbox."""
+    db = Database(url)
+    async with db.session() as session:
+        count = await session.scalar(
+            select(func.count()).where(BroadcastRecipient.status == "queued")
+        )
+    await db.dispose()
+    return int(count or 0)
+
+
 def start(config: Path) -> subprocess.Popen[bytes]:
     """``branchbot run``; its log goes to a file (a pipe nobody reads would fill and block it)."""
     with (config.parent / "bot.log").open("ab") as log:
@@ -97,7 +110,14 @@ def log_tail(config: Path) -> str:
     return (config.parent / "bot.log").read_text(errors="replace")[-3000:]
 
 
-async def test_sigkill_mid_broadcast_then_restart(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("chunk", "kill_after"),
+    [(500, 1500), (10, 1)],
+    ids=["while-sending", "while-expanding"],
+)
+async def test_sigkill_mid_broadcast_then_restart(
+    tmp_path: Path, chunk: int, kill_after: int
+) -> None:
     url = f"sqlite:///{tmp_path}/crash.db"
     await seed(url)
     received: dict[str, set[str]] = defaultdict(set)
@@ -112,7 +132,7 @@ async def test_sigkill_mid_broadcast_then_restart(tmp_path: Path) -> None:
         if "Meeting tonight" in body["text"]:
             received[chat].add(body["id"])
             deliveries.append((chat, body["id"]))
-            if len(deliveries) >= KILL_AFTER:
+            if len(deliveries) >= kill_after:
                 arrived.set()
         if chat == "dm-boss":
             reports.append(body["text"])
@@ -135,6 +155,8 @@ default_locale = "en"
 [http]
 host = "127.0.0.1"
 port = {free_port()}
+[broadcast]
+chunk = {chunk}
 [webhook]
 channels = [{{ name = "lab", secret = "{SECRET}", callback_url = "{callback}" }}]
 """
@@ -150,6 +172,8 @@ channels = [{{ name = "lab", secret = "{SECRET}", callback_url = "{callback}" }}
         first.wait()
         killed_at = len(deliveries)
         assert killed_at < RECIPIENTS, "the broadcast finished before the kill"
+        if chunk < RECIPIENTS // 10:
+            assert await still_queued(url), "the kill came after the last chunk was queued"
         second = start(config)
         try:
             try:
