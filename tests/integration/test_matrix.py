@@ -266,7 +266,19 @@ async def test_survives_a_homeserver_restart_and_resumes_from_the_stored_token(
         try:
             await mei.say(room, "sentinel")
             await wait_until(lambda: any(e.text == "sentinel" for e in resumed.events))
-            assert [e.text for e in resumed.events] == ["while the bot was down", "sentinel"]
+            # ``stop`` may cancel the sync task after the core took a response's events but
+            # before their token was stored: that response comes again (at-least-once), and the
+            # core drops event ids it has seen. So dedupe as the core does, then nothing may be
+            # missing and only what the first adapter already delivered may repeat.
+            seen = {e.event_id for e in collector.events}
+            assert [e.text for e in resumed.events if e.event_id not in seen] == [
+                "while the bot was down",
+                "sentinel",
+            ]
+            assert [e.text for e in resumed.events if e.event_id in seen] in (
+                [],
+                ["after the homeserver restart"],
+            )
             await again.send(Address("matrix", room), Outgoing(Markup.literal("back")), "9")
             await mei.wait(lambda r, e: e.get("sender") == bot and body(e) == "back")
         finally:
