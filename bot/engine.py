@@ -375,6 +375,12 @@ class Engine:
             )
             person.direct_chats[event.platform] = event.chat.id
         await self._dispatch(ctx, batch)
+        if event.chat.direct and person is None:
+            # Someone new may have become a member in this very event (/join in a DM): keep
+            # the chat, or a platform that cannot open a DM could never write to them first.
+            await batch.store.people.note_direct_chat(
+                event.platform, event.sender.id, event.chat.id
+            )
         self._collect(batch, ctx)
         batch.answers.append((item, Accepted()))
 

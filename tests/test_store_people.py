@@ -42,3 +42,15 @@ async def test_merge_moves_rows_and_keeps_the_survivors_on_conflict(make_bot: Bo
             [("memory", "mei"), ("memory", "mei-phone")]
         )
         assert {p.member_id for p in people.values()} == {keep}
+
+
+async def test_joining_in_a_direct_chat_records_that_chat(make_bot: BotFactory) -> None:
+    from tests.helpers import ask, code_in
+
+    bot, adapter = await make_bot()
+    await ask(bot, adapter, "boss", "/branch add North")
+    code = code_in(await ask(bot, adapter, "boss", "/invite North member"))
+    assert "North" in await ask(bot, adapter, "mei", f"/join {code}")
+    async with bot.db.session() as session:
+        people = await Repositories(session).people.resolve([("memory", "mei")])
+    assert people[("memory", "mei")].direct_chats == {"memory": "dm-mei"}
