@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from store.clock import now
-from store.models import Broadcast, BroadcastSchedule
+from store.models import Broadcast, BroadcastSchedule, Identity
 from tests.webhook_harness import Lab, lab_bot
 
 CODE = re.compile(r"\b([A-HJ-NP-Z2-9]{8})\b")
@@ -114,11 +114,16 @@ async def test_secretary_broadcast_report_and_acks(lab: Lab) -> None:
 async def test_admin_chooses_branches_and_people_without_a_known_chat_are_written_to(
     lab: Lab,
 ) -> None:
-    """The webhook channel may write first: ann, who never wrote to the bot in a direct chat,
-    gets the notice in one that the channel opens."""
+    """The webhook channel may write first: ann, whose direct chat the bot does not know (as
+    for an account linked from another platform), gets the notice in one the channel opens."""
     await organisation(lab)
     code = code_in(await lab.say("boss", "/invite Science member"))
-    await lab.say("ann", f"/join {code}")  # and never writes again: no direct chat is known
+    await lab.say("ann", f"/join {code}")
+    async with lab.bot.db.session() as session:
+        await session.execute(
+            update(Identity).where(Identity.user_id == "ann").values(direct_chat_id=None)
+        )
+        await session.commit()
     answers = await compose(lab, "boss", "Library closed Monday")
     assert "All branches" in answers[-1]["choices"][0][0]["label"]
     answers = await lab.ask("boss", "Science")
