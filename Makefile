@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint i18n bench clean
+.PHONY: run test lint i18n bench bench-smoke clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,9 @@ i18n: $(STAMP)  ## extract messages and refresh the catalogs
 
 bench: $(STAMP)  ## the benchmarks (JSON out; not part of the tests)
 	$(BIN)/python bench/core.py
+
+bench-smoke: $(STAMP)  ## ~20 s: the core on SQLite against its same-run baseline, one JSON line
+	$(BIN)/python bench/core.py --seconds 3 --people 1000 --conversations 1000 --only sqlite --summary
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

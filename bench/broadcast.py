@@ -31,7 +31,7 @@ from store.clock import now
 from store.db import Database
 from store.models import Branch, Broadcast, Identity, Member
 
-SECRET = "bench-secret"
+SECRET = "bench-secret-0123456789"
 RATE = 30
 TEXT = "Meeting tonight"
 
