@@ -88,6 +88,9 @@ async def test_secretary_broadcast_report_and_acks(lab: Lab) -> None:
     assert "Meeting notice" in preview["text"] and "Room 204" in preview["text"]
     assert "Received" in preview["choices"][0][0]["label"]
     assert "Send it?" in answers[-1]["text"]
+    summary = "Goes to: Main Library, in the branch rooms and members' direct chats. When: now."
+    assert summary in answers[-1]["text"]
+    assert "only the preview" in await lab.say("sam", choice=button(preview, "Received"))
     sent = await lab.ask("sam", choice=button(answers[-1], "Send"))
     assert "on its way" in sent[0]["text"]
 
