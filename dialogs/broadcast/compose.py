@@ -302,7 +302,6 @@ class BroadcastDialog(Dialog):
             self.finish()
             return
         if payload != "send":
-            ctx.reply(_("This is only the preview; press Send or Cancel below."))
             return
         where = self.data["where"]
         fields = {
