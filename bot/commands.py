@@ -17,6 +17,7 @@ from bot.i18n import _
 from bot.identity import Role
 from bot.markup import Markup
 from bot.messages import Choice
+from bot.numbers import BadNumber, Kind
 
 if TYPE_CHECKING:
     from bot.context import Context
@@ -82,6 +83,14 @@ class BranchArg(Arg):
     admin or a secretary of that branch, checked here, once."""
 
     managed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Number(Arg):
+    """A public number of one kind (``N12``, ``12`` or ``#12`` for a notice); the handler gets
+    the row number. Text that is no such number is answered here, naming what it is."""
+
+    kind: Kind = field(kw_only=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,6 +305,13 @@ class Router:
                     return None
                 values[arg.name] = branch
                 position += used
+            elif isinstance(arg, Number):
+                try:
+                    values[arg.name] = arg.kind.digits(left[0])
+                except BadNumber as error:
+                    self._bad_number(ctx, arg.kind, error)
+                    return None
+                position += 1
             else:
                 values[arg.name] = left[0]
                 position += 1
@@ -313,6 +329,24 @@ class Router:
             if branch is not None:
                 return branch, size
         return None
+
+    @staticmethod
+    def _bad_number(ctx: Context, kind: Kind, error: BadNumber) -> None:
+        if error.found is None:
+            ctx.reply(
+                _("“{text}” is not a {kind}: write it like {example}."),
+                text=error.text,
+                kind=ctx.text(kind.noun),
+                example=kind.example(),
+            )
+        else:
+            ctx.reply(
+                _("{text} is a {found}; this needs a {kind}, like {example}."),
+                text=error.text,
+                found=ctx.text(error.found.noun),
+                kind=ctx.text(kind.noun),
+                example=kind.example(),
+            )
 
     def _usage(self, ctx: Context, command: Command) -> None:
         ctx.reply(_("Usage: `{usage}`"), usage=command.usage(ctx.text))

@@ -168,8 +168,11 @@ class Context:
         )
 
     def _tag(self, choice: Choice) -> Choice:
-        """Bind a conversation's button to its step, so a press on an old step is recognised."""
-        if self.conversation is None or choice.url:
+        """Bind a conversation's button to its step, so a press on an old step is recognised.
+        A stateless button (a prefix the router handles) stays unbound even when a
+        conversation sends it: pressing it must not move that conversation on."""
+        prefix, colon, _rest = choice.payload.partition(":")
+        if self.conversation is None or choice.url or (colon and prefix in self.commands.buttons):
             return choice
         slot = "" if self.conversation.slot == "main" else self.conversation.slot
         return Choice(choice.label, f"{self.next_version}|{slot}|{choice.payload}")

@@ -178,6 +178,11 @@ class Scheduler:
             if self._missed(table):
                 await self._fire(number, table.id)
             if table.cron is not None:
+                if next_run(table.cron, self.timezone, now()) is None:
+                    # A stored rule that never fires (31 April): registering it would make
+                    # APScheduler search up to the year 9999, holding up the event loop.
+                    log.warning("schedule %d never fires; not registered", table.id)
+                    continue
                 self.scheduler.add_job(
                     self._run,
                     trigger(table.cron, self.timezone),

@@ -37,6 +37,15 @@ class BadSchedule(ValueError):
     pass
 
 
+class NeverFires(BadSchedule):
+    """A well-formed rule with no slot within ``HORIZON`` (``cron 0 0 31 4,6,9,11 *``)."""
+
+
+HORIZON = timedelta(days=5 * 366)
+"""How far ahead a next slot is searched. APScheduler alone searches up to the year 9999, which
+takes almost half a second for a rule that never fires; nothing we schedule is that far off."""
+
+
 @dataclass(frozen=True, slots=True)
 class Timetable:
     """A stored schedule as the scheduler sees it (times aware UTC)."""
@@ -67,14 +76,28 @@ def parse_when(text: str, timezone: str) -> When:
             return When(spec, cron=template.format(**values))
     if spec.startswith("cron "):
         rule = spec[5:]
-        trigger(rule, timezone)
+        if next_run(rule, timezone, datetime.now(UTC)) is None:
+            raise NeverFires(rule)
         return When(spec, cron=rule)
     raise BadSchedule(spec)
 
 
-def trigger(cron: str, timezone: str) -> CronTrigger:
+def trigger(cron: str, timezone: str, end: datetime | None = None) -> CronTrigger:
+    """The rule as APScheduler's trigger; ``end`` bounds its search for a next slot."""
+    fields = _named_weekdays(cron).split()
+    if len(fields) != 5:
+        raise BadSchedule(cron)
+    minute, hour, day, month, day_of_week = fields
     try:
-        return CronTrigger.from_crontab(_named_weekdays(cron), timezone=ZoneInfo(timezone))
+        return CronTrigger(
+            minute=minute,
+            hour=hour,
+            day=day,
+            month=month,
+            day_of_week=day_of_week,
+            timezone=ZoneInfo(timezone),
+            end_date=end,
+        )
     except ValueError as error:
         raise BadSchedule(cron) from error
 
@@ -112,8 +135,11 @@ def _named_weekdays(cron: str) -> str:
 
 
 def next_run(cron: str, timezone: str, after: datetime) -> datetime | None:
-    """The first slot of ``cron`` strictly after ``after`` (aware UTC out)."""
-    fire = trigger(cron, timezone).get_next_fire_time(None, after + timedelta(microseconds=1))
+    """The first slot of ``cron`` strictly after ``after`` (aware UTC out); ``None`` when there
+    is none within ``HORIZON`` of it."""
+    fire = trigger(cron, timezone, after + HORIZON).get_next_fire_time(
+        None, after + timedelta(microseconds=1)
+    )
     return fire.astimezone(UTC) if fire is not None else None
 
 

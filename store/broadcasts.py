@@ -352,8 +352,8 @@ class Broadcasts:
     async def stop_schedule(self, schedule_id: int) -> None:
         await self.session.execute(
             update(BroadcastSchedule)
-            .where(BroadcastSchedule.id == schedule_id)
-            .values(active=False)
+            .where(BroadcastSchedule.id == schedule_id, BroadcastSchedule.active.is_(True))
+            .values(active=False, stopped_at=now())
         )
 
     async def claim_run(self, schedule_id: int, last_run_at: datetime | None) -> bool:

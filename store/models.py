@@ -379,6 +379,8 @@ class BroadcastSchedule(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
     last_run_at: Mapped[datetime | None]
+    stopped_at: Mapped[datetime | None]
+    """When ``active`` was cleared: ``/unschedule`` of a stopped schedule says when."""
 
 
 class DigestItem(Base):

@@ -1,14 +1,15 @@
 """Acknowledgements: the "received" button (or its number typed in a direct chat where there
 are no buttons)
-and ``/acks <number>``: the rate per branch and who has not confirmed yet."""
+and ``/acks <N12>``: the rate per branch and who has not confirmed yet."""
 
 from __future__ import annotations
 
-from bot.commands import Router, Word
+from bot.commands import Number, Router
 from bot.context import Context
 from bot.i18n import _
 from bot.identity import Role
 from bot.markup import Markup
+from bot.numbers import NOTICE
 
 router = Router()
 
@@ -23,15 +24,16 @@ async def record(ctx: Context, broadcast_id: int) -> None:
     else:
         outcome = await ctx.store.broadcasts.acknowledge(broadcast_id, ctx.who.member_id)
     if outcome is True:
-        message = _("Thank you: your “received” for #{number} is recorded.")
+        message = _("Thank you: your “received” for {number} is recorded.")
     elif outcome is False:
-        message = _("Your “received” for #{number} was already recorded.")
+        message = _("Your “received” for {number} was already recorded.")
     else:
-        message = _("Notice #{number} was not addressed to you; nothing was recorded.")
+        message = _("Notice {number} was not addressed to you; nothing was recorded.")
+    number = NOTICE.format(broadcast_id)
     if ctx.event.chat.direct:
-        ctx.reply(message, number=broadcast_id)
+        ctx.reply(message, number=number)
     elif ctx.who.direct_chats.get(ctx.event.platform):
-        ctx.reply_direct(message, number=broadcast_id)
+        ctx.reply_direct(message, number=number)
 
 
 @router.button("ack")
@@ -63,26 +65,23 @@ async def typed(ctx: Context, number: int) -> bool:
     "acks",
     summary=_("who has confirmed a notice"),
     role=Role.SECRETARY,
-    args=[Word("number", _("number"))],
+    args=[Number("number", _("notice number"), kind=NOTICE)],
 )
-async def acks(ctx: Context, number: str) -> None:
-    broadcast = (
-        await ctx.store.broadcasts.get(int(number.lstrip("#")))
-        if number.lstrip("#").isdecimal() and len(number) <= 12
-        else None
-    )
+async def acks(ctx: Context, number: int) -> None:
+    shown = NOTICE.format(number)
+    broadcast = await ctx.store.broadcasts.get(number)
     if broadcast is None:
-        ctx.reply(_("There is no notice #{number}."), number=number)
+        ctx.reply(_("There is no notice {number}."), number=shown)
         return
     if not broadcast.ack:
-        ctx.reply(_("Notice #{number} did not ask for “received”."), number=broadcast.id)
+        ctx.reply(_("Notice {number} did not ask for “received”."), number=shown)
         return
     scope = None if ctx.who.is_admin else list(ctx.who.secretary_of)
     branches = await ctx.store.broadcasts.acks_by_branch(broadcast.id, scope)
     if not branches:
-        ctx.reply(_("Notice #{number} has no recipients in your branches."), number=broadcast.id)
+        ctx.reply(_("Notice {number} has no recipients in your branches."), number=shown)
         return
-    lines = [ctx.t(_("**Received, #{number}**"), number=broadcast.id)]
+    lines = [ctx.t(_("**Received, {number}**"), number=shown)]
     for entry in branches:
         lines.append(
             ctx.t(

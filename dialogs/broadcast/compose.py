@@ -4,7 +4,10 @@ rest outside the conversation's transaction."""
 
 from __future__ import annotations
 
+import unicodedata
+from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.commands import Router, Where
 from bot.context import Context
@@ -13,7 +16,8 @@ from bot.i18n import _
 from bot.identity import Role
 from bot.markup import Markup
 from bot.messages import Choice
-from bot.timetable import BadSchedule, When, parse_when
+from bot.numbers import NOTICE, SCHEDULE
+from bot.timetable import BadSchedule, NeverFires, When, parse_when
 from dialogs.broadcast.fanout import CATEGORIES, notice, user_text
 from store.clock import now
 
@@ -25,7 +29,15 @@ WHERE = {
     "members": _("Members' direct chats"),
     "both": _("Both"),
 }
+GOES = {
+    "rooms": _("the branch rooms"),
+    "members": _("members' direct chats"),
+    "both": _("the branch rooms and members' direct chats"),
+}
+"""The choice of ``WHERE`` in words, for the summary before Send."""
 CHOOSABLE = ("notice", "meeting", "public")
+PREVIEW = "preview"
+"""The stateless button prefix of the preview's copy of the notice's buttons."""
 
 
 def managed_branches(ctx: Context) -> dict[int, str] | None:
@@ -59,7 +71,11 @@ class BroadcastDialog(Dialog):
         )
 
     async def on_text(self, ctx: Context, text: str) -> None:
-        if self.state == "text":
+        offered = self.data.get("labels") or {}
+        payload = offered.get("labels", {}).get(_label_key(text))
+        if payload is not None and offered.get("state") == self.state:
+            await self.on_choice(ctx, payload)  # a button's label typed, as on a keyboard
+        elif self.state == "text":
             text = text.strip()
             if not text or len(text) > MAX_TEXT:
                 ctx.reply(_("The text must be 1 to {most} characters long."), most=MAX_TEXT)
@@ -72,12 +88,22 @@ class BroadcastDialog(Dialog):
         elif self.state == "schedule":
             try:
                 when = parse_when(text, ctx.settings.timezone)
+            except NeverFires as error:
+                ctx.reply(
+                    _(
+                        "`{rule}` has no date in the next five years (a day its months do not "
+                        "have, such as 31 April?). Type another time, or /cancel."
+                    ),
+                    rule=str(error),
+                )
+                return
             except BadSchedule:
                 ctx.reply(
                     _(
-                        "I can't read that time. Examples: `2026-12-01 09:00`, `daily 08:30`, "
+                        "I can't read that time. Examples: `{example}`, `daily 08:30`, "
                         "`weekly mon 09:00`, `cron 0 9 * * 1`."
-                    )
+                    ),
+                    example=_example(ctx),
                 )
                 return
             if _past(when):
@@ -85,7 +111,7 @@ class BroadcastDialog(Dialog):
                 return
             self.data["when"] = {"spec": when.spec}
             self.trigger("got_time")
-            self._preview(ctx)
+            await self._preview(ctx)
         else:
             await super().on_text(ctx, text)
 
@@ -120,9 +146,10 @@ class BroadcastDialog(Dialog):
             branches = allowed
         choices = [[Choice(ctx.text(_("All branches")), "all")]]
         choices += [[Choice(name, f"b{bid}")] for bid, name in sorted(branches.items())[:10]]
-        ctx.reply(
+        self._ask(
+            ctx,
             _("To which branches? Press one, or type several names separated by commas."),
-            choices=choices,
+            choices,
         )
 
     async def _chose_branches(self, ctx: Context, payload: str) -> None:
@@ -159,9 +186,10 @@ class BroadcastDialog(Dialog):
         self._ask_where(ctx)
 
     def _ask_where(self, ctx: Context) -> None:
-        ctx.reply(
+        self._ask(
+            ctx,
             _("Where shall it go?"),
-            choices=[[Choice(ctx.text(label), key)] for key, label in WHERE.items()],
+            [[Choice(ctx.text(label), key)] for key, label in WHERE.items()],
         )
 
     async def _chose_where(self, ctx: Context, payload: str) -> None:
@@ -169,9 +197,10 @@ class BroadcastDialog(Dialog):
             return
         self.data["where"] = payload
         self.trigger("got_where")
-        ctx.reply(
+        self._ask(
+            ctx,
             _("What kind of notice is it?"),
-            choices=[[Choice(ctx.text(CATEGORIES[key]), key)] for key in CHOOSABLE],
+            [[Choice(ctx.text(CATEGORIES[key]), key)] for key in CHOOSABLE],
         )
 
     async def _chose_category(self, ctx: Context, payload: str) -> None:
@@ -179,9 +208,10 @@ class BroadcastDialog(Dialog):
             return
         self.data["category"] = payload
         self.trigger("got_category")
-        ctx.reply(
+        self._ask(
+            ctx,
             _("Ask each member to confirm with a “received” button?"),
-            choices=[
+            [
                 [Choice(ctx.text(_("Yes, ask for “received”")), "yes")],
                 [Choice(ctx.text(_("No")), "no")],
             ],
@@ -192,9 +222,10 @@ class BroadcastDialog(Dialog):
             return
         self.data["ack"] = payload == "yes"
         self.trigger("got_ack")
-        ctx.reply(
+        self._ask(
+            ctx,
             _("When?"),
-            choices=[
+            [
                 [Choice(ctx.text(_("Send now")), "now")],
                 [Choice(ctx.text(_("Later or repeating")), "later")],
             ],
@@ -204,19 +235,27 @@ class BroadcastDialog(Dialog):
         if payload == "now":
             self.data["when"] = None
             self.trigger("now")
-            self._preview(ctx)
+            await self._preview(ctx)
         elif payload == "later":
             self.trigger("later")
             ctx.reply(
                 _(
-                    "Type when, in {zone} time: `2026-12-01 09:00` once, or `daily 08:30`, "
+                    "Type when, in {zone} time: `{example}` once, or `daily 08:30`, "
                     "`weekdays 08:30`, `weekly mon 09:00`, `monthly 1 09:00`, "
                     "`cron <minute hour day month weekday>`."
                 ),
                 zone=ctx.settings.timezone,
+                example=_example(ctx),
             )
 
-    def _preview(self, ctx: Context) -> None:
+    def _ask(self, ctx: Context, message: str | Markup, choices: list[list[Choice]]) -> None:
+        """Ask with buttons, remembering their labels: typing one (``Send``, any case) is
+        the same as pressing it, like typing its number."""
+        labels = {_label_key(c.label): c.payload for row in choices for c in row}
+        self.data["labels"] = {"state": self.state, "labels": labels}
+        ctx.reply(message, choices=choices)
+
+    async def _preview(self, ctx: Context) -> None:
         message = notice(
             Markup.from_json(self.data["text"]),
             self.data["category"],
@@ -226,17 +265,36 @@ class BroadcastDialog(Dialog):
             ctx.settings.default_locale,
         )
         ctx.reply(Markup.join([ctx.t(_("**Preview** (exactly as it will look):")), Markup()]))
-        ctx.reply(message.text, choices=[list(row) for row in message.choices])
+        # The preview's own buttons look as the readers' will, but only answer "this is the
+        # preview": a stateless payload, so pressing one leaves Send and Cancel valid.
+        inert = [[Choice(c.label, f"{PREVIEW}:") for c in row] for row in message.choices]
+        ctx.reply(message.text, choices=inert)
         when = self.data["when"]
-        ctx.reply(
-            _("Goes to: {where}. When: {when}. Send it?"),
-            where=ctx.text(WHERE[self.data["where"]]),
-            when=when["spec"] if when else ctx.text(_("now")),
-            choices=[
+        if when:
+            moment = ctx.t(_("{spec} ({zone} time)"), spec=when["spec"], zone=ctx.settings.timezone)
+        else:
+            moment = ctx.t(_("now"))
+        self._ask(
+            ctx,
+            ctx.t(
+                _("Goes to: {branches}, in {where}. When: {when}. Send it?"),
+                branches=await self._branch_names(ctx),
+                where=ctx.text(GOES[self.data["where"]]),
+                when=moment.plain(),
+            ),
+            [
                 [Choice(ctx.text(_("Send")), "send")],
                 [Choice(ctx.text(_("Cancel")), "cancel")],
             ],
         )
+
+    async def _branch_names(self, ctx: Context) -> str:
+        """Every branch by name, or for an admin's "all" (later branches too) their count."""
+        branches = {b.id: b.name for b in await ctx.store.branches.all()}
+        scope = self.data["branches"]
+        if scope.get("all"):
+            return ctx.t(_("all branches ({count})"), count=len(branches)).plain()
+        return ctx.text(_(", ")).join(branches[i] for i in scope["ids"] if i in branches)
 
     async def _chose_confirm(self, ctx: Context, payload: str) -> None:
         if payload == "cancel":
@@ -244,7 +302,6 @@ class BroadcastDialog(Dialog):
             self.finish()
             return
         if payload != "send":
-            ctx.reply(_("This is only the preview; press Send or Cancel below."))
             return
         where = self.data["where"]
         fields = {
@@ -268,8 +325,8 @@ class BroadcastDialog(Dialog):
             self.finish()
             broadcast = await store.create(branch_ids=self.data["branches"], **fields)
             ctx.reply(
-                _("Notice #{number} is on its way. I will report when it is out."),
-                number=broadcast.id,
+                _("Notice {number} is on its way. I will report when it is out."),
+                number=NOTICE.format(broadcast.id),
             )
             return
         parsed = parse_when(when["spec"], ctx.settings.timezone)
@@ -290,12 +347,29 @@ class BroadcastDialog(Dialog):
         )
         ctx.reply(
             _(
-                "Scheduled as #{number}: {spec}. `/schedules` lists them, "
+                "Scheduled as {number}: {spec}. `/schedules` lists them, "
                 "`/unschedule {number}` stops it."
             ),
-            number=schedule.id,
+            number=SCHEDULE.format(schedule.id),
             spec=parsed.spec,
         )
+
+
+@router.button(PREVIEW)
+async def preview_pressed(ctx: Context, rest: str) -> None:
+    ctx.reply(_("This is only the preview; press Send or Cancel below."))
+
+
+def _label_key(text: str) -> str:
+    """A label as typed: any case, without its emoji, spaces or punctuation (``📢 Notice``)."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return "".join(c for c in folded if unicodedata.category(c)[0] in "LNM")
+
+
+def _example(ctx: Context) -> str:
+    """A moment to show in examples: tomorrow at 09:00 (a fixed date soon lies in the past)."""
+    today = now().astimezone(ZoneInfo(ctx.settings.timezone)).date()
+    return f"{today + timedelta(days=1):%Y-%m-%d} 09:00"
 
 
 def _past(when: When) -> bool:

@@ -20,6 +20,7 @@ from typing import Any
 from bot.i18n import Plural, _, _n, translator
 from bot.markup import Markup
 from bot.messages import Choice, Outgoing
+from bot.numbers import NOTICE, SCHEDULE
 from bot.timetable import QuietHours, Timetable, next_run, parse_when
 from store.clock import as_utc, now
 from store.db import Database
@@ -65,7 +66,8 @@ def notice(
     body = Markup.join([t(_("**{title}**"), title=t.text(CATEGORIES[category])), text])
     if not ack:
         return Outgoing(body)
-    label = t.text(_("✅ Received (#{number})")).format(number=broadcast_id or "…")
+    number = NOTICE.format(broadcast_id) if broadcast_id else "…"
+    label = t.text(_("✅ Received ({number})")).format(number=number)
     return Outgoing(body, ((Choice(label, f"ack:{broadcast_id or 0}"),),))
 
 
@@ -216,10 +218,10 @@ class Broadcaster:
         t = translator(report_to.get("locale"), self.options.default_locale)
         text = t(
             _(
-                "Scheduled notice #{number} was not sent and is stopped: you no longer manage "
+                "Scheduled notice {number} was not sent and is stopped: you no longer manage "
                 "all of its branches. Schedule it again if it should go on."
             ),
-            number=schedule.id,
+            number=SCHEDULE.format(schedule.id),
         )
         return [self._row(report_to, text)]
 
@@ -335,8 +337,8 @@ class Broadcaster:
             pending = self._tell(
                 broadcast,
                 _n(
-                    "Sending #{number} to {count} recipient…",
-                    "Sending #{number} to {count} recipients…",
+                    "Sending {number} to {count} recipient…",
+                    "Sending {number} to {count} recipients…",
                 ),
                 count=broadcast.total,
             )
@@ -412,7 +414,7 @@ class Broadcaster:
                     broadcast.milestone = 1
                     pending = self._tell(
                         broadcast,
-                        _("#{number}: {done} of {total} done."),
+                        _("{number}: {done} of {total} done."),
                         done=done,
                         total=broadcast.total,
                     )
@@ -431,8 +433,8 @@ class Broadcaster:
         t = translator(broadcast.report_to.get("locale"), self.options.default_locale)
         lines = [
             t(
-                _("**#{number} sent**: {sent} delivered, {unreachable} unreachable."),
-                number=broadcast.id,
+                _("**{number} sent**: {sent} delivered, {unreachable} unreachable."),
+                number=NOTICE.format(broadcast.id),
                 sent=counts["sent"],
                 unreachable=counts["unreachable"],
             )
@@ -453,7 +455,12 @@ class Broadcaster:
         if counts["unreachable"] > len(failed):
             lines.append(t(_("… and {count} more."), count=counts["unreachable"] - len(failed)))
         if broadcast.ack:
-            lines.append(t(_("See who has confirmed with `/acks {number}`."), number=broadcast.id))
+            lines.append(
+                t(
+                    _("See who has confirmed with `/acks {number}`."),
+                    number=NOTICE.format(broadcast.id),
+                )
+            )
         return [self._row(broadcast.report_to, Markup.join(lines))]
 
     def _tell(
@@ -469,7 +476,7 @@ class Broadcaster:
         return [
             self._row(
                 broadcast.report_to,
-                t(message, count, number=broadcast.id, **values),
+                t(message, count, number=NOTICE.format(broadcast.id), **values),
             )
         ]
 

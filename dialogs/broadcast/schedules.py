@@ -1,16 +1,18 @@
-"""``/schedules`` and ``/unschedule <number>``: the stored schedules a person may see."""
+"""``/schedules`` and ``/unschedule <S3>``: the stored schedules a person may see."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.commands import Router, Word
+from bot.commands import Number, Router
 from bot.context import Context
 from bot.i18n import _
 from bot.identity import Role
 from bot.markup import Markup
+from bot.numbers import SCHEDULE
 from bot.timetable import next_run
-from store.clock import now
+from store.clock import as_utc, now
 from store.models import BroadcastSchedule
 
 router = Router()
@@ -32,7 +34,6 @@ async def schedules(ctx: Context) -> None:
     if not rows:
         ctx.reply(_("No notices are scheduled. Use /broadcast and choose “Later or repeating”."))
         return
-    zone = ZoneInfo(ctx.settings.timezone)
     lines = [ctx.t(_("**Scheduled notices** ({zone} time)"), zone=ctx.settings.timezone)]
     for schedule in rows:
         upcoming = schedule.run_at
@@ -41,39 +42,51 @@ async def schedules(ctx: Context) -> None:
         first = Markup.from_json(schedule.template["text"]).plain().split("\n")[0][:40]
         lines.append(
             ctx.t(
-                _("#{number} — {spec}, next {next}: {text}"),
-                number=schedule.id,
+                _("{number} — {spec}, next {next}: {text}"),
+                number=SCHEDULE.format(schedule.id),
                 spec=schedule.spec,
-                next=upcoming.astimezone(zone).strftime("%Y-%m-%d %H:%M") if upcoming else "—",
+                next=local(ctx, upcoming) if upcoming else ctx.text(_("never")),
                 text=first,
             )
         )
     ctx.reply(Markup.join(lines))
 
 
+def local(ctx: Context, moment: datetime) -> str:
+    return as_utc(moment).astimezone(ZoneInfo(ctx.settings.timezone)).strftime("%Y-%m-%d %H:%M")
+
+
 @router.command(
     "unschedule",
     summary=_("stop a scheduled notice"),
     role=Role.SECRETARY,
-    args=[Word("number", _("number"))],
+    args=[Number("number", _("schedule number"), kind=SCHEDULE)],
 )
-async def unschedule(ctx: Context, number: str) -> None:
-    digits = number.lstrip("#")
-    schedule = (
-        await ctx.store.broadcasts.schedule(int(digits))
-        if digits.isdecimal() and len(digits) <= 12
-        else None
-    )
-    if schedule is None or not schedule.active or not visible(ctx, schedule):
-        ctx.reply(_("There is no scheduled notice #{number} of yours."), number=number)
+async def unschedule(ctx: Context, number: int) -> None:
+    shown = SCHEDULE.format(number)
+    schedule = await ctx.store.broadcasts.schedule(number)
+    if schedule is None or not visible(ctx, schedule):
+        # Someone else's schedule for branches one does not manage answers like a missing one:
+        # it is not theirs to know of.
+        ctx.reply(_("You have no schedule {number}: `/schedules` lists yours."), number=shown)
+        return
+    if not schedule.active:
+        if schedule.stopped_at is None:
+            ctx.reply(_("Schedule {number} was already stopped."), number=shown)
+        else:
+            ctx.reply(
+                _("Schedule {number} was already stopped on {date} ({zone} time)."),
+                number=shown,
+                date=local(ctx, schedule.stopped_at),
+                zone=ctx.settings.timezone,
+            )
         return
     if not ctx.who.is_admin and schedule.created_by != ctx.who.member_id:
         # Seeing a schedule for one's branches is not owning it: another secretary's (or an
         # admin's) notice is theirs to stop.
         ctx.reply(
-            _("Only the person who scheduled #{number} or an admin can stop it."),
-            number=schedule.id,
+            _("Only the person who scheduled {number} or an admin can stop it."), number=shown
         )
         return
     await ctx.store.broadcasts.stop_schedule(schedule.id)
-    ctx.reply(_("Schedule #{number} is stopped."), number=schedule.id)
+    ctx.reply(_("Schedule {number} is stopped."), number=shown)

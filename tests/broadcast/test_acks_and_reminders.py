@@ -51,7 +51,7 @@ async def test_reminders_until_acknowledged_or_maximum(make_bot: BotFactory) -> 
         for s in adapter.sent
         if s.address.chat_id == "dm-mei" and "Hello" in s.message.text.plain()
     )
-    assert "Received (#" in mei.message.choices[0][0].label
+    assert "Received (N" in mei.message.choices[0][0].label
     assert "recorded" in await ask(bot, adapter, "mei", choice=mei.message.choices[0][0].payload)
 
     start = len(adapter.sent)
@@ -110,7 +110,7 @@ async def test_numbered_answer_where_there_are_no_buttons(make_bot: BotFactory) 
         if s.address.chat_id == "dm-mei" and "Hello" in s.message.text.plain()
     )
     assert "1. ✅ Received" in mei.message.text.plain() and not mei.message.choices
-    assert f"#{number} is recorded" in await ask(bot, adapter, "mei", "1")
+    assert f"N{number} is recorded" in await ask(bot, adapter, "mei", "1")
     assert "already recorded" in await ask(bot, adapter, "mei", "1")
     assert "only respond to commands" in await ask(bot, adapter, "mei", "2")
     assert await ask(bot, adapter, "kai", "1", chat="room") == "", "whose list? not in a room"
@@ -127,8 +127,8 @@ async def test_a_number_answers_the_merged_message_it_was_read_in(make_bot: BotF
     merged = Outgoing(
         Markup.literal("merged"),
         choices=(
-            (Choice(f"Received (#{first})", f"ack:{first}"),),
-            (Choice(f"Received (#{second})", f"ack:{second}"),),
+            (Choice(f"Received (N{first})", f"ack:{first}"),),
+            (Choice(f"Received (N{second})", f"ack:{second}"),),
         ),
     )
     absorbed = Outgoing(Markup.literal("second"), choices=merged.choices[1:])
@@ -141,8 +141,8 @@ async def test_a_number_answers_the_merged_message_it_was_read_in(make_bot: BotF
         ]
         head, other = await outbox.add_many(rows)
         await outbox.finish_many([(head, "sent", "m-x", None, 1), (other, "sent", "m-x", None, 0)])
-    assert f"#{second} is recorded" in await ask(bot, adapter, "kai", "2")
-    assert f"#{first} is recorded" in await ask(bot, adapter, "kai", "1")
+    assert f"N{second} is recorded" in await ask(bot, adapter, "kai", "2")
+    assert f"N{first} is recorded" in await ask(bot, adapter, "kai", "1")
     assert "only respond to commands" in await ask(bot, adapter, "kai", "3")
 
 

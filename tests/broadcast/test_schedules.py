@@ -4,6 +4,7 @@ runs once (not once per missed slot), and cron rules run in the organisation's z
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -172,7 +173,7 @@ async def test_only_its_creator_or_an_admin_stops_a_schedule(make_bot: BotFactor
             )
             ids[who] = schedule.id
     listing = await ask(bot, adapter, "sam", "/schedules")
-    assert f"#{ids['boss']} " in listing and f"#{ids['sam']} " in listing
+    assert f"S{ids['boss']} " in listing and f"S{ids['sam']} " in listing
     refused = await ask(bot, adapter, "sam", f"/unschedule {ids['boss']}")
     assert "Only the person who scheduled" in refused
     assert "stopped" in await ask(bot, adapter, "sam", f"/unschedule {ids['sam']}")
@@ -224,7 +225,41 @@ async def test_a_schedule_whose_creator_lost_the_rights_stops_and_says_so(
         for s in adapter.sent[start:]
         if s.address.chat_id == "dm-sam" and "Scheduled notice" in s.message.text.plain()
     ]
-    assert len(told) == 1 and f"#{ids[1]} was not sent and is stopped" in told[0]
+    assert len(told) == 1 and f"S{ids[1]} was not sent and is stopped" in told[0]
     async with bot.db.session() as session:
         row = await session.get(BroadcastSchedule, ids[1])
         assert row is not None and not row.active
+
+
+async def test_stored_rules_that_never_fire_do_not_slow_the_listing(make_bot: BotFactory) -> None:
+    """Rows written before such rules were refused (31 April): APScheduler alone searches up to
+    the year 9999 for each, almost half a second apiece, in /schedules and when registering."""
+    bot, adapter = await make_bot()
+    await organisation(bot, adapter)
+    for _ in range(20):
+        await add(bot, spec="cron 0 0 31 4,6,9,11 *", cron="0 0 31 4,6,9,11 *")
+    await asyncio.sleep(2.5)  # the scheduler's sync has seen them
+    started = time.perf_counter()
+    listing = await ask(bot, adapter, "boss", "/schedules")
+    assert time.perf_counter() - started < 0.5
+    assert listing.count("cron 0 0 31 4,6,9,11 *, next never") == 20
+
+
+async def test_another_branchs_schedule_is_not_named(make_bot: BotFactory) -> None:
+    bot, adapter = await make_bot()
+    await organisation(bot, adapter)
+    await ask(bot, adapter, "boss", "/branch add Science")
+    async with bot.db.session() as session:
+        science = await Repositories(session).branches.by_name("Science")
+        assert science is not None
+        schedule = await Repositories(session).broadcasts.add_schedule(
+            kind="broadcast",
+            spec="daily 08:30",
+            cron="30 8 * * *",
+            template=TEMPLATE,
+            created_by=None,
+            branch_ids={"ids": [science.id]},
+        )
+    answer = await ask(bot, adapter, "sam", f"/unschedule S{schedule.id}")
+    assert f"You have no schedule S{schedule.id}" in answer
+    assert "stopped" not in await ask(bot, adapter, "sam", "/schedules")

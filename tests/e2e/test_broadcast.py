@@ -88,6 +88,9 @@ async def test_secretary_broadcast_report_and_acks(lab: Lab) -> None:
     assert "Meeting notice" in preview["text"] and "Room 204" in preview["text"]
     assert "Received" in preview["choices"][0][0]["label"]
     assert "Send it?" in answers[-1]["text"]
+    summary = "Goes to: Main Library, in the branch rooms and members' direct chats. When: now."
+    assert summary in answers[-1]["text"]
+    assert "only the preview" in await lab.say("sam", choice=button(preview, "Received"))
     sent = await lab.ask("sam", choice=button(answers[-1], "Send"))
     assert "on its way" in sent[0]["text"]
 
@@ -98,7 +101,7 @@ async def test_secretary_broadcast_report_and_acks(lab: Lab) -> None:
     assert "**Friday**" in mei["markdown"] and room["choices"]
     assert not [m for m in lab.receiver.messages if to("tom")(m) and "Friday" in m["text"]]
 
-    number = re.search(r"#(\d+)", report["text"])
+    number = re.search(r"\bN(\d+)", report["text"])
     assert number
     assert "0/2" in await lab.say("sam", f"/acks {number[1]}")
     assert "recorded" in await lab.say("mei", choice=button(mei, "Received"))
@@ -106,7 +109,8 @@ async def test_secretary_broadcast_report_and_acks(lab: Lab) -> None:
     acks = await lab.say("sam", f"/acks {number[1]}")
     assert "Main Library: 1/2 (50%)" in acks and "Not yet: Sam" in acks
     assert "not addressed to you" in await lab.say("tom", choice=button(mei, "Received"))
-    assert "no notice #999" in await lab.say("sam", "/acks 999")
+    assert "no notice N999" in await lab.say("sam", "/acks 999")
+    assert "not a notice number: write it like N2" in await lab.say("sam", "/acks abc")
     assert "Usage" in await lab.say("sam", "/acks")
     assert "Only" in await lab.say("mei", f"/acks {number[1]}")
 
@@ -166,12 +170,13 @@ async def test_schedule_list_and_unschedule(lab: Lab) -> None:
     answers = await lab.ask("sam", "weekly MON 09:00")
     assert "When: weekly mon 09:00" in answers[-1]["text"]
     scheduled = await lab.say("sam", choice=button(answers[-1], "Send"))
-    number = re.search(r"#(\d+)", scheduled)
+    number = re.search(r"\bS(\d+)", scheduled)
     assert number
     listing = await lab.say("sam", "/schedules")
-    assert f"#{number[1]} — weekly mon 09:00, next " in listing and "Weekly tidy-up" in listing
-    assert "no scheduled notice #77" in await lab.say("sam", "/unschedule 77")
-    assert "stopped" in await lab.say("sam", f"/unschedule {number[1]}")
+    assert f"S{number[1]} — weekly mon 09:00, next " in listing and "Weekly tidy-up" in listing
+    assert "You have no schedule S77" in await lab.say("sam", "/unschedule 77")
+    assert "is stopped" in await lab.say("sam", f"/unschedule S{number[1]}")
+    assert "already stopped on" in await lab.say("sam", f"/unschedule {number[1]}")
     assert "No notices are scheduled" in await lab.say("sam", "/schedules")
 
 

@@ -23,7 +23,15 @@ def test_yaml_questions_levels_and_lessons() -> None:
     kinds = {q.key: (q.kind, q.answers) for q in bank.questions}
     assert kinds == {
         "cat-1": ("single", [0]),
-        "cat-2": ("fill", ["Catalogue", "Catalog"]),
+        "cat-2": (
+            "fill",
+            [
+                "Catalogue",
+                "Catalog",
+                "Online Public Access Catalogue",
+                "Online Public Access Catalog",
+            ],
+        ),
         "rules-1": ("truefalse", [1]),
         "rules-2": ("multiple", [0, 2]),
     }
