@@ -24,6 +24,7 @@ from store.banks.model import (
     bank_name_problem,
     normalize,
     question_key,
+    shown,
     text_problem,
 )
 from store.banks.native import parse_yaml
@@ -39,10 +40,12 @@ __all__ = [
     "ParsedLesson",
     "ParsedLevel",
     "ParsedQuestion",
+    "bank_name_problem",
     "load",
     "normalize",
     "parse_file",
     "question_key",
+    "shown",
 ]
 
 FORMATS = (".txt", ".aiken", ".gift", ".csv", ".xlsx", ".yaml", ".yml")

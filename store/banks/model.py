@@ -83,6 +83,11 @@ class Bank:
     lessons: list[ParsedLesson] = field(default_factory=list)
     errors: list[BankError] = field(default_factory=list)
 
+    @property
+    def readable(self) -> bool:
+        """Whether anything at all could be read (a broken file or a PDF: nothing)."""
+        return bool(self.questions or self.levels or self.lessons)
+
 
 DEFAULT_BANK = "default"
 """The bank of a file that names none (YAML's ``bank:``, ``--bank``). Never the file's name:
@@ -97,6 +102,13 @@ def text_problem(value: str, limit: int) -> str | None:
     if bad:
         return f"the text contains the control character U+{ord(bad.group()):04X}"
     return None
+
+
+def shown(text: str, limit: int = 300) -> str:
+    """A message as a terminal or a chat can show it: bounded, no control characters (a
+    parser's message may quote what the file said)."""
+    text = UNSAFE.sub("?", text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def bank_name_problem(name: str) -> str | None:
