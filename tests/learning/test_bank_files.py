@@ -4,7 +4,6 @@ imported into the sender's own bank (a secretary's branch bank, or the organisat
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 from typing import Any
 
@@ -86,9 +85,7 @@ async def branch_id(bot: BranchBot, name: str) -> int:
         return branch.id
 
 
-SECRETARY_CSV = (
-    "id,question,A,B,answer\ncat-1,Which colour are the shelves?,Red,Blue,B\n"
-).encode()
+SECRETARY_CSV = b"id,question,A,B,answer\ncat-1,Which colour are the shelves?,Red,Blue,B\n"
 
 
 async def test_a_secretarys_file_reusing_an_admin_id_leaves_the_admins_question_alone(
