@@ -110,10 +110,7 @@ def _gift_question(source: str, line: int, category: str) -> ParsedQuestion:
     if source.startswith("[") and "]" in source:
         source = source[source.index("]") + 1 :]
     opening = re.search(r"(?<!\\)\{", source)
-    # The last unescaped "}" (a look-ahead to the end of the text was quadratic in its length).
-    closing = None
-    for found in re.finditer(r"(?<!\\)\}", source):
-        closing = found
+    closing = re.search(r"(?<!\\)\}(?=[^}]*$)", source)
     if opening is None or closing is None or closing.start() < opening.start():
         raise BadQuestion("no answer block {…}")
     question = _gift_unescape(source[: opening.start()] + " " + source[closing.end() :])

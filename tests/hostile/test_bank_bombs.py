@@ -99,6 +99,11 @@ BOMBS = [
         "nul.txt:1: the text contains the control character U+0000",
     ),
     Bomb(
+        "blank.gift",
+        lambda: b"x\n\n" * 1_000_000,
+        "blank.gift:1: a question is longer than 16,384 characters",
+    ),
+    Bomb(
         "nooptions.txt",
         lambda: b"A question\nANSWER: B\n",
         "nooptions.txt:1: an Aiken question needs options",
