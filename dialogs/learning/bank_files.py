@@ -18,7 +18,7 @@ from bot.i18n import _
 from bot.identity import Role
 from dialogs.learning.common import router
 from store.bank_jobs import Upload
-from store.banks import FORMATS, LIMITS
+from store.banks import FORMATS, LIMITS, shown
 
 
 def _branch(ctx: Context) -> int | None:
@@ -62,7 +62,7 @@ async def import_file(ctx: Context, attachment: Attachment) -> bool:
             return True
     await ctx.store.bank_jobs.add(
         Upload(
-            file_name=attachment.name[:255],
+            file_name=shown(attachment.name, 255),
             data=attachment.data,
             skip_bad="skip-bad" in ctx.event.text.lower(),
             admin=ctx.who.is_admin,
