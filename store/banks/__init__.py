@@ -1,9 +1,12 @@
 """Question bank files: Aiken, GIFT, CSV, XLSX and branchbot's YAML, parsed into dataclasses.
 
 Parsing is pure: a file becomes a ``Bank`` (questions, levels, lessons) plus a list of errors,
-each with the file and line it came from. Nothing here touches the database;
+each with the file and line it came from. Every format is read within one ``Limits`` record
+(``limits``), checked while reading, so a hostile file is one ``file:line`` error rather than a
+traceback or a frozen process; ``sandbox`` runs the same parse in a child process with CPU,
+memory and wall-clock limits. Nothing here touches the database;
 ``store.learning.Learning.import_bank`` upserts a parsed bank. docs/learning.md documents the
-formats.
+formats and the limits.
 """
 
 from __future__ import annotations

@@ -59,7 +59,8 @@ async def parse_isolated(file: str, data: bytes, bank: str | None, limits: Limit
     if len(data) > limits.file_bytes:
         return parse_file(file, data, bank, limits)  # refused on its size, nothing to run
     request = json.dumps({"file": file, "bank": bank, "limits": asdict(limits)})
-    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *sys.path])}
+    paths = [str(ROOT), os.environ.get("PYTHONPATH", "")]
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
