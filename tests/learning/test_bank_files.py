@@ -188,3 +188,12 @@ async def test_a_big_bank_is_imported_in_chunks(database_url: str) -> None:
         assert (done.added, done.updated, done.missing) == (0, 16_500, 16_500)
     finally:
         await db.dispose()
+
+
+async def test_a_file_over_the_size_limit_is_refused_at_once(make_bot: BotFactory) -> None:
+    bot, adapter = await make_bot()
+    data = b"question,A,B,answer\n" + b"x" * (4 << 20)
+    said = await send_file(bot, adapter, "boss", "huge.csv", data)
+    assert "huge.csv is too big: a question bank file can have at most 4096 KB." in said, said
+    async with bot.db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(BankJob)) == 0
