@@ -25,7 +25,7 @@ from bot.messages import Adapter, Capabilities
 from bot.metrics import Metrics
 from bot.scheduler import Scheduler
 from bot.timetable import QuietHours
-from dialogs import Broadcaster, BroadcastOptions, build_dialogs
+from dialogs import BankImports, Broadcaster, BroadcastOptions, build_dialogs
 from store.db import Database
 from store.repos import Repositories
 from store.runtime import PendingMessage
@@ -207,6 +207,8 @@ class BranchBot:
             frozenset(config.all_admins),
         )
         self.scheduler.add_source(self.broadcaster)
+        self.bank_imports = BankImports(self.db, self._deliver, config.default_locale)
+        self.scheduler.add_source(self.bank_imports)
         self._started = False
 
     def _capabilities(self, platform: str) -> Capabilities:

@@ -15,8 +15,10 @@ from sqlalchemy.engine import make_url
 
 from bot.app import BranchBot
 from bot.config import Config, ConfigError, load_config
+from bot.i18n import Plural, _, _n, translator
 from store import banks
 from store.db import Database
+from store.learning import Imported
 from store.repos import Repositories
 
 
@@ -116,40 +118,72 @@ async def _admin_add(config: Config, identity: str) -> bool:
         await db.dispose()
 
 
-async def _bank_import(config: Config, bank: banks.Bank) -> str:
+async def _bank_import(config: Config, bank: banks.Bank) -> Imported:
     db = Database(config.database_url)
     try:
         await db.upgrade()
         async with db.session() as session:
-            done = await Repositories(session).learning.import_bank(bank)
+            return await Repositories(session).learning.import_bank(bank)
     finally:
         await db.dispose()
-    return (
-        f"bank {bank.name}: {done.added} questions added, {done.updated} updated, "
-        f"{done.levels} levels, {done.lessons} lessons"
-        + (
-            f"; {done.missing} questions of this bank are not in the file (kept)"
-            if done.missing
-            else ""
-        )
-    )
 
 
 def bank_import(config: Config, file: Path, name: str | None, skip_bad: bool) -> int:
-    """Validate everything first; a file with errors imports nothing unless ``--skip-bad``."""
+    """Validate everything first; a file with errors imports nothing unless ``--skip-bad``,
+    and a file of which nothing could be read is a failure with or without it. The CLI
+    imports into the organisation's banks, with the same limits as a file sent in a chat."""
+    t = translator(config.default_locale, config.default_locale)
+
+    def say(message: str | Plural, count: int | None = None, **values: object) -> str:
+        return t(message, count, **values).plain()
+
     if not file.is_file():
-        print(f"branchbot: no such file: {file}", file=sys.stderr)
+        print(say(_("branchbot: no such file: {file}"), file=str(file)), file=sys.stderr)
+        return 2
+    problem = banks.bank_name_problem(name) if name is not None else None
+    if problem:
+        print(f"branchbot: --bank: {problem}", file=sys.stderr)
         return 2
     bank = banks.load(file, name)
     for error in bank.errors:
-        print(error, file=sys.stderr)
+        print(banks.shown(str(error)), file=sys.stderr)
+    if not bank.readable:
+        message = (
+            _("branchbot: nothing could be read from {file}; nothing imported")
+            if bank.errors
+            else _("branchbot: {file} has no questions, levels or lessons; nothing imported")
+        )
+        print(say(message, file=file.name), file=sys.stderr)
+        return 1
     if bank.errors and not skip_bad:
         print(
-            f"branchbot: {len(bank.errors)} errors, nothing imported (--skip-bad imports the rest)",
+            say(
+                _n(
+                    "branchbot: {count} error, nothing imported (--skip-bad imports the rest)",
+                    "branchbot: {count} errors, nothing imported (--skip-bad imports the rest)",
+                ),
+                len(bank.errors),
+            ),
             file=sys.stderr,
         )
         return 1
-    print(asyncio.run(_bank_import(config, bank)))
+    done = asyncio.run(_bank_import(config, bank))
+    counts = [
+        say(_n("{count} question added", "{count} questions added"), done.added),
+        say(_n("{count} updated", "{count} updated"), done.updated),
+        say(_n("{count} level", "{count} levels"), done.levels),
+        say(_n("{count} lesson", "{count} lessons"), done.lessons),
+    ]
+    line = say(_("bank {bank}:"), bank=bank.name) + " " + say(_(", ")).join(counts)
+    if done.missing:
+        line += say(
+            _n(
+                "; {count} question of this bank is not in the file (kept)",
+                "; {count} questions of this bank are not in the file (kept)",
+            ),
+            done.missing,
+        )
+    print(line)
     return 0
 
 

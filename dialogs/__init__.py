@@ -6,8 +6,9 @@ from bot.commands import Router
 from bot.conversation import DialogRegistry
 from dialogs import broadcast, learning, onboarding
 from dialogs.broadcast import Broadcaster, BroadcastOptions
+from dialogs.learning import BankImports
 
-__all__ = ["BroadcastOptions", "Broadcaster", "build_dialogs"]
+__all__ = ["BankImports", "BroadcastOptions", "Broadcaster", "build_dialogs"]
 
 
 def build_dialogs() -> tuple[Router, DialogRegistry]:

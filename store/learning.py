@@ -6,7 +6,20 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Date, Integer, Table, case, delete, distinct, func, literal, select
+from sqlalchemy import (
+    Date,
+    Integer,
+    Table,
+    bindparam,
+    case,
+    delete,
+    distinct,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,8 +35,24 @@ from store.models import (
     Member,
     PointsEntry,
     Question,
+    QuestionBank,
     Record,
     Review,
+)
+
+CHUNK = 500
+"""Keys or rows per statement: SQLite allows 32,766 bound parameters (999 before 3.32),
+PostgreSQL 32,767; 500 keys stay far below both."""
+QUESTION_FIELDS = (
+    "kind",
+    "text",
+    "options",
+    "answers",
+    "feedback",
+    "explanation",
+    "category",
+    "difficulty",
+    "updated_at",
 )
 
 
@@ -196,31 +225,70 @@ class Learning:
 
     # -- banks ------------------------------------------------------------------------------
 
-    async def import_bank(self, bank: Bank) -> Imported:
-        """Upsert by stable key: a re-import updates questions, never duplicates them."""
-        keys = [q.key for q in bank.questions]
-        existing = (
-            {
-                q.key: q
-                for q in await self.session.scalars(select(Question).where(Question.key.in_(keys)))
-            }
-            if keys
-            else {}
+    async def bank_id(self, name: str, branch_id: int | None) -> int:
+        """The bank ``name`` of its owner (a branch, or the organisation for None), created
+        on first use."""
+        owner = (
+            QuestionBank.branch_id.is_(None)
+            if branch_id is None
+            else (QuestionBank.branch_id == branch_id)
         )
+        found = await self.session.scalar(
+            select(QuestionBank.id).where(QuestionBank.name == name, owner)
+        )
+        if found is not None:
+            return int(found)
+        row = QuestionBank(name=name, branch_id=branch_id)
+        self.session.add(row)
+        await self.session.flush()
+        return row.id
+
+    async def import_bank(self, bank: Bank, branch_id: int | None = None) -> Imported:
+        """Upsert by stable key within one bank: the bank of that name owned by ``branch_id``
+        (a secretary's branch) or by the organisation (None). A re-import updates questions,
+        never duplicates them; another bank's questions are never touched, whatever their
+        keys. Every statement takes at most ``CHUNK`` keys or rows, so a big bank stays under
+        SQLite's and PostgreSQL's limits on bound parameters."""
+        bank_id = await self.bank_id(bank.name, branch_id)
+        table = cast(Table, Question.__table__)
+        keys = [q.key for q in bank.questions]
+        existing: dict[str, int] = {}
+        for start in range(0, len(keys), CHUNK):
+            rows = await self.session.execute(
+                select(table.c.key, table.c.id).where(
+                    table.c.bank_id == bank_id, table.c.key.in_(keys[start : start + CHUNK])
+                )
+            )
+            existing.update({key: row_id for key, row_id in rows})
         stamp = now()
-        added = updated = 0
+        added: list[dict[str, Any]] = []
+        changed: list[dict[str, Any]] = []
         for parsed in bank.questions:
-            row = existing.get(parsed.key)
-            if row is None:
-                row = Question(key=parsed.key)
-                self.session.add(row)
-                added += 1
+            values = {
+                "kind": parsed.kind,
+                "text": parsed.text,
+                "options": parsed.options,
+                "answers": parsed.answers,
+                "feedback": parsed.feedback,
+                "explanation": parsed.explanation,
+                "category": parsed.category,
+                "difficulty": parsed.difficulty,
+                "updated_at": stamp,
+            }
+            row_id = existing.get(parsed.key)
+            if row_id is None:
+                added.append({**values, "bank_id": bank_id, "key": parsed.key})
             else:
-                updated += 1
-            row.bank, row.kind, row.text = bank.name, parsed.kind, parsed.text
-            row.options, row.answers, row.feedback = parsed.options, parsed.answers, parsed.feedback
-            row.explanation, row.category = parsed.explanation, parsed.category
-            row.difficulty, row.updated_at = parsed.difficulty, stamp
+                changed.append({**values, "question_id": row_id})
+        for start in range(0, len(added), CHUNK):
+            await self.session.execute(insert(table), added[start : start + CHUNK])
+        update_row = (
+            update(table)
+            .where(table.c.id == bindparam("question_id"))
+            .values({name: bindparam(name) for name in QUESTION_FIELDS})
+        )
+        for start in range(0, len(changed), CHUNK):
+            await self.session.execute(update_row, changed[start : start + CHUNK])
         if bank.levels:
             await self.session.execute(delete(Level))
             for level in bank.levels:
@@ -233,21 +301,27 @@ class Learning:
                         pass_mark=level.pass_mark,
                     )
                 )
-        for lesson in bank.lessons:
-            row_lesson = await self.session.get(Lesson, lesson.key) or Lesson(key=lesson.key)
-            row_lesson.title, row_lesson.text, row_lesson.link = (
-                lesson.title,
-                lesson.text,
-                lesson.link,
-            )
-            row_lesson.category, row_lesson.questions = lesson.category, lesson.questions
-            self.session.add(row_lesson)
+        await self._import_lessons(bank)
         await self.session.flush()
-        stale = select(func.count()).where(Question.bank == bank.name)
-        if keys:
-            stale = stale.where(Question.key.not_in(keys))
-        missing = await self.session.scalar(stale)
-        return Imported(added, updated, len(bank.levels), len(bank.lessons), int(missing or 0))
+        total = await self.session.scalar(
+            select(func.count()).select_from(table).where(table.c.bank_id == bank_id)
+        )
+        missing = int(total or 0) - len(keys)
+        return Imported(len(added), len(changed), len(bank.levels), len(bank.lessons), missing)
+
+    async def _import_lessons(self, bank: Bank) -> None:
+        keys = [lesson.key for lesson in bank.lessons]
+        found: dict[str, Lesson] = {}
+        for start in range(0, len(keys), CHUNK):
+            rows = await self.session.scalars(
+                select(Lesson).where(Lesson.key.in_(keys[start : start + CHUNK]))
+            )
+            found.update({row.key: row for row in rows})
+        for lesson in bank.lessons:
+            row = found.get(lesson.key) or Lesson(key=lesson.key)
+            row.title, row.text, row.link = lesson.title, lesson.text, lesson.link
+            row.category, row.questions = lesson.category, lesson.questions
+            self.session.add(row)
 
     async def cards(self, member_id: int, ids: list[int]) -> list[Card]:
         """The questions ``ids`` in that order, each with the member's schedule (missing

@@ -15,9 +15,12 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
+    UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -192,13 +195,36 @@ class KeyValue(Base):
 # -- learning -----------------------------------------------------------------------------
 
 
+class QuestionBank(Base):
+    """A named set of questions and who owns it: the organisation (``branch_id`` NULL; its
+    admins and the CLI import into it) or one branch (its secretaries' files go there). A
+    branch's bank may share its name with the organisation's; they are different banks."""
+
+    __tablename__ = "learning_banks"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64))
+    branch_id: Mapped[int | None] = mapped_column(
+        ForeignKey("branches.id", ondelete="CASCADE"), index=True
+    )
+
+
+Index(
+    "uq_learning_banks_owner_name",
+    func.coalesce(QuestionBank.branch_id, 0),
+    QuestionBank.name,
+    unique=True,
+)
+"""One bank of a name per owner; NULL (the organisation) counts as one owner."""
+
+
 class Question(Base):
-    """A bank question. ``key`` is stable across re-imports (explicit id or a text hash)."""
+    """A bank question. ``key`` is stable across re-imports (explicit id or a text hash) and
+    unique within its bank only: another bank's file reusing it makes its own question."""
 
     __tablename__ = "learning_questions"
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    key: Mapped[str] = mapped_column(String(64), unique=True)
-    bank: Mapped[str] = mapped_column(String(64), index=True)
+    bank_id: Mapped[int] = mapped_column(ForeignKey("learning_banks.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(16))
     """single, multiple, truefalse or fill."""
     text: Mapped[str] = mapped_column(Text)
@@ -211,6 +237,8 @@ class Question(Base):
     category: Mapped[str] = mapped_column(String(64), index=True, default="")
     difficulty: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("bank_id", "key"),)
 
 
 class Level(Base):
@@ -394,3 +422,30 @@ class DigestItem(Base):
     created_at: Mapped[datetime]
     broadcast_id: Mapped[int | None] = mapped_column(BigId, index=True)
     """Set when folded into a digest."""
+
+
+class BankJob(Base):
+    """A bank file sent in a chat, kept until it is read: written in the event's transaction
+    (so nothing sent is lost), parsed and imported by the bank worker outside the engine's
+    batch, answered through the outbox. ``status``: pending → done or failed. The rights the
+    sender had are taken with the file: the bank's owner and whether levels may change."""
+
+    __tablename__ = "learning_bank_jobs"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    file_name: Mapped[str] = mapped_column(String(255))
+    data: Mapped[bytes | None] = mapped_column(LargeBinary)
+    """The file; emptied once it has been read."""
+    skip_bad: Mapped[bool] = mapped_column(Boolean, default=False)
+    admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    """An admin's file: organisation bank, and its levels and lessons count."""
+    branch_id: Mapped[int | None] = mapped_column(ForeignKey("branches.id", ondelete="CASCADE"))
+    """The branch whose bank a secretary's file goes to (NULL: the organisation's)."""
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    platform: Mapped[str] = mapped_column(String(64))
+    chat_id: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[str] = mapped_column(String(255))
+    locale: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]

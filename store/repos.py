@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store.bank_jobs import BankJobs
 from store.branches import Branches, Invites, LinkCodes, Rooms
 from store.broadcasts import Broadcasts
 from store.learning import Learning
@@ -26,6 +27,7 @@ class Repositories:
         self.values = Values(session)
         self.reachability = Reachability(session)
         self.learning = Learning(session)
+        self.bank_jobs = BankJobs(session)
         self.broadcasts = Broadcasts(session)
 
     async def flush(self) -> None:

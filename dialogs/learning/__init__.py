@@ -16,9 +16,10 @@ from dialogs.learning import (
     quiz,
     ranking,
 )
+from dialogs.learning.bank_imports import BankImports
 from dialogs.learning.common import router
 
-__all__ = ["DIALOGS", "FEATURES", "router"]
+__all__ = ["DIALOGS", "FEATURES", "BankImports", "router"]
 
 FEATURES = (bank_files, challenge, group_round, lessons, levels, quiz, ranking)
 """Each module registers its commands, ``/me`` lines or file handler on ``router`` on import."""

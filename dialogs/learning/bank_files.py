@@ -1,21 +1,35 @@
 """A question bank sent to the bot in a DM by a secretary or admin is imported like
 ``branchbot bank import``: everything is checked first, and a file with errors imports nothing
-unless its caption says ``skip-bad``."""
+unless its caption says ``skip-bad``.
+
+Reading a file is unbounded work, so none of it happens here, in the engine's batch: the file
+is stored as a job with the sender's rights and their chat, and the bank worker
+(``bank_imports``) reads it in a fenced child process and answers through the outbox. A
+secretary's file goes to their branch's bank; an admin's to the organisation's.
+"""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import PurePath
 
 from bot.context import Context
 from bot.events import Attachment
-from bot.i18n import _, _n
+from bot.i18n import _
 from bot.identity import Role
-from bot.markup import Markup
 from dialogs.learning.common import router
-from store.banks import FORMATS, parse_file
+from store.bank_jobs import Upload
+from store.banks import FORMATS, LIMITS, shown
 
-ERRORS_SHOWN = 10
+
+def _branch(ctx: Context) -> int | None:
+    """The branch whose bank a secretary's file goes to: their only branch, or the one the
+    caption names; None when that is unclear."""
+    branches = ctx.who.secretary_of
+    if len(branches) == 1:
+        return next(iter(branches))
+    caption = ctx.event.text.casefold()
+    named = [b for b, name in branches.items() if name.casefold() in caption]
+    return named[0] if len(named) == 1 else None
 
 
 async def import_file(ctx: Context, attachment: Attachment) -> bool:
@@ -27,62 +41,43 @@ async def import_file(ctx: Context, attachment: Attachment) -> bool:
     if not ctx.who.has(Role.SECRETARY):
         ctx.reply(_("Only branch secretaries and admins can import question banks."))
         return True
-    # Parsing a large workbook takes a while: off the event loop, other chats go on meanwhile.
-    bank = await asyncio.to_thread(parse_file, attachment.name, attachment.data)
-    skip_bad = "skip-bad" in ctx.event.text.lower()
-    if bank.errors:
-        lines = [
-            ctx.t(
-                _n("{name} has {count} problem:", "{name} has {count} problems:"),
-                name=attachment.name,
-                count=len(bank.errors),
-            )
-        ]
-        lines += [Markup.format("• {error}", error=str(e)) for e in bank.errors[:ERRORS_SHOWN]]
-        if not skip_bad:
-            lines.append(
-                ctx.t(
-                    _(
-                        "Nothing was imported. Fix the file and send it again, or send it with "
-                        "the caption `skip-bad` to import the good questions only."
-                    )
-                )
-            )
-            ctx.reply(Markup.join(lines))
-            return True
-        ctx.reply(Markup.join(lines))
-    notes: list[Markup] = []
-    if (bank.levels or bank.lessons) and not ctx.who.is_admin:
-        # Levels and lessons are the whole organisation's; a branch secretary adds questions.
-        notes.append(
-            ctx.t(
+    if len(attachment.data) > LIMITS.file_bytes:
+        ctx.reply(
+            _("{name} is too big: a question bank file can have at most {limit} KB."),
+            name=attachment.name,
+            limit=LIMITS.file_bytes // 1024,
+        )
+        return True
+    branch_id = None
+    if not ctx.who.is_admin:
+        branch_id = _branch(ctx)
+        if branch_id is None:
+            ctx.reply(
                 _(
-                    "Levels and lessons apply to the whole organisation, so only admins can "
-                    "import them; the ones in {name} were left out."
+                    "You are the secretary of several branches ({names}). Send the file again "
+                    "with the name of the branch whose bank it is as its caption."
                 ),
-                name=attachment.name,
+                names=ctx.text(_(", ")).join(ctx.who.secretary_of.values()),
             )
+            return True
+    await ctx.store.bank_jobs.add(
+        Upload(
+            file_name=shown(attachment.name, 255),
+            data=attachment.data,
+            skip_bad="skip-bad" in ctx.event.text.lower(),
+            admin=ctx.who.is_admin,
+            branch_id=branch_id,
+            member_id=ctx.who.member_id,
+            platform=ctx.event.platform,
+            chat_id=ctx.event.chat.id,
+            user_id=ctx.event.sender.id,
+            locale=ctx.translator.locale,
         )
-        bank.levels, bank.lessons = [], []
-    done = await ctx.store.learning.import_bank(bank)
-    counts = [
-        ctx.t(_n("{count} new question", "{count} new questions"), done.added),
-        ctx.t(_n("{count} updated", "{count} updated"), done.updated),
-        ctx.t(_n("{count} level", "{count} levels"), done.levels),
-        ctx.t(_n("{count} lesson", "{count} lessons"), done.lessons),
-    ]
-    if done.missing:
-        notes.append(
-            ctx.t(
-                _n(
-                    "{count} question of this bank is not in the file; it was kept.",
-                    "{count} questions of this bank are not in the file; they were kept.",
-                ),
-                done.missing,
-            )
-        )
-    summary = ctx.t(_("Bank **{bank}** imported:"), bank=bank.name)
-    ctx.reply(Markup.join([summary + Markup.literal(" ") + Markup.join(counts, ", "), *notes]))
+    )
+    ctx.reply(
+        _("Received {name}. I am checking it and will answer here when it is done."),
+        name=attachment.name,
+    )
     return True
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 
+from store.banks.limits import LIMITS, Limits, TooBig
 from store.banks.model import LETTERS, BadQuestion, Bank, BankError, build_question
 
 _AIKEN_OPTION = re.compile(r"^([A-Fa-f])\s*[.)]\s*(.+)$")
 _AIKEN_ANSWER = re.compile(r"^ANSWER\s*:\s*(\S.*)$", re.IGNORECASE)
 
 
-def parse_aiken(text: str, name: str, file: str) -> Bank:
+def parse_aiken(text: str, name: str, file: str, limits: Limits = LIMITS) -> Bank:
     """Moodle's Aiken format: a question line, options ``A.``/``A)``, then ``ANSWER: B``."""
     bank = Bank(name)
     question: list[str] = []
@@ -24,11 +25,16 @@ def parse_aiken(text: str, name: str, file: str) -> Bank:
         line = raw.strip()
         if not line:
             continue
+        if len(line) > limits.field_chars:
+            raise TooBig(number, f"a line is longer than {limits.field_chars:,} characters")
         answer = _AIKEN_ANSWER.match(line)
         option = _AIKEN_OPTION.match(line)
         if answer:
             if not question:
                 fail(number, "ANSWER without a question")
+            elif not options:
+                # In Aiken every question has options; without them this is no Aiken question.
+                fail(start, "an Aiken question needs options A., B., … before its ANSWER line")
             else:
                 letter = answer.group(1).strip()
                 try:
@@ -39,7 +45,9 @@ def parse_aiken(text: str, name: str, file: str) -> Bank:
                     fail(start, str(error))
             question, options = [], []
         elif option and question:
-            if option.group(1).upper() != LETTERS[len(options)]:
+            if len(options) == len(LETTERS):
+                fail(number, f"at most {len(LETTERS)} options")
+            elif option.group(1).upper() != LETTERS[len(options)]:
                 fail(number, f"expected option {LETTERS[len(options)]}")
             options.append(option.group(2))
         elif options:

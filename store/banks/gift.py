@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from store.banks.limits import LIMITS, Limits, TooBig
 from store.banks.model import (
     ID_PATTERN,
     LETTERS,
@@ -57,29 +58,31 @@ def _gift_feedback(text: str) -> tuple[str, str]:
     return head, notes[0] if notes else ""
 
 
-def parse_gift(text: str, name: str, file: str) -> Bank:
+def parse_gift(text: str, name: str, file: str, limits: Limits = LIMITS) -> Bank:
     """Moodle's GIFT: multiple choice, true/false and short answer, with ``#`` feedback,
     ``####`` general feedback (kept as the explanation) and ``$CATEGORY:``."""
     bank = Bank(name)
     category = ""
     block: list[str] = []
+    size = 0
+    closed = False
     start = 0
 
     def flush() -> None:
-        nonlocal block
+        nonlocal block, size, closed
         if block:
             try:
                 bank.questions.append(_gift_question("\n".join(block), start, category))
             except BadQuestion as error:
                 bank.errors.append(BankError(file, start, str(error)))
-        block = []
+        block, size, closed = [], 0, False
 
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if line.startswith("//"):
             continue
         if not line:
-            if block and "}" in "\n".join(block).replace("\\}", ""):
+            if closed:
                 flush()
             continue
         if line.startswith("$CATEGORY:") and not block:
@@ -88,6 +91,10 @@ def parse_gift(text: str, name: str, file: str) -> Bank:
         if not block:
             start = number
         block.append(raw)
+        size += len(raw) + 1
+        if size > limits.field_chars:
+            raise TooBig(start, f"a question is longer than {limits.field_chars:,} characters")
+        closed = closed or "}" in raw.replace("\\}", "")
     flush()
     return bank
 

@@ -16,6 +16,10 @@ FALSE_WORDS = {"false", "f", "no", "n", "错", "错误", "否"}
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
 LESSON_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 """What fits a deep link's payload (Telegram allows letters, digits, ``_`` and ``-``)."""
+UNSAFE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+"""NUL, other control characters and lone surrogates: PostgreSQL refuses NUL in text, SQLite
+stores it, and no chat platform can show any of them, so they are errors in every format."""
+BANK_NAME_CHARS = 64
 
 
 def normalize(text: str) -> str:
@@ -79,10 +83,41 @@ class Bank:
     lessons: list[ParsedLesson] = field(default_factory=list)
     errors: list[BankError] = field(default_factory=list)
 
+    @property
+    def readable(self) -> bool:
+        """Whether anything at all could be read (a broken file or a PDF: nothing)."""
+        return bool(self.questions or self.levels or self.lessons)
+
 
 DEFAULT_BANK = "default"
 """The bank of a file that names none (YAML's ``bank:``, ``--bank``). Never the file's name:
 ``bank (1).xlsx`` sent again must update the same questions, not add copies."""
+
+
+def text_problem(value: str, limit: int) -> str | None:
+    """Why ``value`` cannot be stored as bank text, or None."""
+    if len(value) > limit:
+        return f"a value is longer than {limit:,} characters"
+    bad = UNSAFE.search(value)
+    if bad:
+        return f"the text contains the control character U+{ord(bad.group()):04X}"
+    return None
+
+
+def shown(text: str, limit: int = 300) -> str:
+    """A message as a terminal or a chat can show it: bounded, no control characters (a
+    parser's message may quote what the file said)."""
+    text = UNSAFE.sub("?", text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def bank_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot name a bank, or None."""
+    if not name.strip():
+        return "the bank name is empty"
+    if len(name) > BANK_NAME_CHARS:
+        return f"the bank name is longer than {BANK_NAME_CHARS} characters"
+    return text_problem(name, BANK_NAME_CHARS)
 
 
 def question_key(bank: str, text: str) -> str:
@@ -154,10 +189,15 @@ def build_question(
         if not all(normalize(a) for a in answers):
             raise BadQuestion("a fill-in answer must have letters or digits")
         options = []
+    shown = str(difficulty).strip()
+    if len(shown) > 3:
+        # A 5,000-digit number would take int() past Python's digit limit (and into the
+        # message): too long is simply not 1 to 5.
+        raise BadQuestion(f"difficulty {shown[:20]}… must be a number from 1 to 5")
     try:
-        level = int(str(difficulty).strip() or 1)
+        level = int(shown or 1)
     except ValueError:
-        raise BadQuestion(f"difficulty {difficulty!r} must be a number from 1 to 5") from None
+        raise BadQuestion(f"difficulty {shown!r} must be a number from 1 to 5") from None
     if not 1 <= level <= 5:
         raise BadQuestion(f"difficulty {level} must be from 1 to 5")
     if len(category) > 64:

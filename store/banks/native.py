@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 import yaml
 
+from store.banks.limits import LIMITS, Limits, TooBig
 from store.banks.model import (
     LESSON_ID,
     BadQuestion,
@@ -17,9 +19,90 @@ from store.banks.model import (
 )
 
 
-def _lines_of(text: str, section: str) -> list[int]:
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, counting nesting and aliases while it composes the node tree, so
+    a deep or alias-laden file is refused before a single Python object is built."""
+
+    def __init__(self, text: str, limits: Limits) -> None:
+        super().__init__(text)
+        self.limits = limits
+        self.depth = 0
+        self.aliases = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        peek = cast(Callable[[], yaml.Event], self.peek_event)  # the stubs leave it untyped
+        event = peek()
+        line = event.start_mark.line + 1 if event.start_mark else 1
+        if isinstance(event, yaml.AliasEvent):
+            self.aliases += 1
+            if self.aliases > self.limits.yaml_aliases:
+                raise TooBig(line, f"more than {self.limits.yaml_aliases} aliases (*name)")
+        self.depth += 1
+        if self.depth > self.limits.yaml_depth:
+            raise TooBig(line, f"nested deeper than {self.limits.yaml_depth} levels")
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+INT_TAG = "tag:yaml.org,2002:int"
+STR_TAG = "tag:yaml.org,2002:str"
+
+
+def _check_nodes(root: yaml.Node, limits: Limits) -> None:
+    """Refuse what the tree would become with every alias expanded (a "billion laughs" file
+    is a few hundred bytes), a recursive alias, and any value over the field limit. A long
+    number becomes text, so the question that has it gets its own error."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        known = sizes.get(id(node))
+        if known is not None:
+            return known
+        line = node.start_mark.line + 1
+        if id(node) in open_nodes:
+            raise TooBig(line, "an alias refers to the node that contains it")
+        total = 1
+        if isinstance(node, yaml.ScalarNode):
+            if len(node.value) > limits.field_chars:
+                raise TooBig(line, f"a value is longer than {limits.field_chars:,} characters")
+            if node.tag == INT_TAG and len(node.value) > 20:
+                node.tag = STR_TAG
+        else:
+            open_nodes.add(id(node))
+            children: list[yaml.Node] = (
+                [part for pair in node.value for part in pair]
+                if isinstance(node, yaml.MappingNode)
+                else list(node.value)
+            )
+            for child in children:
+                total += size(child)
+                if total > limits.yaml_nodes:
+                    message = f"the file expands to more than {limits.yaml_nodes:,} values"
+                    raise TooBig(line, message)
+            open_nodes.discard(id(node))
+        sizes[id(node)] = total
+        return total
+
+    size(root)
+
+
+def _load(text: str, limits: Limits) -> tuple[Any, yaml.Node | None]:
+    loader = _BoundedLoader(text, limits)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            return None, None
+        _check_nodes(root, limits)
+        return loader.construct_document(root), root
+    finally:
+        loader.dispose()
+
+
+def _lines_of(root: yaml.Node | None, section: str) -> list[int]:
     """The line of each item of a top-level list, from the YAML node tree."""
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
     if not isinstance(root, yaml.MappingNode):
         return []
     for key, value in root.value:
@@ -28,18 +111,21 @@ def _lines_of(text: str, section: str) -> list[int]:
     return []
 
 
-def parse_yaml(text: str, name: str, file: str) -> Bank:
+def parse_yaml(text: str, name: str, file: str, limits: Limits = LIMITS) -> Bank:
     """branchbot's own format: ``bank``, ``questions``, ``levels`` and ``lessons``."""
     try:
-        data = yaml.safe_load(text)
+        data, root = _load(text, limits)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
         return Bank(name, errors=[BankError(file, line, f"not valid YAML: {error}")])
+    except (ValueError, TypeError, OverflowError) as error:
+        # The safe constructor's own checks (a date like 2026-13-45) raise these.
+        return Bank(name, errors=[BankError(file, 1, f"not valid YAML: {error}")])
     if not isinstance(data, dict):
         return Bank(name, errors=[BankError(file, 1, "expected keys bank, questions, …")])
     bank = Bank(str(data.get("bank") or name))
-    unknown = set(data) - {"bank", "questions", "levels", "lessons"}
+    unknown = set(map(str, data)) - {"bank", "questions", "levels", "lessons"}
     if unknown:
         bank.errors.append(BankError(file, 1, f"unknown keys: {', '.join(sorted(unknown))}"))
     sections: dict[str, list[Any]] = {}
@@ -54,7 +140,7 @@ def parse_yaml(text: str, name: str, file: str) -> Bank:
         ("levels", _yaml_level),
         ("lessons", _yaml_lesson),
     ):
-        lines = _lines_of(text, section)
+        lines = _lines_of(root, section)
         for index, item in enumerate(sections[section]):
             line = lines[index] if index < len(lines) else 1
             if not isinstance(item, dict):
