@@ -110,7 +110,9 @@ class PlaygroundChannel(WebhookChannel):
                 if item is None:
                     break
                 data = json.dumps(item, ensure_ascii=False)
-                await response.write(f"id: {item['id']}\ndata: {data}\n\n".encode())
+                await response.write(
+                    f"id: {item['id']}\ndata: {data}\n\n".encode("utf-8", "replace")
+                )
         except ConnectionResetError:
             pass
         finally:
