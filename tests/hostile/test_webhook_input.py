@@ -158,7 +158,9 @@ async def test_a_broadcast_text_cut_mid_emoji_is_sent_repaired(lab: Lab) -> None
     await lab.say("sam", f"/join {sam}")
     mei = code_in(await lab.say("sam", "/invite Main member"))
     await lab.say("mei", f"/join {mei}")
-    answers = await compose(lab, "sam", "Meeting\x00 at 3 \ud83d", "Members", "Meeting", "No", "Send now")
+    answers = await compose(
+        lab, "sam", "Meeting\x00 at 3 \ud83d", "Members", "Meeting", "No", "Send now"
+    )
     sent = await lab.ask("sam", choice=button(answers[-1], "Send"))
     assert "on its way" in sent[0]["text"]
     notice = await until(lab, lambda m: to("mei")(m) and "Meeting at 3" in m["text"])
