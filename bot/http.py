@@ -20,7 +20,8 @@ class BodyTimeout(Exception):
 class HttpServer:
     """The server bounds how long any connection can hold it: ``idle_timeout`` for a connection
     with no complete request (idle, between keep-alive requests, or headers still arriving:
-    aiohttp's keep-alive timer runs from the connection's start and the last answer), and
+    aiohttp's keep-alive timer runs from the last answer and, since 3.14.4, from the
+    connection's start; data arriving does not reset it), and
     ``body_timeout`` for a request's body to arrive after its headers."""
 
     def __init__(
