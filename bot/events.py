@@ -53,7 +53,7 @@ def _plain(value: str) -> bool:
 
 def _check_id(where: str, value: str) -> None:
     if len(value) <= MAX_ID and value.isascii() and "\x00" not in value:
-        return
+        return  # the usual id, checked inline: this runs several times for every event
     if (problem := id_problem(value)) is not None:
         raise InvalidText(f"{where} {problem}")
 
@@ -145,7 +145,8 @@ class Incoming:
         if not _plain(self.text):
             object.__setattr__(self, "text", clean_text(self.text))
         if self.args and not _plain("".join(self.args)):
-            object.__setattr__(self, "args", tuple(clean_text(arg) for arg in self.args))
+            cleaned = (clean_text(arg) for arg in self.args)
+            object.__setattr__(self, "args", tuple(arg for arg in cleaned if arg))
         if self.command is not None and not _plain(self.command):
             object.__setattr__(self, "command", clean_text(self.command))
 

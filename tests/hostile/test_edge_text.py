@@ -67,7 +67,7 @@ def test_incoming_itself_cleans_text_and_refuses_bad_ids() -> None:
         command="say",
         args=("Ann\ud800", "\x00"),
     )
-    assert event.text == "/say " + REPAIRED and event.args == ("Ann\ufffd", "")
+    assert event.text == "/say " + REPAIRED and event.args == ("Ann\ufffd",)
     assert event.chat.title == "Room" + REPAIRED
     assert event.sender.name.startswith(REPAIRED) and len(event.sender.name) == 255
     assert Attachment("f\ud800.csv", "text/csv\x00", b"").name == "f\ufffd.csv"
