@@ -21,7 +21,18 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot.events import Attachment, Chat, Incoming, Sender, parse_command
+from bot.events import (
+    MAX_ID,
+    MAX_LABEL,
+    Attachment,
+    Chat,
+    Incoming,
+    InvalidText,
+    Sender,
+    clean_text,
+    id_problem,
+    parse_command,
+)
 from bot.messages import (
     Address,
     Capabilities,
@@ -64,9 +75,7 @@ class BadEvent(ValueError):
     """A request that is not a valid protocol v1 event; the message is the reason given back."""
 
 
-def _text(
-    data: dict[str, Any], key: str, where: str, *, required: bool = True, limit: int = 255
-) -> str | None:
+def _value(data: dict[str, Any], key: str, where: str, required: bool, limit: int) -> str | None:
     value = data.get(key)
     if value is None:
         if required:
@@ -82,15 +91,35 @@ def _text(
     return value
 
 
+def _text(
+    data: dict[str, Any], key: str, where: str, *, required: bool = False, limit: int = MAX_LABEL
+) -> str | None:
+    """Something shown to people (text, a name): lone surrogates and NUL are repaired, so the
+    person is still answered (see ``bot.events.clean_text``)."""
+    value = _value(data, key, where, required, limit)
+    return None if value is None else clean_text(value)
+
+
+def _id(
+    data: dict[str, Any], key: str, where: str, *, required: bool = True, limit: int = MAX_ID
+) -> str | None:
+    """Something matched exactly (an id, a button payload): refused when no store could keep
+    it, since a repaired id would name something else."""
+    value = _value(data, key, where, required, limit)
+    if value is not None and (problem := id_problem(value, limit)) is not None:
+        raise BadEvent(f"field {where}{key} {problem}")
+    return value
+
+
 def _file(value: Any) -> Attachment | None:
     """``{"name", "mime", "data": base64}``: a file the person sent."""
     if value is None:
         return None
     if not isinstance(value, dict):
         raise BadEvent("field file must be an object")
-    name = str(_text(value, "name", "file."))
-    mime = _text(value, "mime", "file.", required=False) or "application/octet-stream"
-    encoded = _text(value, "data", "file.", limit=MAX_BODY)
+    name = str(_text(value, "name", "file.", required=True))
+    mime = _text(value, "mime", "file.") or "application/octet-stream"
+    encoded = _value(value, "data", "file.", True, MAX_BODY)
     try:
         data = base64.b64decode(str(encoded), validate=True)
     except (binascii.Error, ValueError):
@@ -99,11 +128,19 @@ def _file(value: Any) -> Attachment | None:
 
 
 def parse_event(platform: str, body: bytes) -> Incoming:
-    """Turn a request body into an ``Incoming``, or raise ``BadEvent`` with the reason."""
+    """Turn a request body into an ``Incoming``, or raise ``BadEvent`` with the reason.
+
+    Any body, however hostile, ends here as an event or a reason: nesting deeper than the
+    parser's recursion limit and integers longer than Python's int-string limit are refused
+    like any other body that is not JSON."""
     try:
         data = json.loads(body)
+    except RecursionError:
+        raise BadEvent("body is not JSON: nested too deeply") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise BadEvent(f"body is not JSON: {error}") from None
+    except ValueError:  # Python's int-string limit (4300 digits)
+        raise BadEvent("body is not JSON: a number has too many digits") from None
     if not isinstance(data, dict):
         raise BadEvent("body must be a JSON object")
     chat = data.get("chat")
@@ -115,33 +152,33 @@ def parse_event(platform: str, body: bytes) -> Incoming:
             "missing field: sender" if sender is None else "field sender must be an object"
         )
     kind = chat.get("type")
-    if kind not in ("group", "direct"):
+    if not isinstance(kind, str) or kind not in ("group", "direct"):
         raise BadEvent('field chat.type must be "group" or "direct"')
-    text = _text(data, "text", "", required=False, limit=MAX_BODY) or ""
-    choice = _text(data, "choice", "", required=False, limit=64)
+    text = _text(data, "text", "", limit=MAX_BODY) or ""
+    choice = _id(data, "choice", "", required=False, limit=64)
     attachment = _file(data.get("file"))
     if not text.strip() and not choice and attachment is None:
         raise BadEvent("an event needs text, choice or file")
     command = None if choice else parse_command(text)
-    return Incoming(
-        platform=platform,
-        event_id=str(_text(data, "id", "")),
-        chat=Chat(
-            str(_text(chat, "id", "chat.")),
-            kind == "direct",
-            _text(chat, "title", "chat.", required=False) or "",
-        ),
-        sender=Sender(
-            str(_text(sender, "id", "sender.")),
-            _text(sender, "name", "sender.", required=False) or "",
-        ),
-        text=text,
-        command=command[0] if command else None,
-        args=command[1] if command else (),
-        choice=choice,
-        reply_to=_text(data, "message_id", "", required=False),
-        attachment=attachment,
-    )
+    try:
+        return Incoming(
+            platform=platform,
+            event_id=str(_id(data, "id", "")),
+            chat=Chat(
+                str(_id(chat, "id", "chat.")), kind == "direct", _text(chat, "title", "chat.") or ""
+            ),
+            sender=Sender(
+                str(_id(sender, "id", "sender.")), _text(sender, "name", "sender.") or ""
+            ),
+            text=text,
+            command=command[0] if command else None,
+            args=command[1] if command else (),
+            choice=choice,
+            reply_to=_id(data, "message_id", "", required=False),
+            attachment=attachment,
+        )
+    except InvalidText as error:  # the core's own last check; the fields above come first
+        raise BadEvent(f"field {error}") from None
 
 
 def render(address: Address, message: Outgoing, message_id: str) -> dict[str, Any]:
@@ -173,6 +210,13 @@ def render(address: Address, message: Outgoing, message_id: str) -> dict[str, An
             "data": base64.b64encode(message.image.data).decode(),
         }
     return body
+
+
+def encode(body: dict[str, Any]) -> bytes:
+    """UTF-8 JSON that cannot fail: text is made valid where it comes in, but a row stored
+    before that (or built by a bug) must not raise on every retry; its lone surrogates go out
+    as ``?`` instead."""
+    return json.dumps(body, ensure_ascii=False).encode("utf-8", "replace")
 
 
 @dataclass
@@ -216,7 +260,7 @@ class WebhookChannel:
     async def send(self, address: Address, message: Outgoing, message_id: str) -> SentRef:
         if self._client is None:
             raise TransientError("channel is not started")
-        body = json.dumps(render(address, message, message_id), ensure_ascii=False).encode()
+        body = encode(render(address, message, message_id))
         try:
             async with self._client.post(
                 self.callback_url, data=body, headers=signed_headers(self.secret, body)

@@ -123,7 +123,13 @@ class BranchBot:
         self.config = config
         self.metrics = Metrics()
         self.db = Database(config.database_url)
-        self.http = HttpServer(config.http.host, config.http.port, self.metrics.registry)
+        self.http = HttpServer(
+            config.http.host,
+            config.http.port,
+            self.metrics.registry,
+            idle_timeout=config.http.idle_timeout,
+            body_timeout=config.http.body_timeout,
+        )
         self.serve_http = serve_http
         self.webhooks = WebhookEndpoint()
         self.adapters: list[Adapter] = []

@@ -10,8 +10,7 @@ import re
 import sys
 from pathlib import Path
 from typing import Any
-
-from sqlalchemy.engine import make_url
+from urllib.parse import urlsplit, urlunsplit
 
 from bot.app import BranchBot
 from bot.config import Config, ConfigError, load_config
@@ -187,6 +186,34 @@ def bank_import(config: Config, file: Path, name: str | None, skip_bad: bool) ->
     return 0
 
 
+def _redacted(value: Any) -> Any:
+    """The config as ``config check`` prints it: secrets are SecretStr (dumped as stars) or
+    left out, but a URL can carry credentials of its own, in ``user:password@`` or in its query
+    (a group robot's ``?access_token=``); those are masked in every URL, wherever it is."""
+    if isinstance(value, dict):
+        return {key: _redacted(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_redacted(item) for item in value]
+    if not isinstance(value, str) or "://" not in value:
+        return value
+    try:
+        url = urlsplit(value)
+        port = url.port
+    except ValueError:
+        return value
+    if not url.scheme or not url.netloc:
+        return value
+    netloc = url.hostname or ""
+    if ":" in netloc:
+        netloc = f"[{netloc}]"
+    if port is not None:
+        netloc += f":{port}"
+    if "@" in url.netloc:
+        netloc = "***@" + netloc
+    query = "&".join(f"{part.partition('=')[0]}=***" for part in url.query.split("&") if part)
+    return urlunsplit((url.scheme, netloc, url.path, query, url.fragment))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -214,8 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         shown = config.model_dump(
             mode="json", exclude={"webhook": {"channels": {"__all__": {"secret"}}}}
         )
-        shown["database_url"] = make_url(config.database_url).render_as_string(hide_password=True)
-        print(json.dumps(shown, indent=2, ensure_ascii=False))
+        print(json.dumps(_redacted(shown), indent=2, ensure_ascii=False))
         print("configuration is valid", file=sys.stderr)
     return 0
 

@@ -37,6 +37,10 @@ class ConfigError(ValueError):
 class HttpConfig(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
+    idle_timeout: float = Field(15.0, gt=0, le=3600)
+    """Seconds a connection may stay open without a complete request (idle or slow headers)."""
+    body_timeout: float = Field(10.0, gt=0, le=3600)
+    """Seconds a request's body may take to arrive after its headers."""
 
 
 class WebhookChannelConfig(BaseModel):

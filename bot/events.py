@@ -6,6 +6,64 @@ import re
 import time
 from dataclasses import dataclass, field
 
+MAX_ID = 255
+"""Ids are keys in the store (``String(255)`` columns): a longer one would make PostgreSQL
+raise on every redelivery, so the event is refused instead."""
+MAX_LABEL = 255
+"""Names and titles are shown, not matched: a longer one is cut (the store keeps 128/255)."""
+
+
+class InvalidText(ValueError):
+    """An id no store can hold (NUL, a lone surrogate, too long); the message says which."""
+
+
+def clean_text(text: str) -> str:
+    """``text`` as valid Unicode without NUL: lone surrogates (a JavaScript bridge that cut an
+    emoji in half) become U+FFFD, NUL is dropped. Shown text is repaired rather than refused so
+    a person is still answered; neither SQLite (UTF-8) nor PostgreSQL (no NUL) can then raise,
+    and nothing rendered from it fails to encode. ASCII without NUL, the usual case, costs one
+    scan and returns ``text`` itself."""
+    if not text.isascii():
+        try:
+            text.encode()
+        except UnicodeEncodeError:
+            text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text.replace("\x00", "") if "\x00" in text else text
+
+
+def id_problem(value: str, limit: int = MAX_ID) -> str | None:
+    """Why ``value`` cannot be an id, or ``None``. Ids are matched exactly (dedup, chats,
+    accounts), so a repaired id would be a different one: such an id is refused, not cleaned."""
+    if len(value) > limit:
+        return f"is longer than {limit} characters"
+    if "\x00" in value:
+        return "contains NUL"
+    if not value.isascii():
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            return "contains a lone surrogate"
+    return None
+
+
+def _plain(value: str) -> bool:
+    """ASCII without NUL: valid as it is. The one check an ordinary event pays per field."""
+    return value.isascii() and "\x00" not in value
+
+
+def _check_id(where: str, value: str) -> None:
+    if len(value) <= MAX_ID and value.isascii() and "\x00" not in value:
+        return  # the usual id, checked inline: this runs several times for every event
+    if (problem := id_problem(value)) is not None:
+        raise InvalidText(f"{where} {problem}")
+
+
+def _cleaned(value: str, limit: int) -> str:
+    """``value`` repaired and cut to ``limit``; ``value`` itself when it needs neither."""
+    if len(value) <= limit and _plain(value):
+        return value
+    return clean_text(value)[:limit]
+
 
 @dataclass(frozen=True, slots=True)
 class Chat:
@@ -15,11 +73,21 @@ class Chat:
     direct: bool
     title: str = ""
 
+    def __post_init__(self) -> None:
+        _check_id("chat.id", self.id)
+        if (title := _cleaned(self.title, MAX_LABEL)) is not self.title:
+            object.__setattr__(self, "title", title)
+
 
 @dataclass(frozen=True, slots=True)
 class Sender:
     id: str
     name: str = ""
+
+    def __post_init__(self) -> None:
+        _check_id("sender.id", self.id)
+        if (name := _cleaned(self.name, MAX_LABEL)) is not self.name:
+            object.__setattr__(self, "name", name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +98,10 @@ class Attachment:
     name: str
     mime: str
     data: bytes = field(repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", _cleaned(self.name, MAX_LABEL))
+        object.__setattr__(self, "mime", _cleaned(self.mime, MAX_LABEL))
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +128,27 @@ class Incoming:
     moved_to: str | None = None
     """The platform says this chat now has the id ``moved_to`` (a Telegram group upgraded to a
     supergroup). Such an event carries nothing else: the core moves the room binding."""
+
+    def __post_init__(self) -> None:
+        """The last line of the edge: whatever an adapter built, no id reaches the store that it
+        cannot hold, and no text that cannot be stored or encoded again. Adapters check first
+        to give their own reasons. An ordinary event pays one ASCII scan per field."""
+        _check_id("id", self.event_id)
+        if self.choice is not None:
+            _check_id("choice", self.choice)
+        if self.reply_to is not None:
+            _check_id("reply_to", self.reply_to)
+        if self.thread is not None:
+            _check_id("thread", self.thread)
+        if self.moved_to is not None:
+            _check_id("moved_to", self.moved_to)
+        if not _plain(self.text):
+            object.__setattr__(self, "text", clean_text(self.text))
+        if self.args and not _plain("".join(self.args)):
+            cleaned = (clean_text(arg) for arg in self.args)
+            object.__setattr__(self, "args", tuple(arg for arg in cleaned if arg))
+        if self.command is not None and not _plain(self.command):
+            object.__setattr__(self, "command", clean_text(self.command))
 
     @property
     def identity(self) -> str:

@@ -2,19 +2,44 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+SHUTDOWN_TIMEOUT = 2.0
+"""On stop, requests in progress get this long to finish."""
+
+
+class BodyTimeout(Exception):
+    """The client did not send the whole body in time (a slow-body attack or a dead peer)."""
 
 
 class HttpServer:
-    def __init__(self, host: str, port: int, registry: CollectorRegistry) -> None:
+    """The server bounds how long any connection can hold it: ``idle_timeout`` for a connection
+    with no complete request (idle, between keep-alive requests, or headers still arriving:
+    aiohttp's keep-alive timer runs from the last answer and, since 3.14.4, from the
+    connection's start; data arriving does not reset it), and
+    ``body_timeout`` for a request's body to arrive after its headers."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        registry: CollectorRegistry,
+        *,
+        idle_timeout: float = 15.0,
+        body_timeout: float = 10.0,
+    ) -> None:
         self.host = host
         self.port = port
         self.registry = registry
+        self.idle_timeout = idle_timeout
+        self.body_timeout = body_timeout
         self.ready = False
-        self.app = web.Application()
+        self.app = web.Application(middlewares=[self._body_deadline])
         self.app.router.add_get("/healthz", self._health)
         self.app.router.add_get("/metrics", self._metrics)
         self._runner: web.AppRunner | None = None
@@ -23,7 +48,12 @@ class HttpServer:
         self.app.router.add_routes(list(routes))
 
     async def start(self) -> None:
-        self._runner = web.AppRunner(self.app, shutdown_timeout=2.0, access_log=None)
+        self._runner = web.AppRunner(
+            self.app,
+            shutdown_timeout=SHUTDOWN_TIMEOUT,
+            keepalive_timeout=self.idle_timeout,
+            access_log=None,
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
@@ -37,6 +67,38 @@ class HttpServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+    @web.middleware
+    async def _body_deadline(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Every route (webhooks, Telegram's) reads its body under one deadline: when it runs
+        out, the body stream raises, and whatever the handler made of that the answer is 408
+        and the connection is closed."""
+        if request.content.is_eof():  # no body, or all of it arrived with the headers
+            return await handler(request)
+        expired = False
+
+        def expire() -> None:
+            nonlocal expired
+            if not request.content.is_eof():
+                expired = True
+                request.content.set_exception(BodyTimeout())
+
+        timer = asyncio.get_running_loop().call_later(self.body_timeout, expire)
+        try:
+            response = await handler(request)
+        except Exception:
+            if not expired:
+                raise
+        finally:
+            timer.cancel()
+        if expired:
+            late = web.json_response(
+                {"ok": False, "error": f"body not received within {self.body_timeout:g} s"},
+                status=408,
+            )
+            late.force_close()
+            return late
+        return response
 
     @property
     def url(self) -> str:

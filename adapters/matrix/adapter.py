@@ -33,7 +33,7 @@ from adapters.matrix import parse, render
 from adapters.matrix.base import Offer
 from adapters.matrix.sending import Sending
 from adapters.matrix.session import LoginFailed
-from bot.events import Chat, Incoming, Sender
+from bot.events import Chat, Incoming, InvalidText, Sender
 from bot.messages import EventHandler, TransientError
 
 log = logging.getLogger(__name__)
@@ -193,7 +193,7 @@ class MatrixAdapter(Sending):
             for source in sources:
                 try:
                     incoming = await self._incoming(room_id, source)
-                except (parse.Malformed, AttributeError, TypeError) as error:
+                except (parse.Malformed, InvalidText, AttributeError, TypeError) as error:
                     log.warning(
                         "matrix: dropped malformed event %s in %s: %s",
                         source.get("event_id") if isinstance(source, dict) else "?",

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.matrix.render import keycap_number
-from bot.events import Chat, Incoming, Sender, parse_command
+from bot.events import Chat, Incoming, Sender, clean_text, id_problem, parse_command
 
 
 class Malformed(ValueError):
@@ -28,9 +28,20 @@ class Reaction:
 
 
 def _str(data: dict[str, Any], key: str) -> str:
+    """An id (event, sender, relation target): refused when no store could hold it."""
     value = data.get(key)
     if not isinstance(value, str) or not value:
         raise Malformed(f"{key} is missing or not a string")
+    if (problem := id_problem(value)) is not None:
+        raise Malformed(f"{key} {problem}")
+    return value
+
+
+def _optional_id(value: Any, key: str) -> str | None:
+    if not isinstance(value, str):
+        return None
+    if (problem := id_problem(value)) is not None:
+        raise Malformed(f"{key} {problem}")
     return value
 
 
@@ -66,6 +77,7 @@ def message(
     body = content.get("body")
     if not isinstance(body, str):
         raise Malformed("body is not a string")
+    body = clean_text(body)
     in_reply = _dict(relates, "m.in_reply_to")
     thread = relates.get("event_id") if relates.get("rel_type") == "m.thread" else None
     reply_to = in_reply.get("event_id")
@@ -83,8 +95,8 @@ def message(
         text=body,
         command=command[0] if command else None,
         args=command[1] if command else (),
-        reply_to=reply_to if isinstance(reply_to, str) else None,
-        thread=thread if isinstance(thread, str) else None,
+        reply_to=_optional_id(reply_to, "m.in_reply_to.event_id"),
+        thread=_optional_id(thread, "m.relates_to.event_id"),
     )
 
 

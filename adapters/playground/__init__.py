@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import secrets
 from collections import deque
 from importlib.resources import files
@@ -27,14 +28,26 @@ PERSONAS = [
     {"id": "max", "name": "Max", "hint": "member-to-be"},
 ]
 ROOM = {"id": "room-library", "title": "Library branch room"}
-LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+LOCAL_AUTHORITY = re.compile(r"(?:127\.0\.0\.1|localhost|\[::1\])(?::[0-9]{1,5})?", re.IGNORECASE)
 """The page holds a signing secret: it is only served to browsers that reached it by a
-loopback name, so another web site cannot read it through DNS rebinding."""
+loopback name, so another web site cannot read it through DNS rebinding. A browser sends
+exactly ``Host: <name>[:<port>]``, so anything else is refused rather than interpreted:
+userinfo (``evil@127.0.0.1``), a missing Host (HTTP/1.0), more than one."""
 
 
 def is_local(request: web.Request) -> bool:
-    host = request.url.host or ""
-    return host.strip("[]") in LOCAL_HOSTS
+    """Whether the request names a loopback host, read from the raw request rather than from
+    aiohttp's URL (which takes userinfo apart and falls back to the socket without a Host)."""
+    hosts = request.headers.getall("Host", [])
+    if len(hosts) != 1 or not LOCAL_AUTHORITY.fullmatch(hosts[0]):
+        return False
+    target = request.raw_path
+    if target.startswith("/"):
+        return True
+    # absolute-form (``GET http://name/ HTTP/1.1``): its authority must be local as well
+    scheme, _, rest = target.partition("://")
+    authority = rest.split("/", 1)[0].split("?", 1)[0]
+    return scheme.lower() in ("http", "https") and bool(LOCAL_AUTHORITY.fullmatch(authority))
 
 
 class PlaygroundChannel(WebhookChannel):
@@ -110,7 +123,9 @@ class PlaygroundChannel(WebhookChannel):
                 if item is None:
                     break
                 data = json.dumps(item, ensure_ascii=False)
-                await response.write(f"id: {item['id']}\ndata: {data}\n\n".encode())
+                await response.write(
+                    f"id: {item['id']}\ndata: {data}\n\n".encode("utf-8", "replace")
+                )
         except ConnectionResetError:
             pass
         finally:

@@ -18,7 +18,7 @@ import logging
 from telegram import Chat as TgChat
 from telegram import MaybeInaccessibleMessage, Message, Update
 
-from bot.events import Chat, Incoming, Sender, parse_command
+from bot.events import Chat, Incoming, Sender, clean_text, id_problem, parse_command
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,8 @@ def to_incoming(platform: str, update: Update, bot_username: str) -> Incoming | 
         query = update.callback_query
         if query.message is None or not query.data or query.from_user.is_bot:
             return None
+        if id_problem(query.data) is not None:
+            return None  # no button of ours carries it (a payload is matched exactly)
         return Incoming(
             platform=platform,
             event_id=f"cb:{query.id}",
@@ -71,7 +73,7 @@ def to_incoming(platform: str, update: Update, bot_username: str) -> Incoming | 
         )
     if message is None or message.from_user is None or message.from_user.is_bot:
         return None
-    text = message.text or message.caption or ""
+    text = clean_text(message.text or message.caption or "")
     if not text.strip():
         return None
     command = parse_command(text, bot_username)
