@@ -83,19 +83,23 @@ async def test_a_room_bound_to_an_english_branch_gets_its_notices_in_english(
 ) -> None:
     bot, adapter = await make_bot(default_locale="zh")
     await lib(bot, adapter)
+    assert "本群已绑定到" in await ask(bot, adapter, "sam", "/bind Lib", chat="room-2")
     await ask(bot, adapter, "sam", "/lang en", chat="room")
+    # Every room of the branch speaks English now, not only the one it was set in.
+    again = await ask(bot, adapter, "sam", "/bind Lib", chat="room-2")
+    assert again == "This room is already bound to Lib."
     # Sam now speaks Chinese himself; the branch speaks English, so its new room does too.
     await ask(bot, adapter, "sam", "/lang zh")
-    bound = await ask(bot, adapter, "sam", "/bind Lib", chat="room-2")
+    bound = await ask(bot, adapter, "sam", "/bind Lib", chat="room-3")
     assert bound == "This room is now bound to Lib. Branch notices will be posted here."
     await broadcast(bot, members=False, ack=False)
     await settle(bot)
     notices = {
         s.address.chat_id: s.message.text.plain()
         for s in adapter.sent
-        if s.address.chat_id in ("room", "room-2") and "Hello all" in s.message.text.plain()
+        if not s.address.direct and "Hello all" in s.message.text.plain()
     }
-    assert notices == {"room": "📢 Notice\nHello all", "room-2": "📢 Notice\nHello all"}
+    assert notices == dict.fromkeys(("room", "room-2", "room-3"), "📢 Notice\nHello all")
 
 
 async def test_pressing_someone_elses_question_in_a_room_says_whose_it_is(
@@ -123,3 +127,19 @@ async def test_pressing_someone_elses_question_in_a_room_says_whose_it_is(
     await adapter.say("mei", choice=english, chat="room")
     await settle(bot)
     assert adapter.sent[-1].message.text.plain().startswith("That question has already ended")
+
+
+async def test_a_language_set_in_a_room_holds_for_the_rest_of_its_batch(
+    make_bot: BotFactory,
+) -> None:
+    bot, adapter = await make_bot(default_locale="zh")
+    await lib(bot, adapter)
+    assert "支部：Lib" in await ask(bot, adapter, "mei", "/me", chat="room")  # cached: Chinese
+    before = len(adapter.sent)
+    await asyncio.gather(
+        adapter.say("sam", "/lang en", chat="room"), adapter.say("mei", "/me", chat="room")
+    )
+    await settle(bot)
+    said = [s.message.text.plain() for s in adapter.sent[before:]]
+    assert said[0] == "I will speak English in the rooms of Lib from now on."
+    assert "Branch: Lib" in said[1] and "Language: 中文" in said[1]
