@@ -587,7 +587,7 @@ class Engine:
         stale presses ask, so the query is off the hot path; what this batch changed wins
         over the stored rows."""
         event = ctx.event
-        if event.chat.direct:
+        if event.chat.direct or not 0 < version < 2**31:  # what a stored version can be
             return None
         here = (event.platform, event.chat.id)
         owner = next(
