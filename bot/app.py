@@ -194,6 +194,7 @@ class BranchBot:
             self._capabilities,
             self._deliver,
             self.metrics,
+            event_budget=config.event_budget_seconds,
         )
         self.scheduler = Scheduler(self.engine, self.db, config.timezone)
         options = config.broadcast

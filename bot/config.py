@@ -263,6 +263,8 @@ class Config(BaseSettings):
     playground: bool | None = None
     invite_days: int = Field(7, ge=1, le=365)
     log_level: str = "INFO"
+    event_budget_seconds: float = Field(0.25, gt=0, le=60)
+    """How long one event may hold the engine's batch before it is logged as slow."""
     http: HttpConfig = Field(default_factory=HttpConfig)
     webhook: WebhookConfig = Field(default_factory=WebhookConfig)
     telegram: TelegramConfig = Field(default_factory=TelegramConfig)

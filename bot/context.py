@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from types import EllipsisType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.config import LearningConfig
@@ -69,16 +70,44 @@ class Context:
     outbox: list[Queued] = field(default_factory=list)
     people_changed: bool = False
 
+    room_locale: str | None = None
+    """In a group chat, the language of its branch (``None``: the organisation's default)."""
+
+    # A message's language is decided by where it goes, never by who caused it: a room speaks
+    # its branch's language to everyone in it (timers included), a direct chat its person's.
+
     @property
     def translator(self) -> Translator:
+        """The language of this chat: the room's in a group, the speaker's in their DM."""
+        if self.event.chat.direct:
+            return self.personal
+        return translator(self.room_locale, self.settings.default_locale)
+
+    @property
+    def personal(self) -> Translator:
+        """The speaker's own language, for what goes to their direct chat (and ``/me``)."""
         return translator(self.who.locale, self.settings.default_locale)
 
+    def translator_for(
+        self, address: Address, locale: str | EllipsisType | None = ...
+    ) -> Translator:
+        """The language of ``address``. This chat and the speaker's DM are known here; any
+        other chat needs its reader's ``locale`` given (``None``: they chose none), so a
+        message never silently falls back to the language of whoever caused it."""
+        if (address.platform, address.chat_id) == (self.event.platform, self.event.chat.id):
+            return self.translator
+        if address.direct and address.user_id == self.event.sender.id:
+            return self.personal
+        if isinstance(locale, EllipsisType):
+            raise ValueError("a message to another chat needs its reader's language")
+        return translator(locale, self.settings.default_locale)
+
     def t(self, message: str | Plural, /, count: int | None = None, **values: object) -> Markup:
-        """Translate ``message`` into the speaker's language and fill in ``values`` safely."""
+        """Translate ``message`` into this chat's language and fill in ``values`` safely."""
         return self.translator(message, count, **values)
 
     def text(self, message: str) -> str:
-        """The speaker's translation of a short label (role names, usage placeholders)."""
+        """This chat's translation of a short label (role names, usage placeholders)."""
         return self.translator.text(message)
 
     @property
@@ -106,16 +135,9 @@ class Context:
         **values: object,
     ) -> None:
         """Answer where the event came from (in its thread, if it was written in one). A ``str``
-        is a catalog message, translated here."""
-        self.send_to(
-            self.here,
-            message,
-            choices=choices,
-            image=image,
-            count=count,
-            thread=self.event.thread,
-            **values,
-        )
+        is a catalog message, translated here, into this chat's language."""
+        language, thread = self.translator, self.event.thread
+        self._send(self.here, language, message, choices, image, count, values, thread)
 
     def update(
         self,
@@ -128,21 +150,15 @@ class Context:
     ) -> None:
         """Answer a button press by rewriting the message that carried the button, where the
         platform can edit messages; elsewhere (or for typed answers) as a new message."""
-        self.send_to(
-            self.here,
-            message,
-            choices=choices,
-            image=None,
-            count=count,
-            thread=self.event.thread,
-            **values,
-        )
+        language, thread = self.translator, self.event.thread
+        self._send(self.here, language, message, choices, None, count, values, thread)
         if self.capabilities.edits and self.event.choice is not None and self.event.reply_to:
             queued = self.outbox[-1]
             queued.message = dataclasses.replace(queued.message, edit=self.event.reply_to)
 
-    def reply_direct(self, message: str | Plural | Markup, /, **values: Any) -> None:
-        self.send_to(self.direct_address(), message, **values)
+    def reply_direct(self, message: str | Plural | Markup, /, **values: object) -> None:
+        """Tell the speaker privately, in their own language (even when they wrote in a room)."""
+        self._send(self.direct_address(), self.personal, message, None, None, None, values, None)
 
     def send_to(
         self,
@@ -154,9 +170,26 @@ class Context:
         image: Image | None = None,
         count: int | None = None,
         thread: str | None = None,
+        locale: str | EllipsisType | None = ...,
         **values: object,
     ) -> None:
-        text = message if isinstance(message, Markup) else self.t(message, count, **values)
+        """Queue ``message`` for ``address``, in the language of that address (``locale``: its
+        reader's, required for any chat but this one and the speaker's DM)."""
+        language = self.translator_for(address, locale)
+        self._send(address, language, message, choices, image, count, values, thread)
+
+    def _send(
+        self,
+        address: Address,
+        language: Translator,
+        message: str | Plural | Markup,
+        choices: list[list[Choice]] | None,
+        image: Image | None,
+        count: int | None,
+        values: dict[str, object],
+        thread: str | None,
+    ) -> None:
+        text = message if isinstance(message, Markup) else language(message, count, **values)
         rows = tuple(tuple(self._tag(choice) for choice in row) for row in choices or ())
         if rows and self.conversation is not None:
             self.conversation.data["_choices"] = [
@@ -164,7 +197,7 @@ class Context:
             ]
             self.conversation.showed_choices = True
         self.outbox.append(
-            Queued(address, Outgoing(text, rows, image, thread=thread), self.translator.locale)
+            Queued(address, Outgoing(text, rows, image, thread=thread), language.locale)
         )
 
     def _tag(self, choice: Choice) -> Choice:

@@ -80,6 +80,11 @@ class _Batch:
     outbox: list[Queued] = field(default_factory=list)
     answers: list[tuple[_Work, Accepted]] = field(default_factory=list)
     people_changed: bool = False
+    rooms: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    """(platform, chat id) → the room's language, for the group chats of this batch."""
+    rooms_changed: bool = False
+    step: str = ""
+    """The dialog the event being handled was fed to, for the slow-event log."""
 
 
 class Engine:
@@ -97,6 +102,7 @@ class Engine:
         max_batch: int = 512,
         queue_size: int = 20_000,
         cache_size: int = 200_000,
+        event_budget: float = 0.25,
     ) -> None:
         self.db = db
         self.router = router
@@ -107,10 +113,13 @@ class Engine:
         self.deliver = deliver
         self.metrics = metrics
         self.max_batch = max_batch
+        self.event_budget = event_budget
+        """Seconds one event may take inside the batch before it is logged as slow."""
         self._queue: asyncio.Queue[_Work] = asyncio.Queue(queue_size)
         self._people: _LRU = _LRU(cache_size)
         self._conversations: _LRU = _LRU(cache_size)
         self._seen: _LRU = _LRU(cache_size)
+        self._room_locales: _LRU = _LRU(cache_size)
         self._timeouts_queued: set[ConversationKey] = set()
         self._stored_admins: frozenset[str] = frozenset()
         self._task: asyncio.Task[None] | None = None
@@ -187,8 +196,15 @@ class Engine:
             async with self.db.session() as session:
                 batch = _Batch(Repositories(session))
                 await self._prefetch(batch, work)
+                clock = time.perf_counter()
                 for item in work:
+                    batch.step = ""
                     await self._handle(batch, item)
+                    # One clock read per event: each event's end is the next one's start.
+                    done = time.perf_counter()
+                    if done - clock > self.event_budget:
+                        self._over_budget(batch, item, done - clock)
+                    clock = done
                 ids = await self._write(batch)
         except Exception as error:
             self._forget(work)
@@ -210,6 +226,29 @@ class Engine:
             self.metrics.event_seconds.observe(finished - item.queued_at)
             if item.future is not None and not item.future.done():
                 item.future.set_result(answer)
+
+    def _over_budget(self, batch: _Batch, item: _Work, seconds: float) -> None:
+        """An event held the batch longer than its budget: say what ran (never the text)."""
+        event = item.event
+        if item.timeout_version is not None:
+            handler = f"timeout of {batch.step or item.slot}"
+        elif event.command:
+            command, _family = self.router.find(event.command, event.args)
+            handler = f"/{command.name}" if command is not None else "an unknown command"
+        elif batch.step:
+            handler = f"the {batch.step} dialog"
+        elif event.choice is not None:
+            handler = "a button"
+        else:
+            handler = "a file" if event.attachment is not None else "a message"
+        log.warning(
+            "slow event: %s on %s took %.3f s (budget %.3f s)",
+            handler,
+            event.platform,
+            seconds,
+            self.event_budget,
+        )
+        self.metrics.slow_events.labels(event.platform).inc()
 
     def _forget(self, work: list[_Work]) -> None:
         """A rolled-back batch may have touched cached objects: drop them, reload on retry."""
@@ -241,7 +280,7 @@ class Engine:
                     who = self._principal(
                         item.event, people.get((item.event.platform, item.event.sender.id))
                     )
-                    ctx = self._context(batch, item.event, who)
+                    ctx = await self._context(batch, item.event, who)
                     ctx.reply(
                         _(
                             "Sorry, something went wrong with that. It has been logged; "
@@ -278,6 +317,13 @@ class Engine:
         for account in missing:
             self._people.remember(account, found.get(account))
         batch.people = {a: self._people[a] for a in accounts}
+
+        rooms = {(w.event.platform, w.event.chat.id) for w in work if not w.event.chat.direct}
+        unknown = [room for room in rooms if room not in self._room_locales]
+        if unknown:
+            for room, locale in (await batch.store.rooms.locales(unknown)).items():
+                self._room_locales.remember(room, locale)
+        batch.rooms = {room: self._room_locales[room] for room in rooms}
 
         keys = {(w.event.platform, w.event.chat.id, w.event.sender.id) for w in work}
         keys |= {(w.event.platform, w.event.chat.id, ROOM) for w in work if not w.event.chat.direct}
@@ -331,6 +377,8 @@ class Engine:
                 self._conversations.pop(chat_key, None)
         if batch.people_changed:
             self._people.clear()
+        if batch.rooms_changed:
+            self._room_locales.clear()
         if ids:
             self.deliver(
                 [
@@ -360,11 +408,12 @@ class Engine:
         batch.seen_set.add(seen_key)
         if event.moved_to:
             await batch.store.rooms.move(event.platform, event.chat.id, event.moved_to)
+            self._rooms_changed(batch)
             batch.answers.append((item, Accepted()))
             return
         person = await self._person(batch, (event.platform, event.sender.id))
         who = self._principal(event, person)
-        ctx = self._context(batch, event, who)
+        ctx = await self._context(batch, event, who)
         if (
             event.chat.direct
             and person is not None
@@ -389,8 +438,23 @@ class Engine:
         if ctx.people_changed:
             batch.people_changed = True
             batch.people.clear()
+        self._rooms_changed(batch)
 
-    def _context(self, batch: _Batch, event: Incoming, who: Principal) -> Context:
+    @staticmethod
+    def _rooms_changed(batch: _Batch) -> None:
+        """A binding or a branch language changed: later events of the batch read rooms
+        again, and the cache forgets them after the commit."""
+        if batch.store.take_room_changes():
+            batch.rooms_changed = True
+            batch.rooms.clear()
+
+    async def _context(self, batch: _Batch, event: Incoming, who: Principal) -> Context:
+        room_locale = None
+        if not event.chat.direct:
+            room = (event.platform, event.chat.id)
+            if room not in batch.rooms:
+                batch.rooms.update(await batch.store.rooms.locales([room]))
+            room_locale = batch.rooms[room]
         return Context(
             event,
             who,
@@ -399,6 +463,7 @@ class Engine:
             self.capabilities(event.platform),
             _Host(self, batch),
             self.router,
+            room_locale=room_locale,
         )
 
     async def _person(self, batch: _Batch, account: tuple[str, str]) -> Person | None:
@@ -497,6 +562,15 @@ class Engine:
         if conversation is None and not ctx.event.chat.direct:
             owner = (ctx.event.platform, ctx.event.chat.id, ROOM)
             conversation = self._conversations_of(batch, owner).get(slot)
+        if (conversation is None or conversation.version != version) and (
+            owner_name := await self._owner_name(ctx, batch, slot, version)
+        ) is not None:
+            if owner_name:
+                message = _("This question is {name}'s; nothing was changed.")
+            else:
+                message = _("This question belongs to someone else here; nothing was changed.")
+            self._stale_press(ctx, message, owner_name or None)
+            return
         if conversation is None:
             self._stale_press(ctx, _("That question has already ended; nothing was changed."))
             return
@@ -507,14 +581,41 @@ class Engine:
             return
         await self._step(ctx, batch, slot, lambda m: m.on_choice(ctx, payload), owner)
 
+    async def _owner_name(self, ctx: Context, batch: _Batch, slot: str, version: int) -> str | None:
+        """In a group, the name of the other person whose conversation showed the pressed
+        button ("" when they have none on record; ``None`` when it is nobody else's). Only
+        stale presses ask, so the query is off the hot path; what this batch changed wins
+        over the stored rows."""
+        event = ctx.event
+        if event.chat.direct or not 0 < version < 2**31:  # what a stored version can be
+            return None
+        here = (event.platform, event.chat.id)
+        owner = next(
+            (
+                key[2]
+                for key, active in batch.conversations.items()
+                if key[:2] == here and slot in active and active[slot].version == version
+            ),
+            None,
+        )
+        if owner is None:
+            owner = await batch.store.conversations.owner(*here, slot, version)
+            mine = batch.conversations.get((*here, owner)) if owner is not None else None
+            if mine is not None and (slot not in mine or mine[slot].version != version):
+                owner = None  # it moved on or ended earlier in this batch
+        if owner is None or owner in (ROOM, event.sender.id):
+            return None
+        person = await self._person(batch, (event.platform, owner))
+        return person.display_name if person is not None else ""
+
     @staticmethod
-    def _stale_press(ctx: Context, message: str) -> None:
+    def _stale_press(ctx: Context, message: str, name: str | None = None) -> None:
         """Tell whoever pressed an old button; in a group only them (in their direct chat,
         where the platform can reach it), so late presses never clutter the room."""
         if ctx.event.chat.direct:
-            ctx.reply(message)
+            ctx.reply(message, name=name)
         elif ctx.capabilities.can_open_dm or ctx.event.platform in ctx.who.direct_chats:
-            ctx.reply_direct(message)
+            ctx.reply_direct(message, name=name)
 
     async def _step(
         self,
@@ -536,6 +637,7 @@ class Engine:
             ctx.reply(_("That conversation can no longer continue; please start it again."))
             self._remove(batch, chat_key, slot)
             return
+        batch.step = stored.dialog
         ctx.conversation, ctx.next_version = model, stored.version + 1
         state, offered = model.state, model.data.pop("_choices", None)
         try:
@@ -640,7 +742,7 @@ class Engine:
             event.sender,
         )
         who = self._principal(event, await self._person(batch, (event.platform, event.sender.id)))
-        ctx = self._context(batch, event, who)
+        ctx = await self._context(batch, event, who)
         await self._step(ctx, batch, item.slot, lambda m: m.on_timeout(ctx))
         self._collect(batch, ctx)
 

@@ -27,6 +27,12 @@ class Metrics:
             buckets=_FAST,
             registry=r,
         )
+        self.slow_events = Counter(
+            "branchbot_slow_events_total",
+            "Events whose handling inside the batch took longer than the event budget",
+            ["platform"],
+            registry=r,
+        )
         self.batch_size = Histogram(
             "branchbot_batch_events",
             "Events committed together",

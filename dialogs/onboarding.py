@@ -121,7 +121,7 @@ async def me(ctx: Context) -> None:
     lines.append(
         ctx.t(
             _("Language: {language} (/lang to change)"),
-            language=LANGUAGE_NAMES[ctx.translator.locale],
+            language=LANGUAGE_NAMES[ctx.personal.locale],
         )
     )
     if len(who.identities) > 1:
@@ -134,10 +134,44 @@ async def me(ctx: Context) -> None:
 # -- language -----------------------------------------------------------------------------
 
 
+async def room_branch(ctx: Context) -> Branch | None:
+    """The branch whose language ``/lang`` in this room sets, if the speaker may set it;
+    otherwise says why not and returns ``None``."""
+    room = await ctx.store.rooms.by_chat(ctx.event.platform, ctx.event.chat.id)
+    branch = await ctx.store.branches.get(room.branch_id) if room is not None else None
+    if branch is None:
+        ctx.reply(
+            _(
+                "This room is not bound to a branch, so I speak the organisation's language "
+                "here. Send /lang to me in a direct chat to choose yours."
+            )
+        )
+        return None
+    if not ctx.who.manages(branch.id):
+        ctx.reply(
+            _(
+                "Only the secretaries of {branch} and admins can choose the language of its "
+                "rooms. Send /lang to me in a direct chat to choose yours."
+            ),
+            branch=branch.name,
+        )
+        return None
+    return branch
+
+
 async def set_language(ctx: Context, locale: str) -> None:
-    await ctx.store.people.set_locale(await member_id(ctx), locale)
-    ctx.mark_people_changed()
-    ctx.reply(translator(locale, locale)(_("I will speak English with you from now on.")))
+    """In a direct chat, the speaker's language; in a room, its branch's (every room of it)."""
+    if ctx.event.chat.direct:
+        await ctx.store.people.set_locale(await member_id(ctx), locale)
+        ctx.mark_people_changed()
+        ctx.reply(translator(locale, locale)(_("I will speak English with you from now on.")))
+        return
+    branch = await room_branch(ctx)
+    if branch is None:
+        return
+    await ctx.store.branches.set_locale(branch.id, locale)
+    ctx.room_locale = locale
+    ctx.reply(_("I will speak English in the rooms of {branch} from now on."), branch=branch.name)
 
 
 class LanguageDialog(Dialog):
@@ -173,7 +207,8 @@ class LanguageDialog(Dialog):
 async def lang(ctx: Context, language: str | None) -> None:
     locale = normalize_locale(language)
     if locale is None:
-        await ctx.start(LanguageDialog)
+        if ctx.event.chat.direct or await room_branch(ctx) is not None:
+            await ctx.start(LanguageDialog)
     else:
         await set_language(ctx, locale)
 
@@ -514,6 +549,7 @@ async def bind(ctx: Context, branch: Branch) -> None:
     await ctx.store.rooms.bind(
         ctx.event.platform, chat.id, branch.id, chat.title, await member_id(ctx)
     )
+    ctx.room_locale = branch.locale  # the room speaks its branch's language from here on
     ctx.reply(
         _("This room is now bound to **{branch}**. Branch notices will be posted here."),
         branch=branch.name,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.clock import as_utc, now
@@ -28,6 +29,8 @@ class BranchSummary:
 class Branches:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self.languages_changed = False
+        """Set by ``set_locale``: whoever caches room languages must read them again."""
 
     async def add(self, name: str) -> Branch | None:
         """A new branch, or ``None`` when one of that name (in any case) exists."""
@@ -43,6 +46,22 @@ class Branches:
 
     async def get(self, branch_id: int) -> Branch | None:
         return await self.session.get(Branch, branch_id)
+
+    async def set_locale(self, branch_id: int, locale: str) -> None:
+        await self.session.execute(
+            update(Branch).where(Branch.id == branch_id).values(locale=locale)
+        )
+        self.languages_changed = True
+
+    async def locales(self, branch_ids: Iterable[int]) -> dict[int, str | None]:
+        """Each branch's language (``None``: the organisation's default), in one query."""
+        wanted = list(set(branch_ids))
+        if not wanted:
+            return {}
+        rows = await self.session.execute(
+            select(Branch.id, Branch.locale).where(Branch.id.in_(wanted))
+        )
+        return {branch_id: locale for branch_id, locale in rows}
 
     async def all(self) -> list[Branch]:
         return list(await self.session.scalars(select(Branch).order_by(Branch.key)))
@@ -75,9 +94,26 @@ class Branches:
 class Rooms:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self.languages_changed = False
+        """Set when a room got, lost or moved its branch, so its language may have changed."""
 
     async def by_chat(self, platform: str, chat_id: str) -> Room | None:
         return await self.session.get(Room, (platform, chat_id))
+
+    async def locales(self, chats: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str | None]:
+        """The language each (platform, chat id) is spoken to in: its branch's, or ``None``
+        (the organisation's default) for a room with none set or not bound. One query."""
+        wanted = list(set(chats))
+        found: dict[tuple[str, str], str | None] = dict.fromkeys(wanted)
+        for start in range(0, len(wanted), 500):
+            rows = await self.session.execute(
+                select(Room.platform, Room.chat_id, Branch.locale)
+                .join(Branch, Branch.id == Room.branch_id)
+                .where(tuple_(Room.platform, Room.chat_id).in_(wanted[start : start + 500]))
+            )
+            for platform, chat_id, locale in rows:
+                found[(platform, chat_id)] = locale
+        return found
 
     async def bind(
         self, platform: str, chat_id: str, branch_id: int, title: str, by: int | None
@@ -88,12 +124,14 @@ class Rooms:
             self.session.add(room)
         room.branch_id, room.title, room.bound_by, room.bound_at = branch_id, title, by, now()
         await self.session.flush()
+        self.languages_changed = True
         return room
 
     async def unbind(self, platform: str, chat_id: str) -> None:
         await self.session.execute(
             delete(Room).where(Room.platform == platform, Room.chat_id == chat_id)
         )
+        self.languages_changed = True
 
     async def move(self, platform: str, old: str, new: str) -> bool:
         """The chat ``old`` now has the id ``new``: its binding (and mark) goes with it.
@@ -108,6 +146,7 @@ class Rooms:
             .values(chat_id=new)
             .execution_options(synchronize_session=False)
         )
+        self.languages_changed = True
         return bool(getattr(result, "rowcount", 0))
 
     async def of_branch(self, branch_id: int) -> list[Room]:

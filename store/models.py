@@ -48,6 +48,9 @@ class Branch(Base):
     key: Mapped[str] = mapped_column(String(64), unique=True)
     """The name case-folded: branch names are unique regardless of case."""
     created_at: Mapped[datetime]
+    locale: Mapped[str | None] = mapped_column(String(16))
+    """The language of the branch's rooms, set by its secretary with ``/lang`` in one of them;
+    unset means the organisation's default."""
 
 
 class Member(Base):

@@ -30,6 +30,13 @@ class Repositories:
         self.bank_jobs = BankJobs(session)
         self.broadcasts = Broadcasts(session)
 
+    def take_room_changes(self) -> bool:
+        """Whether room languages may have changed since last asked (bindings, a branch's
+        ``/lang``); asking resets it, so a cache reloads once per change."""
+        changed = self.rooms.languages_changed or self.branches.languages_changed
+        self.rooms.languages_changed = self.branches.languages_changed = False
+        return changed
+
     async def flush(self) -> None:
         """Write what repositories kept back to write in bulk (called before each commit)."""
         await self.learning.flush()

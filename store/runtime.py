@@ -86,6 +86,21 @@ class Conversations:
             for row in rows
         }
 
+    async def owner(self, platform: str, chat_id: str, slot: str, version: int) -> str | None:
+        """Who in this chat holds the conversation at ``version`` in ``slot``: a button shown
+        in a room belongs to one person's conversation, and someone else may press it."""
+        user_id: str | None = await self.session.scalar(
+            select(Conversation.user_id)
+            .where(
+                Conversation.platform == platform,
+                Conversation.chat_id == chat_id,
+                Conversation.slot == slot,
+                Conversation.version == version,
+            )
+            .limit(1)
+        )
+        return user_id
+
     async def save_many(self, items: dict[ConversationKey, StoredConversation]) -> None:
         if not items:
             return

@@ -295,14 +295,17 @@ class Broadcaster:
             branch_ids = None if scope.get("all") else [int(b) for b in scope.get("ids", [])]
             rows: list[dict[str, Any]] = []
             if broadcast.rooms:
-                for room in await repos.broadcasts.rooms(branch_ids):
+                rooms = await repos.broadcasts.rooms(branch_ids)
+                # A room is spoken to in its branch's language, like everything sent there.
+                languages = await repos.branches.locales(room.branch_id for room in rooms)
+                for room in rooms:
                     rows.append(
                         {
                             "broadcast_id": broadcast.id,
                             "member_id": None,
                             "branch_id": room.branch_id,
                             "name": room.title or room.chat_id,
-                            "locale": None,
+                            "locale": languages.get(room.branch_id),
                             "platform": room.platform,
                             "chat_id": room.chat_id,
                             "direct": False,

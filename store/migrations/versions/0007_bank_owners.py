@@ -4,7 +4,7 @@ belongs to the organisation or to one branch; files sent in a chat wait in a job
 Existing banks become the organisation's (they were imported by admins or the CLI).
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 """
 
 from collections.abc import Sequence
