@@ -170,7 +170,11 @@ class BranchBot:
         self.adapters.extend(extra_adapters)
         self.deliveries = {
             adapter.name: Delivery(
-                adapter, self.db, self.metrics, default_locale=config.default_locale
+                adapter,
+                self.db,
+                self.metrics,
+                default_locale=config.default_locale,
+                max_attempts=config.delivery.max_attempts,
             )
             for adapter in self.adapters
         }

@@ -50,6 +50,9 @@ class Outcome:
     name: str
     direct: bool
     error: str | None
+    failed: bool = False
+    """Delivery gave the message up after repeated errors (``error`` is the last one), rather
+    than the platform refusing the destination."""
 
 
 @dataclass(slots=True)
@@ -61,7 +64,8 @@ class BranchAcks:
 
 
 def _delivery(recipient_status: str, outbox_status: str | None) -> str:
-    """sent, pending or unreachable: a row folded into another waits for that one's send."""
+    """sent, pending, unreachable or failed: a row folded into another waits for that one's
+    send."""
     if recipient_status == "unreachable":
         return "unreachable"
     if outbox_status is None or outbox_status == "folded":
@@ -167,7 +171,8 @@ class Broadcasts:
             )
 
     async def delivery_counts(self, broadcast_id: int) -> dict[str, int]:
-        """sent / pending / unreachable over every recipient that has a destination."""
+        """sent / pending / unreachable / failed over every recipient that has a
+        destination."""
         rows = await self.session.execute(
             select(BroadcastRecipient.status, OutboxRow.status, func.count())
             .outerjoin(OutboxRow, OutboxRow.id == BroadcastRecipient.outbox_id)
@@ -177,36 +182,41 @@ class Broadcasts:
             )
             .group_by(BroadcastRecipient.status, OutboxRow.status)
         )
-        counts = {"sent": 0, "pending": 0, "unreachable": 0}
+        counts = {"sent": 0, "pending": 0, "unreachable": 0, "failed": 0}
         for mine, theirs, count in rows:
             key = _delivery(mine, theirs)
             counts[key] = counts.get(key, 0) + count
         return counts
 
-    async def unreachable(self, broadcast_id: int, most: int) -> list[Outcome]:
-        """The first ``most`` destinations that could not be reached, for the report (the
-        count is in ``delivery_counts``; a 10,000-recipient report shows only a few lines)."""
+    async def undelivered(self, broadcast_id: int, most: int) -> list[Outcome]:
+        """The first ``most`` destinations that could not be reached or whose message failed,
+        for the report (the counts are in ``delivery_counts``; a 10,000-recipient report shows
+        only a few lines)."""
         rows = await self.session.execute(
             select(
                 BroadcastRecipient.name,
                 BroadcastRecipient.direct,
                 BroadcastRecipient.error,
                 OutboxRow.error,
+                OutboxRow.status,
             )
             .outerjoin(OutboxRow, OutboxRow.id == BroadcastRecipient.outbox_id)
             .where(
                 BroadcastRecipient.broadcast_id == broadcast_id,
                 or_(
                     BroadcastRecipient.status == "unreachable",
-                    and_(BroadcastRecipient.status != "track", OutboxRow.status == "unreachable"),
+                    and_(
+                        BroadcastRecipient.status != "track",
+                        OutboxRow.status.in_(("unreachable", "failed")),
+                    ),
                 ),
             )
             .order_by(BroadcastRecipient.id)
             .limit(most)
         )
         return [
-            Outcome(name, direct, error or outbox_error)
-            for name, direct, error, outbox_error in rows
+            Outcome(name, direct, error or outbox_error, outbox_status == "failed")
+            for name, direct, error, outbox_error, outbox_status in rows
         ]
 
     async def finish(self, broadcast_id: int) -> None:

@@ -298,6 +298,20 @@ class Outbox:
             ],
         )
 
+    async def tried_many(self, tries: Sequence[tuple[int, int, str]]) -> None:
+        """Record failed tries of rows still pending: (id, attempts so far, last error). A
+        restart reads the count back, so a row that keeps failing is given up in the end even
+        if the bot restarts between its tries."""
+        if not tries:
+            return
+        table = OUTBOX
+        await self.session.execute(
+            update(table)
+            .where(table.c.id == bindparam("row_id"), table.c.status == "pending")
+            .values(attempts=bindparam("tries"), error=bindparam("err")),
+            [{"row_id": i, "tries": a, "err": e} for i, a, e in tries],
+        )
+
     async def counts(self) -> dict[str, int]:
         table = OUTBOX
         rows = await self.session.execute(
