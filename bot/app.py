@@ -23,7 +23,7 @@ from bot.i18n import LOCALES, _, translator
 from bot.identity import Role
 from bot.messages import Adapter, Capabilities
 from bot.metrics import Metrics
-from bot.scheduler import Scheduler
+from bot.scheduler import Retention, Scheduler
 from bot.timetable import QuietHours
 from dialogs import Broadcaster, BroadcastOptions, build_dialogs
 from store.db import Database
@@ -193,7 +193,15 @@ class BranchBot:
             self._deliver,
             self.metrics,
         )
-        self.scheduler = Scheduler(self.engine, self.db, config.timezone)
+        self.scheduler = Scheduler(
+            self.engine,
+            self.db,
+            config.timezone,
+            Retention(
+                outbox=timedelta(days=config.delivery.retention_days),
+                reminder_max=config.broadcast.reminder_max,
+            ),
+        )
         options = config.broadcast
         self.broadcaster = Broadcaster(
             self.db,

@@ -219,6 +219,24 @@ class Broadcasts:
             for name, direct, error, outbox_error, outbox_status in rows
         ]
 
+    async def oldest_outbox_in_use(self, reminder_max: int) -> int | None:
+        """The lowest outbox id a broadcast may still read: one still sending counts its rows
+        for the report, one that may still remind (``reminder_max`` rounds) looks up whose
+        notice got through. The outbox retention keeps everything from here on."""
+        return cast(
+            int | None,
+            await self.session.scalar(
+                select(func.min(BroadcastRecipient.outbox_id))
+                .join(Broadcast, Broadcast.id == BroadcastRecipient.broadcast_id)
+                .where(
+                    or_(
+                        Broadcast.status != "done",
+                        and_(Broadcast.ack.is_(True), Broadcast.reminders < reminder_max),
+                    )
+                )
+            ),
+        )
+
     async def finish(self, broadcast_id: int) -> None:
         await self.session.execute(
             update(Broadcast)
