@@ -5,7 +5,7 @@ thousands of them."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
@@ -61,6 +61,9 @@ class BranchAcks:
     acked: int
     total: int
     missing: list[str]
+    undelivered: list[str] = field(default_factory=list)
+    """Members who have not confirmed and whose direct chat the notice did not reach
+    (unreachable, or failed): a reminder will not reach them either."""
 
 
 def _delivery(recipient_status: str, outbox_status: str | None) -> str:
@@ -271,8 +274,15 @@ class Broadcasts:
         self, broadcast_id: int, branch_ids: Sequence[int] | None
     ) -> list[BranchAcks]:
         rows = await self.session.execute(
-            select(Branch.name, BroadcastRecipient.name, BroadcastRecipient.acked_at)
+            select(
+                Branch.name,
+                BroadcastRecipient.name,
+                BroadcastRecipient.acked_at,
+                BroadcastRecipient.status,
+                OutboxRow.status,
+            )
             .join(Branch, Branch.id == BroadcastRecipient.branch_id)
+            .outerjoin(OutboxRow, OutboxRow.id == BroadcastRecipient.outbox_id)
             .where(
                 BroadcastRecipient.broadcast_id == broadcast_id,
                 BroadcastRecipient.member_id.is_not(None),
@@ -281,13 +291,15 @@ class Broadcasts:
             .order_by(Branch.key, BroadcastRecipient.name)
         )
         branches: dict[str, BranchAcks] = {}
-        for branch, name, acked_at in rows:
+        for branch, name, acked_at, mine, theirs in rows:
             entry = branches.setdefault(branch, BranchAcks(branch, 0, 0, []))
             entry.total += 1
-            if acked_at is None:
-                entry.missing.append(name)
-            else:
+            if acked_at is not None:
                 entry.acked += 1
+            elif _delivery(mine, theirs) in ("unreachable", "failed"):
+                entry.undelivered.append(name)
+            else:
+                entry.missing.append(name)
         return list(branches.values())
 
     async def due_reminders(self, before: datetime, most: int) -> list[Broadcast]:

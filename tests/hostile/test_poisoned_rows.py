@@ -19,6 +19,7 @@ from store.repos import Repositories
 from store.runtime import PendingMessage
 from tests.broadcast.conftest import broadcast, organisation
 from tests.conftest import BotFactory, settle
+from tests.helpers import ask
 
 POISON = "poison"
 
@@ -178,8 +179,7 @@ async def test_a_broadcast_with_a_poisoned_recipient_still_reports(make_bot: Bot
 
     bot, adapter = await make_bot(MemoryAdapter(fail=fail), delivery={"max_attempts": 2})
     await organisation(bot, adapter)
-    number = await broadcast(bot, ack=False)
-    await settle(bot)
+    number = await broadcast(bot)
     report = next(
         s.message.text.plain()
         for s in adapter.sent
@@ -189,3 +189,5 @@ async def test_a_broadcast_with_a_poisoned_recipient_still_reports(make_bot: Bot
     assert "Mei (direct chat): the message could not be sent, even after several tries" in report
     received = {s.address.chat_id for s in adapter.sent if "Hello all" in s.message.text.plain()}
     assert received == {"dm-sam", "dm-kai", "room"}
+    acks = await ask(bot, adapter, "sam", f"/acks {number}")
+    assert "Not yet: Kai, Sam" in acks and "Not reached in their direct chat: Mei" in acks
