@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 
 from adapters.memory import MemoryAdapter
 from bot.app import BranchBot
+from bot.config import ConfigError, load_config
 from bot.delivery import Limiter
 from bot.messages import Address, Capabilities, Outgoing, TransientError
 from store.clock import now
@@ -122,3 +123,14 @@ async def test_old_finished_rows_are_pruned_and_a_report_still_counts(
         if s.address.chat_id == "dm-sam" and f"#{second.id} sent" in s.message.text.plain()
     )
     assert "4 delivered, 0 unreachable." in report
+
+
+async def test_the_delivery_settings_reach_delivery_and_the_prune(
+    make_bot: BotFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BRANCHBOT_DELIVERY__RETENTION_DAYS", "7")
+    bot, _ = await make_bot(delivery={"max_attempts": 2})
+    assert bot.scheduler.retention.outbox == timedelta(days=7)
+    assert bot.deliveries["memory"].max_attempts == 2
+    with pytest.raises(ConfigError, match="max_attempts"):
+        load_config(None, delivery={"max_attempts": 0})
