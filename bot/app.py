@@ -23,7 +23,7 @@ from bot.i18n import LOCALES, _, translator
 from bot.identity import Role
 from bot.messages import Adapter, Capabilities
 from bot.metrics import Metrics
-from bot.scheduler import Scheduler
+from bot.scheduler import Retention, Scheduler
 from bot.timetable import QuietHours
 from dialogs import BankImports, Broadcaster, BroadcastOptions, build_dialogs
 from store.db import Database
@@ -176,7 +176,11 @@ class BranchBot:
         self.adapters.extend(extra_adapters)
         self.deliveries = {
             adapter.name: Delivery(
-                adapter, self.db, self.metrics, default_locale=config.default_locale
+                adapter,
+                self.db,
+                self.metrics,
+                default_locale=config.default_locale,
+                max_attempts=config.delivery.max_attempts,
             )
             for adapter in self.adapters
         }
@@ -196,7 +200,15 @@ class BranchBot:
             self.metrics,
             event_budget=config.event_budget_seconds,
         )
-        self.scheduler = Scheduler(self.engine, self.db, config.timezone)
+        self.scheduler = Scheduler(
+            self.engine,
+            self.db,
+            config.timezone,
+            Retention(
+                outbox=timedelta(days=config.delivery.retention_days),
+                reminder_max=config.broadcast.reminder_max,
+            ),
+        )
         options = config.broadcast
         self.broadcaster = Broadcaster(
             self.db,

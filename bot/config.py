@@ -251,6 +251,16 @@ class BroadcastConfig(BaseModel):
         return value
 
 
+class DeliveryConfig(BaseModel):
+    """How long delivery keeps trying a message, and how long the outbox keeps finished ones."""
+
+    max_attempts: int = Field(5, ge=1, le=100)
+    """Tries of a message whose send raises an error that is not transient (a bug, a message
+    the platform cannot take) before it is marked failed and its chat's queue moves on."""
+    retention_days: float = Field(30.0, gt=0)
+    """Finished outbox rows (sent, unreachable, failed) older than this are deleted daily."""
+
+
 class Config(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="BRANCHBOT_", env_nested_delimiter="__", extra="forbid"
@@ -271,6 +281,7 @@ class Config(BaseSettings):
     matrix: MatrixConfig | None = None
     learning: LearningConfig = Field(default_factory=LearningConfig)
     broadcast: BroadcastConfig = Field(default_factory=BroadcastConfig)
+    delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
 
     @field_validator("default_locale")
     @classmethod

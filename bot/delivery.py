@@ -2,10 +2,15 @@
 
 Each chat has its own FIFO, so messages to one chat keep their order while a slow or
 rate-limited chat never holds up the others. A ``RetryLater`` pauses exactly the chat (or the
-whole account) for as long as the platform asked; a ``TransientError`` backs off and retries;
-only ``Unreachable`` ends a row without sending it, and marks the direct chat or room with the
-reason until a later message gets through. ``ChatMoved`` (the platform gave the chat a new id)
-moves the room binding and the chat's queued rows to the new id, and they are sent there.
+whole account) for as long as the platform asked; a transient error (``TransientError``, a
+network ``OSError``) backs off and retries without limit: the platform is down, and the row
+loses nothing by waiting. Any other exception is the row's own problem (a message the adapter
+cannot encode, an adapter bug): the row gets ``max_attempts`` tries, counted in the store so a
+restart does not reset them, and is then marked ``failed`` (a dead letter), so no row can hold
+up the rows behind it. ``Unreachable`` ends a row without sending it, and marks the direct chat
+or room with the reason until a later message gets through. ``ChatMoved`` (the platform gave
+the chat a new id) moves the room binding and the chat's queued rows to the new id, and they
+are sent there.
 Outcomes are written back in batches. A crash before an outcome is written means the row is
 sent again on start: adapters pass the row id on as an idempotency key where their platform
 has one. A merge of queued rows (``fold``) is written before the merged message is sent: the
@@ -53,6 +58,20 @@ FOLD_HORIZON = 60.0
 """Seconds of a chat's send budget that queued foldable messages may take before they are
 merged into one message instead of trickling out."""
 FOLD_SEPARATOR = "\n\n— — —\n\n"
+LIMITER_PRUNE_EVERY = 60.0
+"""Seconds between sweeps of the limiter's per-chat maps: no window is longer than a minute,
+so an entry a sweep finds expired can only have been idle, and dropping it changes nothing."""
+TRANSIENT = (TransientError, OSError)
+"""Errors that say the platform or the network is down, not that the row is bad (``OSError``
+covers timeouts and connection errors an adapter did not wrap)."""
+ERROR_TEXT_LENGTH = 500
+
+
+def error_text(error: BaseException) -> str:
+    """An exception as the outbox stores it: bounded, and storable whatever it contains (a
+    lone surrogate or a NUL byte in the message would make the outcome's write fail)."""
+    text = f"{type(error).__name__}: {error}"[:ERROR_TEXT_LENGTH]
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
 
 
 def fold(rows: list[PendingMessage], max_length: int) -> tuple[PendingMessage, list[int]]:
@@ -123,6 +142,7 @@ class Limiter:
     chat_ready: dict[ChatId, float] = field(default_factory=dict)
     group_sends: dict[ChatId, deque[float]] = field(default_factory=dict)
     sending: dict[ChatId, int] = field(default_factory=dict)
+    next_prune: float = 0.0
 
     def key(self, chat: ChatId) -> ChatId:
         """The chat whose budget ``chat`` spends: itself, or the chat its topic is in."""
@@ -185,6 +205,19 @@ class Limiter:
                 window.popleft()
             while len(window) > per_minute:
                 window.popleft()
+        if now >= self.next_prune:
+            self.prune(now)
+
+    def prune(self, now: float) -> None:
+        """Forget chats whose limits have run out: an absent entry means "ready", like an
+        expired one, so without this the maps would hold every chat ever sent to. One sweep a
+        minute keeps the cost per send constant."""
+        self.next_prune = now + LIMITER_PRUNE_EVERY
+        for key in [k for k, ready in self.chat_ready.items() if ready <= now]:
+            del self.chat_ready[key]
+        horizon = now - 60.0
+        for key in [k for k, w in self.group_sends.items() if not w or w[-1] <= horizon]:
+            del self.group_sends[key]
 
     def budget(self, chat: ChatId, horizon: float) -> float:
         """How many messages ``chat`` may get within ``horizon`` seconds at most."""
@@ -215,6 +248,7 @@ class Delivery:
         default_locale: str = "zh_Hans",
         concurrency: int = 16,
         flush_interval: float = 0.02,
+        max_attempts: int = 5,
     ) -> None:
         self.adapter = adapter
         self.db = db
@@ -222,6 +256,7 @@ class Delivery:
         self.default_locale = default_locale
         self.concurrency = concurrency
         self.flush_interval = flush_interval
+        self.max_attempts = max_attempts
         self.limiter = Limiter(adapter.capabilities)
         self._queues: dict[ChatId, deque[PendingMessage]] = {}
         self._heap: list[tuple[float, int, ChatId]] = []
@@ -229,7 +264,11 @@ class Delivery:
         self._busy: set[ChatId] = set()
         self._known: set[int] = set()
         self._attempts: dict[int, int] = {}
+        """Failed tries of a row that count towards ``max_attempts`` (stored with the row)."""
+        self._backoff: dict[int, int] = {}
+        """Transient failures of a row in a row (not stored: they only pace the retries)."""
         self._results: list[tuple[int, str, str | None, str | None, int]] = []
+        self._tries: list[tuple[int, int, str]] = []
         self._marked: set[Destination] = set()
         self._marks: list[tuple[Destination, str | None]] = []
         self._folded: dict[int, list[int]] = {}
@@ -279,7 +318,8 @@ class Delivery:
             if row.id in self._known:
                 continue
             self._known.add(row.id)
-            self._attempts[row.id] = row.attempts
+            if row.attempts:
+                self._attempts[row.id] = row.attempts
             chat = (row.chat_id, row.direct, row.user_id)
             queue = self._queues.get(chat)
             if queue is None:
@@ -334,8 +374,6 @@ class Delivery:
         row = queue[0]
         delay = 0.0
         parts = 1  # a failed send may still have put something out: count it
-        attempts = self._attempts.get(row.id, 0) + 1
-        self._attempts[row.id] = attempts
         address = Address(self.adapter.name, row.chat_id, row.direct, row.user_id)
         try:
             if row.id in self._unsaved_folds:
@@ -350,10 +388,8 @@ class Delivery:
             parts = 0
             self.limiter.pause(chat, error.seconds, error.whole_account, time.monotonic())
             self.metrics.retries.labels(self.adapter.name, "rate_limited").inc()
-            self._attempts[row.id] = attempts - 1
         except ChatMoved as error:
             parts = 0
-            self._attempts[row.id] = attempts - 1
             try:
                 await self._move(error.old, error.new)
             except Exception:
@@ -366,25 +402,59 @@ class Delivery:
                 return
         except Unreachable as error:
             reason = str(error) or type(error).__name__
-            self._finish(queue, row, "unreachable", None, reason, attempts)
+            self._finish(queue, row, "unreachable", None, reason, self._tried(row) + 1)
             self._marked.add(_destination(row))
             self._marks.append((_destination(row), reason))
-        except Exception as error:
-            if not isinstance(error, TransientError):
-                log.exception("sending outbox row %d failed unexpectedly", row.id)
-            else:
-                log.warning("sending outbox row %d failed: %s", row.id, error)
-            delay = min(300.0, 2.0 ** min(attempts, 8)) * random.uniform(0.5, 1.0)
+        except TRANSIENT as error:
+            log.warning("sending outbox row %d failed: %s", row.id, error)
+            backoff = self._backoff.get(row.id, 0) + 1
+            self._backoff[row.id] = backoff
+            delay = min(300.0, 2.0 ** min(backoff, 8)) * random.uniform(0.5, 1.0)
             self.metrics.retries.labels(self.adapter.name, "error").inc()
+        except Exception as error:
+            delay = self._failed(queue, row, error)
         else:
             parts = ref.parts
-            self._finish(queue, row, "sent", ref.message_id, None, attempts)
+            self._finish(queue, row, "sent", ref.message_id, None, self._tried(row) + 1)
             if _destination(row) in self._marked:
                 self._marked.discard(_destination(row))
                 self._marks.append((_destination(row), None))
         self.limiter.finish(chat, time.monotonic(), parts)
         self._busy.discard(chat)
         self._done(chat, delay)
+
+    def _tried(self, row: PendingMessage) -> int:
+        """Earlier failed tries of ``row``: attempts that counted plus transient ones."""
+        return self._attempts.get(row.id, 0) + self._backoff.get(row.id, 0)
+
+    def _failed(self, queue: deque[PendingMessage], row: PendingMessage, error: Exception) -> float:
+        """A send raised an error that is not transient: try again soon, a few times (it may
+        still be a fluke), then give the row up so its chat's queue moves on. Returns the delay
+        before the chat's next send."""
+        attempts = self._attempts.get(row.id, 0) + 1
+        text = error_text(error)
+        if attempts < self.max_attempts:
+            log.exception(
+                "sending outbox row %d failed unexpectedly (attempt %d of %d)",
+                row.id,
+                attempts,
+                self.max_attempts,
+            )
+            self._attempts[row.id] = attempts
+            self._tries.append((row.id, attempts, text))
+            self.metrics.retries.labels(self.adapter.name, "error").inc()
+            return min(60.0, 0.5 * 2.0 ** (attempts - 1)) * random.uniform(0.5, 1.0)
+        log.error(
+            "outbox row %d to %s failed %d times and is given up (status failed): %s",
+            row.id,
+            row.chat_id,
+            attempts,
+            text,
+            exc_info=error,
+        )
+        self._finish(queue, row, "failed", None, text, attempts + self._backoff.get(row.id, 0))
+        self.metrics.failed.labels(self.adapter.name, type(error).__name__).inc()
+        return 0.0
 
     def _done(self, chat: ChatId, delay: float) -> None:
         """The send task of ``chat`` ends: schedule the chat's next row, if any."""
@@ -415,13 +485,17 @@ class Delivery:
         self._unsaved_folds.add(merged.id)
         for row_id in absorbed:
             self._attempts.pop(row_id, None)
+            self._backoff.pop(row_id, None)
         self.metrics.folded.labels(self.adapter.name).inc(len(absorbed))
 
     async def _save_fold(self, row: PendingMessage) -> None:
         """Write a merge to the store before the merged message goes out: after a crash only
         the head can be in flight, and it carries the absorbed rows with it."""
-        async with self.db.session() as session:
-            await Repositories(session).outbox.fold(row.id, row.payload, self._folded[row.id])
+        try:
+            async with self.db.session() as session:
+                await Repositories(session).outbox.fold(row.id, row.payload, self._folded[row.id])
+        except Exception as error:  # the store's trouble, not the row's: never a dead letter
+            raise TransientError(f"could not record the merge: {error!r}") from error
         self._unsaved_folds.discard(row.id)
 
     async def _move(self, old: str, new: str) -> None:
@@ -461,6 +535,7 @@ class Delivery:
         for absorbed in self._folded.pop(row.id, []):
             self._results.append((absorbed, status, ref, error, 0))
         self._attempts.pop(row.id, None)
+        self._backoff.pop(row.id, None)
         self._unsaved_folds.discard(row.id)
         self.metrics.sent.labels(self.adapter.name, status).inc()
 
@@ -473,18 +548,21 @@ class Delivery:
                 log.exception("could not record delivery outcomes; will try again")
 
     async def _flush(self) -> None:
-        if not self._results and not self._marks:
+        if not self._results and not self._marks and not self._tries:
             return
         results, self._results = self._results, []
         marks, self._marks = self._marks, []
+        tries, self._tries = self._tries, []
         try:
             async with self.db.session() as session:
                 repositories = Repositories(session)
+                await repositories.outbox.tried_many(tries)
                 await repositories.outbox.finish_many(results)
                 await repositories.reachability.set_many(self.adapter.name, marks)
         except BaseException:  # a cancelled flush must not lose outcomes either
             self._results[:0] = results
             self._marks[:0] = marks
+            self._tries[:0] = tries
             raise
         for row_id, *_rest in results:
             self._known.discard(row_id)

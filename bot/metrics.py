@@ -57,6 +57,18 @@ class Metrics:
             ["platform"],
             registry=r,
         )
+        self.failed = Counter(
+            "branchbot_messages_failed_total",
+            "Outbox rows given up on after repeated errors that were not transient (dead "
+            "letters), by the error's type",
+            ["platform", "error"],
+            registry=r,
+        )
+        self.pruned = Counter(
+            "branchbot_outbox_pruned_total",
+            "Finished outbox rows deleted after the retention period",
+            registry=r,
+        )
         self.retries = Counter(
             "branchbot_send_retries_total",
             "Sends to be tried again, by reason",

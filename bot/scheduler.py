@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -37,6 +38,18 @@ log = logging.getLogger(__name__)
 SEEN_EVENTS_KEPT = timedelta(days=14)
 SYNC_SECONDS = 2
 TICK_SECONDS = 0.5
+OUTBOX_PRUNE_CHUNK = 500
+"""Outbox rows deleted per transaction: small enough that the engine's commits (SQLite has one
+writer) never wait long behind the daily prune."""
+
+
+@dataclass(frozen=True, slots=True)
+class Retention:
+    """How long finished outbox rows are kept (``delivery.retention_days``), and how many
+    reminder rounds a broadcast may still run (its rows are kept until they are done)."""
+
+    outbox: timedelta = timedelta(days=30)
+    reminder_max: int = 2
 
 
 class ScheduleSource(Protocol):
@@ -50,10 +63,14 @@ class ScheduleSource(Protocol):
 
 
 class Scheduler:
-    def __init__(self, engine: Engine, db: Database, timezone: str) -> None:
+    def __init__(
+        self, engine: Engine, db: Database, timezone: str, retention: Retention | None = None
+    ) -> None:
         self.engine = engine
         self.db = db
         self.timezone = timezone
+        self.retention = retention or Retention()
+        self._stopping = False
         self.scheduler = AsyncIOScheduler(timezone=ZoneInfo(timezone))
         self.sources: list[ScheduleSource] = []
         self._registered: dict[str, Timetable] = {}
@@ -109,6 +126,7 @@ class Scheduler:
     async def stop(self) -> None:
         """Stop firing, then let jobs in flight finish: one cut off mid-transaction would
         outlive the store it was using."""
+        self._stopping = True
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         await asyncio.gather(*self._running, return_exceptions=True)
@@ -222,6 +240,33 @@ class Scheduler:
             log.exception("schedule %d failed", schedule_id)
 
     async def _prune(self) -> None:
-        with self._tracked():
+        try:
+            with self._tracked():
+                async with self.db.session() as session:
+                    await Repositories(session).seen.prune(now() - SEEN_EVENTS_KEPT)
+                await self.prune_outbox()
+        except Exception:
+            log.exception("daily prune failed; tomorrow's will go on")
+
+    async def prune_outbox(self) -> int:
+        """Delete finished outbox rows older than the retention, one small transaction per
+        chunk (a stop ends it between two), keeping every row a broadcast may still read.
+        Returns how many were deleted."""
+        before = now() - self.retention.outbox
+        async with self.db.session() as session:
+            below = await Repositories(session).broadcasts.oldest_outbox_in_use(
+                self.retention.reminder_max
+            )
+        after: int | None = 0
+        total = 0
+        while after is not None and not self._stopping:
             async with self.db.session() as session:
-                await Repositories(session).seen.prune(now() - SEEN_EVENTS_KEPT)
+                deleted, after = await Repositories(session).outbox.prune(
+                    before, below, after, OUTBOX_PRUNE_CHUNK
+                )
+            total += deleted
+            self.engine.metrics.pruned.inc(deleted)
+            await asyncio.sleep(0)  # let the engine and delivery run between two chunks
+        if total:
+            log.info("outbox: %d finished messages older than %s deleted", total, before)
+        return total

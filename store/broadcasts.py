@@ -5,7 +5,7 @@ thousands of them."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
@@ -50,6 +50,9 @@ class Outcome:
     name: str
     direct: bool
     error: str | None
+    failed: bool = False
+    """Delivery gave the message up after repeated errors (``error`` is the last one), rather
+    than the platform refusing the destination."""
 
 
 @dataclass(slots=True)
@@ -58,10 +61,14 @@ class BranchAcks:
     acked: int
     total: int
     missing: list[str]
+    undelivered: list[str] = field(default_factory=list)
+    """Members who have not confirmed and whose direct chat the notice did not reach
+    (unreachable, or failed): a reminder will not reach them either."""
 
 
 def _delivery(recipient_status: str, outbox_status: str | None) -> str:
-    """sent, pending or unreachable: a row folded into another waits for that one's send."""
+    """sent, pending, unreachable or failed: a row folded into another waits for that one's
+    send."""
     if recipient_status == "unreachable":
         return "unreachable"
     if outbox_status is None or outbox_status == "folded":
@@ -167,7 +174,8 @@ class Broadcasts:
             )
 
     async def delivery_counts(self, broadcast_id: int) -> dict[str, int]:
-        """sent / pending / unreachable over every recipient that has a destination."""
+        """sent / pending / unreachable / failed over every recipient that has a
+        destination."""
         rows = await self.session.execute(
             select(BroadcastRecipient.status, OutboxRow.status, func.count())
             .outerjoin(OutboxRow, OutboxRow.id == BroadcastRecipient.outbox_id)
@@ -177,37 +185,60 @@ class Broadcasts:
             )
             .group_by(BroadcastRecipient.status, OutboxRow.status)
         )
-        counts = {"sent": 0, "pending": 0, "unreachable": 0}
+        counts = {"sent": 0, "pending": 0, "unreachable": 0, "failed": 0}
         for mine, theirs, count in rows:
             key = _delivery(mine, theirs)
             counts[key] = counts.get(key, 0) + count
         return counts
 
-    async def unreachable(self, broadcast_id: int, most: int) -> list[Outcome]:
-        """The first ``most`` destinations that could not be reached, for the report (the
-        count is in ``delivery_counts``; a 10,000-recipient report shows only a few lines)."""
+    async def undelivered(self, broadcast_id: int, most: int) -> list[Outcome]:
+        """The first ``most`` destinations that could not be reached or whose message failed,
+        for the report (the counts are in ``delivery_counts``; a 10,000-recipient report shows
+        only a few lines)."""
         rows = await self.session.execute(
             select(
                 BroadcastRecipient.name,
                 BroadcastRecipient.direct,
                 BroadcastRecipient.error,
                 OutboxRow.error,
+                OutboxRow.status,
             )
             .outerjoin(OutboxRow, OutboxRow.id == BroadcastRecipient.outbox_id)
             .where(
                 BroadcastRecipient.broadcast_id == broadcast_id,
                 or_(
                     BroadcastRecipient.status == "unreachable",
-                    and_(BroadcastRecipient.status != "track", OutboxRow.status == "unreachable"),
+                    and_(
+                        BroadcastRecipient.status != "track",
+                        OutboxRow.status.in_(("unreachable", "failed")),
+                    ),
                 ),
             )
             .order_by(BroadcastRecipient.id)
             .limit(most)
         )
         return [
-            Outcome(name, direct, error or outbox_error)
-            for name, direct, error, outbox_error in rows
+            Outcome(name, direct, error or outbox_error, outbox_status == "failed")
+            for name, direct, error, outbox_error, outbox_status in rows
         ]
+
+    async def oldest_outbox_in_use(self, reminder_max: int) -> int | None:
+        """The lowest outbox id a broadcast may still read: one still sending counts its rows
+        for the report, one that may still remind (``reminder_max`` rounds) looks up whose
+        notice got through. The outbox retention keeps everything from here on."""
+        return cast(
+            int | None,
+            await self.session.scalar(
+                select(func.min(BroadcastRecipient.outbox_id))
+                .join(Broadcast, Broadcast.id == BroadcastRecipient.broadcast_id)
+                .where(
+                    or_(
+                        Broadcast.status != "done",
+                        and_(Broadcast.ack.is_(True), Broadcast.reminders < reminder_max),
+                    )
+                )
+            ),
+        )
 
     async def finish(self, broadcast_id: int) -> None:
         await self.session.execute(
@@ -243,8 +274,15 @@ class Broadcasts:
         self, broadcast_id: int, branch_ids: Sequence[int] | None
     ) -> list[BranchAcks]:
         rows = await self.session.execute(
-            select(Branch.name, BroadcastRecipient.name, BroadcastRecipient.acked_at)
+            select(
+                Branch.name,
+                BroadcastRecipient.name,
+                BroadcastRecipient.acked_at,
+                BroadcastRecipient.status,
+                OutboxRow.status,
+            )
             .join(Branch, Branch.id == BroadcastRecipient.branch_id)
+            .outerjoin(OutboxRow, OutboxRow.id == BroadcastRecipient.outbox_id)
             .where(
                 BroadcastRecipient.broadcast_id == broadcast_id,
                 BroadcastRecipient.member_id.is_not(None),
@@ -253,13 +291,15 @@ class Broadcasts:
             .order_by(Branch.key, BroadcastRecipient.name)
         )
         branches: dict[str, BranchAcks] = {}
-        for branch, name, acked_at in rows:
+        for branch, name, acked_at, mine, theirs in rows:
             entry = branches.setdefault(branch, BranchAcks(branch, 0, 0, []))
             entry.total += 1
-            if acked_at is None:
-                entry.missing.append(name)
-            else:
+            if acked_at is not None:
                 entry.acked += 1
+            elif _delivery(mine, theirs) in ("unreachable", "failed"):
+                entry.undelivered.append(name)
+            else:
+                entry.missing.append(name)
         return list(branches.values())
 
     async def due_reminders(self, before: datetime, most: int) -> list[Broadcast]:

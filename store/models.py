@@ -165,8 +165,9 @@ class OutboxRow(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(16), default="pending")
-    """pending, sent, unreachable, or folded (merged into the pending row whose id is in
-    ``sent_ref``; it takes that row's outcome)."""
+    """pending, sent, unreachable, failed (given up after ``attempts`` tries that raised an
+    error that was not transient; ``error`` says which), or folded (merged into the pending
+    row whose id is in ``sent_ref``; it takes that row's outcome)."""
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     sent_at: Mapped[datetime | None]
     sent_ref: Mapped[str | None] = mapped_column(String(255))

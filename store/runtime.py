@@ -25,6 +25,9 @@ OUTBOX = cast(Table, OutboxRow.__table__)
 SEEN_EVENTS = cast(Table, SeenEvent.__table__)
 VALUES = cast(Table, KeyValue.__table__)
 
+FINISHED = ("sent", "unreachable", "failed")
+"""Outbox statuses that are final: the retention deletes only these."""
+
 ConversationKey = tuple[str, str, str, str]
 """(platform, chat id, user id, slot)"""
 
@@ -312,6 +315,49 @@ class Outbox:
                 for i, s, r, e, a in results
             ],
         )
+
+    async def tried_many(self, tries: Sequence[tuple[int, int, str]]) -> None:
+        """Record failed tries of rows still pending: (id, attempts so far, last error). A
+        restart reads the count back, so a row that keeps failing is given up in the end even
+        if the bot restarts between its tries."""
+        if not tries:
+            return
+        table = OUTBOX
+        await self.session.execute(
+            update(table)
+            .where(table.c.id == bindparam("row_id"), table.c.status == "pending")
+            .values(attempts=bindparam("tries"), error=bindparam("err")),
+            [{"row_id": i, "tries": a, "err": e} for i, a, e in tries],
+        )
+
+    async def prune(
+        self, before: datetime, below_id: int | None, after_id: int, chunk: int
+    ) -> tuple[int, int | None]:
+        """Delete one chunk of finished rows (sent, unreachable, failed) created before
+        ``before``, with ids above ``after_id`` and below ``below_id`` (the oldest row a report
+        may still read). Returns how many went and the id to go on after, ``None`` at the end.
+
+        Rows are walked in id order, which is the order they were written in, and the walk
+        stops at the first row too young to go: it reads the old rows and one chunk more, never
+        the whole table, with no index but the primary key. Pending and folded rows are kept
+        whatever their age: their messages are still to be sent."""
+        table = OUTBOX
+        query = select(table.c.id, table.c.status, table.c.created_at).where(table.c.id > after_id)
+        if below_id is not None:
+            query = query.where(table.c.id < below_id)
+        rows = (await self.session.execute(query.order_by(table.c.id).limit(chunk))).all()
+        doomed: list[int] = []
+        young = False
+        for row_id, status, created_at in rows:
+            if as_utc(created_at) >= before:
+                young = True
+                break
+            if status in FINISHED:
+                doomed.append(row_id)
+        if doomed:
+            await self.session.execute(delete(table).where(table.c.id.in_(doomed)))
+        more = not young and len(rows) == chunk
+        return len(doomed), rows[-1].id if more else None
 
     async def counts(self) -> dict[str, int]:
         table = OUTBOX

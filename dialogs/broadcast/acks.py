@@ -92,11 +92,15 @@ async def acks(ctx: Context, number: int) -> None:
                 percent=round(100 * entry.acked / entry.total),
             )
         )
-        if entry.missing:
-            shown = ", ".join(entry.missing[:MISSING_SHOWN])
-            more = len(entry.missing) - MISSING_SHOWN
-            lines.append(
-                ctx.t(_("Not yet: {names}"), names=shown)
-                + (ctx.t(_(" and {count} more"), count=more) if more > 0 else Markup())
-            )
+        for names, heading in (
+            (entry.missing, _("Not yet: {names}")),
+            (entry.undelivered, _("Not reached in their direct chat: {names}")),
+        ):
+            if names:
+                shown = ", ".join(names[:MISSING_SHOWN])
+                more = len(names) - MISSING_SHOWN
+                lines.append(
+                    ctx.t(heading, names=shown)
+                    + (ctx.t(_(" and {count} more"), count=more) if more > 0 else Markup())
+                )
     ctx.reply(Markup.join(lines))

@@ -95,6 +95,13 @@ KNOWN_REASONS = (
 """Adapters' refusals (in English, for the logs), by what they contain, as readers see them."""
 
 
+FAILED_REASON = _(
+    "the message could not be sent, even after several tries (details in the bot's log)"
+)
+"""Why a destination's message failed: delivery gave it up after errors that were not the
+platform's refusal (the error text is for the log, not for the report)."""
+
+
 def _reason(error: str | None) -> str:
     """The catalog text for why a destination was not reached (the raw detail goes to logs)."""
     if error == NO_DIRECT_CHAT:
@@ -408,7 +415,7 @@ class Broadcaster:
             counts = await repos.broadcasts.delivery_counts(broadcast_id)
             pending: list[dict[str, Any]] = []
             if counts["pending"]:
-                done = counts["sent"] + counts["unreachable"]
+                done = counts["sent"] + counts["unreachable"] + counts["failed"]
                 if (
                     broadcast.total >= MILESTONE_FROM
                     and not broadcast.milestone
@@ -434,20 +441,30 @@ class Broadcaster:
         if not broadcast.report_to:
             return []
         t = translator(broadcast.report_to.get("locale"), self.options.default_locale)
+        headline = (
+            _("**{number} sent**: {sent} delivered, {unreachable} unreachable, {failed} failed.")
+            if counts["failed"]
+            else _("**{number} sent**: {sent} delivered, {unreachable} unreachable.")
+        )
         lines = [
             t(
-                _("**{number} sent**: {sent} delivered, {unreachable} unreachable."),
+                headline,
                 number=NOTICE.format(broadcast.id),
                 sent=counts["sent"],
                 unreachable=counts["unreachable"],
+                failed=counts["failed"],
             )
         ]
-        failed = await repos.broadcasts.unreachable(broadcast.id, REPORT_LINES)
+        failed = await repos.broadcasts.undelivered(broadcast.id, REPORT_LINES)
         for outcome in failed:
-            reason = t.text(_reason(outcome.error))
+            reason = t.text(FAILED_REASON if outcome.failed else _reason(outcome.error))
             if outcome.error != NO_DIRECT_CHAT:
                 log.info(
-                    "broadcast %d: %s unreachable: %s", broadcast.id, outcome.name, outcome.error
+                    "broadcast %d: %s %s: %s",
+                    broadcast.id,
+                    outcome.name,
+                    "failed" if outcome.failed else "unreachable",
+                    outcome.error,
                 )
             where = t.text(
                 _("direct chat") if outcome.direct or outcome.error == NO_DIRECT_CHAT else _("room")
@@ -455,8 +472,9 @@ class Broadcaster:
             lines.append(
                 t(_("• {name} ({where}): {reason}"), name=outcome.name, where=where, reason=reason)
             )
-        if counts["unreachable"] > len(failed):
-            lines.append(t(_("… and {count} more."), count=counts["unreachable"] - len(failed)))
+        undelivered = counts["unreachable"] + counts["failed"]
+        if undelivered > len(failed):
+            lines.append(t(_("… and {count} more."), count=undelivered - len(failed)))
         if broadcast.ack:
             lines.append(
                 t(
