@@ -185,7 +185,7 @@ async def test_a_broadcast_with_a_poisoned_recipient_still_reports(make_bot: Bot
         for s in adapter.sent
         if s.address.chat_id == "dm-sam" and "delivered" in s.message.text.plain()
     )
-    assert f"#{number} sent: 3 delivered, 0 unreachable, 1 failed." in report
+    assert f"N{number} sent: 3 delivered, 0 unreachable, 1 failed." in report
     assert "Mei (direct chat): the message could not be sent, even after several tries" in report
     received = {s.address.chat_id for s in adapter.sent if "Hello all" in s.message.text.plain()}
     assert received == {"dm-sam", "dm-kai", "room"}
