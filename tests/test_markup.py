@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from adapters.matrix.render import formatted
+from adapters.telegram.render import split_html
 from bot.events import parse_command
-from bot.markup import Markup
+from bot.markup import Code, Markup, Text
 
 NASTY = [
     "<b>bold</b> & <script>alert(1)</script>",
@@ -36,7 +38,7 @@ def test_template_markup() -> None:
         "<b>A</b> <i>b</i> <code>c</code> "
         '<a href="https://example.org/?q=1&amp;r=2">docs</a>\n• item'
     )
-    assert markup.markdown() == "**A** _b_ `c` [docs](https://example.org/?q=1&r=2)\n• item"
+    assert markup.markdown() == "**A** *b* `c` [docs](https://example.org/?q=1&r=2)\n• item"
     assert Markup.format("{{literal}} {x}", x=1).plain() == "{literal} 1"
 
 
@@ -59,3 +61,32 @@ def test_markdown_escapes_user_text() -> None:
 )
 def test_parse_command(text: str, expected: object) -> None:
     assert parse_command(text, "branchbot") == expected
+
+
+def test_italic_with_single_underscores_renders_everywhere() -> None:
+    markup = Markup.format("Come _on time_, 请_准时_参加 __too__")
+    assert markup.plain() == "Come on time, 请准时参加 too"
+    assert markup.html() == "Come <i>on time</i>, 请<i>准时</i>参加 <i>too</i>"
+    assert markup.markdown() == "Come *on time*, 请*准时*参加 *too*"
+    assert split_html(markup) == [markup.html()]
+    assert formatted(markup) == "Come <em>on time</em>, 请<em>准时</em>参加 <em>too</em>"
+
+
+@pytest.mark.parametrize(
+    "text", ["lesson_a_b", "/start lesson_ab_", "path/_x_", "snake_case_name", "_ spaced _", "a_b"]
+)
+def test_underscores_inside_words_and_paths_are_not_italic(text: str) -> None:
+    assert Markup.format(text).nodes == (Text(text),)
+
+
+def test_double_backticks_hold_a_backtick() -> None:
+    markup = Markup.format("Type `` `code` `` or ``a`b``")
+    assert markup.nodes == (Text("Type "), Code("`code`"), Text(" or "), Code("a`b"))
+    assert markup.markdown() == "Type `` `code` `` or ``a`b``"
+
+
+def test_links_of_other_schemes_are_text_in_every_renderer() -> None:
+    markup = Markup.format("[a](JavaScript:x) [b](data:text/html,x) [c](https://ok.example)")
+    shown = "a (JavaScript:x) b (data:text/html,x) "
+    assert markup.html() == shown + '<a href="https://ok.example">c</a>'
+    assert markup.markdown() == r"a \(JavaScript:x\) b \(data:text/html,x\) [c](https://ok.example)"
