@@ -94,7 +94,7 @@ async def acks(ctx: Context, number: str) -> None:
             )
         )
         if entry.missing:
-            shown = ", ".join(entry.missing[:MISSING_SHOWN])
+            shown = ctx.listing(entry.missing[:MISSING_SHOWN])
             more = len(entry.missing) - MISSING_SHOWN
             lines.append(
                 ctx.t(_("Not yet: {names}"), names=shown)

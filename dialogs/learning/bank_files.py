@@ -82,7 +82,7 @@ async def import_file(ctx: Context, attachment: Attachment) -> bool:
             )
         )
     summary = ctx.t(_("Bank **{bank}** imported:"), bank=bank.name)
-    ctx.reply(Markup.join([summary + Markup.literal(" ") + Markup.join(counts, ", "), *notes]))
+    ctx.reply(Markup.join([summary + Markup.literal(" ") + ctx.translator.join(counts), *notes]))
     return True
 
 
