@@ -6,6 +6,7 @@ already runs on both databases, and a second pass would double the Matrix time f
 
 from __future__ import annotations
 
+import asyncio
 import re
 import urllib.parse
 from collections.abc import Callable
@@ -309,3 +310,32 @@ async def test_a_direct_room_from_before_the_first_start_is_still_answered_after
             assert "/join" in body(await mei.ask(bot, second, "/help"))
             assert "/join" in body(await mei.ask(bot, first, "/help"))
             assert "assistant" in body(await mei.ask(bot, second, "/start"))
+            # Answered as the direct room it is: /join is not sent elsewhere.
+            joining = body(await mei.ask(bot, first, "/join"))
+            assert "direct chat" not in joining and "code" in joining, joining
+            await mei.say(first, "/cancel")
+
+
+async def test_a_room_another_client_of_the_account_records_as_direct_is_answered_as_direct(
+    synapse: Synapse, database_url: str
+) -> None:
+    """Someone marks an existing two-person room as direct from another client of the bot's
+    account while branchbot runs: from then on it is a direct room like any other."""
+    bot_user = synapse.register()
+    bot = bot_user.user_id
+    async with members(synapse, 1) as (mei,), matrix_bot(synapse, bot_user, database_url):
+        room = await mei.room(bot, direct=False)
+        assert "direct chat" in body(await mei.ask(bot, room, "/join"))
+        synapse.request(
+            "PUT",
+            f"/_matrix/client/v3/user/{urllib.parse.quote(bot)}/account_data/m.direct",
+            {mei.id: [room]},
+            token=bot_user.access_token,
+        )
+        async with asyncio.timeout(10):
+            while True:
+                joining = body(await mei.ask(bot, room, "/join"))
+                if "direct chat" not in joining:
+                    break
+                await asyncio.sleep(0.2)
+        assert "code" in joining, joining
