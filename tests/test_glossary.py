@@ -119,8 +119,10 @@ LITERAL_SEPARATOR = re.compile(
     r"""["'][,;]\s+["']\s*\)?\.join\("""
     r"""|literal\(\s*["'][,;]\s+["']"""
     r"""|Markup\.join\([^)]*,\s*["'][,;]\s+["']"""
+    r"""|literal\(\s*["']\s+["']\s*\)"""
 )
-"""An ASCII comma (or semicolon) and a space as a list separator, in Python source."""
+"""An ASCII comma (or semicolon) and a space as a list separator, or a bare space glued
+between two translated pieces (Chinese wants none after ： or before （), in Python source."""
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=[str(p.relative_to(ROOT)) for p in SOURCES])

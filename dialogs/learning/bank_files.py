@@ -81,8 +81,12 @@ async def import_file(ctx: Context, attachment: Attachment) -> bool:
                 done.missing,
             )
         )
-    summary = ctx.t(_("Bank **{bank}** imported:"), bank=bank.name)
-    ctx.reply(Markup.join([summary + Markup.literal(" ") + ctx.translator.join(counts), *notes]))
+    summary = ctx.t(
+        _("Bank **{bank}** imported: {counts}"),
+        bank=bank.name,
+        counts=ctx.translator.join(counts).plain(),
+    )
+    ctx.reply(Markup.join([summary, *notes]))
     return True
 
 
