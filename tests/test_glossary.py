@@ -44,7 +44,9 @@ CJK = r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]"
 ASCII_PUNCTUATION = r"[,;:?!()]"
 FULL_WIDTH = "，。：；！？（）「」、"
 ASCII_IN_CHINESE = re.compile(rf"{CJK}\s*{ASCII_PUNCTUATION}|{ASCII_PUNCTUATION}\s*{CJK}")
-SPACE_BEFORE_FULL_WIDTH = re.compile(rf"\s[{FULL_WIDTH}]|[（「]\s")
+SPACE_NEXT_TO_FULL_WIDTH = re.compile(rf"[ \t][{FULL_WIDTH}]|[{FULL_WIDTH}][ \t]")
+"""Full-width punctuation carries its own spacing: no space before it, none after it but a
+line break."""
 LATIN_PLACEHOLDER = re.compile(r"<[^<>\s]*[A-Za-z][^<>]*>")
 CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.DOTALL)
 LINK = re.compile(r"\[([^\]]+)\]\([^)\s]+\)")
@@ -89,8 +91,8 @@ def test_full_width_punctuation_inside_chinese(msgid: str, text: str) -> None:
 
 
 @pytest.mark.parametrize(("msgid", "text"), MESSAGES, ids=IDS)
-def test_no_space_before_full_width_punctuation(msgid: str, text: str) -> None:
-    found = SPACE_BEFORE_FULL_WIDTH.findall(prose(text))
+def test_no_space_next_to_full_width_punctuation(msgid: str, text: str) -> None:
+    found = SPACE_NEXT_TO_FULL_WIDTH.findall(prose(text))
     assert not found, f"{text!r}: a space next to full-width punctuation: {found}"
 
 
@@ -107,7 +109,9 @@ def test_the_rules_find_what_they_are_for() -> None:
     assert not ASCII_IN_CHINESE.search(
         prose("发送 `/join <邀请码>`：09:00, 10:00 见 [链接](https://x.org/?a=1)")
     )
-    assert SPACE_BEFORE_FULL_WIDTH.search(prose("`/me` — 查看 （仅限私聊）"))
+    assert SPACE_NEXT_TO_FULL_WIDTH.search(prose("`/me` — 查看 （仅限私聊）"))
+    assert SPACE_NEXT_TO_FULL_WIDTH.search(prose("已导入： 3 道题"))
+    assert not SPACE_NEXT_TO_FULL_WIDTH.search(prose("已导入：3 道题。\n下一行"))
     assert LATIN_PLACEHOLDER.search("发送 `/join <code>`")
     assert not LATIN_PLACEHOLDER.search("`cron <分 时 日 月 周>`")
 
