@@ -43,7 +43,10 @@ FORBIDDEN = {
 CJK = r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]"
 ASCII_PUNCTUATION = r"[,;:?!()]"
 FULL_WIDTH = "，。：；！？（）「」、"
-ASCII_IN_CHINESE = re.compile(rf"{CJK}\s*{ASCII_PUNCTUATION}|{ASCII_PUNCTUATION}\s*{CJK}")
+ASCII_IN_CHINESE = re.compile(
+    rf"{CJK}\s*{ASCII_PUNCTUATION}|{ASCII_PUNCTUATION}\s*{CJK}|{CJK}\.(?!\.)"
+)
+"""Half-width punctuation touching Chinese; a full stop only after it ("1. 选项" is a list)."""
 SPACE_NEXT_TO_FULL_WIDTH = re.compile(rf"[ \t][{FULL_WIDTH}]|[{FULL_WIDTH}][ \t]")
 """Full-width punctuation carries its own spacing: no space before it, none after it but a
 line break."""
@@ -106,6 +109,7 @@ def test_the_rules_find_what_they_are_for() -> None:
     """Each rule catches the mistakes it was written for (from issue 11)."""
     assert ASCII_IN_CHINESE.search(prose("2 名成员, 1 名书记"))
     assert ASCII_IN_CHINESE.search(prose("请用 (仅限私聊)"))
+    assert ASCII_IN_CHINESE.search(prose("已发送."))
     assert not ASCII_IN_CHINESE.search(
         prose("发送 `/join <邀请码>`：09:00, 10:00 见 [链接](https://x.org/?a=1)")
     )
