@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from babel.messages.pofile import read_po
 
 from adapters.matrix.render import formatted
 from adapters.telegram.render import split_html
 from bot.events import parse_command
-from bot.markup import Code, Markup, Text
+from bot.markup import Bold, Code, Italic, Markup, Node, Text
 
 NASTY = [
     "<b>bold</b> & <script>alert(1)</script>",
@@ -90,3 +93,41 @@ def test_links_of_other_schemes_are_text_in_every_renderer() -> None:
     shown = "a (JavaScript:x) b (data:text/html,x) "
     assert markup.html() == shown + '<a href="https://ok.example">c</a>'
     assert markup.markdown() == r"a \(JavaScript:x\) b \(data:text/html,x\) [c](https://ok.example)"
+
+
+def _elements(nodes: tuple[Node, ...]) -> list[str]:
+    found = []
+    for node in nodes:
+        if not isinstance(node, Text):
+            found.append(type(node).__name__)
+        if isinstance(node, Bold | Italic):
+            found += _elements(node.children)
+    return sorted(found)
+
+
+def _catalog_pairs() -> list[tuple[str, str]]:
+    path = Path(__file__).parents[1] / "bot/locales/zh_Hans/LC_MESSAGES/branchbot.po"
+    with path.open("rb") as file:
+        catalog = read_po(file)
+    pairs = []
+    for message in catalog:
+        if message.id:
+            source = message.id if isinstance(message.id, str) else message.id[0]
+            strings = [message.string] if isinstance(message.string, str) else message.string
+            pairs += [(source, string) for string in strings if string]
+    return pairs
+
+
+CATALOG_PAIRS = _catalog_pairs()
+
+
+@pytest.mark.parametrize(
+    ("source", "translation"), CATALOG_PAIRS, ids=[source[:50] for source, _ in CATALOG_PAIRS]
+)
+def test_a_translation_has_the_markup_of_its_source(source: str, translation: str) -> None:
+    """An underscore or backtick that turns into markup in one language only is a typo."""
+
+    def parsed(template: str) -> list[str]:
+        return _elements(Markup.format(template.replace("{", "{{").replace("}", "}}")).nodes)
+
+    assert parsed(translation) == parsed(source)
