@@ -37,8 +37,10 @@ FORBIDDEN = {
     "汇总": "摘要 (digest)",
     "评价": "民主评议 (appraisal)",
     "案件": "来信 (letter)",
+    "微课(?!堂)": "微课堂 (micro-lesson)",
 }
-"""The glossary's "not" column: the word never used, and the one to use instead."""
+"""The glossary's "not" column: the word never used (a pattern), and the one to use instead;
+plus shortenings of a glossary word, which would make two words for one thing."""
 
 CJK = r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]"
 ASCII_PUNCTUATION = r"[,;:?!()]"
@@ -83,7 +85,7 @@ IDS = [msgid[:50] for msgid, _ in MESSAGES]
 
 @pytest.mark.parametrize(("msgid", "text"), MESSAGES, ids=IDS)
 def test_the_glossary_words(msgid: str, text: str) -> None:
-    used = {word: instead for word, instead in FORBIDDEN.items() if word in text}
+    used = {word: instead for word, instead in FORBIDDEN.items() if re.search(word, text)}
     assert not used, f"{text!r}: use {used}"
 
 
