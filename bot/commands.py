@@ -373,15 +373,14 @@ def direct_only(router: Router, name: str) -> Command | None:
 
 def help_text(ctx: Context, commands: Sequence[Command]) -> Markup:
     lines = []
-    hints = {Where.DIRECT: _("(direct chat only)"), Where.GROUP: _("(group room only)")}
+    # Whole lines, not a hint glued on with a space: Chinese puts no space before （.
+    templates = {
+        Where.DIRECT: _("`{usage}` — {summary} (direct chat only)"),
+        Where.GROUP: _("`{usage}` — {summary} (group room only)"),
+    }
     for command in commands:
-        hint = hints.get(command.where)
-        line = ctx.t(
-            _("`{usage}` — {summary}"),
-            usage=command.usage(ctx.text),
-            summary=ctx.text(command.summary),
+        template = templates.get(command.where, _("`{usage}` — {summary}"))
+        lines.append(
+            ctx.t(template, usage=command.usage(ctx.text), summary=ctx.text(command.summary))
         )
-        if hint:
-            line = line + Markup.literal(" ") + ctx.t(hint)
-        lines.append(line)
     return Markup.join(lines)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from types import EllipsisType
 from typing import TYPE_CHECKING, Any, Protocol
@@ -109,6 +109,10 @@ class Context:
     def text(self, message: str) -> str:
         """This chat's translation of a short label (role names, usage placeholders)."""
         return self.translator.text(message)
+
+    def listing(self, items: Iterable[str]) -> str:
+        """``items`` as one list in the speaker's language (``Mei、Sam`` in Chinese)."""
+        return self.translator.listing(items)
 
     @property
     def here(self) -> Address:

@@ -8,6 +8,7 @@ message) or ``_n`` (singular and plural); translate them through a ``Translator`
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -50,6 +51,10 @@ def _n(singular: str, plural: str) -> Plural:
     return Plural(singular, plural)
 
 
+LIST_SEPARATOR = _(", ")
+"""Between the items of a list shown to people: ``、`` in Chinese, never an ASCII comma."""
+
+
 def normalize_locale(value: str | None) -> str | None:
     """``zh``, ``zh-CN``, ``中文`` → ``zh_Hans``; ``en`` → ``en``; anything else → None."""
     if not value:
@@ -83,6 +88,14 @@ class Translator:
         if isinstance(message, Plural):
             return translations.ngettext(message.singular, message.plural, count or 0)
         return translations.gettext(message)
+
+    def listing(self, items: Iterable[str]) -> str:
+        """``items`` as one list in this language (``Mei、Sam``; ``Mei, Sam``)."""
+        return self.text(LIST_SEPARATOR).join(items)
+
+    def join(self, parts: Iterable[Markup]) -> Markup:
+        """Pieces of markup as one list in this language."""
+        return Markup.join(parts, self.text(LIST_SEPARATOR))
 
 
 def translator(locale: str | None, default: str) -> Translator:

@@ -1,9 +1,10 @@
 """The one small portable markup every outgoing text is written in.
 
-Templates (our catalog strings) may use ``**bold**``, ``__italic__``, `` `code` ``,
-``[label](url)``, a leading ``- `` for list items and ``{name}`` placeholders. Values are put
-into the parsed tree as literal text, so nothing a user typed can ever become markup; each
-renderer escapes for its target (Telegram and Matrix HTML, markdown, plain text).
+Templates (our catalog strings, and the text a secretary types for a notice) may use
+``**bold**``, ``_italic_`` (or ``__italic__``), `` `code` ``, ``[label](url)``, a leading ``- ``
+for list items and ``{name}`` placeholders. Values are put into the parsed tree as literal
+text, so nothing a user typed can ever become markup; each renderer escapes for its target
+(Telegram and Matrix HTML, CommonMark, plain text) and keeps only links of safe schemes.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,13 +45,22 @@ class Italic:
 
 Node = Text | Code | Link | Bold | Italic
 
+WEB_SCHEMES = frozenset({"http", "https", "mailto"})
+"""The link schemes a renderer keeps unless told otherwise; any other link is shown as text."""
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
 _INLINE = re.compile(
     r"\*\*(?P<bold>.+?)\*\*"
     r"|__(?P<italic>.+?)__"
+    r"|``(?P<ticked>[^\n]+?)``"
     r"|`(?P<code>[^`]+)`"
-    r"|\[(?P<label>[^\]]+)\]\((?P<url>[^)\s]+)\)",
+    r"|\[(?P<label>[^\]]+)\]\((?P<url>[^)\s]+)\)"
+    r"|(?<![A-Za-z0-9_/])_(?P<under>[^\s_](?:[^\n_]*[^\s_])?)_(?![A-Za-z0-9_])",
     re.DOTALL,
 )
+"""``_italic_`` only where an underscore cannot be part of a word or a path (``lesson_a_b``,
+``/x/_y_``), and within one line; ``__italic__`` as before. ``` `` a`b `` ``` is code that
+holds a backtick (one space inside each end is dropped, as in CommonMark)."""
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{(\w+)\}")
 _BULLET = re.compile(r"^- ", re.MULTILINE)
 
@@ -76,6 +87,13 @@ def _parse(template: str, values: Mapping[str, object]) -> tuple[Node, ...]:
             nodes.append(Bold(_parse(match.group("bold"), values)))
         elif match.group("italic") is not None:
             nodes.append(Italic(_parse(match.group("italic"), values)))
+        elif match.group("under") is not None:
+            nodes.append(Italic(_parse(match.group("under"), values)))
+        elif match.group("ticked") is not None:
+            ticked = match.group("ticked")
+            if len(ticked) > 2 and ticked.startswith(" ") and ticked.endswith(" "):
+                ticked = ticked[1:-1]
+            nodes.append(Code(_fill(ticked, values)))
         elif match.group("code") is not None:
             nodes.append(Code(_fill(match.group("code"), values)))
         else:
@@ -119,15 +137,23 @@ class Markup:
     def __bool__(self) -> bool:
         return bool(self.nodes)
 
+    def safe(self, schemes: frozenset[str] = WEB_SCHEMES) -> Markup:
+        """The same text with every link whose scheme is not in ``schemes`` (``javascript:``,
+        ``data:``, a relative or mistyped URL) turned into its plain text, label and URL."""
+        return Markup(tuple(_safe(node, schemes) for node in self.nodes))
+
     def plain(self) -> str:
-        return "".join(_plain(node) for node in self.nodes)
+        return scrub("".join(_plain(node) for node in self.nodes))
 
-    def html(self, newline: str = "\n") -> str:
+    def html(self, newline: str = "\n", schemes: frozenset[str] = WEB_SCHEMES) -> str:
         """HTML as Telegram's parse mode and Matrix's ``formatted_body`` accept it."""
-        return "".join(_html(node, newline) for node in self.nodes)
+        return "".join(_html(node, newline) for node in self.safe(schemes).nodes)
 
-    def markdown(self) -> str:
-        return "".join(_markdown(node) for node in self.nodes)
+    def markdown(self, schemes: frozenset[str] = WEB_SCHEMES) -> str:
+        """CommonMark in which only our own markup is markup: whatever a text node holds
+        parses back to exactly its characters."""
+        rendered = "".join(_markdown(node) for node in self.safe(schemes).nodes)
+        return _MD_EDGE.sub(_md_spaces, rendered)
 
     def to_json(self) -> list[Any]:
         return [_dump(node) for node in self.nodes]
@@ -135,6 +161,33 @@ class Markup:
     @classmethod
     def from_json(cls, data: list[Any]) -> Markup:
         return cls(tuple(_load(item) for item in data))
+
+
+def scrub(text: str) -> str:
+    """``text`` with lone surrogates replaced: no encoder (UTF-8 JSON, HTML) can carry them."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def link_target(url: str, schemes: frozenset[str] = WEB_SCHEMES) -> str | None:
+    """The URL as a browser reads an ``href`` (outer spaces and controls stripped, tabs and
+    line breaks dropped) if its scheme is one of ``schemes``, else ``None``."""
+    cleaned = _URL_DROPPED.sub("", scrub(url).strip(_URL_STRIPPED))
+    try:
+        scheme = urlsplit(cleaned).scheme.lower()
+    except ValueError:
+        return None
+    return cleaned if scheme in schemes else None
+
+
+def _safe(node: Node, schemes: frozenset[str]) -> Node:
+    if isinstance(node, Link):
+        target = link_target(node.url, schemes)
+        return Text(_plain(node)) if target is None else Link(node.label, target)
+    if isinstance(node, Bold):
+        return Bold(tuple(_safe(child, schemes) for child in node.children))
+    if isinstance(node, Italic):
+        return Italic(tuple(_safe(child, schemes) for child in node.children))
+    return node
 
 
 def _plain(node: Node) -> str:
@@ -145,37 +198,84 @@ def _plain(node: Node) -> str:
     return "".join(_plain(child) for child in node.children)
 
 
+def html_text(text: str) -> str:
+    """``text`` for an HTML text node (``&``, ``<``, ``>`` escaped, lone surrogates gone)."""
+    return html.escape(scrub(text), quote=False)
+
+
 def _html(node: Node, newline: str) -> str:
     if isinstance(node, Text):
-        return html.escape(node.value, quote=False).replace("\n", newline)
+        return html_text(node.value).replace("\n", newline)
     if isinstance(node, Code):
-        return f"<code>{html.escape(node.value, quote=False)}</code>"
+        return f"<code>{html_text(node.value)}</code>"
     if isinstance(node, Link):
-        return f'<a href="{html.escape(node.url)}">{html.escape(node.label, quote=False)}</a>'
+        return f'<a href="{html.escape(node.url)}">{html_text(node.label)}</a>'
     tag = "b" if isinstance(node, Bold) else "i"
     inner = "".join(_html(child, newline) for child in node.children)
     return f"<{tag}>{inner}</{tag}>"
 
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~<])")
+_MD_SPECIAL = re.compile(r"[\\`*_{}\[\]()#+\-.!|<>~&=]")
+"""ASCII punctuation that can start or end markup in CommonMark or its common extensions
+(tables, strikethrough); ``&`` would start an entity, ``=`` a setext heading."""
+_MD_EDGE = re.compile(r"^[ \t]+|[ \t]+$", re.MULTILINE)
+"""Spaces and tabs at a line's ends: indentation makes a code block, two trailing spaces a
+line break, and a paragraph drops both. As character references they stay text (only text
+nodes can put them there: spans and links end in their own marks)."""
+_MD_INNER_EDGE = re.compile(r"^[ \t]+|[ \t]+$")
+"""The same at the ends of an emphasis: ``** x**`` would not open."""
+_MD_LINES = re.compile(r"\r\n?|\n")
+_MD_PARAGRAPHS = re.compile(r"\n\n+")
+_BACKTICKS = re.compile(r"`+")
+_URL_STRIPPED = "".join(chr(code) for code in range(0x21))
+_URL_DROPPED = re.compile(r"[\t\n\r]")
+_URL_ENCODED = re.compile(r"[\x00-\x20\x7f<>()\\`\"]|&(?=#?\w+;)")
 
 
-def _md_escape(text: str) -> str:
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+def _md_text(text: str) -> str:
+    return _MD_SPECIAL.sub(r"\\\g<0>", scrub(text)).replace("\r", "&#13;")
+
+
+def _md_spaces(match: re.Match[str]) -> str:
+    return match.group(0).replace(" ", "&#32;").replace("\t", "&#9;")
+
+
+def _md_code(value: str) -> str:
+    """A code span per line: a span's line breaks would become spaces, and the block structure
+    (headings, quotes) is read before spans are, so a line inside a span is not safe."""
+    spans = []
+    for line in _MD_LINES.split(scrub(value)):
+        if not line:
+            spans.append("")
+            continue
+        fence = "`" * (max((len(run) for run in _BACKTICKS.findall(line)), default=0) + 1)
+        pad = line[0] == "`" or line[-1] == "`" or (line[0] == line[-1] == " " and line.strip())
+        inner = f" {line} " if pad else line
+        spans.append(f"{fence}{inner}{fence}")
+    return "\n".join(spans)
+
+
+def _md_url(url: str) -> str:
+    return _URL_ENCODED.sub(lambda match: f"%{ord(match.group(0)):02X}", url)
 
 
 def _markdown(node: Node) -> str:
     if isinstance(node, Text):
-        return _md_escape(node.value)
+        return _md_text(node.value)
     if isinstance(node, Code):
-        fence = "``" if "`" in node.value else "`"
-        pad = " " if node.value.startswith("`") or node.value.endswith("`") else ""
-        return f"{fence}{pad}{node.value}{pad}{fence}"
+        return _md_code(node.value)
     if isinstance(node, Link):
-        url = node.url.replace("(", "%28").replace(")", "%29")
-        return f"[{_md_escape(node.label)}]({url})"
-    mark = "**" if isinstance(node, Bold) else "_"
-    return mark + "".join(_markdown(child) for child in node.children) + mark
+        label = _md_text(" ".join(_MD_LINES.split(node.label)))
+        return f"[{label}]({_md_url(node.url)})"
+    mark = "**" if isinstance(node, Bold) else "*"
+    inner = "".join(_markdown(child) for child in node.children)
+    # Emphasis cannot span paragraphs: each paragraph gets its own marks.
+    pieces = _MD_PARAGRAPHS.split(inner)
+    gaps = [*_MD_PARAGRAPHS.findall(inner), ""]
+    return "".join(
+        (f"{mark}{_MD_INNER_EDGE.sub(_md_spaces, piece)}{mark}" if piece else "") + gap
+        for piece, gap in zip(pieces, gaps, strict=True)
+    )
 
 
 def _dump(node: Node) -> list[Any]:

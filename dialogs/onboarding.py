@@ -115,9 +115,7 @@ async def me(ctx: Context) -> None:
     else:
         lines.append(ctx.t(_("Branch: none yet. Ask your secretary for an invite code.")))
     if roles:
-        lines.append(
-            ctx.t(_("Roles: {roles}"), roles=ctx.text(_(", ")).join(r.plain() for r in roles))
-        )
+        lines.append(ctx.t(_("Roles: {roles}"), roles=ctx.listing(r.plain() for r in roles)))
     lines.append(
         ctx.t(
             _("Language: {language} (/lang to change)"),
@@ -125,7 +123,7 @@ async def me(ctx: Context) -> None:
         )
     )
     if len(who.identities) > 1:
-        lines.append(ctx.t(_("Linked accounts: {accounts}"), accounts=", ".join(who.identities)))
+        lines.append(ctx.t(_("Linked accounts: {accounts}"), accounts=ctx.listing(who.identities)))
     for section in ctx.commands.profile_sections:
         lines.extend(await section(ctx))
     ctx.reply(Markup.join(lines))
@@ -244,11 +242,13 @@ async def branches(ctx: Context) -> None:
     for branch in summaries:
         lines.append(
             Markup.format("• **{name}** — ", name=branch.name)
-            + ctx.t(_n("{count} member", "{count} members"), count=branch.members)
-            + Markup.literal(", ")
-            + ctx.t(_n("{count} secretary", "{count} secretaries"), count=branch.secretaries)
-            + Markup.literal(", ")
-            + ctx.t(_n("{count} room", "{count} rooms"), count=branch.rooms)
+            + ctx.translator.join(
+                [
+                    ctx.t(_n("{count} member", "{count} members"), count=branch.members),
+                    ctx.t(_n("{count} secretary", "{count} secretaries"), count=branch.secretaries),
+                    ctx.t(_n("{count} room", "{count} rooms"), count=branch.rooms),
+                ]
+            )
         )
     ctx.reply(Markup.join(lines))
 

@@ -46,7 +46,7 @@ TIMELINE_LIMIT = 100
 def _filter(timeline: int) -> dict[str, Any]:
     return {
         "presence": {"types": []},
-        "account_data": {"types": []},
+        "account_data": {"types": ["m.direct"]},
         "room": {
             "timeline": {"limit": timeline},
             "state": {"lazy_load_members": True},
@@ -154,6 +154,7 @@ class MatrixAdapter(Sending):
             raise TransientError(f"sync: {response}")
         self._full_state = False
         await self._keys()
+        await self._direct_changed(response)
         await self._invites(response)
         if not first:
             await self._timeline(response)

@@ -19,6 +19,7 @@ from nio import (
     RoomGetStateResponse,
     SendRetryError,
     SyncResponse,
+    UnknownAccountDataEvent,
 )
 
 from adapters.matrix import parse, render
@@ -45,6 +46,18 @@ class Invites(AdapterBase):
                 await self._invited(room_id, [_source(e) for e in info.invite_state])
             except (parse.Malformed, KeyError, TypeError, AttributeError) as error:
                 log.warning("matrix: dropped malformed invite to %s: %s", room_id, error)
+
+    async def _direct_changed(self, response: SyncResponse) -> None:
+        """Take ``m.direct`` as sync brings it: another client of the account (Element, or the
+        one the account was used with before) may record a direct room the bot did not."""
+        for event in response.account_data_events:
+            if (
+                isinstance(event, UnknownAccountDataEvent)
+                and event.type == "m.direct"
+                and isinstance(event.content, dict)
+            ):
+                async with self._direct_lock:
+                    self.direct.load(event.content)
 
     async def _invited(self, room_id: str, state: list[dict[str, Any]]) -> None:
         client = self._client()

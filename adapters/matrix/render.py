@@ -12,9 +12,8 @@ from __future__ import annotations
 import html
 import json
 from typing import Any
-from urllib.parse import urlsplit
 
-from bot.markup import Bold, Code, Link, Markup, Node, Text
+from bot.markup import Bold, Code, Link, Markup, Node, Text, html_text
 from bot.messages import Outgoing
 
 CHOICES_KEY = "org.branchbot.choices"
@@ -35,30 +34,21 @@ def keycap_number(key: str) -> int | None:
     return _NUMBERS.get(key.replace("\ufe0f", ""))
 
 
-def _safe_url(url: str) -> bool:
-    try:
-        return urlsplit(url).scheme.lower() in SAFE_SCHEMES
-    except ValueError:
-        return False
-
-
 def _html(node: Node) -> str:
     if isinstance(node, Text):
-        return html.escape(node.value, quote=False).replace("\n", "<br>")
+        return html_text(node.value).replace("\n", "<br>")
     if isinstance(node, Code):
-        return f"<code>{html.escape(node.value, quote=False)}</code>"
+        return f"<code>{html_text(node.value)}</code>"
     if isinstance(node, Link):
-        label = html.escape(node.label, quote=False)
-        if not _safe_url(node.url):
-            return label if node.label == node.url else f"{label} ({html.escape(node.url)})"
-        return f'<a href="{html.escape(node.url)}">{label}</a>'
+        return f'<a href="{html.escape(node.url)}">{html_text(node.label)}</a>'
     tag = "strong" if isinstance(node, Bold) else "em"
     inner = "".join(_html(child) for child in node.children)
     return f"<{tag}>{inner}</{tag}>"
 
 
 def formatted(markup: Markup) -> str:
-    return "".join(_html(node) for node in markup.nodes)
+    """``formatted_body``: links outside ``SAFE_SCHEMES`` are shown as text."""
+    return "".join(_html(node) for node in markup.safe(SAFE_SCHEMES).nodes)
 
 
 def size(content: Any) -> int:

@@ -36,8 +36,10 @@ class Sending(Invites):
         resend after a crash returns the event the homeserver already has. Delivery starts
         before the adapters do, so rows left from before a restart wait here for the login.
 
-        A message to a person goes to their direct room as ``m.direct`` records it (a stored
-        chat id may be stale); if that room is gone for the bot, a new one is opened once."""
+        A message to a person goes to the direct room it names while that is still theirs
+        alone (a person may have several: each is answered in itself), else to the one
+        ``m.direct`` records (a stored chat id may be stale); if that room is gone for the
+        bot, a new one is opened once."""
         if not self._stopping:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._logged_in.wait(), 30)
@@ -47,7 +49,7 @@ class Sending(Invites):
                 raise Unreachable("no chat and no user to open a direct chat with")
             return await self._send_in(address.chat_id, message, message_id)
         assert address.user_id is not None
-        room = await self._direct_room(address.user_id)
+        room = await self._person_room(address.chat_id, address.user_id)
         try:
             return await self._send_in(room, message, message_id)
         except RoomGone:
@@ -109,6 +111,13 @@ class Sending(Invites):
         )
         if not isinstance(answer, RoomSendResponse):
             raise failure(answer)
+
+    async def _person_room(self, chat_id: str, user_id: str) -> str:
+        """``chat_id`` if it is a direct room of ``user_id`` by ``m.direct`` and membership,
+        else their current one: the newest room ``m.direct`` records is not the only one."""
+        if chat_id and await self._is_direct(chat_id, user_id):
+            return chat_id
+        return await self._direct_room(user_id)
 
     async def _direct_room(self, user_id: str) -> str:
         """The direct room with ``user_id``, opened (and recorded in ``m.direct``) if there is

@@ -12,12 +12,10 @@ Only links whose scheme Telegram opens safely (``http``, ``https``, ``tg``, ``ma
 
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
-from bot.markup import Bold, Italic, Link, Markup, Node, Text
+from bot.markup import Markup, Node, Text, html_text
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
@@ -48,34 +46,16 @@ def _text_units(value: str, limit: int) -> list[_Unit]:
         level = ANYWHERE
         if gap:
             level = PARAGRAPH if gap.count("\n") > 1 else LINE if "\n" in gap else WORD
-        escaped = html.escape(word, quote=False)
+        escaped = html_text(word)
         while size(escaped) > limit:
             cut = len(word)
-            while size(html.escape(word[:cut], quote=False)) > limit:
+            while size(html_text(word[:cut])) > limit:
                 cut = max(1, cut * 2 // 3)
-            units.append(_Unit(html.escape(word[:cut], quote=False), ANYWHERE))
+            units.append(_Unit(html_text(word[:cut]), ANYWHERE))
             word = word[cut:]
-            escaped = html.escape(word, quote=False)
-        units.append(_Unit(escaped + html.escape(gap, quote=False), level))
+            escaped = html_text(word)
+        units.append(_Unit(escaped + html_text(gap), level))
     return units
-
-
-def _safe_url(url: str) -> bool:
-    try:
-        return urlsplit(url).scheme.lower() in SAFE_SCHEMES
-    except ValueError:
-        return False
-
-
-def _safe(node: Node) -> Node:
-    """``node`` with every link of another scheme turned into plain text."""
-    if isinstance(node, Link):
-        return node if _safe_url(node.url) else Text(Markup((node,)).plain())
-    if isinstance(node, Bold):
-        return Bold(tuple(_safe(child) for child in node.children))
-    if isinstance(node, Italic):
-        return Italic(tuple(_safe(child) for child in node.children))
-    return node
 
 
 def _units(nodes: tuple[Node, ...], limit: int) -> list[_Unit]:
@@ -84,7 +64,7 @@ def _units(nodes: tuple[Node, ...], limit: int) -> list[_Unit]:
         if isinstance(node, Text):
             units.extend(_text_units(node.value, limit))
             continue
-        rendered = Markup((node,)).html()
+        rendered = Markup((node,)).html(schemes=SAFE_SCHEMES)
         if size(rendered) <= limit:
             units.append(_Unit(rendered, ANYWHERE))
         else:
@@ -97,7 +77,7 @@ def split_html(text: Markup, limit: int = MAX_TEXT) -> list[str]:
     parts: list[str] = []
     current: list[_Unit] = []
     length = 0
-    for unit in _units(tuple(_safe(node) for node in text.nodes), limit):
+    for unit in _units(text.safe(SAFE_SCHEMES).nodes, limit):
         current.append(unit)
         length += size(unit.html)
         while length > limit:

@@ -97,7 +97,7 @@ async def acks(ctx: Context, number: int) -> None:
             (entry.undelivered, _("Not reached in their direct chat: {names}")),
         ):
             if names:
-                shown = ", ".join(names[:MISSING_SHOWN])
+                shown = ctx.listing(names[:MISSING_SHOWN])
                 more = len(names) - MISSING_SHOWN
                 lines.append(
                     ctx.t(heading, names=shown)

@@ -65,8 +65,9 @@ class BroadcastDialog(Dialog):
     async def begin(self, ctx: Context, **arguments: Any) -> None:
         ctx.reply(
             _(
-                "Send the text of the notice (several lines are fine; **bold**, _italic_ and "
-                "links work). /cancel stops."
+                "Send the text of the notice (several lines are fine). You can write "
+                "`**bold**`, `_italic_`, `` `code` `` and `[label](https://example.org)`. "
+                "/cancel stops."
             )
         )
 

@@ -57,7 +57,7 @@ async def import_file(ctx: Context, attachment: Attachment) -> bool:
                     "You are the secretary of several branches ({names}). Send the file again "
                     "with the name of the branch whose bank it is as its caption."
                 ),
-                names=ctx.text(_(", ")).join(ctx.who.secretary_of.values()),
+                names=ctx.listing(list(ctx.who.secretary_of.values())),
             )
             return True
     await ctx.store.bank_jobs.add(

@@ -58,8 +58,9 @@ def imported(t: Translator, bank: Bank, done: Imported) -> list[Markup]:
         t(_n("{count} level", "{count} levels"), done.levels),
         t(_n("{count} lesson", "{count} lessons"), done.lessons),
     ]
-    summary = t(_("Bank **{bank}** imported:"), bank=bank.name)
-    lines = [summary + Markup.literal(" ") + Markup.join(counts, ", ")]
+    lines = [
+        t(_("Bank **{bank}** imported: {counts}"), bank=bank.name, counts=t.join(counts).plain())
+    ]
     if done.missing:
         lines.append(
             t(

@@ -136,7 +136,7 @@ async def stats_learning(ctx: Context) -> None:
             lines.append(
                 ctx.t(
                     _("Weakest: {categories}"),
-                    categories=", ".join(
+                    categories=ctx.listing(
                         f"{c.category or '—'} {percent(c.accuracy)}" for c in weakest
                     ),
                 )

@@ -151,7 +151,7 @@ class QuestionRun(Dialog):
         if question.kind == "multiple":
             picked: list[int] = self.data["picked"]
             self.data["picked"] = sorted(set(picked) ^ {index})
-            chosen = ", ".join(LETTERS[i] for i in self.data["picked"]) or "—"
+            chosen = ctx.listing(LETTERS[i] for i in self.data["picked"]) or "—"
             ctx.reply(
                 _("Chosen: {letters}. Press Done when ready."),
                 letters=chosen,
@@ -243,7 +243,9 @@ class QuestionRun(Dialog):
         lines.append(
             ctx.t(_("✅ Right!"))
             if correct
-            else ctx.t(_("❌ Not quite. The answer: {answer}"), answer=self.answer_text(question))
+            else ctx.t(
+                _("❌ Not quite. The answer: {answer}"), answer=self.answer_text(ctx, question)
+            )
         )
         notes = self.feedback(question, chosen, correct)
         lines += [Markup.literal(note) for note in notes]
@@ -254,11 +256,11 @@ class QuestionRun(Dialog):
             self.data["cards"] = self.data["cards"][: self.data["at"] + 1]
         await self.next_or_end(ctx, lines)
 
-    def answer_text(self, question: Card) -> str:
+    def answer_text(self, ctx: Context, question: Card) -> str:
         if question.kind == "fill":
             return str(question.answers[0])
         order: list[int] = self.data["order"]
-        return ", ".join(
+        return ctx.listing(
             f"{LETTERS[order.index(a)]}. {question.options[a]}"
             if question.kind != "truefalse"
             else question.options[a]

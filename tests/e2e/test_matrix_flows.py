@@ -6,12 +6,15 @@ already runs on both databases, and a second pass would double the Matrix time f
 
 from __future__ import annotations
 
+import asyncio
 import re
+import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from nio import RoomCreateResponse
 
 from bot.app import BranchBot
 from bot.markup import Markup
@@ -277,3 +280,62 @@ async def test_an_encrypted_direct_chat_works_end_to_end_and_across_a_restart(
             await mei.react(dm, languages["event_id"], f"{english}\ufe0f\u20e3")
             await mei.wait(lambda r, e: len(mei.from_bot(bot, dm)) > before)
             assert "English" in body(mei.from_bot(bot, dm)[before])
+
+
+async def test_a_direct_room_from_before_the_first_start_is_still_answered_after_a_second(
+    synapse: Synapse, database_url: str
+) -> None:
+    """The bot's account sat in a direct room (another client joined it and recorded it in
+    ``m.direct``, as Element does) before branchbot ever ran; the person later opens a second
+    direct room. Both are direct rooms, and each is answered in itself."""
+    bot_user = synapse.register()
+    bot = bot_user.user_id
+    async with members(synapse, 1) as (mei,):
+        created = await mei.client.room_create(is_direct=True, invite=[bot])
+        assert isinstance(created, RoomCreateResponse), created
+        first = created.room_id
+        quoted = urllib.parse.quote
+        synapse.request(
+            "POST", f"/_matrix/client/v3/join/{quoted(first)}", {}, token=bot_user.access_token
+        )
+        synapse.request(
+            "PUT",
+            f"/_matrix/client/v3/user/{quoted(bot)}/account_data/m.direct",
+            {mei.id: [first]},
+            token=bot_user.access_token,
+        )
+        async with matrix_bot(synapse, bot_user, database_url):
+            assert "/join" in body(await mei.ask(bot, first, "/help"))
+            second = await mei.room(bot, direct=True)
+            assert "/join" in body(await mei.ask(bot, second, "/help"))
+            assert "/join" in body(await mei.ask(bot, first, "/help"))
+            assert "assistant" in body(await mei.ask(bot, second, "/start"))
+            # Answered as the direct room it is: /join is not sent elsewhere.
+            joining = body(await mei.ask(bot, first, "/join"))
+            assert "direct chat" not in joining and "code" in joining, joining
+            await mei.say(first, "/cancel")
+
+
+async def test_a_room_another_client_of_the_account_records_as_direct_is_answered_as_direct(
+    synapse: Synapse, database_url: str
+) -> None:
+    """Someone marks an existing two-person room as direct from another client of the bot's
+    account while branchbot runs: from then on it is a direct room like any other."""
+    bot_user = synapse.register()
+    bot = bot_user.user_id
+    async with members(synapse, 1) as (mei,), matrix_bot(synapse, bot_user, database_url):
+        room = await mei.room(bot, direct=False)
+        assert "direct chat" in body(await mei.ask(bot, room, "/join"))
+        synapse.request(
+            "PUT",
+            f"/_matrix/client/v3/user/{urllib.parse.quote(bot)}/account_data/m.direct",
+            {mei.id: [room]},
+            token=bot_user.access_token,
+        )
+        async with asyncio.timeout(10):
+            while True:
+                joining = body(await mei.ask(bot, room, "/join"))
+                if "direct chat" not in joining:
+                    break
+                await asyncio.sleep(0.2)
+        assert "code" in joining, joining
