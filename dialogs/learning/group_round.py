@@ -26,7 +26,7 @@ from bot.i18n import _, _n
 from bot.identity import Role
 from bot.markup import Markup
 from bot.messages import Choice
-from dialogs.learning.common import award, router, today
+from dialogs.learning.common import award, no_questions, router, today
 from dialogs.learning.runs import GRACE, LETTERS
 from store.clock import now
 from store.learning import Card
@@ -265,7 +265,7 @@ async def quiz_group(ctx: Context, count: str | None) -> None:
         return
     ids = await ctx.store.learning.sample(wanted or limit, kinds=("single", "truefalse"))
     if not ids:
-        ctx.reply(_("There are no questions yet. Ask your secretary to import a question bank."))
+        no_questions(ctx)
         return
     await ctx.start(GroupRound, ids=ids, branch=branch.name, branch_id=branch.id)
 
