@@ -726,6 +726,8 @@ class LinkDialog(Dialog):
     Cancel. Only the code is kept between the steps (a member id could change meanwhile)."""
 
     name = "link"
+    slot = "link"
+    """Beside the main slot, so confirming a link in the middle of a quiz leaves the quiz."""
     states = ["confirming"]
     initial = "confirming"
 
