@@ -508,13 +508,13 @@ async def redeem(ctx: Context, raw: str) -> bool:
             )
             return False
         if who.branch_id is not None:
+            # The code's branch is not named: only admins see every branch.
             ctx.reply(
                 _(
                     "You are a member of {current}, and a person belongs to one branch. An "
-                    "admin can move you to {branch} with `/member move`; this code stays unused."
+                    "admin can move you with `/member move`; this code stays unused."
                 ),
                 current=who.branch_name or "",
-                branch=branch.name,
             )
             return False
     elif branch.id in who.secretary_of:
