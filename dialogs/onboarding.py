@@ -7,7 +7,7 @@ import re
 import secrets
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -643,8 +643,8 @@ class LinkPlan:
     other_admin: bool
     other_secretary_of: dict[int, str]
     branch: str | None
-    secretary_of: dict[int, str] = field(default_factory=dict)
-    admin: bool = False
+    secretary_of: dict[int, str]
+    admin: bool
 
     def roles(self, translate: Callable[..., Markup]) -> str:
         return role_list(translate, self.branch, list(self.secretary_of.values()), self.admin)
