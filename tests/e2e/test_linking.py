@@ -106,3 +106,24 @@ async def test_without_buttons_the_confirmation_is_answered_by_number(
     assert "1. Link" in asked and "2. Cancel" in asked
     assert "one member now" in await ask(bot, adapter, "mei-phone", "1")
     assert "memory:mei-phone" in await ask(bot, adapter, "mei", "/me")
+
+
+async def test_linking_during_a_group_round_does_not_allow_a_second_answer(
+    database_url: str,
+) -> None:
+    async with lab_bot(database_url, learning={"group_seconds": 60}) as lab:
+        await organisation(lab)
+        await import_bank(lab)
+        await lab.say("sam", "/bind Main Library", chat="room-1")
+        posted = (await lab.ask("sam", "/quiz group 1", chat="room-1"))[0]
+        keys = list(buttons(posted).values())
+        assert "Got your answer" in await lab.say("mei", choice=keys[0], chat="room-1")
+        code = code_in(await lab.say("mei-phone", "/link"))
+        asked = (await lab.ask("mei", f"/link {code}"))[0]
+        await lab.ask("mei", choice=press(asked, "Link"))
+        again = await lab.say("mei", choice=keys[1], chat="room-1")
+        assert "already answered" in again
+        assert "already answered" in await lab.say("mei-phone", choice=keys[1], chat="room-1")
+        async with lab.bot.db.session() as session:
+            answers = list(await session.scalars(select(AnswerRecord.id)))
+        assert len(answers) == 1
