@@ -193,6 +193,7 @@ class BranchBot:
                 invite_days=config.invite_days,
                 timezone=config.timezone,
                 learning=config.learning,
+                admins=frozenset(config.all_admins),
             ),
             config.all_admins,
             self._capabilities,

@@ -18,6 +18,7 @@ from bot.identity import Role
 from bot.markup import Markup
 from bot.messages import Choice
 from bot.numbers import BadNumber, Kind
+from store.branches import MAX_NAME, branch_key
 
 if TYPE_CHECKING:
     from bot.context import Context
@@ -35,6 +36,18 @@ ButtonHandler = Callable[["Context", str], Awaitable[None]]
 """Handles a press of a button that belongs to no conversation; gets what follows the prefix."""
 NumberHandler = Callable[["Context", int], Awaitable[bool]]
 """Handles a typed number when no conversation waits for one; ``False``: not for me."""
+
+MAX_WORD = 128
+"""Characters of a one-word argument (codes are 8, ids and numbers shorter): longer is
+refused before any lookup."""
+ECHO = 24
+"""Characters of what someone typed that an answer repeats back (``shorten``)."""
+
+
+def shorten(text: str, limit: int = ECHO) -> str:
+    """What a person typed, cut to ``limit`` characters for an answer that repeats it."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class Where(Enum):
@@ -278,6 +291,13 @@ class Router:
                     return None
                 values[arg.name] = None
                 continue
+            if not isinstance(arg, (Rest, BranchArg)) and len(left[0]) > MAX_WORD:
+                ctx.reply(
+                    _("That {what} is too long: at most {limit} characters."),
+                    what=ctx.text(arg.label),
+                    limit=MAX_WORD,
+                )
+                return None
             if isinstance(arg, Rest):
                 values[arg.name] = " ".join(left)
                 position = len(tokens)
@@ -292,7 +312,7 @@ class Router:
                 if found is None:
                     ctx.reply(
                         _("There is no branch called “{name}”."),
-                        name=" ".join(left[: max(1, len(left) - needed_after)]),
+                        name=shorten(" ".join(left[: max(1, len(left) - needed_after)])),
                     )
                     return None
                 branch, used = found
@@ -323,9 +343,17 @@ class Router:
     async def _branch(
         self, ctx: Context, tokens: list[str], needed_after: int
     ) -> tuple[Branch, int] | None:
-        longest = max(1, len(tokens) - needed_after)
-        for size in range(longest, 0, -1):
-            branch = await ctx.store.branches.by_name(" ".join(tokens[:size]))
+        """The branch named by the longest run of leading words, in one query. Only runs that
+        fit a branch name are asked for, so the words a person sends cannot multiply queries."""
+        keys: list[str] = []
+        for size in range(1, max(1, len(tokens) - needed_after) + 1):
+            key = branch_key(" ".join(tokens[:size]))
+            if len(key) > MAX_NAME:
+                break
+            keys.append(key)
+        found = await ctx.store.branches.by_names(keys)
+        for size in range(len(keys), 0, -1):
+            branch = found.get(keys[size - 1])
             if branch is not None:
                 return branch, size
         return None

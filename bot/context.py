@@ -46,6 +46,8 @@ class Settings:
     link_minutes: int = 15
     timezone: str = "Asia/Shanghai"
     learning: LearningConfig = field(default_factory=LearningConfig)
+    admins: frozenset[str] = frozenset()
+    """The config's admin accounts: ``/link`` says when the other account is one."""
 
 
 @dataclass(slots=True)

@@ -2,23 +2,37 @@
 
 from __future__ import annotations
 
+import math
 import re
 import secrets
 import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.commands import BranchArg, OneOf, Rest, Router, Where, Word, direct_only, help_text
+from bot.commands import (
+    BranchArg,
+    OneOf,
+    Rest,
+    Router,
+    Where,
+    Word,
+    direct_only,
+    help_text,
+    shorten,
+)
 from bot.context import Context
 from bot.conversation import Dialog
 from bot.i18n import LOCALES, _, _n, normalize_locale, translator
 from bot.identity import Role
 from bot.markup import Markup
-from bot.messages import Choice
-from store.branches import branch_key, is_expired
+from bot.messages import Address, Choice
+from store.branches import MAX_NAME, branch_key, is_expired
 from store.clock import now
-from store.models import Branch
+from store.models import Branch, LinkCode
+from store.people import Account, Person
 
 router = Router()
 
@@ -32,8 +46,16 @@ def new_code(length: int = 8) -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
 
 
+CODE_FAILURES = 5
+"""Wrong invite or link codes a person (and a chat) may send within ``CODE_WINDOW``."""
+CODE_WINDOW = timedelta(minutes=10)
+
+
 def local_time(ctx: Context, moment: datetime) -> str:
-    return moment.astimezone(ZoneInfo(ctx.settings.timezone)).strftime("%Y-%m-%d %H:%M")
+    """The organisation's local time with its offset and zone, so nobody misreads it."""
+    local = moment.astimezone(ZoneInfo(ctx.settings.timezone))
+    offset = local.strftime("%z")
+    return f"{local:%Y-%m-%d %H:%M} UTC{offset[:3]}:{offset[3:]} ({ctx.settings.timezone})"
 
 
 def clean_code(text: str) -> str:
@@ -98,24 +120,54 @@ async def cancel(ctx: Context) -> None:
 # -- who am I -----------------------------------------------------------------------------
 
 
+def role_list(
+    translate: Callable[..., Markup],
+    branch: str | None,
+    secretary_of: list[str],
+    admin: bool,
+) -> str:
+    """ "member of A, secretary of B, admin", in the reader's language (``translate``)."""
+    roles = []
+    if branch:
+        roles.append(translate(_("member of {branch}"), branch=branch))
+    roles.extend(
+        translate(_("secretary of {branch}"), branch=name) for name in sorted(secretary_of)
+    )
+    if admin:
+        roles.append(translate(_("admin")))
+    if not roles:
+        return translate(_("no branch and no role yet")).plain()
+    return translate(_(", ")).plain().join(r.plain() for r in roles)
+
+
 @router.command("me", summary=_("your branch, roles and language"))
 async def me(ctx: Context) -> None:
     who = ctx.who
-    roles = []
-    if who.branch_name:
-        roles.append(ctx.t(_("member of {branch}"), branch=who.branch_name))
-    roles.extend(
-        ctx.t(_("secretary of {branch}"), branch=name) for name in sorted(who.secretary_of.values())
-    )
-    if who.is_admin:
-        roles.append(ctx.t(_("admin")))
     lines = [ctx.t(_("**{name}**"), name=who.name)]
     if who.branch_name:
         lines.append(ctx.t(_("Branch: {branch}"), branch=who.branch_name))
+    elif who.is_admin:
+        lines.append(
+            ctx.t(
+                _(
+                    "Branch: none. As an admin you can join one: `/invite <branch>`, then "
+                    "`/join <code>` here."
+                )
+            )
+        )
     else:
-        lines.append(ctx.t(_("Branch: none yet. Ask your secretary for an invite code.")))
-    if roles:
-        lines.append(ctx.t(_("Roles: {roles}"), roles=ctx.listing(r.plain() for r in roles)))
+        lines.append(
+            ctx.t(
+                _(
+                    "Branch: none yet. Send `/join <code>` with the invite code a secretary "
+                    "of your branch gives you."
+                )
+            )
+        )
+    if who.branch_name or who.secretary_of or who.is_admin:
+        roles = role_list(ctx.t, who.branch_name, list(who.secretary_of.values()), who.is_admin)
+        lines.append(ctx.t(_("Roles: {roles}"), roles=roles))
+    lines.append(ctx.t(_("Account: `{account}`"), account=who.identity))
     lines.append(
         ctx.t(
             _("Language: {language} (/lang to change)"),
@@ -219,7 +271,7 @@ async def lang(ctx: Context, language: str | None) -> None:
 )
 async def branch_add(ctx: Context, name: str) -> None:
     name = " ".join(name.split())
-    if len(branch_key(name)) > 64 or any(unicodedata.category(c)[0] == "C" for c in name):
+    if len(branch_key(name)) > MAX_NAME or any(unicodedata.category(c)[0] == "C" for c in name):
         ctx.reply(_("A branch name can be at most 64 characters long."))
         return
     branch = await ctx.store.branches.add(name)
@@ -342,7 +394,11 @@ class InviteDialog(Dialog):
 
     async def on_choice(self, ctx: Context, payload: str) -> None:
         if self.state == "choosing_branch":
-            branch = await ctx.store.branches.get(int(payload)) if payload.isdigit() else None
+            branch = (
+                await ctx.store.branches.get(int(payload))
+                if payload.isdecimal() and payload.isascii() and len(payload) < 19
+                else None
+            )
             if branch is not None:
                 await self.choose_branch(ctx, branch)
             return
@@ -356,9 +412,9 @@ class InviteDialog(Dialog):
 
     async def on_text(self, ctx: Context, text: str) -> None:
         if self.state == "choosing_branch":
-            branch = await ctx.store.branches.by_name(text)
+            branch = await ctx.store.branches.by_name(text) if len(text) <= MAX_NAME else None
             if branch is None:
-                ctx.reply(_("There is no branch called “{name}”."), name=text)
+                ctx.reply(_("There is no branch called “{name}”."), name=shorten(text))
                 return
             await self.choose_branch(ctx, branch)
             return
@@ -397,7 +453,7 @@ async def invite(ctx: Context, branch: Branch | None, role: str | None) -> None:
 async def revoke(ctx: Context, code: str) -> None:
     invite = await ctx.store.invites.by_code(clean_code(code))
     if invite is None:
-        ctx.reply(_("There is no invite code {code}."), code=clean_code(code))
+        ctx.reply(_("There is no invite code {code}."), code=shorten(clean_code(code)))
         return
     branch = await ctx.store.branches.get(invite.branch_id)
     if branch is None or not ctx.who.manages(branch.id):
@@ -419,47 +475,83 @@ async def revoke(ctx: Context, code: str) -> None:
 # -- joining ------------------------------------------------------------------------------
 
 
+async def too_many_failures(ctx: Context) -> bool:
+    """Refuse (before any lookup) a person or chat that sent too many wrong codes lately."""
+    event = ctx.event
+    until = await ctx.store.attempts.blocked_until(
+        event.platform, event.sender.id, event.chat.id, CODE_FAILURES, CODE_WINDOW
+    )
+    if until is None:
+        return False
+    minutes = max(1, math.ceil((until - now()).total_seconds() / 60))
+    ctx.reply(
+        _n(
+            "Too many wrong codes. Please try again in {count} minute.",
+            "Too many wrong codes. Please try again in {count} minutes.",
+        ),
+        count=minutes,
+    )
+    return True
+
+
+async def count_failure(ctx: Context) -> None:
+    event = ctx.event
+    await ctx.store.attempts.failed(event.platform, event.sender.id, event.chat.id, CODE_WINDOW)
+
+
+async def refuse_code(ctx: Context, code: str) -> None:
+    """One answer for every code that does not work (unknown, withdrawn, used, expired, its
+    branch gone), so guessing tells nobody which codes exist or where they lead."""
+    await count_failure(ctx)
+    ctx.reply(
+        _(
+            "{code} is not a valid invite code. Check it, or ask whoever invited you for a "
+            "new one and send `/join <code>` again."
+        ),
+        code=shorten(code),
+    )
+
+
 async def redeem(ctx: Context, raw: str) -> bool:
-    """Join with an invite code; every refusal says why and changes nothing."""
+    """Join with an invite code; every refusal changes nothing, and wrong codes are limited."""
+    if await too_many_failures(ctx):
+        return False
     code = clean_code(raw)
-    invite = await ctx.store.invites.by_code(code) if code else None
-    if invite is None:
-        ctx.reply(
-            _("{code} is not a valid invite code. Check it, or ask your secretary for a new one."),
-            code=code or raw.strip(),
-        )
-        return False
-    if invite.revoked_at is not None:
-        ctx.reply(_("That invite code was withdrawn. Ask your secretary for a new one."))
-        return False
-    if invite.used_by is not None:
-        ctx.reply(
-            _(
-                "That invite code has already been used. Each code works once; ask your "
-                "secretary for a new one."
-            )
-        )
-        return False
-    if is_expired(invite.expires_at):
-        ctx.reply(_("That invite code expired. Ask your secretary for a new one."))
-        return False
-    branch = await ctx.store.branches.get(invite.branch_id)
-    if branch is None:
-        ctx.reply(_("That invite's branch no longer exists."))
+    invite = await ctx.store.invites.by_code(code) if 0 < len(code) <= 32 else None
+    branch = await ctx.store.branches.get(invite.branch_id) if invite is not None else None
+    if (
+        invite is None
+        or branch is None
+        or invite.revoked_at is not None
+        or invite.used_by is not None
+        or is_expired(invite.expires_at)
+    ):
+        await refuse_code(ctx, code or raw)
         return False
     who = ctx.who
     if invite.role == "member":
         if who.branch_id == branch.id:
             ctx.reply(_("You are already a member of {branch}."), branch=branch.name)
             return False
-        if who.branch_id is not None:
+        if who.branch_id is not None and who.is_admin:
             ctx.reply(
                 _(
-                    "You are a member of {current}. A person belongs to one branch: ask an "
-                    "admin to move you to {branch}."
+                    "You are a member of {current}, and a person belongs to one branch. Move "
+                    "yourself with `/member move {account} {branch}`."
                 ),
                 current=who.branch_name or "",
+                account=who.identity,
                 branch=branch.name,
+            )
+            return False
+        if who.branch_id is not None:
+            # The code's branch is not named: only admins see every branch.
+            ctx.reply(
+                _(
+                    "You are a member of {current}, and a person belongs to one branch. An "
+                    "admin can move you with `/member move`; this code stays unused."
+                ),
+                current=who.branch_name or "",
             )
             return False
     elif branch.id in who.secretary_of:
@@ -467,12 +559,7 @@ async def redeem(ctx: Context, raw: str) -> bool:
         return False
     joined = await member_id(ctx)
     if not await ctx.store.invites.use(invite.code, joined):
-        ctx.reply(
-            _(
-                "That invite code has already been used. Each code works once; ask your "
-                "secretary for a new one."
-            )
-        )
+        await refuse_code(ctx, invite.code)
         return False
     if who.branch_id is None:
         await ctx.store.people.set_branch(joined, branch.id)
@@ -581,6 +668,186 @@ async def unbind(ctx: Context) -> None:
 
 # -- linking accounts ---------------------------------------------------------------------
 
+LINK, CANCEL = _("Link"), _("Cancel")
+
+
+@dataclass(frozen=True, slots=True)
+class LinkPlan:
+    """What linking would do, worked out before asking and again before merging: the account
+    that made the code (its member is kept) and the roles of the one member both become."""
+
+    code: str
+    other: Account
+    other_admin: bool
+    other_secretary_of: dict[int, str]
+    branch: str | None
+    secretary_of: dict[int, str]
+    admin: bool
+
+    def roles(self, translate: Callable[..., Markup]) -> str:
+        return role_list(translate, self.branch, list(self.secretary_of.values()), self.admin)
+
+
+async def plan_link(ctx: Context, taken: LinkCode) -> LinkPlan | None:
+    """``None`` when the code's account is gone or is no longer the member that made it."""
+    if taken.user_id is None:
+        return None
+    other = await ctx.store.people.account(taken.platform, taken.user_id)
+    person: Person | None = (await ctx.store.people.resolve([(taken.platform, taken.user_id)])).get(
+        (taken.platform, taken.user_id)
+    )
+    if other is None or person is None or other.member_id != taken.member_id:
+        return None
+    identities = person.identities or [other.identity]
+    other_admin = any(i in ctx.settings.admins for i in identities) or bool(
+        await ctx.store.people.admins_among(identities)
+    )
+    return LinkPlan(
+        taken.code,
+        other,
+        other_admin,
+        dict(person.secretary_of),
+        person.branch_name or ctx.who.branch_name,
+        {**ctx.who.secretary_of, **person.secretary_of},
+        other_admin or ctx.who.is_admin,
+    )
+
+
+def link_warnings(ctx: Context, plan: LinkPlan) -> list[Markup]:
+    """Say plainly where either side would gain rights it does not have today."""
+    who, other = ctx.who, plan.other
+    lines = []
+    if plan.other_admin and not who.is_admin:
+        lines.append(ctx.t(_("⚠ This account becomes an admin.")))
+    if who.is_admin and not plan.other_admin:
+        lines.append(
+            ctx.t(
+                _("⚠ {name} on {platform} becomes an admin."),
+                name=other.name,
+                platform=other.platform,
+            )
+        )
+    separator = ctx.text(_(", "))
+    mine = sorted(name for b, name in plan.other_secretary_of.items() if b not in who.secretary_of)
+    if mine:
+        lines.append(
+            ctx.t(
+                _("⚠ This account becomes a secretary of {branches}."),
+                branches=separator.join(mine),
+            )
+        )
+    theirs = sorted(
+        name for b, name in who.secretary_of.items() if b not in plan.other_secretary_of
+    )
+    if theirs:
+        lines.append(
+            ctx.t(
+                _("⚠ {name} on {platform} becomes a secretary of {branches}."),
+                name=other.name,
+                platform=other.platform,
+                branches=separator.join(theirs),
+            )
+        )
+    if who.branch_name and plan.branch and who.branch_name != plan.branch:
+        lines.append(
+            ctx.t(
+                _("⚠ This account leaves {mine}: the linked member belongs to {theirs}."),
+                mine=who.branch_name,
+                theirs=plan.branch,
+            )
+        )
+    return lines
+
+
+class LinkDialog(Dialog):
+    """``/link <code>``: show both accounts and the roles they would share, then Link or
+    Cancel. Only the code is kept between the steps (a member id could change meanwhile)."""
+
+    name = "link"
+    slot = "link"
+    """Beside the main slot, so confirming a link in the middle of a quiz leaves the quiz."""
+    states = ["confirming"]
+    initial = "confirming"
+
+    async def begin(self, ctx: Context, **arguments: Any) -> None:
+        plan: LinkPlan = arguments["plan"]
+        self.data["code"] = plan.code
+        lines = [
+            ctx.t(_("**Link two accounts?**")),
+            ctx.t(
+                _("This account: {platform} · {name}"),
+                platform=ctx.event.platform,
+                name=ctx.who.name,
+            ),
+            ctx.t(
+                _("The other account: {platform} · {name}"),
+                platform=plan.other.platform,
+                name=plan.other.name,
+            ),
+            ctx.t(_("Linked, they are one member: {roles}."), roles=plan.roles(ctx.t)),
+            *link_warnings(ctx, plan),
+            ctx.t(_("Link them only if both accounts are yours.")),
+        ]
+        ctx.reply(
+            Markup.join(lines),
+            choices=[[Choice(ctx.text(LINK), "link"), Choice(ctx.text(CANCEL), "cancel")]],
+        )
+
+    async def on_choice(self, ctx: Context, payload: str) -> None:
+        if payload == "link":
+            await self.confirm(ctx)
+        elif payload == "cancel":
+            ctx.reply(_("Not linked. Nothing was changed."))
+            self.finish()
+
+    async def on_text(self, ctx: Context, text: str) -> None:
+        typed = text.strip().casefold()
+        if typed in ("link", ctx.text(LINK).casefold()):
+            await self.confirm(ctx)
+        elif typed in ("cancel", ctx.text(CANCEL).casefold()):
+            await self.on_choice(ctx, "cancel")
+        else:
+            ctx.reply(_("Please choose Link or Cancel (or send /cancel)."))
+
+    async def confirm(self, ctx: Context) -> None:
+        self.finish()
+        taken = await ctx.store.links.valid(self.data["code"])
+        plan = await plan_link(ctx, taken) if taken is not None else None
+        if taken is None or plan is None or taken.member_id == ctx.who.member_id:
+            ctx.reply(
+                _(
+                    "That link code is no longer valid. Send /link from your other account to "
+                    "get a new one."
+                )
+            )
+            return
+        mine = await member_id(ctx)
+        await ctx.store.links.spend(taken)
+        await ctx.store.merge_members(keep=taken.member_id, absorb=mine)
+        ctx.mark_people_changed()
+        other = plan.other
+        ctx.reply(
+            _("Done: this account and {name} on {platform} are one member now: {roles}."),
+            name=other.name,
+            platform=other.platform,
+            roles=plan.roles(ctx.t),
+        )
+        if other.direct_chat_id:
+            theirs = translator(other.locale, ctx.settings.default_locale)
+            ctx.send_to(
+                Address(other.platform, other.direct_chat_id, True, other.user_id),
+                theirs(
+                    _(
+                        "{name} on {platform} is now linked to this account; you are one "
+                        "member: {roles}."
+                    ),
+                    name=ctx.who.name,
+                    platform=ctx.event.platform,
+                    roles=plan.roles(theirs),
+                ),
+                locale=other.locale,
+            )
+
 
 @router.command(
     "link",
@@ -589,12 +856,16 @@ async def unbind(ctx: Context) -> None:
     args=[Word("code", _("link code"), optional=True)],
 )
 async def link(ctx: Context, code: str | None) -> None:
-    mine = await member_id(ctx)
     if code is None:
+        mine = await member_id(ctx)
         new = new_code()
         minutes = ctx.settings.link_minutes
         await ctx.store.links.create(
-            new, mine, ctx.event.platform, now() + timedelta(minutes=minutes)
+            new,
+            mine,
+            ctx.event.platform,
+            ctx.event.sender.id,
+            now() + timedelta(minutes=minutes),
         )
         ctx.reply(
             Markup.join(
@@ -603,8 +874,8 @@ async def link(ctx: Context, code: str | None) -> None:
                     Markup.format("`{code}`", code=new),
                     ctx.t(
                         _(
-                            "Send `/link {code}` to me from your other account; both accounts then "
-                            "become one."
+                            "Send `/link {code}` to me from your other account. It shows both "
+                            "accounts and asks before they become one."
                         ),
                         code=new,
                     ),
@@ -612,8 +883,12 @@ async def link(ctx: Context, code: str | None) -> None:
             )
         )
         return
+    if await too_many_failures(ctx):
+        return
     taken = await ctx.store.links.valid(clean_code(code))
-    if taken is None:
+    plan = await plan_link(ctx, taken) if taken is not None else None
+    if taken is None or plan is None:
+        await count_failure(ctx)
         ctx.reply(
             _(
                 "That link code is not valid or has expired. Send /link from your other "
@@ -621,16 +896,135 @@ async def link(ctx: Context, code: str | None) -> None:
             )
         )
         return
-    if taken.member_id == mine:
+    if taken.member_id == ctx.who.member_id:
         ctx.reply(_("That link code came from this same account. Send it from your other account."))
         return
-    await ctx.store.links.spend(taken)
-    await ctx.store.people.merge(keep=taken.member_id, absorb=mine)
+    await ctx.start(LinkDialog, plan=plan)
+
+
+# -- moving and removing members ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WhoAndBranch(Rest):
+    """A person (name or account, spaces allowed) followed by a branch name."""
+
+    def placeholder(self, translate: Callable[[str], str]) -> str:
+        return f"<{translate(_('who'))}> <{translate(_('branch'))}>"
+
+
+MAX_WHO = 320
+"""Characters of a name or an account (platform and user id) that ``/member`` looks up."""
+
+
+async def one_account(ctx: Context, who: str) -> Account | None:
+    """The account ``who`` names; otherwise say why not (unknown, or several people)."""
+    found = await ctx.store.people.find(who) if len(who) <= MAX_WHO else []
+    if not found:
+        ctx.reply(
+            _(
+                "I know nobody called “{who}”. Use their name or their account as `/me` "
+                "shows it to them, like `telegram:12345`."
+            ),
+            who=shorten(who),
+        )
+        return None
+    if len({account.member_id for account in found}) > 1:
+        lines = [ctx.t(_("Several people are called “{who}”; use the account:"), who=shorten(who))]
+        lines += [
+            Markup.format("• `{account}` — {name}", account=a.identity, name=a.name)
+            + Markup.literal(f" ({a.branch_name})" if a.branch_name else "")
+            for a in found
+        ]
+        ctx.reply(Markup.join(lines))
+        return None
+    return found[0]
+
+
+def tell_member(ctx: Context, account: Account, message: str, **values: str) -> None:
+    """Let the person know in their direct chat, where the bot knows it."""
+    if account.direct_chat_id:
+        theirs = translator(account.locale, ctx.settings.default_locale)
+        ctx.send_to(
+            Address(account.platform, account.direct_chat_id, True, account.user_id),
+            theirs(message, None, **values),
+            locale=account.locale,
+        )
+
+
+@router.command(
+    "member move",
+    summary=_("move a member to another branch"),
+    role=Role.ADMIN,
+    args=[WhoAndBranch("target", _("who"))],
+)
+async def member_move(ctx: Context, target: str) -> None:
+    words = target.split()
+    keys: list[str] = []
+    for size in range(1, len(words)):  # the branch is the longest tail; a name stays in front
+        key = branch_key(" ".join(words[-size:]))
+        if len(key) > MAX_NAME:
+            break
+        keys.append(key)
+    found = await ctx.store.branches.by_names(keys)
+    size = next((n for n in range(len(keys), 0, -1) if keys[n - 1] in found), 0)
+    if size == 0:
+        if len(words) < 2:
+            ctx.reply(_("Usage: `{usage}`"), usage="/member move <who> <branch>")
+        else:
+            ctx.reply(_("There is no branch called “{name}”."), name=shorten(words[-1]))
+        return
+    branch = found[keys[size - 1]]
+    account = await one_account(ctx, " ".join(words[:-size]))
+    if account is None:
+        return
+    if account.branch_id == branch.id:
+        ctx.reply(
+            _("{name} is already a member of {branch}."), name=account.name, branch=branch.name
+        )
+        return
+    await ctx.store.people.set_branch(account.member_id, branch.id)
     ctx.mark_people_changed()
     ctx.reply(
-        _("Done: this account is now linked to your account on {platform}."),
-        platform=taken.platform,
+        _("Moved {name} (`{account}`) to **{branch}**. Secretary roles are unchanged."),
+        name=account.name,
+        account=account.identity,
+        branch=branch.name,
+    )
+    tell_member(ctx, account, _("An admin moved you to **{branch}**."), branch=branch.name)
+
+
+@router.command(
+    "member remove",
+    summary=_("take a member out of their branch"),
+    role=Role.ADMIN,
+    args=[Rest("who", _("who"))],
+)
+async def member_remove(ctx: Context, who: str) -> None:
+    account = await one_account(ctx, who)
+    if account is None:
+        return
+    roles = (await ctx.store.people.resolve([(account.platform, account.user_id)])).get(
+        (account.platform, account.user_id)
+    )
+    if account.branch_id is None and not (roles and roles.secretary_of):
+        ctx.reply(_("{name} is not a member of any branch."), name=account.name)
+        return
+    await ctx.store.people.leave_branch(account.member_id)
+    ctx.mark_people_changed()
+    ctx.reply(
+        _(
+            "{name} (`{account}`) is no longer in a branch and holds no secretary role. Their "
+            "accounts and learning history stay; a new invite code brings them back."
+        ),
+        name=account.name,
+        account=account.identity,
+    )
+    tell_member(
+        ctx,
+        account,
+        _("An admin took you out of your branch. To join one again, send `/join <code>`."),
     )
 
 
-DIALOGS: list[type[Dialog]] = [LanguageDialog, InviteDialog, JoinDialog]
+DIALOGS: list[type[Dialog]] = [LanguageDialog, InviteDialog, JoinDialog, LinkDialog]

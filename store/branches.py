@@ -12,6 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from store.clock import as_utc, now
 from store.models import Branch, Invite, LinkCode, Member, Room, Secretary
 
+MAX_NAME = 64
+"""Characters of a branch name (its key): the column's size, checked before any lookup."""
+
 
 def branch_key(name: str) -> str:
     return " ".join(name.split()).casefold()
@@ -43,6 +46,14 @@ class Branches:
 
     async def by_name(self, name: str) -> Branch | None:
         return await self.session.scalar(select(Branch).where(Branch.key == branch_key(name)))
+
+    async def by_names(self, names: list[str]) -> dict[str, Branch]:
+        """The branches called any of ``names`` (in any case), by key, in one query."""
+        keys = {branch_key(name) for name in names}
+        if not keys:
+            return {}
+        found = await self.session.scalars(select(Branch).where(Branch.key.in_(keys)))
+        return {branch.key: branch for branch in found}
 
     async def get(self, branch_id: int) -> Branch | None:
         return await self.session.get(Branch, branch_id)
@@ -198,17 +209,27 @@ class LinkCodes:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def create(self, code: str, member_id: int, platform: str, expires_at: datetime) -> None:
+    async def create(
+        self, code: str, member_id: int, platform: str, user_id: str, expires_at: datetime
+    ) -> None:
         await self.session.execute(delete(LinkCode).where(LinkCode.member_id == member_id))
         self.session.add(
-            LinkCode(code=code, member_id=member_id, platform=platform, expires_at=expires_at)
+            LinkCode(
+                code=code,
+                member_id=member_id,
+                platform=platform,
+                user_id=user_id,
+                expires_at=expires_at,
+            )
         )
         await self.session.flush()
 
     async def valid(self, code: str) -> LinkCode | None:
-        """The link code, unless it is unknown or expired."""
+        """The link code, unless it is unknown, expired, or older than the account it names."""
         link = await self.session.get(LinkCode, code.upper())
-        return None if link is None or is_expired(link.expires_at) else link
+        if link is None or link.user_id is None or is_expired(link.expires_at):
+            return None
+        return link
 
     async def spend(self, link: LinkCode) -> None:
         await self.session.delete(link)

@@ -134,7 +134,26 @@ class LinkCode(Base):
     code: Mapped[str] = mapped_column(String(32), primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
     platform: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str | None] = mapped_column(String(255))
+    """The account that made the code: the confirmation names it and the merge tells it."""
     expires_at: Mapped[datetime]
+
+
+class CodeFailure(Base):
+    """One wrong invite or link code, kept for the rate-limit window only (then deleted).
+
+    ``scope`` is ``sender`` or ``chat`` and ``key`` the sender's or the chat's id, so guesses
+    are limited per person and per chat (a webhook channel could change sender ids at will).
+    """
+
+    __tablename__ = "code_failures"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    platform: Mapped[str] = mapped_column(String(64))
+    scope: Mapped[str] = mapped_column(String(8))
+    key: Mapped[str] = mapped_column(String(255))
+    failed_at: Mapped[datetime] = mapped_column(index=True)
+
+    __table_args__ = (Index("ix_code_failures_key", "platform", "scope", "key", "failed_at"),)
 
 
 class Conversation(Base):

@@ -6,7 +6,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Column, Table, UniqueConstraint, Update, exists, select, tuple_, update
+from sqlalchemy import (
+    Column,
+    Select,
+    Table,
+    UniqueConstraint,
+    Update,
+    delete,
+    exists,
+    func,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.clock import now
@@ -25,6 +38,24 @@ class Person:
     secretary_of: dict[int, str] = field(default_factory=dict)
     identities: list[str] = field(default_factory=list)
     direct_chats: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """One platform account as an admin finds it (``/member move``)."""
+
+    platform: str
+    user_id: str
+    name: str
+    member_id: int
+    branch_id: int | None
+    branch_name: str | None
+    direct_chat_id: str | None
+    locale: str | None
+
+    @property
+    def identity(self) -> str:
+        return f"{self.platform}:{self.user_id}"
 
 
 def _member_columns(table: Table) -> list[Column[Any]]:
@@ -108,6 +139,71 @@ class People:
                 people[member_id].direct_chats[platform] = chat
         return by_account
 
+    @staticmethod
+    def _accounts(limit: int) -> Select[*tuple[Any, ...]]:
+        return (
+            select(
+                Identity.platform,
+                Identity.user_id,
+                Identity.display_name,
+                Identity.member_id,
+                Member.display_name,
+                Member.branch_id,
+                Branch.name,
+                Identity.direct_chat_id,
+                Member.locale,
+            )
+            .join(Member, Member.id == Identity.member_id)
+            .outerjoin(Branch, Branch.id == Member.branch_id)
+            .order_by(Identity.platform, Identity.user_id)
+            .limit(limit)
+        )
+
+    async def _load_accounts(self, query: Select[*tuple[Any, ...]]) -> list[Account]:
+        return [
+            Account(platform, user, own or member_name, member, branch_id, branch, chat, locale)
+            for platform, user, own, member, member_name, branch_id, branch, chat, locale in (
+                await self.session.execute(query)
+            )
+        ]
+
+    async def account(self, platform: str, user_id: str) -> Account | None:
+        found = await self._load_accounts(
+            self._accounts(1).where(Identity.platform == platform, Identity.user_id == user_id)
+        )
+        return found[0] if found else None
+
+    async def find(self, who: str, limit: int = 10) -> list[Account]:
+        """The accounts an admin means by ``who``: the account itself when ``who`` is one
+        (``telegram:123``, as ``/me`` shows it), else those whose own or member's display
+        name is ``who`` in any case (at most ``limit``). Only key lookups for accounts: ``who``
+        is split at each colon, since user ids may hold colons (``matrix:@mei:example.org``)."""
+        pairs = [(who[:i], who[i + 1 :]) for i, c in enumerate(who) if c == ":"]
+        if pairs:
+            found = await self._load_accounts(
+                self._accounts(limit).where(tuple_(Identity.platform, Identity.user_id).in_(pairs))
+            )
+            if found:
+                return found
+        name = who.lower()
+        return await self._load_accounts(
+            self._accounts(limit).where(
+                or_(
+                    func.lower(Identity.display_name) == name,
+                    func.lower(Member.display_name) == name,
+                )
+            )
+        )
+
+    async def admins_among(self, identities: Iterable[str]) -> set[str]:
+        """Which of ``identities`` were made admins with ``branchbot admin add``."""
+        wanted = list(identities)
+        if not wanted:
+            return set()
+        return set(
+            await self.session.scalars(select(Admin.identity).where(Admin.identity.in_(wanted)))
+        )
+
     async def ensure(self, platform: str, user_id: str, name: str) -> int:
         """The member id of an account, creating the member on first use."""
         member_id = await self.session.scalar(
@@ -143,6 +239,15 @@ class People:
         await self.session.execute(
             update(Member).where(Member.id == member_id).values(branch_id=branch_id)
         )
+
+    async def leave_branch(self, member_id: int) -> None:
+        """Out of their branch and every secretary role (``/member remove``). The member, their
+        accounts and their history stay: answers and points keep the branch they were earned
+        in, and a new invite code brings the person back."""
+        await self.session.execute(
+            update(Member).where(Member.id == member_id).values(branch_id=None)
+        )
+        await self.session.execute(delete(Secretary).where(Secretary.member_id == member_id))
 
     async def add_secretary(self, member_id: int, branch_id: int) -> bool:
         exists = await self.session.get(Secretary, (member_id, branch_id))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store.attempts import CodeAttempts
 from store.bank_jobs import BankJobs
 from store.branches import Branches, Invites, LinkCodes, Rooms
 from store.broadcasts import Broadcasts
@@ -21,6 +22,7 @@ class Repositories:
         self.rooms = Rooms(session)
         self.invites = Invites(session)
         self.links = LinkCodes(session)
+        self.attempts = CodeAttempts(session)
         self.conversations = Conversations(session)
         self.outbox = Outbox(session)
         self.seen = SeenEvents(session)
@@ -40,3 +42,9 @@ class Repositories:
     async def flush(self) -> None:
         """Write what repositories kept back to write in bulk (called before each commit)."""
         await self.learning.flush()
+
+    async def merge_members(self, keep: int, absorb: int) -> None:
+        """``/link``: write what is kept back first, so rows still held for ``absorb`` are in
+        the tables the merge moves (written after it, they would point at a deleted member)."""
+        await self.flush()
+        await self.people.merge(keep=keep, absorb=absorb)

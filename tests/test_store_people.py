@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 
+from store.banks import load
 from store.clock import now
-from store.models import Invite, Room, Secretary
+from store.models import AnswerRecord, DailyDone, Invite, Room, Secretary
 from store.repos import Repositories
 from tests.conftest import BotFactory
+
+BANK = load(Path(__file__).parent / "learning" / "banks" / "library.yaml")
 
 
 async def test_merge_moves_rows_and_keeps_the_survivors_on_conflict(make_bot: BotFactory) -> None:
@@ -54,3 +58,26 @@ async def test_joining_in_a_direct_chat_records_that_chat(make_bot: BotFactory) 
     async with bot.db.session() as session:
         people = await Repositories(session).people.resolve([("memory", "mei")])
     assert people[("memory", "mei")].direct_chats == {"memory": "dm-mei"}
+
+
+async def test_merge_first_writes_what_learning_kept_back(make_bot: BotFactory) -> None:
+    """An answer held in the write-behind buffer for the absorbed member (answered earlier in
+    the same batch as the ``/link``) must end up with the kept member, not fail the commit."""
+    bot, _ = await make_bot()
+    async with bot.db.session() as session:
+        store = Repositories(session)
+        question = (await store.learning.import_bank(BANK)).added
+        assert question
+        card = (await store.learning.cards(0, await store.learning.sample(1)))[0]
+        keep = await store.people.ensure("memory", "mei", "Mei")
+        absorb = await store.people.ensure("memory", "mei-phone", "Mei")
+        store.learning.record_answer(absorb, None, card, "run:0", "quiz", True, 4, date.today())
+        store.learning.finish_daily(absorb, date.today(), 1)
+        await store.merge_members(keep=keep, absorb=absorb)
+        await store.flush()
+        await session.commit()
+
+    async with bot.db.session() as session:
+        owners = list(await session.scalars(select(AnswerRecord.member_id)))
+        days = list(await session.scalars(select(DailyDone.member_id)))
+    assert owners == [keep] and days == [keep]

@@ -9,7 +9,7 @@ from bot.context import Context
 from bot.i18n import _
 from bot.identity import Role
 from bot.markup import Markup
-from dialogs.learning.common import learner, router
+from dialogs.learning.common import learner, no_questions, router
 from dialogs.learning.runs import QuestionRun
 
 CHALLENGE_LENGTH = 50
@@ -34,7 +34,7 @@ class Challenge(QuestionRun):
 
     async def conclude(self, ctx: Context, lines: list[Markup]) -> None:
         run = self.data["right"]
-        best = await ctx.store.learning.improve(self.data["member"], "challenge", run)
+        best = await ctx.store.learning.improve(await learner(ctx), "challenge", run)
         lines.append(ctx.t(_("**Your run: {run}**"), run=run))
         if run > best:
             lines.append(ctx.t(_("🏆 A new personal best!")))
@@ -52,6 +52,6 @@ async def challenge(ctx: Context) -> None:
     await learner(ctx)
     ids = await ctx.store.learning.sample(CHALLENGE_LENGTH)
     if not ids:
-        ctx.reply(_("There are no questions yet. Ask your secretary to import a question bank."))
+        no_questions(ctx)
         return
     await ctx.start(Challenge, ids=ids)

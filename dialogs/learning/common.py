@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 
 from bot.commands import Router
 from bot.context import Context
+from bot.i18n import _
+from bot.identity import Role
 from store.clock import now
 
 router = Router()
@@ -64,3 +66,21 @@ async def award(ctx: Context, member_id: int, activity: str, units: int = 1) -> 
     return await ctx.store.learning.award(
         member_id, ctx.who.branch_id, activity, rule.points * units, rule.daily_cap, today(ctx)
     )
+
+
+def no_questions(ctx: Context) -> None:
+    """Nothing to ask yet; the advice names what this person can do about it."""
+    if ctx.who.has(Role.SECRETARY):
+        ctx.reply(
+            _(
+                "There are no questions yet. Send me a question bank file in a direct chat to "
+                "import it."
+            )
+        )
+    else:
+        ctx.reply(
+            _(
+                "There are no questions yet. A secretary of your branch can import a question "
+                "bank by sending me its file."
+            )
+        )

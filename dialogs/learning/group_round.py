@@ -7,10 +7,12 @@ can open one, and counted once per person. When the time is up the room sees the
 who was fastest; after the last question, the podium.
 
 Only members of the room's branch are scored: anyone else who presses is told so privately
-(never in the room), and no member record is ever created from a room. An answer that arrived
-after the deadline (plus ``GRACE``) earns nothing, and a typed number received before the
-current question was posted was meant for the previous one. A secretary of the branch (or an
-admin) can end a round early with ``/quiz stop``; the room then sees the standings so far.
+(never in the room), and no member record is ever created from a room. Answers and scores are
+kept by account, never by member id, which ``/link`` may change during the round. An answer
+that arrived after the deadline (plus ``GRACE``) earns nothing, and a typed number received
+before the current question was posted was meant for the previous one. A secretary of the
+branch (or an admin) can end a round early with ``/quiz stop``; the room then sees the
+standings so far.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from bot.i18n import _, _n
 from bot.identity import Role
 from bot.markup import Markup
 from bot.messages import Choice
-from dialogs.learning.common import award, router, today
+from dialogs.learning.common import award, no_questions, router, today
 from dialogs.learning.runs import GRACE, LETTERS
 from store.clock import now
 from store.learning import Card
@@ -130,8 +132,10 @@ class GroupRound(Dialog):
                 ctx, _("Sorry, your answer arrived after the time was up; it was not counted.")
             )
             return
-        key = str(member)
-        if key in self.data["answered"]:
+        # Keyed by account, not member id: ``/link`` during the round changes the member id
+        # but not the accounts, and a member's linked accounts answer once between them.
+        key = ctx.who.identity
+        if any(account in self.data["answered"] for account in ctx.who.identities):
             self.acknowledge(ctx, _("You have already answered this question."))
             return
         elapsed = max(0.0, ctx.event.received_at - self.data["asked"])
@@ -145,7 +149,7 @@ class GroupRound(Dialog):
             member,
             ctx.who.branch_id,
             mine[0] if mine else question,
-            f"{self.data['nonce']}:{self.data['at']}:{key}",
+            f"{self.data['nonce']}:{self.data['at']}:{member}",
             "group",
             correct,
             4 if correct else 1,
@@ -265,7 +269,7 @@ async def quiz_group(ctx: Context, count: str | None) -> None:
         return
     ids = await ctx.store.learning.sample(wanted or limit, kinds=("single", "truefalse"))
     if not ids:
-        ctx.reply(_("There are no questions yet. Ask your secretary to import a question bank."))
+        no_questions(ctx)
         return
     await ctx.start(GroupRound, ids=ids, branch=branch.name, branch_id=branch.id)
 

@@ -13,7 +13,7 @@ from bot.i18n import _
 from bot.identity import Role
 from bot.markup import Markup
 from bot.messages import Choice, Image
-from dialogs.learning.common import award, router
+from dialogs.learning.common import award, learner, router
 from dialogs.learning.runs import QuestionRun
 from store.models import Lesson
 
@@ -48,7 +48,7 @@ class LessonRun(QuestionRun):
     async def conclude(self, ctx: Context, lines: list[Markup]) -> None:
         right, total = self.data["right"], len(self.data["ids"])
         lines.append(ctx.t(_("**Lesson done: {right}/{total}**"), right=right, total=total))
-        points = await award(ctx, self.data["member"], "lesson_finished")
+        points = await award(ctx, await learner(ctx), "lesson_finished")
         if points:
             lines.append(ctx.t(_("+{points} points."), points=points))
 

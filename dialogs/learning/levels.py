@@ -56,7 +56,7 @@ class LevelRun(QuestionRun):
         score = round(100 * right / total) if total else 0
         number: int = self.data["level"]
         earned = star_count(score, self.data["pass_mark"])
-        member: int = self.data["member"]
+        member = await learner(ctx)
         before = await ctx.store.learning.improve(member, f"level:{number}", earned)
         lines.append(
             ctx.t(
@@ -71,7 +71,7 @@ class LevelRun(QuestionRun):
             lines.append(ctx.t(_("Not passed yet. Try again: /level {number}"), number=number))
             return
         if earned > before:
-            points = await award(ctx, self.data["member"], "level_star", earned - before)
+            points = await award(ctx, member, "level_star", earned - before)
             if points:
                 lines.append(ctx.t(_("+{points} points for new stars."), points=points))
         levels = await ctx.store.learning.levels()

@@ -10,7 +10,7 @@ from bot.context import Context
 from bot.i18n import _, _n
 from bot.identity import Role
 from bot.markup import Markup
-from dialogs.learning.common import award, bar, learner, router, today
+from dialogs.learning.common import award, bar, learner, no_questions, router, today
 from dialogs.learning.runs import QuestionRun
 from store.learning import streak_of
 
@@ -25,7 +25,7 @@ class DailyQuiz(QuestionRun):
         await self.start_run(ctx, arguments["ids"], [ctx.t(_("**Today's quiz**"))])
 
     async def conclude(self, ctx: Context, lines: list[Markup]) -> None:
-        member: int = self.data["member"]
+        member = await learner(ctx)
         right, total = self.data["right"], len(self.data["ids"])
         # The quiz belongs to the (local) day it was started on, even if it ends after
         # midnight: the streak was counted up to that day, and the next day stays open.
@@ -61,6 +61,6 @@ async def quiz(ctx: Context) -> None:
         return
     ids = await ctx.store.learning.daily_pick(member, day, ctx.settings.learning.daily_questions)
     if not ids:
-        ctx.reply(_("There are no questions yet. Ask your secretary to import a question bank."))
+        no_questions(ctx)
         return
     await ctx.start(DailyQuiz, ids=ids, streak=streak_of(days, day))

@@ -1,7 +1,8 @@
 """One run of questions in a DM, the machinery every mode shares.
 
 A run keeps, in its conversation data, the question ids, where it is, the score, and the order
-the current question's options were shown in. Buttons carry indexes into that shuffled view
+the current question's options were shown in; never the member id, which ``/link`` can change
+mid-run (each step asks ``learner(ctx)``). Buttons carry indexes into that shuffled view
 (``a2``), never the key, so the right answer never leaves the server. The questions
 themselves are read once, at the start, into the same data. Each question has a
 stored deadline; when it passes the question counts as wrong and the run moves on, also after
@@ -70,7 +71,6 @@ class QuestionRun(Dialog):
             at=0,
             right=0,
             nonce=secrets.token_hex(8),
-            member=member,
             day=day.isoformat(),  # the local day the run began (the daily quiz's day)
         )
 
@@ -226,7 +226,7 @@ class QuestionRun(Dialog):
         else:
             correct = chosen is not None and sorted(chosen) == sorted(question.answers)
         quality = 4 if correct else (0 if chosen is None else 1)
-        member: int = self.data["member"]
+        member = await learner(ctx)
         attempt = f"{self.data['nonce']}:{self.data['at']}"
         ctx.store.learning.record_answer(
             member, ctx.who.branch_id, question, attempt, self.mode, correct, quality, today(ctx)

@@ -57,7 +57,7 @@ async def test_branches_invites_and_joining(lab: Lab) -> None:
     sam_code = code_in(invite[0]["text"])
     welcome = await lab.say("sam", f"/join {sam_code.lower()}")
     assert "secretary of Main Library" in welcome
-    assert "already been used" in await lab.say("max", f"/join {sam_code}")
+    assert "not a valid invite code" in await lab.say("max", f"/join {sam_code}")
 
     me = await lab.say("sam", "/me")
     assert "Branch: Main Library" in me and "secretary of Main Library" in me
@@ -95,7 +95,7 @@ async def test_revoke(lab: Lab) -> None:
     code = code_in(await lab.say("boss", "/invite Library"))
     assert "withdrawn" in await lab.say("boss", f"/revoke {code}")
     assert "already withdrawn" in await lab.say("boss", f"/revoke {code}")
-    assert "was withdrawn" in await lab.say("mei", f"/join {code}")
+    assert "not a valid invite code" in await lab.say("mei", f"/join {code}")
     assert "no invite code" in await lab.say("boss", "/revoke NOPE2345")
 
 
@@ -124,7 +124,10 @@ async def test_link_two_accounts(lab: Lab) -> None:
     answer = await lab.say("mei", "/link")
     code = code_in(answer)
     assert "same account" in await lab.say("mei", f"/link {code}")
-    assert "linked" in await lab.say("mei-phone", f"/link {code}")
+    confirm = (await lab.ask("mei-phone", f"/link {code}"))[0]
+    assert "Link two accounts?" in confirm["text"]
+    link = next(c for row in confirm["choices"] for c in row if c["label"] == "Link")
+    assert "one member now" in await lab.say("mei-phone", choice=link["payload"])
     me = await lab.say("mei-phone", "/me")
     assert "Main Library" in me and "webhook:lab:mei" in me and "webhook:lab:mei-phone" in me
     assert "not valid" in await lab.say("max", f"/link {code}")
