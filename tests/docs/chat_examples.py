@@ -19,7 +19,7 @@ Placeholders in the bot's lines, for what legitimately varies:
 
     {code}, {code2}, {mei_code} ...   an invite code; the first occurrence captures it, later
                                       ones (and later lines people send) must be the same value
-    {date} {time} {number}            2026-12-05, 10:33, 42
+    {date} {time} {number}            2026-12-05, 10:33, 42: any such value, each time
     …                                 any text within a line; a line of only … is any lines
 
 Everything the bot sends after a step must be quoted, to everyone, in order per chat.
@@ -51,6 +51,11 @@ PATTERNS = {
     "time": r"\d{2}:\d{2}",
     "number": r"\d+",
 }
+def kind_of(name: str) -> str | None:
+    """``code``, ``code2`` and ``mei_code`` are codes; ``date``, ``time``, ``number`` alike."""
+    return next((k for k in PATTERNS if name.startswith(k) or name.endswith("_" + k)), None)
+
+
 FENCE = re.compile(r"^```chat[^\n]*\n(.*?)^```", re.M | re.S)
 
 
@@ -150,18 +155,21 @@ class Conversation:
         return PLACEHOLDER.sub(value, text)
 
     def pattern(self, expected: str, known: dict[str, str]) -> tuple[re.Pattern[str], list[str]]:
-        """A quoted line as a regex: ``known`` values literally, new placeholders captured."""
+        """A quoted line as a regex: codes already captured literally, new ones captured;
+        dates, times and numbers match any value each time."""
         parts, names, at = [], [], 0
         for match in PLACEHOLDER.finditer(expected):
             parts.append(re.escape(expected[at : match.start()]))
             name = match["name"]
-            kind = next((k for k in PATTERNS if name and name.startswith(k)), None)
+            kind = kind_of(name) if name else None
             if name is None:
                 parts.append(".*?")
-            elif name in known:
-                parts.append(re.escape(known[name]))
             elif kind is None:
                 raise Mismatch(f"unknown placeholder {{{name}}}")
+            elif kind != "code":
+                parts.append(f"(?:{PATTERNS[kind]})")
+            elif name in known:
+                parts.append(re.escape(known[name]))
             elif name in names:
                 parts.append(f"(?P={name})")
             else:
