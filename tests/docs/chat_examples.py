@@ -56,7 +56,8 @@ def kind_of(name: str) -> str | None:
     return next((k for k in PATTERNS if name.startswith(k) or name.endswith("_" + k)), None)
 
 
-FENCE = re.compile(r"^```chat[^\n]*\n(.*?)^```", re.M | re.S)
+FENCE = re.compile(r"^(?P<indent> *)```chat[^\n]*\n(?P<body>.*?)^(?P=indent)```", re.M | re.S)
+"""A ```chat fence, also indented inside a list item."""
 
 
 @dataclass
@@ -85,11 +86,13 @@ def blocks(path: Path) -> list[Block]:
     text = path.read_text(encoding="utf-8")
     found = []
     for match in FENCE.finditer(text):
-        first = text.count("\n", 0, match.start(1)) + 1
+        first = text.count("\n", 0, match.start("body")) + 1
+        indent = len(match["indent"])
         steps: list[Step] = []
         current: list[str] | None = None
-        for offset, raw in enumerate(match.group(1).splitlines()):
+        for offset, line in enumerate(match["body"].splitlines()):
             number = first + offset
+            raw = line[indent:] if not line[:indent].strip() else line
             if not raw.strip():
                 continue
             person = PERSON.match(raw)
