@@ -87,6 +87,11 @@ class PlaygroundChannel(WebhookChannel):
     def allows(self, request: web.Request) -> bool:
         return is_local(request)
 
+    @property
+    def transcript(self) -> list[dict[str, Any]]:
+        """What a page that connects now is sent first, oldest first."""
+        return list(self._history)
+
     async def start(self, handle: EventHandler) -> None:
         async def recorded(event: Incoming) -> Accepted:
             entry = self._said(event)
