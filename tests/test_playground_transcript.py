@@ -108,6 +108,9 @@ async def stream(client: TestClient, last: str | None) -> list[str]:
     headers = {"Last-Event-ID": last} if last else {}
     ids = []
     async with client.get("/playground/events", headers=headers) as response:
+        first = await response.content.readline()
+        assert first == b"event: hello\n"
+        assert "epoch" in json.loads((await response.content.readline())[6:])
         while True:
             line = await response.content.readline()
             if line.startswith(b"data: "):

@@ -204,6 +204,7 @@ class PlaygroundChannel(WebhookChannel):
             "hook": "/hooks/playground",
             "events": "/playground/events",
             "people": "/playground/people",
+            "epoch": self._epoch,
             "sample_bank": f"/playground/{SAMPLE_BANK}",
             "personas": PERSONAS,
             "room": ROOM,
@@ -223,6 +224,9 @@ class PlaygroundChannel(WebhookChannel):
             headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
         )
         await response.prepare(request)
+        # A page from before a restart holds a stale secret and ids: it reloads on this.
+        hello = json.dumps({"epoch": self._epoch})
+        await response.write(f"event: hello\ndata: {hello}\n\n".encode())
         queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(self._history.maxlen or 500)
         history = list(self._history)
         last = request.headers.get("Last-Event-ID")

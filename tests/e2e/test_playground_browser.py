@@ -428,3 +428,6 @@ async def history_and_layout(page: Page, playground: BranchBot) -> None:
     assert box["y"] + box["height"] <= frame["y"] + frame["height"] + 1
     await expect(page.get_by_test_id("subtitle-dm-mei")).to_contain_text("member of Library")
     await page.screenshot(path="/tmp/playground-phone.png")
+    for key in ("room", "dm-ada"):
+        await page.get_by_test_id(f"tab-{key}").click()
+        await page.screenshot(path=f"/tmp/playground-phone-{key}.png")
