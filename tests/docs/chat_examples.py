@@ -51,6 +51,8 @@ PATTERNS = {
     "time": r"\d{2}:\d{2}",
     "number": r"\d+",
 }
+
+
 def kind_of(name: str) -> str | None:
     """``code``, ``code2`` and ``mei_code`` are codes; ``date``, ``time``, ``number`` alike."""
     return next((k for k in PATTERNS if name.startswith(k) or name.endswith("_" + k)), None)
