@@ -305,6 +305,28 @@ async def files_and_lines(page: Page) -> None:
     await expect(imported).to_have_count(1, timeout=WAIT)
     await expect(imported).to_contain_text("8 new questions")
 
+    # a real group round in the room: Mei answers, then Max can still answer the same question
+    speak = page.get_by_test_id("speak-as")
+    await speak.select_option("sam")
+    await say(page, "room", "/quiz group 1")
+    question = bot_said(page, "room", "Question 1/1")
+    await expect(question).to_have_count(1, timeout=WAIT)
+    first = question.get_by_test_id("choice").first
+    for person in ("mei", "max"):
+        await speak.select_option(person)
+        await expect(first).to_be_enabled()
+        await first.click()
+        await expect(first).to_be_disabled()
+        await expect(bot_said(page, f"dm-{person}", "Got your answer")).to_have_count(
+            1, timeout=WAIT
+        )
+    await speak.select_option("sam")
+    await say(page, "room", "/quiz stop")
+    await expect(bot_said(page, "room", "The round was stopped by Sam")).to_have_count(
+        1, timeout=WAIT
+    )
+    await speak.select_option("max")
+
     # any file, from the clip button, with the text in the box as its caption
     await page.get_by_test_id("input-dm-sam").fill("skip-bad")
     await page.get_by_test_id("file-dm-sam").set_input_files(
