@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from adapters.matrix import MatrixAdapter, MatrixSettings, Notices
-from adapters.playground import PlaygroundChannel
+from adapters.playground import PlaygroundChannel, Standing
 from adapters.telegram import CommandMenu, TelegramAdapter
 from adapters.webhook import WebhookChannel, WebhookEndpoint
 from bot.commands import Router, Where
@@ -146,7 +146,7 @@ class BranchBot:
             self.adapters.append(webhook)
         self.playground: PlaygroundChannel | None = None
         if config.playground_enabled:
-            self.playground = PlaygroundChannel()
+            self.playground = PlaygroundChannel(standings=self._playground_standings)
             self.webhooks.add(self.playground)
             self.adapters.append(self.playground)
             self.http.add_routes(self.playground.routes())
@@ -234,6 +234,25 @@ class BranchBot:
     def _capabilities(self, platform: str) -> Capabilities:
         delivery = self.deliveries.get(platform)
         return delivery.adapter.capabilities if delivery else Capabilities()
+
+    async def _playground_standings(self, user_ids: Sequence[str]) -> dict[str, Standing]:
+        """The playground's people as the store knows them, for the page's subtitles."""
+        assert self.playground is not None
+        platform = self.playground.name
+        async with self.db.session() as session:
+            store = Repositories(session)
+            people = await store.people.resolve([(platform, u) for u in user_ids])
+            admins = {*self.config.all_admins, *await store.people.stored_admins()}
+        standings: dict[str, Standing] = {}
+        for user_id in user_ids:
+            person = people.get((platform, user_id))
+            identities = person.identities if person else [f"{platform}:{user_id}"]
+            standings[user_id] = Standing(
+                admin=any(i in admins for i in identities),
+                member_of=person.branch_name if person else None,
+                secretary_of=tuple(sorted(person.secretary_of.values())) if person else (),
+            )
+        return standings
 
     def _deliver(self, rows: list[PendingMessage]) -> None:
         by_platform: dict[str, list[PendingMessage]] = {}

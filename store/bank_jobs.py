@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.clock import now
@@ -82,6 +82,13 @@ class BankJobs:
             job.locale,
         )
         return Claimed(job.id, upload, job.attempts)
+
+    async def waiting(self) -> int:
+        """Files not read yet (tests and the docs' examples wait for their answers)."""
+        count = await self.session.scalar(
+            select(func.count()).select_from(BankJob).where(BankJob.status == "pending")
+        )
+        return count or 0
 
     async def finish(self, job_id: int, status: str) -> None:
         """``done`` or ``failed``; the file itself is not kept."""

@@ -1,7 +1,9 @@
 """A small PNG bar chart written with the standard library (zlib), no plotting dependency.
 
-Bars only, no text: the message that carries the chart names what each bar is, in the
-reader's language and script, which a bitmap font could not do for Chinese branch names.
+No words in the bitmap: the message that carries the chart names each numbered branch and
+says what the colours mean, in the reader's language and script, which a bitmap font could not
+do for Chinese branch names. Digits are script-neutral, so each group of bars carries the
+number of its line in the message, and grid lines mark every quarter.
 """
 
 from __future__ import annotations
@@ -10,9 +12,29 @@ import struct
 import zlib
 
 BACKGROUND = (255, 255, 255)
-AXIS = (120, 120, 120)
+AXIS = (90, 90, 90)
+GRID = (225, 225, 225)
 COLOURS = ((52, 120, 246), (46, 184, 92))
 """Participation, accuracy."""
+MIN_WIDTH, HEIGHT = 480, 260
+"""Readable in a chat on a phone: chats scale an image down to the bubble, rarely up."""
+DIGITS = {
+    "0": ("111", "101", "101", "101", "111"),
+    "1": ("010", "110", "010", "010", "111"),
+    "2": ("111", "001", "111", "100", "111"),
+    "3": ("111", "001", "111", "001", "111"),
+    "4": ("101", "101", "111", "001", "001"),
+    "5": ("111", "100", "111", "001", "111"),
+    "6": ("111", "100", "111", "101", "111"),
+    "7": ("111", "001", "010", "010", "010"),
+    "8": ("111", "101", "111", "101", "111"),
+    "9": ("111", "101", "111", "001", "111"),
+}
+"""A 3x5 pixel font for the group numbers, drawn at 3x scale."""
+SCALE = 3
+
+Colour = tuple[int, int, int]
+Pixels = list[list[Colour]]
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
@@ -20,23 +42,48 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body) & 0xFFFFFFFF)
 
 
-def bar_chart(groups: list[tuple[float, ...]], height: int = 200) -> bytes:
-    """One group of bars per item (values 0..1), side by side, as PNG bytes."""
-    bar_width, gap, margin = 18, 14, 10
+def _fill(pixels: Pixels, left: int, top: int, right: int, bottom: int, colour: Colour) -> None:
+    for y in range(max(0, top), min(len(pixels), bottom)):
+        row = pixels[y]
+        for x in range(max(0, left), min(len(row), right)):
+            row[x] = colour
+
+
+def _number(pixels: Pixels, text: str, centre: int, top: int) -> None:
+    glyph_width = 4 * SCALE
+    left = centre - (len(text) * glyph_width - SCALE) // 2
+    for position, digit in enumerate(text):
+        for dy, line in enumerate(DIGITS[digit]):
+            for dx, bit in enumerate(line):
+                if bit == "1":
+                    x = left + position * glyph_width + dx * SCALE
+                    y = top + dy * SCALE
+                    _fill(pixels, x, y, x + SCALE, y + SCALE, AXIS)
+
+
+def bar_chart(groups: list[tuple[float, ...]], height: int = HEIGHT) -> bytes:
+    """One numbered group of bars per item (values 0..1), side by side, as PNG bytes."""
+    margin, label = 16, 8 * SCALE
     per_group = max((len(g) for g in groups), default=1)
-    width = margin * 2 + max(1, len(groups)) * (per_group * bar_width + gap)
-    pixels = [[BACKGROUND] * width for _ in range(height)]
-    base = height - margin
-    for x in range(margin, width - margin):
-        pixels[base][x] = AXIS
+    count = max(1, len(groups))
+    bar_width = max(12, min(48, (MIN_WIDTH - 2 * margin) // count // (per_group + 1)))
+    slot = per_group * bar_width + bar_width
+    width = max(MIN_WIDTH, 2 * margin + count * slot)
+    pixels: Pixels = [[BACKGROUND] * width for _ in range(height)]
+    base = height - margin - label
+    top = margin
+    for quarter in range(1, 5):
+        y = base - round(quarter / 4 * (base - top))
+        _fill(pixels, margin, y, width - margin, y + 1, GRID)
+    _fill(pixels, margin, base, width - margin, base + 2, AXIS)
+    first = (width - count * slot) // 2
     for index, group in enumerate(groups):
-        left = margin + gap // 2 + index * (per_group * bar_width + gap)
+        left = first + index * slot + bar_width // 2
         for series, value in enumerate(group):
-            top = base - round(max(0.0, min(1.0, value)) * (base - margin))
-            colour = COLOURS[series % len(COLOURS)]
-            for y in range(top, base):
-                for x in range(left + series * bar_width, left + (series + 1) * bar_width - 2):
-                    pixels[y][x] = colour
+            bar_top = base - round(max(0.0, min(1.0, value)) * (base - top))
+            x = left + series * bar_width
+            _fill(pixels, x, bar_top, x + bar_width - 2, base, COLOURS[series % len(COLOURS)])
+        _number(pixels, str(index + 1), left + per_group * bar_width // 2, base + 2 * SCALE)
     raw = b"".join(b"\x00" + bytes(c for pixel in row for c in pixel) for row in pixels)
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return (

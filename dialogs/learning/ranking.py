@@ -141,6 +141,13 @@ async def stats_learning(ctx: Context) -> None:
                     ),
                 )
             )
-    lines.append(ctx.t(_("Chart: blue = took part, green = right answers, one pair per branch.")))
+    lines.append(
+        ctx.t(
+            _(
+                "Chart: each pair of bars is numbered like the list above; blue = took part, "
+                "green = right answers; the grey lines mark 25%, 50%, 75% and 100%."
+            )
+        )
+    )
     chart = bar_chart([(b.participation, b.accuracy) for b in activity])
     ctx.reply(Markup.join(lines), image=Image("image/png", chart))

@@ -20,6 +20,7 @@ from bot.app import BranchBot
 from bot.config import load_config
 from bot.markup import Markup
 from bot.messages import Address, Choice, Image, Outgoing
+from dialogs.learning.chart import bar_chart
 
 pytestmark = pytest.mark.browser
 
@@ -226,5 +227,229 @@ async def onboarding(page: Page, playground: BranchBot) -> None:
     ).to_be_disabled()
 
     await page.screenshot(path="/tmp/playground.png", full_page=True)
+
+
+async def test_the_playground_keeps_each_persons_view(playground: BranchBot) -> None:
+    """Issue 11, items 14-16: presses per person, files, several lines, a whole history."""
+    async with open_playground(playground, chromium()) as page:
+        await onboarding(page, playground)
+        await people_and_presses(page, playground)
+        await files_and_lines(page)
+        await history_and_layout(page, playground)
+
+
+async def members_join(page: Page) -> None:
+    """Sam invites Mei and Max; each joins in their own chat."""
+    for key in ("dm-mei", "dm-max"):
+        before = await bot_said(page, "dm-sam", "Invite to Library").count()
+        await say(page, "dm-sam", "/invite")
+        invite = bot_said(page, "dm-sam", "Invite to Library")
+        await expect(invite).to_have_count(before + 1, timeout=WAIT)
+        texts = await invite.last.locator("code").all_inner_texts()
+        code = next(text for text in texts if CODE.match(text))
+        await say(page, key, f"/join {code}")
+        await expect(bot_said(page, key, "Welcome")).to_have_count(1, timeout=WAIT)
+
+
+async def people_and_presses(page: Page, playground: BranchBot) -> None:
+    # the subtitles follow the roles the bot gave
+    await expect(page.get_by_test_id("subtitle-dm-sam")).to_contain_text(
+        "secretary of Library", timeout=WAIT
+    )
+    await members_join(page)
+    await expect(page.get_by_test_id("subtitle-dm-mei")).to_contain_text(
+        "member of Library", timeout=WAIT
+    )
+    await expect(page.get_by_test_id("subtitle-dm-ada")).to_contain_text("admin")
+
+    # one room message, two people: Mei's press leaves Max's buttons alone
+    assert playground.playground is not None
+    await playground.playground.send(
+        Address("webhook:playground", "room-library"),
+        Outgoing(
+            Markup.literal("Who is coming on Friday?"),
+            choices=((Choice("yes", "rsvp-yes"), Choice("no", "rsvp-no")),),
+        ),
+        "test-room-1",
+    )
+    asked = bot_said(page, "room", "Who is coming on Friday?")
+    await expect(asked).to_have_count(1, timeout=WAIT)
+    speak = page.get_by_test_id("speak-as")
+    await speak.select_option("mei")
+    await asked.get_by_role("button", name="yes").click()
+    await expect(asked.get_by_role("button", name="yes")).to_be_disabled()
+    await expect(asked.get_by_role("button", name="no")).to_be_disabled()
+    await speak.select_option("max")
+    await expect(asked.get_by_role("button", name="no")).to_be_enabled()
+    await asked.get_by_role("button", name="no").click()
+    await expect(asked.get_by_role("button", name="no")).to_be_disabled()
+    await expect(asked.get_by_role("button", name="no")).to_have_class(re.compile(r"\bchosen\b"))
+    await speak.select_option("mei")
+    await expect(asked.get_by_role("button", name="yes")).to_have_class(re.compile(r"\bchosen\b"))
+    await expect(asked.get_by_role("button", name="no")).not_to_have_class(
+        re.compile(r"\bchosen\b")
+    )
+    await speak.select_option("sam")
+    await expect(asked.get_by_role("button", name="yes")).to_be_enabled()
+    presses = pane(page, "room").get_by_test_id("user-message").filter(has_text="▸")
+    await expect(presses).to_have_text([re.compile("Mei.*yes"), re.compile("Max.*no")])
+    await speak.select_option("max")
+
+
+async def files_and_lines(page: Page) -> None:
+    # the sample bank goes to the bot as Ada's file, through the webhook's file field
+    await page.get_by_test_id("sample-bank").click()
+    ada = pane(page, "dm-ada")
+    await expect(ada.get_by_test_id("file-name").last).to_have_text("sample-bank.yaml")
+    imported = bot_said(page, "dm-ada", "Bank library-sample imported")
+    await expect(imported).to_have_count(1, timeout=WAIT)
+    await expect(imported).to_contain_text("8 new questions")
+
+    # a real group round in the room: Mei answers, then Max can still answer the same question
+    speak = page.get_by_test_id("speak-as")
+    await speak.select_option("sam")
+    await say(page, "room", "/quiz group 1")
+    question = bot_said(page, "room", "Question 1/1")
+    await expect(question).to_have_count(1, timeout=WAIT)
+    first = question.get_by_test_id("choice").first
+    for person in ("mei", "max"):
+        await speak.select_option(person)
+        await expect(first).to_be_enabled()
+        await first.click()
+        await expect(first).to_be_disabled()
+        await expect(bot_said(page, f"dm-{person}", "Got your answer")).to_have_count(
+            1, timeout=WAIT
+        )
+    await speak.select_option("sam")
+    await say(page, "room", "/quiz stop")
+    await expect(bot_said(page, "room", "The round was stopped by Sam")).to_have_count(
+        1, timeout=WAIT
+    )
+    await speak.select_option("max")
+
+    # any file, from the clip button, with the text in the box as its caption
+    await page.get_by_test_id("input-dm-sam").fill("skip-bad")
+    await page.get_by_test_id("file-dm-sam").set_input_files(
+        files=[{"name": "broken.csv", "mimeType": "text/csv", "buffer": b"question;answer\nx\n"}]
+    )
+    sent = pane(page, "dm-sam").get_by_test_id("user-message").last
+    await expect(sent.get_by_test_id("file-name")).to_have_text("broken.csv")
+    await expect(sent).to_contain_text("skip-bad")
+    await expect(bot_said(page, "dm-sam", "broken.csv has")).to_have_count(1, timeout=WAIT)
+
+    # Shift+Enter is a new line and the box grows; Enter sends both lines as one message
+    box = page.get_by_test_id("input-dm-ada")
+    one_line = await box.evaluate("box => box.offsetHeight")
+    await box.fill("")
+    await box.type("first line")
+    await box.press("Shift+Enter")
+    await box.type("second line")
+    await box.press("Shift+Enter")
+    await box.type("third line")
+    assert await box.evaluate("box => box.offsetHeight") > one_line
+    await box.press("Enter")
+    await expect(box).to_have_value("")
+    assert await box.evaluate("box => box.offsetHeight") == one_line
+    await expect(ada.get_by_test_id("user-message").last).to_have_text(
+        "first line\nsecond line\nthird line"
+    )
+    await expect(bot_said(page, "dm-ada", "I only respond to commands")).to_have_count(
+        1, timeout=WAIT
+    )
+
+
+def messages(page: Page, key: str) -> Locator:
+    """Both sides of one chat, in the order shown."""
+    return pane(page, key).locator('[data-testid="bot-message"], [data-testid="user-message"]')
+
+
+async def shows(page: Page, expected: dict[str, list[str]]) -> None:
+    for key, texts in expected.items():
+        await expect(messages(page, key)).to_have_count(len(texts), timeout=WAIT)
+    assert await everything_shown(page) == expected
+
+
+async def everything_shown(page: Page) -> dict[str, list[str]]:
+    return {
+        key: await messages(page, key).all_inner_texts()
+        for key in ("room", "dm-ada", "dm-sam", "dm-mei", "dm-max")
+    }
+
+
+async def history_and_layout(page: Page, playground: BranchBot) -> None:
+    channel = playground.playground
+    assert channel is not None
+    before = await everything_shown(page)
+    assert all(before.values()), before
+    asked = bot_said(page, "room", "Who is coming on Friday?")
+
+    # a reload: both sides of every chat, the speaker, and each person's presses come back
+    await page.reload()
+    await expect(page.get_by_test_id("status")).to_have_text("connected", timeout=WAIT)
+    await shows(page, before)
+    await expect(page.get_by_test_id("speak-as")).to_have_value("max")
+    await expect(asked.get_by_role("button", name="no")).to_be_disabled()
+    await page.get_by_test_id("speak-as").select_option("sam")
+    await expect(asked.get_by_role("button", name="no")).to_be_enabled()
+    await page.get_by_test_id("speak-as").select_option("mei")
+    await expect(asked.get_by_role("button", name="yes")).to_be_disabled()
+    await expect(page.get_by_test_id("subtitle-dm-sam")).to_contain_text("secretary of Library")
+
+    # another browser (a closed and reopened one has no page state): the same history
+    assert page.context.browser is not None
+    other = await page.context.browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        fresh = await other.new_page()
+        await fresh.goto(playground.http.url + "/")
+        await expect(fresh.get_by_test_id("status")).to_have_text("connected", timeout=WAIT)
+        await shows(fresh, before)
+        await expect(
+            bot_said(fresh, "room", "Who is coming on Friday?").get_by_role("button", name="no")
+        ).to_be_enabled()  # Ada speaks in a browser that never chose anyone
+    finally:
+        await other.close()
+
+    # on a phone: a dot only for what is really new
     await page.set_viewport_size({"width": 390, "height": 844})
+    await page.get_by_test_id("tab-dm-mei").click()
+    await page.reload()
+    await expect(page.get_by_test_id("status")).to_have_text("connected", timeout=WAIT)
+    await expect(pane(page, "dm-mei")).to_be_visible()
+    await expect(messages(page, "room")).to_have_count(len(before["room"]), timeout=WAIT)
+    await expect(page.locator(".tabs button.unread")).to_have_count(0)
+    await channel.send(
+        Address("webhook:playground", "", direct=True, user_id="max"),
+        Outgoing(Markup.literal("news for Max")),
+        "test-news-1",
+    )
+    await expect(bot_said(page, "dm-max", "news for Max")).to_have_count(1, timeout=WAIT)
+    await expect(page.locator(".tabs button.unread")).to_have_text(["Max"])
+
+    # a tall image at the end of a long chat: the pane ends at its bottom once it has loaded
+    for number in range(8):
+        await say(page, "dm-mei", f"/lang en {number}")
+    await expect(bot_said(page, "dm-mei", "Usage")).to_have_count(8, timeout=WAIT)
+    poster = bar_chart([(1.0, 1.0)], height=600)
+    await channel.send(
+        Address("webhook:playground", "", direct=True, user_id="mei"),
+        Outgoing(Markup.literal("the poster"), image=Image("image/png", poster)),
+        "test-poster-1",
+    )
+    image = bot_said(page, "dm-mei", "the poster").get_by_test_id("bot-image")
+    await expect(image).to_be_visible(timeout=WAIT)
+    await image.evaluate("img => img.decode()")
+    log = page.get_by_test_id("log-dm-mei")
+    await page.wait_for_function(
+        """() => {
+            const log = document.querySelector('[data-testid="log-dm-mei"]');
+            return log.scrollHeight - log.scrollTop - log.clientHeight < 2;
+        }"""
+    )
+    box, frame = await image.bounding_box(), await log.bounding_box()
+    assert box is not None and frame is not None
+    assert box["y"] + box["height"] <= frame["y"] + frame["height"] + 1
+    await expect(page.get_by_test_id("subtitle-dm-mei")).to_contain_text("member of Library")
     await page.screenshot(path="/tmp/playground-phone.png")
+    for key in ("room", "dm-ada"):
+        await page.get_by_test_id(f"tab-{key}").click()
+        await page.screenshot(path=f"/tmp/playground-phone-{key}.png")
