@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 SEEN_EVENTS_KEPT = timedelta(days=14)
 SYNC_SECONDS = 2
 TICK_SECONDS = 0.5
+STOP_GRACE_SECONDS = 10.0
+"""How long stopping waits for a periodic pass (a fan-out chunk) before cutting it off."""
 OUTBOX_PRUNE_CHUNK = 500
 """Outbox rows deleted per transaction: small enough that the engine's commits (SQLite has one
 writer) never wait long behind the daily prune."""
@@ -70,7 +72,7 @@ class Scheduler:
         self.db = db
         self.timezone = timezone
         self.retention = retention or Retention()
-        self._stopping = False
+        self._stop = asyncio.Event()
         self.scheduler = AsyncIOScheduler(timezone=ZoneInfo(timezone))
         self.sources: list[ScheduleSource] = []
         self._registered: dict[str, Timetable] = {}
@@ -124,17 +126,23 @@ class Scheduler:
         self.scheduler.start()
 
     async def stop(self) -> None:
-        """Stop firing, then let jobs in flight finish: one cut off mid-transaction would
-        outlive the store it was using."""
-        self._stopping = True
+        """Stop firing, then let the work in flight finish: a job cut off mid-transaction would
+        outlive the store it was using. APScheduler's ``shutdown`` cancels the coroutine jobs
+        still running, so the scheduler is paused first and shut down only once they are done."""
+        self._stop.set()
+        if self.scheduler.running:
+            self.scheduler.pause()
+        await asyncio.sleep(0)  # jobs already handed to the loop start and register themselves
+        await asyncio.gather(*self._running, return_exceptions=True)
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-        await asyncio.gather(*self._running, return_exceptions=True)
-        for task in self._tickers:
-            task.cancel()
-        for task in self._tickers:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self._tickers:
+            _done, late = await asyncio.wait(self._tickers, timeout=STOP_GRACE_SECONDS)
+            for task in late:
+                task.cancel()
+            for task in late:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         self._tickers.clear()
 
     @contextlib.contextmanager
@@ -161,12 +169,13 @@ class Scheduler:
     async def _ticking(self, number: int) -> None:
         """A source's periodic work, one pass after the other: a long pass (a big fan-out)
         delays the next instead of piling up overlapping runs."""
-        while True:
+        while not self._stop.is_set():
             try:
                 await self.sources[number].tick()
             except Exception:
                 log.exception("periodic work failed; the next tick will retry")
-            await asyncio.sleep(TICK_SECONDS)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), TICK_SECONDS)
 
     async def _sync(self, number: int) -> None:
         """Register a job per stored schedule, drop the jobs of removed ones, and run once
@@ -259,7 +268,7 @@ class Scheduler:
             )
         after: int | None = 0
         total = 0
-        while after is not None and not self._stopping:
+        while after is not None and not self._stop.is_set():
             async with self.db.session() as session:
                 deleted, after = await Repositories(session).outbox.prune(
                     before, below, after, OUTBOX_PRUNE_CHUNK
