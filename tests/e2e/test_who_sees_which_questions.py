@@ -49,9 +49,11 @@ def asked(message: dict[str, Any]) -> str:
     return str(found[0])
 
 
-async def play_right(lab: Lab, user: str, command: str) -> tuple[list[str], str]:
+async def play_right(
+    lab: Lab, user: str, command: str | None = None, **options: Any
+) -> tuple[list[str], str]:
     """Start a run and answer every question rightly; the questions asked and the end."""
-    message = (await lab.ask(user, command))[-1]
+    message = (await lab.ask(user, command, **options))[-1]
     seen: list[str] = []
     while "Question" in message["text"]:
         seen.append(asked(message))
@@ -98,3 +100,30 @@ async def test_a_group_round_uses_the_banks_of_the_rooms_branch(lab: Lab) -> Non
     assert set(await round_in(lab, "sam", "room-1")) == ORG | MAIN
     # An admin's round in Science's room is still Science's: the admin has no branch bank.
     assert set(await round_in(lab, "boss", "room-2")) == ORG
+
+
+PATH = b"""bank: path
+levels:
+  - {number: 1, title: Shelves, category: shelves, questions: 20, pass: 50}
+lessons:
+  - {id: shelf, title: Shelving, text: Spines face out., category: shelves, questions: 20}
+"""
+"""The organisation's level and lesson: their questions are drawn by category from the banks
+the member sees, a branch bank's of that category included for its own members only."""
+
+
+async def test_a_level_draws_from_the_banks_the_member_sees(lab: Lab) -> None:
+    assert "1 level, 1 lesson" in await send_file(lab, "boss", "path.yaml", data=PATH)
+    seen, end = await play_right(lab, "max", "/level 1")
+    assert set(seen) == ORG and "2/2 (100%)" in end
+    seen, end = await play_right(lab, "mei", "/level 1")
+    assert set(seen) == ORG | MAIN and "10/10 (100%)" in end
+
+
+async def test_a_lesson_draws_from_the_banks_the_member_sees(lab: Lab) -> None:
+    assert "1 level, 1 lesson" in await send_file(lab, "boss", "path.yaml", data=PATH)
+    for user, expected in (("max", ORG), ("mei", ORG | MAIN)):
+        shown = (await lab.ask(user, "/lesson shelf"))[0]
+        assert "Spines face out." in shown["text"]
+        seen, end = await play_right(lab, user, choice=buttons(shown)["Start the quiz"])
+        assert set(seen) == expected and f"Lesson done: {len(expected)}/{len(expected)}" in end
