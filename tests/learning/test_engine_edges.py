@@ -4,11 +4,9 @@ leaderboards on a seeded data set, idempotent imports."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
 from bot.app import BranchBot
@@ -20,14 +18,6 @@ from tests.conftest import BotFactory, settle
 from tests.helpers import ask, code_in
 
 BANK = Path(__file__).parent / "banks" / "library.yaml"
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
-    await database.upgrade()
-    yield database
-    await database.dispose()
 
 
 async def with_bank(bot: BranchBot) -> None:
