@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
+    ColumnElement,
     Date,
     Integer,
     Table,
@@ -163,6 +164,16 @@ def streak_of(days: set[date], today: date) -> int:
         count += 1
         day -= timedelta(days=1)
     return count
+
+
+def visible_to(branch_id: int | None) -> ColumnElement[bool]:
+    """Who sees which questions: a member sees the organisation's banks and the banks of
+    their own branch (a room, the banks of its branch), never another branch's. A condition
+    on ``Question`` with the banks as a subquery, so a pick stays one statement."""
+    owner: ColumnElement[bool] = QuestionBank.branch_id.is_(None)
+    if branch_id is not None:
+        owner = owner | (QuestionBank.branch_id == branch_id)
+    return Question.bank_id.in_(select(QuestionBank.id).where(owner))
 
 
 def _insert(session: AsyncSession) -> Any:
@@ -361,27 +372,38 @@ class Learning:
         return [found[i] for i in ids if i in found]
 
     async def sample(
-        self, count: int, category: str | None = None, kinds: tuple[str, ...] = ()
+        self,
+        branch_id: int | None,
+        count: int,
+        category: str | None = None,
+        kinds: tuple[str, ...] = (),
     ) -> list[int]:
-        """Random question ids (of one category, of some kinds, when given)."""
-        query = select(Question.id).order_by(func.random()).limit(count)
+        """Random question ids a member of ``branch_id`` may see (of one category, of some
+        kinds, when given)."""
+        query = (
+            select(Question.id).where(visible_to(branch_id)).order_by(func.random()).limit(count)
+        )
         if category:
             query = query.where(Question.category == category)
         if kinds:
             query = query.where(Question.kind.in_(kinds))
         return list(await self.session.scalars(query))
 
-    async def daily_pick(self, member_id: int, today: date, count: int) -> list[int]:
+    async def daily_pick(
+        self, member_id: int, branch_id: int | None, today: date, count: int
+    ) -> list[int]:
         """Due reviews (wrong answers first, then the longest overdue), at most
         ``REVIEW_SHARE`` of the quiz so new questions keep coming; then questions never seen;
-        then more due reviews, then any."""
+        then more due reviews, then any. Only questions a member of ``branch_id`` may see: a
+        review of a question that is no longer visible (the member moved) is not due."""
         await self.flush()
         review = (Review.question_id == Question.id) & (Review.member_id == member_id)
+        visible = visible_to(branch_id)
         due = list(
             await self.session.scalars(
                 select(Question.id)
                 .join(Review, review)
-                .where(Review.due <= today)
+                .where(Review.due <= today, visible)
                 .order_by(Review.repetitions > 0, Review.due, func.random())
                 .limit(count)
             )
@@ -390,7 +412,7 @@ class Learning:
             await self.session.scalars(
                 select(Question.id)
                 .outerjoin(Review, review)
-                .where(Review.question_id.is_(None))
+                .where(Review.question_id.is_(None), visible)
                 .order_by(func.random())
                 .limit(count)
             )
@@ -399,7 +421,11 @@ class Learning:
         picked = due[:reviews] + unseen
         picked = (picked + due[reviews:])[:count]
         if len(picked) < count:
-            rest = select(Question.id).where(Question.id.not_in(picked)).order_by(func.random())
+            rest = (
+                select(Question.id)
+                .where(Question.id.not_in(picked), visible)
+                .order_by(func.random())
+            )
             picked += list(await self.session.scalars(rest.limit(count - len(picked))))
         return picked
 

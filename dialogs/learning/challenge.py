@@ -50,7 +50,7 @@ class Challenge(QuestionRun):
 )
 async def challenge(ctx: Context) -> None:
     await learner(ctx)
-    ids = await ctx.store.learning.sample(CHALLENGE_LENGTH)
+    ids = await ctx.store.learning.sample(ctx.who.branch_id, CHALLENGE_LENGTH)
     if not ids:
         no_questions(ctx)
         return

@@ -267,7 +267,8 @@ async def quiz_group(ctx: Context, count: str | None) -> None:
     if ctx.in_room(GroupRound.slot):
         ctx.reply(_("A round is already running in this room."))
         return
-    ids = await ctx.store.learning.sample(wanted or limit, kinds=("single", "truefalse"))
+    # The room's branch, not the secretary's (an admin may start it): its members answer.
+    ids = await ctx.store.learning.sample(branch.id, wanted or limit, kinds=("single", "truefalse"))
     if not ids:
         no_questions(ctx)
         return

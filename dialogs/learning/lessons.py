@@ -58,7 +58,7 @@ async def open_lesson(ctx: Context, key: str) -> None:
     if lesson is None:
         ctx.reply(_("There is no lesson {id}. /lessons lists them."), id=key)
         return
-    ids = await ctx.store.learning.sample(lesson.questions, lesson.category)
+    ids = await ctx.store.learning.sample(ctx.who.branch_id, lesson.questions, lesson.category)
     await ctx.start(LessonRun, lesson=lesson, ids=ids)
 
 

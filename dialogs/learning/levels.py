@@ -134,7 +134,7 @@ async def play_level(ctx: Context, number: str) -> None:
             previous=max(lv.number for lv in levels if lv.number < level.number),
         )
         return
-    ids = await ctx.store.learning.sample(level.questions, level.category)
+    ids = await ctx.store.learning.sample(ctx.who.branch_id, level.questions, level.category)
     if not ids:
         ctx.reply(_("Level {number} has no questions yet."), number=level.number)
         return

@@ -59,7 +59,9 @@ async def quiz(ctx: Context) -> None:
     if day in days:
         ctx.reply(_("You have done today's quiz. Come back tomorrow, or try /challenge."))
         return
-    ids = await ctx.store.learning.daily_pick(member, day, ctx.settings.learning.daily_questions)
+    ids = await ctx.store.learning.daily_pick(
+        member, ctx.who.branch_id, day, ctx.settings.learning.daily_questions
+    )
     if not ids:
         no_questions(ctx)
         return

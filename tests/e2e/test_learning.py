@@ -230,10 +230,17 @@ async def test_group_round_scores_the_room_and_posts_a_podium(database_url: str)
 
 
 async def send_file(
-    lab: Lab, user: str, name: str, caption: str | None = None, **options: Any
+    lab: Lab,
+    user: str,
+    name: str,
+    caption: str | None = None,
+    data: bytes | None = None,
+    **options: Any,
 ) -> str:
+    """Send a file (by default the test bank of that name) and wait for every answer."""
     body = lab.event(user, caption, **options)
-    body["file"] = {"name": name, "data": base64.b64encode(FILES[name]).decode()}
+    content = FILES[name] if data is None else data
+    body["file"] = {"name": name, "data": base64.b64encode(content).decode()}
     before = len(lab.receiver.messages)
     status, answer = await lab.post(body)
     assert status == 200, answer

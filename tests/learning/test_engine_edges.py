@@ -4,11 +4,9 @@ leaderboards on a seeded data set, idempotent imports."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
 from bot.app import BranchBot
@@ -20,14 +18,6 @@ from tests.conftest import BotFactory, settle
 from tests.helpers import ask, code_in
 
 BANK = Path(__file__).parent / "banks" / "library.yaml"
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
-    await database.upgrade()
-    yield database
-    await database.dispose()
 
 
 async def with_bank(bot: BranchBot) -> None:
@@ -185,7 +175,7 @@ async def test_wrong_answers_come_back_first_and_new_questions_keep_coming(db: D
         await store.learning.flush()
         recorded = await session.execute(select(AnswerRecord.attempt, AnswerRecord.correct))
         assert sorted(recorded) == [("a:cat-1", True), ("a:cat-2", False), ("a:rules-1", True)]
-        tomorrow = await store.learning.daily_pick(member, day + timedelta(1), 4)
+        tomorrow = await store.learning.daily_pick(member, None, day + timedelta(1), 4)
         # The wrong answer is due tomorrow; right ones wait 3 days; the new question comes
         # before them.
         assert tomorrow[:2] == [ids["cat-2"], ids["rules-2"]]
@@ -194,13 +184,13 @@ async def test_wrong_answers_come_back_first_and_new_questions_keep_coming(db: D
         assert again[0].schedule == [1.0, 3.0, 2.5]
         # Three days on, all three are due: the wrong one first, and reviews leave room
         # for the question never seen.
-        due = await store.learning.daily_pick(member, day + timedelta(3), 4)
+        due = await store.learning.daily_pick(member, None, day + timedelta(3), 4)
         assert due[0] == ids["cat-2"] and due[2] == ids["rules-2"]
         assert set(due) == set(ids.values())
         store.learning.record_answer(
             member, None, again[0], "b:cat-1", "quiz", True, 4, day + timedelta(1)
         )
-        later = await store.learning.daily_pick(member, day + timedelta(2), 2)
+        later = await store.learning.daily_pick(member, None, day + timedelta(2), 2)
         assert later == [ids["cat-2"], ids["rules-2"]]
         assert (await store.learning.cards(member, [ids["cat-1"]]))[0].schedule == [2.0, 6.0, 2.5]
 
