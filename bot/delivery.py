@@ -15,10 +15,11 @@ Outcomes are written back in batches. A crash before an outcome is written means
 sent again on start: adapters pass the row id on as an idempotency key where their platform
 has one. A merge of queued rows (``fold``) is written before the merged message is sent: the
 absorbed rows become ``folded`` into the first, so a crash can only send the first again. A
-merged message that fails with an error that is not transient is unfolded: a merge failing says
-nothing about which of its rows is bad, so the head gets its own message back, the absorbed
-rows are pending again, and all of them go one by one, never merged again, so only a bad row
-uses up its attempts and the others are delivered.
+merged message that fails with an error that is not transient, or is refused (``Unreachable``:
+a platform refuses content that way too), is unfolded: a merge failing says nothing about which
+of its rows is bad, so the head gets its own message back, the absorbed rows are pending again,
+and all of them go one by one, never merged again, so only a bad row uses up its attempts (or
+is refused) and the others are delivered.
 """
 
 from __future__ import annotations
@@ -412,10 +413,13 @@ class Delivery:
                 self._done(chat, delay)
                 return
         except Unreachable as error:
-            reason = str(error) or type(error).__name__
-            self._finish(queue, row, "unreachable", None, reason, self._tried(row) + 1)
-            self._marked.add(_destination(row))
-            self._marks.append((_destination(row), reason))
+            if ORIGINAL in row.payload:  # a refusal may be of one row's content (HTTP 413, 422)
+                delay = await self._unfold(queue, row, error)
+            else:
+                reason = str(error) or type(error).__name__
+                self._finish(queue, row, "unreachable", None, reason, self._tried(row) + 1)
+                self._marked.add(_destination(row))
+                self._marks.append((_destination(row), reason))
         except TRANSIENT as error:
             log.warning("sending outbox row %d failed: %s", row.id, error)
             delay = self._back_off(row)
@@ -449,11 +453,12 @@ class Delivery:
     async def _unfold(
         self, queue: deque[PendingMessage], row: PendingMessage, error: Exception
     ) -> float:
-        """A merged message failed: that says nothing about which of its rows is bad, so undo
-        the merge (the head gets its own message back, the absorbed rows are pending again)
-        and send them one by one, marked never to be merged again. The failure counts for
-        none of them. The store is changed first, so a restart finds them unfolded too.
-        Returns the delay before the chat's next send."""
+        """A merged message failed or was refused: that says nothing about which of its rows
+        is bad (or whether the chat refuses them all), so undo the merge (the head gets its
+        own message back, the absorbed rows are pending again) and send them one by one,
+        marked never to be merged again. The failure counts for none of them. The store is
+        changed first, so a restart finds them unfolded too. Returns the delay before the
+        chat's next send."""
         head = replace(row, payload={**row.payload[ORIGINAL], "fold": False})
         try:
             async with self.db.session() as session:

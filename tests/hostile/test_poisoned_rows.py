@@ -18,7 +18,7 @@ from bot import delivery
 from bot.app import BranchBot
 from bot.delivery import FOLD_SEPARATOR
 from bot.markup import Markup
-from bot.messages import Address, Capabilities, Outgoing, SentRef, TransientError
+from bot.messages import Address, Capabilities, Outgoing, SentRef, TransientError, Unreachable
 from store.models import Broadcast, OutboxRow
 from store.repos import Repositories
 from store.runtime import PendingMessage
@@ -324,6 +324,24 @@ async def test_a_merge_of_poisoned_rows_is_unfolded_and_each_fails_alone(
     assert statuses == {"failed"}
     assert (await stored(bot, after)).status == "sent"
     assert [s.message.text.plain() for s in adapter.sent] == ["not foldable"]
+
+
+async def test_a_refused_merge_is_unfolded_and_only_the_refused_row_is_unreachable(
+    make_bot: BotFactory, short_fold_horizon: Capabilities
+) -> None:
+    """A platform refuses content as it refuses a chat (Telegram's "can't parse entities", a
+    webhook's 413 or 422): one refused row must not make the merge's others unreachable."""
+    calls: list[str] = []
+    robot = poisoned(calls, lambda: Unreachable("refused: can't parse entities"))
+    robot.capabilities = short_fold_horizon
+    bot, adapter = await make_bot(robot)
+    texts = [f"{POISON} {i}" if i == 10 else f"notice {i}" for i in range(30)]
+    ids = await queue(bot, texts, chat="room", foldable=True)
+    await settle(bot, timeout=20)
+    assert len(calls) == 1 + 1, "tried once merged, then alone"
+    assert [s.message.text.plain() for s in adapter.sent] == texts[:10] + texts[11:]
+    statuses = [(await stored(bot, i)).status for i in ids]
+    assert statuses == ["sent"] * 10 + ["unreachable"] + ["sent"] * 19
 
 
 async def test_a_broadcast_with_a_poisoned_recipient_still_reports(make_bot: BotFactory) -> None:

@@ -120,7 +120,7 @@ async def test_old_finished_rows_are_pruned_and_a_report_still_counts(
     report = next(
         s.message.text.plain()
         for s in adapter.sent
-        if s.address.chat_id == "dm-sam" and f"#{second.id} sent" in s.message.text.plain()
+        if s.address.chat_id == "dm-sam" and f"N{second.id} sent" in s.message.text.plain()
     )
     assert "4 delivered, 0 unreachable." in report
 
