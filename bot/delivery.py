@@ -14,7 +14,12 @@ are sent there.
 Outcomes are written back in batches. A crash before an outcome is written means the row is
 sent again on start: adapters pass the row id on as an idempotency key where their platform
 has one. A merge of queued rows (``fold``) is written before the merged message is sent: the
-absorbed rows become ``folded`` into the first, so a crash can only send the first again.
+absorbed rows become ``folded`` into the first, so a crash can only send the first again. A
+merged message that fails with an error that is not transient, or is refused (``Unreachable``:
+a platform refuses content that way too), is unfolded: a merge failing says nothing about which
+of its rows is bad, so the head gets its own message back, the absorbed rows are pending again,
+and all of them go one by one, never merged again, so only a bad row uses up its attempts (or
+is refused) and the others are delivered.
 """
 
 from __future__ import annotations
@@ -58,6 +63,9 @@ FOLD_HORIZON = 60.0
 """Seconds of a chat's send budget that queued foldable messages may take before they are
 merged into one message instead of trickling out."""
 FOLD_SEPARATOR = "\n\n— — —\n\n"
+ORIGINAL = "original"
+"""The key of a merged payload that keeps the head row's own payload: the merge is stored over
+it, and undoing the merge after a failure (even after a restart) needs it back."""
 LIMITER_PRUNE_EVERY = 60.0
 """Seconds between sweeps of the limiter's per-chat maps: no window is longer than a minute,
 so an entry a sweep finds expired can only have been idle, and dropping it changes nothing."""
@@ -92,7 +100,11 @@ def fold(rows: list[PendingMessage], max_length: int) -> tuple[PendingMessage, l
         texts.append(text)
         choices.extend(r for r in row.payload.get("choices", []) if r not in choices)
         absorbed.append(row.id)
-    payload = {**head.payload, "text": Markup.join(texts, FOLD_SEPARATOR).to_json()}
+    payload = {
+        **head.payload,
+        "text": Markup.join(texts, FOLD_SEPARATOR).to_json(),
+        ORIGINAL: head.payload.get(ORIGINAL, head.payload),
+    }
     if choices:
         payload["choices"] = choices
     return replace(head, payload=payload), absorbed
@@ -401,18 +413,21 @@ class Delivery:
                 self._done(chat, delay)
                 return
         except Unreachable as error:
-            reason = str(error) or type(error).__name__
-            self._finish(queue, row, "unreachable", None, reason, self._tried(row) + 1)
-            self._marked.add(_destination(row))
-            self._marks.append((_destination(row), reason))
+            if ORIGINAL in row.payload:  # a refusal may be of one row's content (HTTP 413, 422)
+                delay = await self._unfold(queue, row, error)
+            else:
+                reason = str(error) or type(error).__name__
+                self._finish(queue, row, "unreachable", None, reason, self._tried(row) + 1)
+                self._marked.add(_destination(row))
+                self._marks.append((_destination(row), reason))
         except TRANSIENT as error:
             log.warning("sending outbox row %d failed: %s", row.id, error)
-            backoff = self._backoff.get(row.id, 0) + 1
-            self._backoff[row.id] = backoff
-            delay = min(300.0, 2.0 ** min(backoff, 8)) * random.uniform(0.5, 1.0)
-            self.metrics.retries.labels(self.adapter.name, "error").inc()
+            delay = self._back_off(row)
         except Exception as error:
-            delay = self._failed(queue, row, error)
+            if ORIGINAL in row.payload:
+                delay = await self._unfold(queue, row, error)
+            else:
+                delay = self._failed(queue, row, error)
         else:
             parts = ref.parts
             self._finish(queue, row, "sent", ref.message_id, None, self._tried(row) + 1)
@@ -426,6 +441,47 @@ class Delivery:
     def _tried(self, row: PendingMessage) -> int:
         """Earlier failed tries of ``row``: attempts that counted plus transient ones."""
         return self._attempts.get(row.id, 0) + self._backoff.get(row.id, 0)
+
+    def _back_off(self, row: PendingMessage) -> float:
+        """The delay before ``row`` is tried again after a transient failure: it grows with
+        each failure in a row, up to five minutes."""
+        backoff = self._backoff.get(row.id, 0) + 1
+        self._backoff[row.id] = backoff
+        self.metrics.retries.labels(self.adapter.name, "error").inc()
+        return min(300.0, 2.0 ** min(backoff, 8)) * random.uniform(0.5, 1.0)
+
+    async def _unfold(
+        self, queue: deque[PendingMessage], row: PendingMessage, error: Exception
+    ) -> float:
+        """A merged message failed or was refused: that says nothing about which of its rows
+        is bad (or whether the chat refuses them all), so undo the merge (the head gets its
+        own message back, the absorbed rows are pending again) and send them one by one,
+        marked never to be merged again. The failure counts for none of them. The store is
+        changed first, so a restart finds them unfolded too. Returns the delay before the
+        chat's next send."""
+        head = replace(row, payload={**row.payload[ORIGINAL], "fold": False})
+        try:
+            async with self.db.session() as session:
+                absorbed = await Repositories(session).outbox.unfold(head)
+        except Exception:  # the store's trouble, not the rows': try the merge again later
+            log.exception("could not undo the merge of outbox row %d; will try again", row.id)
+            return self._back_off(row)
+        log.warning(
+            "merged outbox row %d failed (%s); its %d messages go one by one",
+            row.id,
+            error_text(error),
+            len(absorbed) + 1,
+        )
+        self._folded.pop(row.id, None)
+        queue.popleft()
+        queue.extendleft(reversed([head, *absorbed]))
+        for unfolded in absorbed:
+            self._known.add(unfolded.id)
+            if unfolded.attempts:
+                self._attempts[unfolded.id] = unfolded.attempts
+        self._gauge.set(len(self._known))
+        self.metrics.retries.labels(self.adapter.name, "error").inc()
+        return 0.0
 
     def _failed(self, queue: deque[PendingMessage], row: PendingMessage, error: Exception) -> float:
         """A send raised an error that is not transient: try again soon, a few times (it may

@@ -186,7 +186,8 @@ class OutboxRow(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")
     """pending, sent, unreachable, failed (given up after ``attempts`` tries that raised an
     error that was not transient; ``error`` says which), or folded (merged into the pending
-    row whose id is in ``sent_ref``; it takes that row's outcome)."""
+    row whose id is in ``sent_ref``; it takes that row's outcome, unless the merged message
+    fails: then it is pending again, to be sent on its own)."""
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     sent_at: Mapped[datetime | None]
     sent_ref: Mapped[str | None] = mapped_column(String(255))

@@ -233,6 +233,50 @@ class Outbox:
             .values(status="folded", sent_ref=str(head_id))
         )
 
+    async def unfold(self, head: PendingMessage) -> list[PendingMessage]:
+        """Undo a merge whose message failed: the head row gets ``head.payload`` (its own
+        message) and the rows folded into it are pending again, in the head's chat (it may have
+        moved since), each marked ``"fold": False`` so that they are sent one by one and never
+        merged again. Returns those rows in id order."""
+        table = OUTBOX
+        rows = await self.session.execute(
+            select(table.c.id, table.c.payload, table.c.attempts)
+            .where(
+                table.c.platform == head.platform,
+                table.c.status == "folded",
+                table.c.sent_ref == str(head.id),
+            )
+            .order_by(table.c.id)
+        )
+        absorbed = [
+            PendingMessage(
+                row_id,
+                head.platform,
+                head.chat_id,
+                head.direct,
+                head.user_id,
+                {**payload, "fold": False},
+                attempts,
+            )
+            for row_id, payload, attempts in rows
+        ]
+        await self.session.execute(
+            update(table).where(table.c.id == head.id).values(payload=head.payload)
+        )
+        if absorbed:
+            await self.session.execute(
+                update(table)
+                .where(table.c.id == bindparam("row_id"))
+                .values(
+                    status="pending",
+                    sent_ref=None,
+                    chat_id=head.chat_id,
+                    payload=bindparam("body", type_=table.c.payload.type),
+                ),
+                [{"row_id": row.id, "body": row.payload} for row in absorbed],
+            )
+        return absorbed
+
     async def folded(self, platform: str) -> dict[int, list[int]]:
         """Rows folded into a head still to be sent, by head id (the worker's state after a
         restart)."""

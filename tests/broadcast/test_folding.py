@@ -7,7 +7,7 @@ from typing import Any
 
 from adapters.memory import MemoryAdapter
 from bot.app import BranchBot
-from bot.delivery import Delivery, fold
+from bot.delivery import ORIGINAL, Delivery, fold
 from bot.markup import Markup
 from bot.messages import Capabilities, Outgoing
 from bot.metrics import Metrics
@@ -27,6 +27,14 @@ def test_fold_keeps_the_first_id_and_stops_at_what_may_not_fold() -> None:
     assert Markup.from_json(merged.payload["text"]).plain() == "a\n\n— — —\n\nb"
     merged, absorbed = fold([row(1, "a" * 60), row(2, "b" * 60)], 100)
     assert absorbed == [], "a merged message may not exceed the platform's length"
+
+
+def test_a_merge_keeps_the_first_rows_own_message_to_undo_it() -> None:
+    first = row(1, "a")
+    merged, _ = fold([first, row(2, "b")], 4096)
+    assert merged.payload[ORIGINAL] == first.payload
+    again, absorbed = fold([merged, row(3, "c")], 4096)
+    assert absorbed == [3] and again.payload[ORIGINAL] == first.payload, "not the first merge"
 
 
 async def queue(bot: BranchBot, count: int, foldable: bool) -> None:

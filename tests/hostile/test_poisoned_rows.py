@@ -1,23 +1,28 @@
 """A message no send can get through (the adapter raises something that is not transient) is
 given up after a bounded number of tries, across restarts too, and never holds up the messages
-behind it: in its chat, in a folded batch, in a broadcast, whose report still comes."""
+behind it: in its chat, in a broadcast, whose report still comes, and in a merged message, which
+is unfolded so that only the bad row fails and the rows merged with it are delivered."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select
 
 from adapters.memory import MemoryAdapter
+from bot import delivery
 from bot.app import BranchBot
+from bot.delivery import FOLD_SEPARATOR
 from bot.markup import Markup
-from bot.messages import Address, Capabilities, Outgoing, TransientError
-from store.models import OutboxRow
+from bot.messages import Address, Capabilities, Outgoing, SentRef, TransientError, Unreachable
+from store.models import Broadcast, OutboxRow
 from store.repos import Repositories
 from store.runtime import PendingMessage
-from tests.broadcast.conftest import broadcast, organisation
+from tests.broadcast.conftest import broadcast, finished, organisation
 from tests.conftest import BotFactory, settle
 from tests.helpers import ask
 
@@ -155,20 +160,188 @@ async def test_transient_errors_are_retried_and_not_counted(make_bot: BotFactory
     assert (row.status, row.attempts) == ("sent", 3)
 
 
-async def test_rows_folded_into_a_failed_head_fail_with_it(make_bot: BotFactory) -> None:
+@pytest.fixture
+def short_fold_horizon(monkeypatch: pytest.MonkeyPatch) -> Capabilities:
+    """A room that is slow for the fold but not for the test: with a horizon of one second, 600
+    messages a minute is a budget of 10, so thirty queued notices are merged, while the
+    notices sent one by one after an unfold still go out at once."""
+    monkeypatch.setattr(delivery, "FOLD_HORIZON", 1.0)
+    return Capabilities(group_messages_per_minute=600)
+
+
+@dataclass
+class HeldRoom(MemoryAdapter):
+    """A memory adapter whose sends to the room wait while ``open`` is clear, and whose send of
+    a message ``hang`` picks never ends (the bot is killed before it goes out)."""
+
+    open: asyncio.Event = field(default_factory=asyncio.Event)
+    hang: Callable[[str], bool] | None = None
+    hanging: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def send(self, address: Address, message: Outgoing, message_id: str) -> SentRef:
+        if address.chat_id == "room":
+            await self.open.wait()
+            if self.hang is not None and self.hang(message.text.plain()):
+                self.hanging.set()
+                await asyncio.Event().wait()
+        return await super().send(address, message, message_id)
+
+
+def held_room(
+    calls: list[str], capabilities: Capabilities, hang: Callable[[str], bool] | None = None
+) -> HeldRoom:
+    adapter = HeldRoom(
+        fail=poisoned(calls, encode_error).fail, capabilities=capabilities, hang=hang
+    )
+    adapter.open.set()
+    return adapter
+
+
+NOTICES = [f"{POISON} notice {i}" if i == 10 else f"notice {i}" for i in range(29)]
+ROOM: tuple[str, bool, None] = ("room", False, None)
+
+
+async def fold_with_a_broadcast(bot: BranchBot, adapter: HeldRoom) -> asyncio.Task[int]:
+    """Thirty foldable notices queued at once for the room: 29 plain ones (the eleventh
+    poisoned) and a broadcast's, behind a message held at the room's door. Returns the task
+    that waits for the broadcast's report."""
+    await organisation(bot, adapter)
+    adapter.sent.clear()
+    adapter.open.clear()
+    await queue(bot, ["opener"], chat="room")
+    await queue(bot, NOTICES, chat="room", foldable=True)
+    report = asyncio.create_task(broadcast(bot))
+    await adapter.wait_for(4)  # "Sending N1 to 4 recipients", and the notice in three chats
+    queued = bot.deliveries["memory"]._queues[ROOM]
+    assert len(queued) == 1 + 29 + 1, "the room's notice was queued with the direct chats'"
+    adapter.open.set()
+    return report
+
+
+def room_texts(adapter: MemoryAdapter) -> list[str]:
+    return [s.message.text.plain() for s in adapter.sent if s.address.chat_id == "room"]
+
+
+async def outcomes(bot: BranchBot) -> dict[str, tuple[str, int]]:
+    """Status and attempts of the room's notices, by text."""
+    async with bot.db.session() as session:
+        rows = await session.scalars(select(OutboxRow).where(OutboxRow.chat_id == "room"))
+        return {
+            Markup.from_json(row.payload["text"]).plain(): (row.status, row.attempts)
+            for row in rows
+        }
+
+
+def assert_unfolded_and_delivered(sent: list[str], stored: dict[str, tuple[str, int]]) -> None:
+    innocent = [text for text in NOTICES if POISON not in text]
+    assert sent[:-1] == innocent, "each notice alone, in order, without the poisoned one"
+    assert "Hello all" in sent[-1] and FOLD_SEPARATOR not in sent[-1]
+    assert stored[NOTICES[10]] == ("failed", 3)
+    assert {stored[text][0] for text in innocent} == {"sent"}
+    assert {s for text, (s, _) in stored.items() if "Hello all" in text} == {"sent"}
+
+
+def report_in(adapter: MemoryAdapter, number: int) -> str:
+    return next(
+        s.message.text.plain()
+        for s in adapter.sent
+        if s.address.chat_id == "dm-sam" and f"N{number} sent:" in s.message.text.plain()
+    )
+
+
+async def test_a_poisoned_notice_in_a_merge_fails_alone_and_the_others_are_delivered(
+    make_bot: BotFactory, short_fold_horizon: Capabilities
+) -> None:
+    calls: list[str] = []
+    adapter = held_room(calls, short_fold_horizon)
+    bot, _ = await make_bot(adapter, delivery={"max_attempts": 3})
+    report = await fold_with_a_broadcast(bot, adapter)
+    async with asyncio.timeout(20):
+        number = await report
+    sent = room_texts(adapter)
+    assert sent[0] == "opener"
+    assert_unfolded_and_delivered(sent[1:], await outcomes(bot))
+    assert len(calls) == 1 + 3, "tried once merged, then alone until given up"
+    assert f"N{number} sent: 4 delivered, 0 unreachable." in report_in(adapter, number)
+    assert failed_metric(bot, "UnicodeEncodeError") == 1
+
+
+@pytest.mark.parametrize("crash", ["merged", "unfolded"])
+async def test_a_restart_after_the_merge_or_the_unfold_still_delivers_the_others(
+    make_bot: BotFactory, short_fold_horizon: Capabilities, crash: str
+) -> None:
+    """Killed with the merge written and not sent, or with the unfold written and the head
+    not yet sent again: the restarted bot sends what is left, each row alone."""
+    calls: list[str] = []
+
+    def merged(text: str) -> bool:
+        return FOLD_SEPARATOR in text
+
+    def head_alone(text: str) -> bool:
+        return text == NOTICES[0]
+
+    hang = merged if crash == "merged" else head_alone
+    adapter = held_room(calls, short_fold_horizon, hang)
+    bot, _ = await make_bot(adapter, delivery={"max_attempts": 3})
+    report = await fold_with_a_broadcast(bot, adapter)
+    async with asyncio.timeout(10):
+        await adapter.hanging.wait()
+    report.cancel()
+    for task in list(bot.deliveries["memory"]._tasks):  # a kill of the send in flight
+        task.cancel()
+    await bot.stop()
+    stored = await outcomes(bot)
+    if crash == "merged":
+        assert stored[NOTICES[1]][0] == "folded" and calls == []
+    else:
+        assert stored[NOTICES[1]][0] == "pending" and len(calls) == 1
+    assert room_texts(adapter) == ["opener"]
+
+    restarted = held_room(calls, short_fold_horizon)
+    bot, _ = await make_bot(restarted, delivery={"max_attempts": 3})
+    async with bot.db.session() as session:
+        number = await session.scalar(select(func.max(Broadcast.id)))
+    assert number is not None
+    await finished(bot, number, timeout=20)
+    assert_unfolded_and_delivered(room_texts(restarted), await outcomes(bot))
+    assert len(calls) == 1 + 3
+    assert f"N{number} sent: 4 delivered, 0 unreachable." in report_in(restarted, number)
+
+
+async def test_a_merge_of_poisoned_rows_is_unfolded_and_each_fails_alone(
+    make_bot: BotFactory, short_fold_horizon: Capabilities
+) -> None:
     calls: list[str] = []
     robot = poisoned(calls, encode_error)
-    robot.capabilities = Capabilities(group_messages_per_minute=20)
-    bot, adapter = await make_bot(robot, delivery={"max_attempts": 2})
+    robot.capabilities = short_fold_horizon
+    bot, adapter = await make_bot(robot, delivery={"max_attempts": 1})
     ids = await queue(bot, [f"{POISON} {i}" for i in range(30)], chat="room", foldable=True)
     (after,) = await queue(bot, ["not foldable"], chat="room")
-    await settle(bot)
-    assert len(calls) == 2, "the thirty rows were tried as one merged message"
+    await settle(bot, timeout=20)
+    assert len(calls) == 1 + 30, "tried once merged, then each alone"
     async with bot.db.session() as session:
         statuses = set(await session.scalars(select(OutboxRow.status).where(OutboxRow.id.in_(ids))))
     assert statuses == {"failed"}
     assert (await stored(bot, after)).status == "sent"
     assert [s.message.text.plain() for s in adapter.sent] == ["not foldable"]
+
+
+async def test_a_refused_merge_is_unfolded_and_only_the_refused_row_is_unreachable(
+    make_bot: BotFactory, short_fold_horizon: Capabilities
+) -> None:
+    """A platform refuses content as it refuses a chat (Telegram's "can't parse entities", a
+    webhook's 413 or 422): one refused row must not make the merge's others unreachable."""
+    calls: list[str] = []
+    robot = poisoned(calls, lambda: Unreachable("refused: can't parse entities"))
+    robot.capabilities = short_fold_horizon
+    bot, adapter = await make_bot(robot)
+    texts = [f"{POISON} {i}" if i == 10 else f"notice {i}" for i in range(30)]
+    ids = await queue(bot, texts, chat="room", foldable=True)
+    await settle(bot, timeout=20)
+    assert len(calls) == 1 + 1, "tried once merged, then alone"
+    assert [s.message.text.plain() for s in adapter.sent] == texts[:10] + texts[11:]
+    statuses = [(await stored(bot, i)).status for i in ids]
+    assert statuses == ["sent"] * 10 + ["unreachable"] + ["sent"] * 19
 
 
 async def test_a_broadcast_with_a_poisoned_recipient_still_reports(make_bot: BotFactory) -> None:
