@@ -10,9 +10,12 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from babel.dates import format_date, get_timezone_name
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
@@ -53,6 +56,11 @@ def _n(singular: str, plural: str) -> Plural:
 
 LIST_SEPARATOR = _(", ")
 """Between the items of a list shown to people: ``、`` in Chinese, never an ASCII comma."""
+DATE_PATTERN = _("yyyy-MM-dd")
+"""A date in replies, as a CLDR pattern for Babel: ``2026年12月1日`` in Chinese."""
+MOMENT = _("{date} {time} ({zone})")
+"""A moment in replies, with the time zone named so that nobody misreads it."""
+BABEL_LOCALES = {"zh_Hans": "zh_Hans_CN", "en": "en"}
 
 
 def normalize_locale(value: str | None) -> str | None:
@@ -96,6 +104,18 @@ class Translator:
     def join(self, parts: Iterable[Markup]) -> Markup:
         """Pieces of markup as one list in this language."""
         return Markup.join(parts, self.text(LIST_SEPARATOR))
+
+    def moment(self, when: datetime, zone: str, *, named: bool = True) -> str:
+        """``when`` in the organisation's time zone, written as this language writes dates
+        (``2026年12月1日 09:00（中国时间）``, ``2026-12-01 09:00 (China Time)``); ``named=False``
+        where the zone is named once above a list."""
+        local = when.astimezone(ZoneInfo(zone))
+        babel = BABEL_LOCALES[self.locale]
+        date = format_date(local, self.text(DATE_PATTERN), locale=babel)
+        if not named:
+            return f"{date} {local:%H:%M}"
+        name = get_timezone_name(ZoneInfo(zone), locale=babel)
+        return self.text(MOMENT).format(date=date, time=f"{local:%H:%M}", zone=name)
 
 
 def translator(locale: str | None, default: str) -> Translator:

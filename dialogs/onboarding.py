@@ -8,9 +8,8 @@ import secrets
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from bot.commands import (
     BranchArg,
@@ -49,13 +48,6 @@ def new_code(length: int = 8) -> str:
 CODE_FAILURES = 5
 """Wrong invite or link codes a person (and a chat) may send within ``CODE_WINDOW``."""
 CODE_WINDOW = timedelta(minutes=10)
-
-
-def local_time(ctx: Context, moment: datetime) -> str:
-    """The organisation's local time with its offset and zone, so nobody misreads it."""
-    local = moment.astimezone(ZoneInfo(ctx.settings.timezone))
-    offset = local.strftime("%z")
-    return f"{local:%Y-%m-%d %H:%M} UTC{offset[:3]}:{offset[3:]} ({ctx.settings.timezone})"
 
 
 def clean_code(text: str) -> str:
@@ -327,7 +319,7 @@ async def create_invite(ctx: Context, branch: Branch, role: str) -> None:
             _("Invite to **{branch}** as {role}, for one person, valid until {until}:"),
             branch=branch.name,
             role=ctx.text(ROLE_NAMES[role]),
-            until=local_time(ctx, expires),
+            until=ctx.translator.moment(expires, ctx.settings.timezone),
         ),
         Markup.format("`{code}`", code=code),
         ctx.t(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from bot.commands import Number, Router
 from bot.context import Context
@@ -53,7 +52,8 @@ async def schedules(ctx: Context) -> None:
 
 
 def local(ctx: Context, moment: datetime) -> str:
-    return as_utc(moment).astimezone(ZoneInfo(ctx.settings.timezone)).strftime("%Y-%m-%d %H:%M")
+    """A time in a reply that names the zone once, beside the moment or above a list."""
+    return ctx.translator.moment(as_utc(moment), ctx.settings.timezone, named=False)
 
 
 @router.command(

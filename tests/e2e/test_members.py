@@ -3,6 +3,7 @@ gets names a command that exists for them."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 
 import pytest
@@ -89,4 +90,8 @@ async def test_advice_names_a_command_the_person_has(lab: Lab) -> None:
 
 async def test_invite_expiry_names_its_time_zone(lab: Lab) -> None:
     answer = await lab.say("boss", "/invite Science Wing")
-    assert "UTC+08:00 (Asia/Shanghai)" in answer
+    assert re.search(r"valid until 20\d\d-\d\d-\d\d \d\d:\d\d \(China Time\):", answer)
+    await lab.say("boss", "/lang zh")
+    answer = await lab.say("boss", "/invite Science Wing")
+    # Chinese replies write dates as Chinese does and name the zone in full-width brackets
+    assert re.search(r"有效期至 20\d\d年\d{1,2}月\d{1,2}日 \d\d:\d\d（中国时间）：", answer)
