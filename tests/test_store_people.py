@@ -68,7 +68,7 @@ async def test_merge_first_writes_what_learning_kept_back(make_bot: BotFactory) 
         store = Repositories(session)
         question = (await store.learning.import_bank(BANK)).added
         assert question
-        card = (await store.learning.cards(0, await store.learning.sample(1)))[0]
+        card = (await store.learning.cards(0, await store.learning.sample(None, 1)))[0]
         keep = await store.people.ensure("memory", "mei", "Mei")
         absorb = await store.people.ensure("memory", "mei-phone", "Mei")
         store.learning.record_answer(absorb, None, card, "run:0", "quiz", True, 4, date.today())
