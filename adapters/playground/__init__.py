@@ -94,7 +94,7 @@ class PlaygroundChannel(WebhookChannel):
     ) -> None:
         super().__init__("playground", secrets.token_hex(16), callback_url="")
         if locale not in PAGE_LOCALES:
-            raise ValueError(f"the playground page speaks {' and '.join(PAGE_LOCALES)}, not {locale!r}")
+            raise ValueError(f"the playground page speaks {PAGE_LOCALES}, not {locale!r}")
         self.locale = locale
         """The organisation's default language: the page's words start in it."""
         self.capabilities = Capabilities(buttons=True, images=True, max_text_length=32_768)
