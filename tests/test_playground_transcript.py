@@ -136,9 +136,11 @@ async def test_the_page_starts_in_the_organisations_language(locale: str) -> Non
     channel = PlaygroundChannel(locale=locale)
     app = web.Application()
     app.add_routes(channel.routes())
-    async with TestClient(TestServer(app)) as client:
-        async with client.get("/", headers={"Host": "127.0.0.1"}) as response:
-            html = await response.text()
+    async with (
+        TestClient(TestServer(app)) as client,
+        client.get("/", headers={"Host": "127.0.0.1"}) as response,
+    ):
+        html = await response.text()
     config = json.loads(html.split("const CONFIG = ", 1)[1].split(";</script>", 1)[0])
     assert config["locale"] == locale
 

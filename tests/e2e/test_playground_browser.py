@@ -475,10 +475,8 @@ async def history_and_layout(page: Page, playground: BranchBot) -> None:
 
 
 # Words the page may show in either language: names, commands' own words, units, keys.
-NOT_ENGLISH = {
-    "branchbot", "Ada", "Sam", "Mei", "Max", "Library", "EN", "Enter", "Shift", "webhook",
-    "KiB", "KB", "help",
-}
+NAMES = {"branchbot", "Ada", "Sam", "Mei", "Max", "Library", "EN"}
+NOT_ENGLISH = NAMES | {"Enter", "Shift", "webhook", "KiB", "KB", "help"}
 SKIPPED = 'code, script, style, .msg, [data-testid="lang"]'
 """Code and messages are in no page language; the toggle names the other language."""
 PAGE_WORDS = """(skipped) => {
@@ -491,7 +489,8 @@ PAGE_WORDS = """(skipped) => {
     }
     for (const node of document.querySelectorAll("*")) {
         if (node.closest(skipped)) continue;
-        for (const name of ["placeholder", "title", "aria-label", "alt", "data-empty", "data-label"]) {
+        for (const name of ["placeholder", "title", "aria-label", "alt", "data-empty",
+                            "data-label"]) {
             if (node.hasAttribute(name)) words.push(node.getAttribute(name));
         }
     }
@@ -516,7 +515,9 @@ async def test_the_page_speaks_the_organisations_language(playground_zh: BranchB
         )
         await expect(page.get_by_test_id("send-dm-ada")).to_have_text("发送")
         await expect(page.get_by_test_id("hint")).to_contain_text("/join <邀请码>")
-        await expect(page.get_by_test_id("subtitle-dm-ada")).to_have_text("与 branchbot 私聊 · 管理员")
+        await expect(page.get_by_test_id("subtitle-dm-ada")).to_have_text(
+            "与 branchbot 私聊 · 管理员"
+        )
         await expect(page.get_by_test_id("subtitle-dm-sam")).to_have_text(
             "与 branchbot 私聊 · 尚未加入支部"
         )
