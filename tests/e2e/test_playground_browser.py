@@ -543,7 +543,7 @@ async def test_the_page_speaks_the_organisations_language(playground_zh: BranchB
         await expect(page.get_by_test_id("input-dm-ada")).to_have_attribute(
             "placeholder", "Message as Ada…"
         )
-        await expect(page.get_by_test_id("hint")).to_contain_text("/join CODE")
+        await expect(page.get_by_test_id("hint")).to_contain_text("/join <code>")
         await expect(page.get_by_test_id("subtitle-dm-ada")).to_have_text(
             "direct chat with branchbot · admin"
         )
