@@ -146,7 +146,9 @@ class BranchBot:
             self.adapters.append(webhook)
         self.playground: PlaygroundChannel | None = None
         if config.playground_enabled:
-            self.playground = PlaygroundChannel(standings=self._playground_standings)
+            self.playground = PlaygroundChannel(
+                standings=self._playground_standings, locale=config.default_locale
+            )
             self.webhooks.add(self.playground)
             self.adapters.append(self.playground)
             self.http.add_routes(self.playground.routes())

@@ -119,12 +119,32 @@ async def stream(client: TestClient, last: str | None) -> list[str]:
                 return ids
 
 
-def test_a_personas_standing_reads_like_the_page_shows_it() -> None:
-    assert Standing().describe() == "not in a branch yet"
-    assert Standing(admin=True).describe() == "admin"
-    assert Standing(member_of="Library").describe() == "member of Library"
+def test_a_personas_standing_gives_the_page_facts_to_word_in_its_language() -> None:
+    nobody = {"admin": False, "secretary_of": [], "member_of": None}
+    assert Standing().as_json() == nobody
+    assert Standing(admin=True).as_json() == {**nobody, "admin": True}
+    assert Standing(member_of="Library").as_json() == {**nobody, "member_of": "Library"}
     both = Standing(member_of="Library", secretary_of=("Library",))
-    assert both.describe() == "secretary of Library"
-    assert Standing(True, "East", ("Library",)).describe() == (
-        "admin · secretary of Library · member of East"
+    assert both.as_json() == {**nobody, "secretary_of": ["Library"]}
+    assert Standing(True, "East", ("Library",)).as_json() == (
+        {"admin": True, "secretary_of": ["Library"], "member_of": "East"}
     )
+
+
+@pytest.mark.parametrize("locale", ["zh_Hans", "en"])
+async def test_the_page_starts_in_the_organisations_language(locale: str) -> None:
+    channel = PlaygroundChannel(locale=locale)
+    app = web.Application()
+    app.add_routes(channel.routes())
+    async with (
+        TestClient(TestServer(app)) as client,
+        client.get("/", headers={"Host": "127.0.0.1"}) as response,
+    ):
+        html = await response.text()
+    config = json.loads(html.split("const CONFIG = ", 1)[1].split(";</script>", 1)[0])
+    assert config["locale"] == locale
+
+
+def test_the_page_speaks_only_the_languages_it_has_words_for() -> None:
+    with pytest.raises(ValueError, match="fr"):
+        PlaygroundChannel(locale="fr")

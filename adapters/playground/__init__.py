@@ -32,12 +32,16 @@ from bot.events import Incoming
 from bot.messages import Accepted, Address, Capabilities, EventHandler, Outgoing, SentRef
 
 PERSONAS = [
-    {"id": "ada", "name": "Ada", "hint": "admin"},
-    {"id": "sam", "name": "Sam", "hint": "secretary-to-be"},
-    {"id": "mei", "name": "Mei", "hint": "member-to-be"},
-    {"id": "max", "name": "Max", "hint": "member-to-be"},
+    {"id": "ada", "name": "Ada", "role": "admin"},
+    {"id": "sam", "name": "Sam", "role": "secretary"},
+    {"id": "mei", "name": "Mei", "role": "member"},
+    {"id": "max", "name": "Max", "role": "member"},
 ]
-ROOM = {"id": "room-library", "title": "Library branch room"}
+"""``role`` is what each person is meant to become; the page names it in its own language."""
+ROOM = {"id": "room-library", "title": "Library branch room", "branch": "Library"}
+PAGE_LOCALES = ("zh_Hans", "en")
+"""The languages the page's own words come in (its table per language); the bot's replies
+follow each person's language through the catalogs as on any channel."""
 LOCAL_AUTHORITY = re.compile(r"(?:127\.0\.0\.1|localhost|\[::1\])(?::[0-9]{1,5})?", re.IGNORECASE)
 """The page holds a signing secret: it is only served to browsers that reached it by a
 loopback name, so another web site cannot read it through DNS rebinding. A browser sends
@@ -73,13 +77,11 @@ class Standing:
     member_of: str | None = None
     secretary_of: tuple[str, ...] = ()
 
-    def describe(self) -> str:
-        parts = ["admin"] if self.admin else []
-        if self.secretary_of:
-            parts.append("secretary of " + ", ".join(self.secretary_of))
-        if self.member_of and self.member_of not in self.secretary_of:
-            parts.append("member of " + self.member_of)
-        return " · ".join(parts) or "not in a branch yet"
+    def as_json(self) -> dict[str, Any]:
+        """The facts only: the page words them in the language it is showing, which a
+        person can switch there without asking the server."""
+        member = self.member_of if self.member_of not in self.secretary_of else None
+        return {"admin": self.admin, "secretary_of": list(self.secretary_of), "member_of": member}
 
 
 Standings = Callable[[Sequence[str]], Awaitable[dict[str, Standing]]]
@@ -87,8 +89,14 @@ Standings = Callable[[Sequence[str]], Awaitable[dict[str, Standing]]]
 
 
 class PlaygroundChannel(WebhookChannel):
-    def __init__(self, history: int = 1000, standings: Standings | None = None) -> None:
+    def __init__(
+        self, history: int = 1000, standings: Standings | None = None, locale: str = "zh_Hans"
+    ) -> None:
         super().__init__("playground", secrets.token_hex(16), callback_url="")
+        if locale not in PAGE_LOCALES:
+            raise ValueError(f"the playground page speaks {PAGE_LOCALES}, not {locale!r}")
+        self.locale = locale
+        """The organisation's default language: the page's words start in it."""
         self.capabilities = Capabilities(buttons=True, images=True, max_text_length=32_768)
         self._history: deque[dict[str, Any]] = deque(maxlen=history)
         self._listeners: set[asyncio.Queue[dict[str, Any] | None]] = set()
@@ -193,7 +201,7 @@ class PlaygroundChannel(WebhookChannel):
         ids = [p["id"] for p in PERSONAS]
         found = await self._standings(ids) if self._standings is not None else {}
         return web.json_response(
-            {i: found.get(i, Standing()).describe() for i in ids},
+            {i: found.get(i, Standing()).as_json() for i in ids},
             headers={"Cache-Control": "no-store"},
         )
 
@@ -218,6 +226,7 @@ class PlaygroundChannel(WebhookChannel):
             "events": "/playground/events",
             "people": "/playground/people",
             "epoch": self._epoch,
+            "locale": self.locale,
             "sample_bank": f"/playground/{SAMPLE_BANK}",
             "personas": PERSONAS,
             "room": ROOM,

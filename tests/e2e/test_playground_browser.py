@@ -45,13 +45,13 @@ PIXEL = bytes.fromhex(
 )
 
 
-@pytest.fixture
-async def playground(tmp_path: Path) -> AsyncIterator[BranchBot]:
+@asynccontextmanager
+async def running(tmp_path: Path, locale: str) -> AsyncIterator[BranchBot]:
     config = load_config(
         None,
         database_url=f"sqlite:///{tmp_path}/pg.db",
         playground=True,
-        default_locale="en",
+        default_locale=locale,
         http={"host": "127.0.0.1", "port": 0},
     )
     bot = BranchBot(config)
@@ -60,6 +60,19 @@ async def playground(tmp_path: Path) -> AsyncIterator[BranchBot]:
         yield bot
     finally:
         await bot.stop()
+
+
+@pytest.fixture
+async def playground(tmp_path: Path) -> AsyncIterator[BranchBot]:
+    async with running(tmp_path, "en") as bot:
+        yield bot
+
+
+@pytest.fixture
+async def playground_zh(tmp_path: Path) -> AsyncIterator[BranchBot]:
+    """An organisation whose default language is Chinese, as the config's default is."""
+    async with running(tmp_path, "zh") as bot:
+        yield bot
 
 
 def chromium() -> str:
@@ -72,8 +85,11 @@ def chromium() -> str:
 
 
 @asynccontextmanager
-async def open_playground(bot: BranchBot, executable: str) -> AsyncIterator[Page]:
-    """The playground in a fresh headless Chromium; fails on any script or console error."""
+async def open_playground(
+    bot: BranchBot, executable: str, connected: str | None = "connected"
+) -> AsyncIterator[Page]:
+    """The playground in a fresh headless Chromium; fails on any script or console error.
+    ``connected`` is what the status then says (None: whatever the page's language)."""
     async with async_playwright() as driver:
         browser = await driver.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         try:
@@ -91,7 +107,10 @@ async def open_playground(bot: BranchBot, executable: str) -> AsyncIterator[Page
                 ),
             )
             await page.goto(bot.http.url + "/")
-            await expect(page.get_by_test_id("status")).to_have_text("connected", timeout=WAIT)
+            status = page.get_by_test_id("status")
+            await expect(status).to_have_attribute("data-state", "open", timeout=WAIT)
+            if connected is not None:
+                await expect(status).to_have_text(connected)
             yield page
             assert not problems, problems
         finally:
@@ -453,3 +472,138 @@ async def history_and_layout(page: Page, playground: BranchBot) -> None:
     for key in ("room", "dm-ada"):
         await page.get_by_test_id(f"tab-{key}").click()
         await page.screenshot(path=f"/tmp/playground-phone-{key}.png")
+
+
+# Words the page may show in either language: names, commands' own words, units, keys.
+NAMES = {"branchbot", "Ada", "Sam", "Mei", "Max", "Library", "EN"}
+NOT_ENGLISH = NAMES | {"Enter", "Shift", "webhook", "KiB", "KB", "help"}
+SKIPPED = 'code, script, style, .msg, [data-testid="lang"]'
+"""Code and messages are in no page language; the toggle names the other language."""
+PAGE_WORDS = """(skipped) => {
+    // every word the page itself shows or announces
+    const words = [document.title];
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        if (node.parentElement.closest(skipped)) continue;
+        words.push(node.textContent);
+    }
+    for (const node of document.querySelectorAll("*")) {
+        if (node.closest(skipped)) continue;
+        for (const name of ["placeholder", "title", "aria-label", "alt", "data-empty",
+                            "data-label"]) {
+            if (node.hasAttribute(name)) words.push(node.getAttribute(name));
+        }
+    }
+    return words.join(" ");
+}"""
+
+
+async def english_words(page: Page) -> set[str]:
+    text = await page.evaluate(PAGE_WORDS, SKIPPED)
+    return set(re.findall(r"[A-Za-z]{2,}", text)) - NOT_ENGLISH
+
+
+async def test_the_page_speaks_the_organisations_language(playground_zh: BranchBot) -> None:
+    """A Chinese organisation gets a Chinese page, in the glossary's words; a toggle gives
+    English, and this browser keeps that choice."""
+    async with open_playground(playground_zh, chromium(), connected="已连接") as page:
+        await expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
+        await expect(page.get_by_test_id("lang")).to_have_text("EN")
+        await expect(page.get_by_test_id("tab-room")).to_have_text("支部群")
+        await expect(page.get_by_test_id("input-dm-ada")).to_have_attribute(
+            "placeholder", "以 Ada 的身份发消息……"
+        )
+        await expect(page.get_by_test_id("send-dm-ada")).to_have_text("发送")
+        await expect(page.get_by_test_id("hint")).to_contain_text("/join <邀请码>")
+        await expect(page.get_by_test_id("subtitle-dm-ada")).to_have_text(
+            "与 branchbot 私聊 · 管理员"
+        )
+        await expect(page.get_by_test_id("subtitle-dm-sam")).to_have_text(
+            "与 branchbot 私聊 · 尚未加入支部"
+        )
+        assert await english_words(page) == set()
+
+        # a file too big for one event: the reason in Chinese, the command as code
+        await page.get_by_test_id("file-dm-ada").set_input_files(
+            files=[{"name": "big.yaml", "mimeType": "application/yaml", "buffer": b"x" * 60_000}]
+        )
+        error = pane(page, "dm-ada").get_by_test_id("send-error")
+        await expect(error).to_contain_text("未送达：超出一个 webhook 事件的上限")
+        await expect(error.locator("code")).to_have_text("branchbot bank import")
+        assert "`" not in await error.inner_text()
+        assert await english_words(page) == set()
+
+        # the bot's answers keep their own language; the page's words follow the toggle
+        await say(page, "dm-sam", "/help")
+        await expect(bot_said(page, "dm-sam", "命令")).not_to_have_count(0, timeout=WAIT)
+        await page.get_by_test_id("lang").click()
+        await expect(page.locator("html")).to_have_attribute("lang", "en")
+        await expect(page.get_by_test_id("status")).to_have_text("connected")
+        await expect(page.get_by_test_id("tab-room")).to_have_text("Room")
+        await expect(page.get_by_test_id("input-dm-ada")).to_have_attribute(
+            "placeholder", "Message as Ada…"
+        )
+        await expect(page.get_by_test_id("hint")).to_contain_text("/join <code>")
+        await expect(page.get_by_test_id("subtitle-dm-ada")).to_have_text(
+            "direct chat with branchbot · admin"
+        )
+        await expect(page.get_by_test_id("lang")).to_have_text("中文")
+        # (the error line stays as it was drawn, in Chinese)
+        english = await page.evaluate(PAGE_WORDS, SKIPPED + ", .error")
+        assert not re.search(r"[\u4e00-\u9fff]", english), english
+        await page.reload()
+        await expect(page.get_by_test_id("status")).to_have_text("connected", timeout=WAIT)
+        await expect(page.get_by_test_id("send-dm-ada")).to_have_text("Send")
+        await page.get_by_test_id("lang").click()
+        await expect(page.get_by_test_id("send-dm-ada")).to_have_text("发送")
+
+
+PHONES = [(320, 568), (390, 844), (430, 932), (844, 390)]
+
+
+async def test_the_playground_fits_a_phone(playground_zh: BranchBot) -> None:
+    """Upright or on its side, a phone shows one chat whose text box has the row's width, whose
+    messages have most of the height, and a hint that stays folded until asked for."""
+    async with open_playground(playground_zh, chromium(), connected=None) as page:
+        for width, height in PHONES:
+            await page.set_viewport_size({"width": width, "height": height})
+            upright = height > width
+            for key in ("room", "dm-ada"):
+                await page.get_by_test_id(f"tab-{key}").click()
+                await expect(pane(page, key)).to_be_visible()
+                box = await page.get_by_test_id(f"input-{key}").bounding_box()
+                log = await page.get_by_test_id(f"log-{key}").bounding_box()
+                send = await page.get_by_test_id(f"send-{key}").bounding_box()
+                assert box is not None and log is not None and send is not None
+                size = f"{width}x{height} {key}"
+                assert box["width"] >= 0.6 * width, (size, box)
+                assert log["height"] >= (0.6 if upright else 0.5) * height, (size, log)
+                assert send["x"] + send["width"] <= width, (size, send)
+            await expect(page.get_by_test_id("speak-as")).to_be_hidden()
+            await page.get_by_test_id("tab-room").click()
+            await expect(page.get_by_test_id("speak-as")).to_be_visible()
+            # the page itself does not scroll: the chat does
+            assert await page.evaluate(
+                "document.scrollingElement.scrollHeight <= window.innerHeight"
+            ), (width, height)
+            hint = page.get_by_test_id("hint-text")
+            await expect(hint).to_be_hidden()
+            await page.get_by_test_id("hint-toggle").click()
+            await expect(hint).to_be_visible()
+            await expect(page.get_by_test_id("sample-bank")).to_be_visible()
+            await page.screenshot(path=f"/tmp/playground-{width}x{height}-hint.png")
+            # a command from the hint fills in its chat and folds the hint away
+            await hint.locator("code", has_text="/branch add Library").click()
+            await expect(hint).to_be_hidden()
+            await expect(pane(page, "dm-ada")).to_be_visible()
+            await expect(page.get_by_test_id("input-dm-ada")).to_have_value("/branch add Library")
+            await page.get_by_test_id("input-dm-ada").fill("")
+            await page.get_by_test_id("tab-room").click()
+            await page.screenshot(path=f"/tmp/playground-{width}x{height}.png")
+
+        # on a wide screen the hint is simply there, every chat beside the others
+        await page.set_viewport_size({"width": 1280, "height": 800})
+        await expect(page.get_by_test_id("hint-text")).to_be_visible()
+        await expect(page.get_by_test_id("hint-toggle")).to_be_hidden()
+        for key in ("room", "dm-ada", "dm-sam", "dm-mei", "dm-max"):
+            await expect(pane(page, key)).to_be_visible()

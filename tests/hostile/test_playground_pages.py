@@ -20,11 +20,12 @@ async def test_every_playground_path_refuses_a_foreign_host_name(database_url: s
                 assert response.status == 403, path
         async with lab.client.get(f"{url}/playground/people") as response:
             assert response.status == 200
+            nobody = {"admin": False, "secretary_of": [], "member_of": None}
             assert await response.json() == {
-                "ada": "admin",
-                "sam": "not in a branch yet",
-                "mei": "not in a branch yet",
-                "max": "not in a branch yet",
+                "ada": {**nobody, "admin": True},
+                "sam": nobody,
+                "mei": nobody,
+                "max": nobody,
             }
         async with lab.client.get(f"{url}/playground/sample-bank.yaml") as response:
             assert response.status == 200
