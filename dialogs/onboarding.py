@@ -714,9 +714,9 @@ def link_warnings(ctx: Context, plan: LinkPlan) -> list[Markup]:
     if who.is_admin and not plan.other_admin:
         lines.append(
             ctx.t(
-                _("⚠ {name} on {platform} becomes an admin."),
+                _("⚠ {name} (`{account}`) becomes an admin."),
                 name=other.name,
-                platform=other.platform,
+                account=other.identity,
             )
         )
     separator = ctx.text(_(", "))
@@ -734,9 +734,9 @@ def link_warnings(ctx: Context, plan: LinkPlan) -> list[Markup]:
     if theirs:
         lines.append(
             ctx.t(
-                _("⚠ {name} on {platform} becomes a secretary of {branches}."),
+                _("⚠ {name} (`{account}`) becomes a secretary of {branches}."),
                 name=other.name,
-                platform=other.platform,
+                account=other.identity,
                 branches=separator.join(theirs),
             )
         )
@@ -767,14 +767,14 @@ class LinkDialog(Dialog):
         lines = [
             ctx.t(_("**Link two accounts?**")),
             ctx.t(
-                _("This account: {platform} · {name}"),
-                platform=ctx.event.platform,
+                _("This account: {name} (`{account}`)"),
                 name=ctx.who.name,
+                account=ctx.who.identity,
             ),
             ctx.t(
-                _("The other account: {platform} · {name}"),
-                platform=plan.other.platform,
+                _("The other account: {name} (`{account}`)"),
                 name=plan.other.name,
+                account=plan.other.identity,
             ),
             ctx.t(_("Linked, they are one member: {roles}."), roles=plan.roles(ctx.t)),
             *link_warnings(ctx, plan),
@@ -819,9 +819,9 @@ class LinkDialog(Dialog):
         ctx.mark_people_changed()
         other = plan.other
         ctx.reply(
-            _("Done: this account and {name} on {platform} are one member now: {roles}."),
+            _("Done: this account and {name} (`{account}`) are one member now: {roles}."),
             name=other.name,
-            platform=other.platform,
+            account=other.identity,
             roles=plan.roles(ctx.t),
         )
         if other.direct_chat_id:
@@ -830,11 +830,11 @@ class LinkDialog(Dialog):
                 Address(other.platform, other.direct_chat_id, True, other.user_id),
                 theirs(
                     _(
-                        "{name} on {platform} is now linked to this account; you are one "
+                        "{name} (`{account}`) is now linked to this account; you are one "
                         "member: {roles}."
                     ),
                     name=ctx.who.name,
-                    platform=ctx.event.platform,
+                    account=ctx.who.identity,
                     roles=plan.roles(theirs),
                 ),
                 locale=other.locale,
