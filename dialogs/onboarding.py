@@ -443,13 +443,16 @@ async def invite(ctx: Context, branch: Branch | None, role: str | None) -> None:
     args=[Word("code", _("code"))],
 )
 async def revoke(ctx: Context, code: str) -> None:
-    invite = await ctx.store.invites.by_code(clean_code(code))
-    if invite is None:
-        ctx.reply(_("There is no invite code {code}."), code=shorten(clean_code(code)))
+    """One answer, counted as a wrong code, for a code that does not exist and for another
+    branch's: otherwise any secretary could test guesses here without limit."""
+    if await too_many_failures(ctx):
         return
-    branch = await ctx.store.branches.get(invite.branch_id)
-    if branch is None or not ctx.who.manages(branch.id):
-        ctx.reply(_("Only the secretaries of that branch and admins can withdraw this code."))
+    cleaned = clean_code(code)
+    invite = await ctx.store.invites.by_code(cleaned) if 0 < len(cleaned) <= 32 else None
+    branch = await ctx.store.branches.get(invite.branch_id) if invite is not None else None
+    if invite is None or branch is None or not ctx.who.manages(branch.id):
+        await count_failure(ctx)
+        ctx.reply(_("You have no invite code {code} to withdraw."), code=shorten(cleaned or code))
         return
     if invite.used_by is not None:
         ctx.reply(_("Code {code} has already been used; it cannot be withdrawn."), code=invite.code)
@@ -493,8 +496,21 @@ async def count_failure(ctx: Context) -> None:
 
 async def refuse_code(ctx: Context, code: str) -> None:
     """One answer for every code that does not work (unknown, withdrawn, used, expired, its
-    branch gone), so guessing tells nobody which codes exist or where they lead."""
+    branch gone), so guessing tells nobody which codes exist or where they lead. A member
+    (not an admin) gets one answer too, for a made-up code as for a live member code they
+    cannot use (a person belongs to one branch): it says what to do instead, and counts."""
     await count_failure(ctx)
+    if ctx.who.branch_id is not None and not ctx.who.is_admin:
+        ctx.reply(
+            _(
+                "{code} is not an invite code you can use. Check it, or ask whoever invited "
+                "you for a new one. You are a member of {current}, and a person belongs to one "
+                "branch; an admin can move you to another with `/member move`."
+            ),
+            code=shorten(code),
+            current=ctx.who.branch_name or "",
+        )
+        return
     ctx.reply(
         _(
             "{code} is not a valid invite code. Check it, or ask whoever invited you for a "
@@ -522,10 +538,13 @@ async def redeem(ctx: Context, raw: str) -> bool:
         return False
     who = ctx.who
     if invite.role == "member":
+        if who.branch_id is not None and not who.is_admin:
+            await refuse_code(ctx, invite.code)
+            return False
         if who.branch_id == branch.id:
             ctx.reply(_("You are already a member of {branch}."), branch=branch.name)
             return False
-        if who.branch_id is not None and who.is_admin:
+        if who.branch_id is not None:
             ctx.reply(
                 _(
                     "You are a member of {current}, and a person belongs to one branch. Move "
@@ -534,16 +553,6 @@ async def redeem(ctx: Context, raw: str) -> bool:
                 current=who.branch_name or "",
                 account=who.identity,
                 branch=branch.name,
-            )
-            return False
-        if who.branch_id is not None:
-            # The code's branch is not named: only admins see every branch.
-            ctx.reply(
-                _(
-                    "You are a member of {current}, and a person belongs to one branch. An "
-                    "admin can move you with `/member move`; this code stays unused."
-                ),
-                current=who.branch_name or "",
             )
             return False
     elif branch.id in who.secretary_of:
