@@ -28,6 +28,7 @@ from bot.i18n import LOCALES, _, _n, normalize_locale, translator
 from bot.identity import Role
 from bot.markup import Markup
 from bot.messages import Address, Choice
+from store.attempts import CODE_WINDOW
 from store.branches import MAX_NAME, branch_key, is_expired
 from store.clock import now
 from store.models import Branch, LinkCode
@@ -47,7 +48,6 @@ def new_code(length: int = 8) -> str:
 
 CODE_FAILURES = 5
 """Wrong invite or link codes a person (and a chat) may send within ``CODE_WINDOW``."""
-CODE_WINDOW = timedelta(minutes=10)
 
 
 def clean_code(text: str) -> str:

@@ -14,7 +14,7 @@ from adapters.memory import MemoryAdapter
 from bot.app import BranchBot
 from bot.events import Chat, Incoming, Sender, parse_command
 from store.clock import now
-from store.models import CodeFailure, Invite
+from store.models import CodeFailure, Invite, LinkCode
 from tests.conftest import BotFactory, settle
 from tests.helpers import ask, code_in
 
@@ -231,3 +231,33 @@ async def test_thirty_two_thousand_words_cost_one_query_and_little_time(
     assert "Invite to Library as secretary" in await ask(
         bot, adapter, "boss", "/invite library secretary"
     )
+
+
+async def test_the_daily_prune_deletes_expired_link_codes_and_old_failures(
+    make_bot: BotFactory,
+) -> None:
+    bot, adapter = await make_bot()
+    stale = code_in(await ask(bot, adapter, "stranger", "/link"))
+    live = code_in(await ask(bot, adapter, "mei", "/link"))
+    await ask(bot, adapter, "eve", "/join GUESS001")
+    await ask(bot, adapter, "max", "/link NOPE2345")  # a fresh failure: its rows stay
+    async with bot.db.session() as session:
+        await session.execute(
+            update(LinkCode)
+            .where(LinkCode.code == stale)
+            .values(expires_at=now() - timedelta(minutes=1))
+        )
+        await session.execute(
+            update(CodeFailure)
+            .where(CodeFailure.key.in_(["eve", "dm-eve"]))
+            .values(failed_at=now() - timedelta(minutes=11))
+        )
+
+    assert await bot.scheduler.prune_codes() == 3  # the stale code, eve's two failure rows
+
+    async with bot.db.session() as session:
+        codes = set(await session.scalars(select(LinkCode.code)))
+        failures = set(await session.scalars(select(CodeFailure.key)))
+    assert codes == {live}
+    assert failures == {"max", "dm-max"}
+    assert "Link two accounts?" in await ask(bot, adapter, "mei-phone", f"/link {live}")
