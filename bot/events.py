@@ -10,7 +10,8 @@ MAX_ID = 255
 """Ids are keys in the store (``String(255)`` columns): a longer one would make PostgreSQL
 raise on every redelivery, so the event is refused instead."""
 MAX_LABEL = 255
-"""Names and titles are shown, not matched: a longer one is cut (the store keeps 128/255)."""
+"""Names and titles are cut to this; the store keeps as much (``store.models.MAX_DISPLAY_NAME``,
+room titles ``String(255)``), so a name an admin types is the name stored."""
 
 
 class InvalidText(ValueError):

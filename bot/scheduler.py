@@ -253,9 +253,20 @@ class Scheduler:
             with self._tracked():
                 async with self.db.session() as session:
                     await Repositories(session).seen.prune(now() - SEEN_EVENTS_KEPT)
+                await self.prune_codes()
                 await self.prune_outbox()
         except Exception:
             log.exception("daily prune failed; tomorrow's will go on")
+
+    async def prune_codes(self) -> int:
+        """Delete expired link codes and wrong-code failures the limit no longer counts: both
+        are written by strangers, so nothing else would bound them. Returns how many."""
+        async with self.db.session() as session:
+            repos = Repositories(session)
+            deleted = await repos.links.prune() + await repos.attempts.prune()
+        if deleted:
+            log.info("codes: %d expired link codes and old wrong-code failures deleted", deleted)
+        return deleted
 
     async def prune_outbox(self) -> int:
         """Delete finished outbox rows older than the retention, one small transaction per

@@ -28,6 +28,7 @@ from bot.i18n import LOCALES, _, _n, normalize_locale, translator
 from bot.identity import Role
 from bot.markup import Markup
 from bot.messages import Address, Choice
+from store.attempts import CODE_WINDOW
 from store.branches import MAX_NAME, branch_key, is_expired
 from store.clock import now
 from store.models import Branch, LinkCode
@@ -47,7 +48,6 @@ def new_code(length: int = 8) -> str:
 
 CODE_FAILURES = 5
 """Wrong invite or link codes a person (and a chat) may send within ``CODE_WINDOW``."""
-CODE_WINDOW = timedelta(minutes=10)
 
 
 def clean_code(text: str) -> str:
@@ -443,13 +443,16 @@ async def invite(ctx: Context, branch: Branch | None, role: str | None) -> None:
     args=[Word("code", _("code"))],
 )
 async def revoke(ctx: Context, code: str) -> None:
-    invite = await ctx.store.invites.by_code(clean_code(code))
-    if invite is None:
-        ctx.reply(_("There is no invite code {code}."), code=shorten(clean_code(code)))
+    """One answer, counted as a wrong code, for a code that does not exist and for another
+    branch's: otherwise any secretary could test guesses here without limit."""
+    if await too_many_failures(ctx):
         return
-    branch = await ctx.store.branches.get(invite.branch_id)
-    if branch is None or not ctx.who.manages(branch.id):
-        ctx.reply(_("Only the secretaries of that branch and admins can withdraw this code."))
+    cleaned = clean_code(code)
+    invite = await ctx.store.invites.by_code(cleaned) if 0 < len(cleaned) <= 32 else None
+    branch = await ctx.store.branches.get(invite.branch_id) if invite is not None else None
+    if invite is None or branch is None or not ctx.who.manages(branch.id):
+        await count_failure(ctx)
+        ctx.reply(_("You have no invite code {code} to withdraw."), code=shorten(cleaned or code))
         return
     if invite.used_by is not None:
         ctx.reply(_("Code {code} has already been used; it cannot be withdrawn."), code=invite.code)
@@ -493,8 +496,21 @@ async def count_failure(ctx: Context) -> None:
 
 async def refuse_code(ctx: Context, code: str) -> None:
     """One answer for every code that does not work (unknown, withdrawn, used, expired, its
-    branch gone), so guessing tells nobody which codes exist or where they lead."""
+    branch gone), so guessing tells nobody which codes exist or where they lead. A member
+    (not an admin) gets one answer too, for a made-up code as for a live member code they
+    cannot use (a person belongs to one branch): it says what to do instead, and counts."""
     await count_failure(ctx)
+    if ctx.who.branch_id is not None and not ctx.who.is_admin:
+        ctx.reply(
+            _(
+                "{code} is not an invite code you can use. Check it, or ask whoever invited "
+                "you for a new one. You are a member of {current}, and a person belongs to one "
+                "branch; an admin can move you to another with `/member move`."
+            ),
+            code=shorten(code),
+            current=ctx.who.branch_name or "",
+        )
+        return
     ctx.reply(
         _(
             "{code} is not a valid invite code. Check it, or ask whoever invited you for a "
@@ -522,10 +538,13 @@ async def redeem(ctx: Context, raw: str) -> bool:
         return False
     who = ctx.who
     if invite.role == "member":
+        if who.branch_id is not None and not who.is_admin:
+            await refuse_code(ctx, invite.code)
+            return False
         if who.branch_id == branch.id:
             ctx.reply(_("You are already a member of {branch}."), branch=branch.name)
             return False
-        if who.branch_id is not None and who.is_admin:
+        if who.branch_id is not None:
             ctx.reply(
                 _(
                     "You are a member of {current}, and a person belongs to one branch. Move "
@@ -534,16 +553,6 @@ async def redeem(ctx: Context, raw: str) -> bool:
                 current=who.branch_name or "",
                 account=who.identity,
                 branch=branch.name,
-            )
-            return False
-        if who.branch_id is not None:
-            # The code's branch is not named: only admins see every branch.
-            ctx.reply(
-                _(
-                    "You are a member of {current}, and a person belongs to one branch. An "
-                    "admin can move you with `/member move`; this code stays unused."
-                ),
-                current=who.branch_name or "",
             )
             return False
     elif branch.id in who.secretary_of:
@@ -714,9 +723,9 @@ def link_warnings(ctx: Context, plan: LinkPlan) -> list[Markup]:
     if who.is_admin and not plan.other_admin:
         lines.append(
             ctx.t(
-                _("⚠ {name} on {platform} becomes an admin."),
+                _("⚠ {name} (`{account}`) becomes an admin."),
                 name=other.name,
-                platform=other.platform,
+                account=other.identity,
             )
         )
     separator = ctx.text(_(", "))
@@ -734,9 +743,9 @@ def link_warnings(ctx: Context, plan: LinkPlan) -> list[Markup]:
     if theirs:
         lines.append(
             ctx.t(
-                _("⚠ {name} on {platform} becomes a secretary of {branches}."),
+                _("⚠ {name} (`{account}`) becomes a secretary of {branches}."),
                 name=other.name,
-                platform=other.platform,
+                account=other.identity,
                 branches=separator.join(theirs),
             )
         )
@@ -767,14 +776,14 @@ class LinkDialog(Dialog):
         lines = [
             ctx.t(_("**Link two accounts?**")),
             ctx.t(
-                _("This account: {platform} · {name}"),
-                platform=ctx.event.platform,
+                _("This account: {name} (`{account}`)"),
                 name=ctx.who.name,
+                account=ctx.who.identity,
             ),
             ctx.t(
-                _("The other account: {platform} · {name}"),
-                platform=plan.other.platform,
+                _("The other account: {name} (`{account}`)"),
                 name=plan.other.name,
+                account=plan.other.identity,
             ),
             ctx.t(_("Linked, they are one member: {roles}."), roles=plan.roles(ctx.t)),
             *link_warnings(ctx, plan),
@@ -819,9 +828,9 @@ class LinkDialog(Dialog):
         ctx.mark_people_changed()
         other = plan.other
         ctx.reply(
-            _("Done: this account and {name} on {platform} are one member now: {roles}."),
+            _("Done: this account and {name} (`{account}`) are one member now: {roles}."),
             name=other.name,
-            platform=other.platform,
+            account=other.identity,
             roles=plan.roles(ctx.t),
         )
         if other.direct_chat_id:
@@ -830,11 +839,11 @@ class LinkDialog(Dialog):
                 Address(other.platform, other.direct_chat_id, True, other.user_id),
                 theirs(
                     _(
-                        "{name} on {platform} is now linked to this account; you are one "
+                        "{name} (`{account}`) is now linked to this account; you are one "
                         "member: {roles}."
                     ),
                     name=ctx.who.name,
-                    platform=ctx.event.platform,
+                    account=ctx.who.identity,
                     roles=plan.roles(theirs),
                 ),
                 locale=other.locale,

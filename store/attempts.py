@@ -14,6 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from store.clock import as_utc, now
 from store.models import CodeFailure
 
+CODE_WINDOW = timedelta(minutes=10)
+"""How long a wrong code counts: here, so the daily prune deletes what the limit no longer reads."""
+
 
 class CodeAttempts:
     def __init__(self, session: AsyncSession) -> None:
@@ -53,3 +56,11 @@ class CodeAttempts:
                 {"platform": platform, "scope": "chat", "key": chat[:255], "failed_at": moment},
             ],
         )
+
+    async def prune(self, window: timedelta = CODE_WINDOW) -> int:
+        """Delete the failures that left the window: ``failed`` only forgets them when a new
+        wrong code comes, so without this the last guesses of a quiet day stay for ever."""
+        result = await self.session.execute(
+            delete(CodeFailure).where(CodeFailure.failed_at <= now() - window)
+        )
+        return int(getattr(result, "rowcount", 0))

@@ -231,6 +231,12 @@ class LinkCodes:
             return None
         return link
 
+    async def prune(self) -> int:
+        """Delete the expired codes (each member has one at most, but a stranger's stays after
+        it expires, one for every account that ever sent ``/link``). Returns how many."""
+        result = await self.session.execute(delete(LinkCode).where(LinkCode.expires_at <= now()))
+        return int(getattr(result, "rowcount", 0))
+
     async def spend(self, link: LinkCode) -> None:
         await self.session.delete(link)
         await self.session.flush()

@@ -53,12 +53,17 @@ class Branch(Base):
     unset means the organisation's default."""
 
 
+MAX_DISPLAY_NAME = 255
+"""Characters of a member's or an account's display name: as many as the edge lets through
+(``bot.events.MAX_LABEL``), so a name is kept whole and an admin who types it finds it."""
+
+
 class Member(Base):
     """A person the bot knows. ``branch_id`` is set once they joined a branch."""
 
     __tablename__ = "members"
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    display_name: Mapped[str] = mapped_column(String(128), default="")
+    display_name: Mapped[str] = mapped_column(String(MAX_DISPLAY_NAME), default="")
     locale: Mapped[str | None] = mapped_column(String(16))
     branch_id: Mapped[int | None] = mapped_column(ForeignKey("branches.id", ondelete="SET NULL"))
     created_at: Mapped[datetime]
@@ -71,7 +76,7 @@ class Identity(Base):
     platform: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
-    display_name: Mapped[str] = mapped_column(String(128), default="")
+    display_name: Mapped[str] = mapped_column(String(MAX_DISPLAY_NAME), default="")
     direct_chat_id: Mapped[str | None] = mapped_column(String(255))
     """The direct chat this account last wrote from, so the bot can write to it first."""
     unreachable: Mapped[str | None] = mapped_column(Text)

@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.clock import now
-from store.models import Admin, Base, Branch, Identity, Member, Secretary
+from store.models import MAX_DISPLAY_NAME, Admin, Base, Branch, Identity, Member, Secretary
 
 
 @dataclass(slots=True)
@@ -213,7 +213,7 @@ class People:
         )
         if member_id is not None:
             return member_id
-        name = name[:128]
+        name = name[:MAX_DISPLAY_NAME]
         member = Member(display_name=name, created_at=now())
         self.session.add(member)
         await self.session.flush()

@@ -10,7 +10,7 @@ from bot.app import BranchBot
 from tests.conftest import BotFactory
 from tests.helpers import ask, code_in
 
-REFUSED = ("Only ", "only its secretaries")
+REFUSED = ("Only ", "only its secretaries", "You have no invite code")
 
 
 async def organisation(bot: BranchBot, adapter: MemoryAdapter) -> dict[str, str]:

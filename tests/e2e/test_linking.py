@@ -39,9 +39,9 @@ async def test_a_strangers_code_shows_who_gains_admin_and_needs_a_press(lab: Lab
     asked = (await lab.ask("boss", f"/link {code}", name="Boss"))[0]
     text = asked["text"]
     assert "Link two accounts?" in text
-    assert "This account: webhook:lab · Boss" in text
-    assert "The other account: webhook:lab · Mallory" in text
-    assert "⚠ Mallory on webhook:lab becomes an admin." in text
+    assert "This account: Boss (webhook:lab:boss)" in text
+    assert "The other account: Mallory (webhook:lab:mallory)" in text
+    assert "⚠ Mallory (webhook:lab:mallory) becomes an admin." in text
     assert "one member: admin." in text
     assert set(buttons(asked)) == {"Link", "Cancel"}
 
@@ -59,8 +59,8 @@ async def test_confirming_merges_and_tells_both_accounts(lab: Lab) -> None:
     assert "one member: member of Main Library, secretary of Main Library." in asked["text"]
     told = await lab.ask("sam-phone", choice=press(asked, "Link"))
     mine, theirs = in_chat(told, "dm-sam-phone"), in_chat(told, "dm-sam")
-    assert "this account and Sam on webhook:lab are one member now" in mine
-    assert "Sam-Phone on webhook:lab is now linked to this account" in theirs
+    assert "this account and Sam (webhook:lab:sam) are one member now" in mine
+    assert "Sam-Phone (webhook:lab:sam-phone) is now linked to this account" in theirs
     assert "secretary of Main Library" in theirs
     me = await lab.say("sam-phone", "/me")
     assert "webhook:lab:sam" in me and "webhook:lab:sam-phone" in me

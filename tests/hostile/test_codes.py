@@ -14,7 +14,7 @@ from adapters.memory import MemoryAdapter
 from bot.app import BranchBot
 from bot.events import Chat, Incoming, Sender, parse_command
 from store.clock import now
-from store.models import CodeFailure, Invite
+from store.models import CodeFailure, Invite, LinkCode
 from tests.conftest import BotFactory, settle
 from tests.helpers import ask, code_in
 
@@ -124,7 +124,54 @@ async def test_a_stranger_gets_one_answer_for_every_kind_of_bad_code(
     assert len(shapes) == 1, shapes
     # A member of Library trying another branch's spent code learns nothing more either.
     answer = await ask(bot, adapter, "mei", f"/join {expired}")
-    assert answer.replace(expired, "<code>") in shapes
+    made_up = await ask(bot, adapter, "mei", "/join NOPE2345")
+    assert answer.replace(expired, "<code>") == made_up.replace("NOPE2345", "<code>")
+
+
+async def test_a_member_cannot_tell_a_live_code_from_a_made_up_one(
+    make_bot: BotFactory,
+) -> None:
+    bot, adapter = await make_bot()
+    own = await library(bot, adapter)
+    await ask(bot, adapter, "mei", f"/join {own}")
+    another_own = code_in(await ask(bot, adapter, "boss", "/invite Library"))
+    await ask(bot, adapter, "boss", "/branch add Archive")
+    archive = code_in(await ask(bot, adapter, "boss", "/invite Archive"))
+    shapes = set()
+    for code in (archive, another_own, "NOPE2345"):
+        answer = await ask(bot, adapter, "mei", f"/join {code}")
+        assert "Archive" not in answer
+        assert "/member move" in answer  # what to do, without saying whether the code works
+        shapes.add(answer.replace(code, "<code>"))
+    assert len(shapes) == 1, shapes
+    # Each of them counted as a wrong code: two more and the guessing stops.
+    await ask(bot, adapter, "mei", f"/join {archive}")
+    await ask(bot, adapter, "mei", f"/join {archive}")
+    assert TOO_MANY in await ask(bot, adapter, "mei", f"/join {archive}")
+    assert "Welcome to Archive" in await ask(bot, adapter, "max", f"/join {archive}")
+
+
+async def test_revoke_tells_a_secretary_nothing_about_other_branches_codes(
+    make_bot: BotFactory,
+) -> None:
+    bot, adapter = await make_bot()
+    await ask(bot, adapter, "boss", "/branch add Library")
+    sam = code_in(await ask(bot, adapter, "boss", "/invite Library secretary"))
+    await ask(bot, adapter, "sam", f"/join {sam}")
+    await ask(bot, adapter, "boss", "/branch add Archive")
+    archive = code_in(await ask(bot, adapter, "boss", "/invite Archive"))
+    live = await ask(bot, adapter, "sam", f"/revoke {archive}")
+    made_up = await ask(bot, adapter, "sam", "/revoke ZZZZZZZZ")
+    assert live.replace(archive, "<code>") == made_up.replace("ZZZZZZZZ", "<code>")
+    assert "You have no invite code ZZZZZZZZ to withdraw." in made_up
+    for i in range(3):
+        await ask(bot, adapter, "sam", f"/revoke GUESS{i:03d}")
+    assert TOO_MANY in await ask(bot, adapter, "sam", f"/revoke {archive}")
+    # Nothing was withdrawn, and the limit is the one /join counts toward.
+    assert TOO_MANY in await ask(bot, adapter, "sam", "/join NOPE2345")
+    assert "Welcome to Archive" in await ask(bot, adapter, "mei", f"/join {archive}")
+    own = code_in(await ask(bot, adapter, "boss", "/invite Library"))
+    assert "is withdrawn" in await ask(bot, adapter, "boss", f"/revoke {own}")
 
 
 async def test_a_huge_code_is_echoed_as_a_short_prefix(make_bot: BotFactory) -> None:
@@ -184,3 +231,33 @@ async def test_thirty_two_thousand_words_cost_one_query_and_little_time(
     assert "Invite to Library as secretary" in await ask(
         bot, adapter, "boss", "/invite library secretary"
     )
+
+
+async def test_the_daily_prune_deletes_expired_link_codes_and_old_failures(
+    make_bot: BotFactory,
+) -> None:
+    bot, adapter = await make_bot()
+    stale = code_in(await ask(bot, adapter, "stranger", "/link"))
+    live = code_in(await ask(bot, adapter, "mei", "/link"))
+    await ask(bot, adapter, "eve", "/join GUESS001")
+    await ask(bot, adapter, "max", "/link NOPE2345")  # a fresh failure: its rows stay
+    async with bot.db.session() as session:
+        await session.execute(
+            update(LinkCode)
+            .where(LinkCode.code == stale)
+            .values(expires_at=now() - timedelta(minutes=1))
+        )
+        await session.execute(
+            update(CodeFailure)
+            .where(CodeFailure.key.in_(["eve", "dm-eve"]))
+            .values(failed_at=now() - timedelta(minutes=11))
+        )
+
+    assert await bot.scheduler.prune_codes() == 3  # the stale code, eve's two failure rows
+
+    async with bot.db.session() as session:
+        codes = set(await session.scalars(select(LinkCode.code)))
+        failures = set(await session.scalars(select(CodeFailure.key)))
+    assert codes == {live}
+    assert failures == {"max", "dm-max"}
+    assert "Link two accounts?" in await ask(bot, adapter, "mei-phone", f"/link {live}")

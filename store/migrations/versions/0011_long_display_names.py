@@ -1,0 +1,40 @@
+"""long display names: members and accounts keep as many characters as the edge lets through
+
+Revision ID: 0011
+Revises: 0009
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0011"
+down_revision: str | None = "0009"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+TABLES = ("members", "identities")
+
+
+def upgrade() -> None:
+    for table in TABLES:
+        with op.batch_alter_table(table) as batch:
+            batch.alter_column(
+                "display_name",
+                existing_type=sa.String(length=128),
+                type_=sa.String(length=255),
+                existing_nullable=False,
+            )
+
+
+def downgrade() -> None:
+    for table in TABLES:
+        op.execute(sa.text(f"UPDATE {table} SET display_name = substr(display_name, 1, 128)"))
+        with op.batch_alter_table(table) as batch:
+            batch.alter_column(
+                "display_name",
+                existing_type=sa.String(length=255),
+                type_=sa.String(length=128),
+                existing_nullable=False,
+            )
