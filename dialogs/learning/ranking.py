@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 
 from bot.commands import OneOf, Where
@@ -28,6 +29,27 @@ def percent(value: float) -> str:
 def branch_order(activity: list[BranchActivity]) -> list[BranchActivity]:
     """Participation rate first, then accuracy: a branch of 6 can beat a branch of 40."""
     return sorted(activity, key=lambda b: (-b.participation, -b.accuracy, b.name))
+
+
+def length(lines: list[Markup]) -> int:
+    """Characters of ``lines`` joined by newlines, measured as delivery measures a text."""
+    return sum(len(line.plain()) + 1 for line in lines)
+
+
+def fit(ctx: Context, lines: list[Markup], entries: Iterator[list[Markup]], reserve: int) -> int:
+    """Add ``entries`` to ``lines`` while the text stays one message of this platform with
+    ``reserve`` characters left for what follows; returns how many went in. ``entries`` is
+    lazy, so a list of every branch of a big organisation is formatted only as far as it is
+    shown: a handler runs inside the engine's batch."""
+    room = ctx.capabilities.max_text_length - reserve - length(lines)
+    listed = 0
+    for entry in entries:
+        room -= length(entry)
+        if room < 0:
+            break
+        lines.extend(entry)
+        listed += 1
+    return listed
 
 
 @router.command(
@@ -59,8 +81,8 @@ async def rank(ctx: Context, period: str | None) -> None:
     ranked = [b for b in branch_order(activity) if b.members]
     if ranked:
         lines.append(ctx.t(_("**Branches** (taking part, then right answers)")))
-        for place, branch in enumerate(ranked, start=1):
-            lines.append(
+        entries = (
+            [
                 ctx.t(
                     _("{place}. {branch} — {part} took part, {right} right"),
                     place=place,
@@ -68,7 +90,12 @@ async def rank(ctx: Context, period: str | None) -> None:
                     part=percent(branch.participation),
                     right=percent(branch.accuracy),
                 )
-            )
+            ]
+            for place, branch in enumerate(ranked, start=1)
+        )
+        listed = fit(ctx, lines, entries, length([more_note(ctx, len(ranked))]))
+        if listed < len(ranked):
+            lines.append(more_note(ctx, len(ranked) - listed))
     ctx.reply(Markup.join(lines))
 
 
@@ -139,11 +166,6 @@ def branch_entry(
     return lines
 
 
-def length(lines: list[Markup]) -> int:
-    """Characters of ``lines`` joined by newlines, measured as delivery measures a text."""
-    return sum(len(line.plain()) + 1 for line in lines)
-
-
 @router.command(
     "stats learning",
     summary=_("who is learning and what is weak"),
@@ -170,16 +192,12 @@ async def stats_learning(ctx: Context) -> None:
         )
     )
     lines = [ctx.t(_("**Learning this week**"))]
-    room = ctx.capabilities.max_text_length - length(
-        [legend, chart_note(ctx, CHART_BARS), more_note(ctx, len(activity))]
+    entries = (
+        branch_entry(ctx, number, branch, weakest.get(branch.branch_id, []))
+        for number, branch in enumerate(activity, start=1)
     )
-    listed = 0
-    for number, branch in enumerate(activity, start=1):
-        entry = branch_entry(ctx, number, branch, weakest.get(branch.branch_id, []))
-        if length(lines) + length(entry) > room:
-            break
-        lines.extend(entry)
-        listed = number
+    reserve = length([legend, chart_note(ctx, CHART_BARS), more_note(ctx, len(activity))])
+    listed = fit(ctx, lines, entries, reserve)
     if listed < len(activity):
         lines.append(more_note(ctx, len(activity) - listed))
     charted = activity[: min(listed, CHART_BARS)]

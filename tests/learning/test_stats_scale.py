@@ -20,6 +20,7 @@ from store.clock import now
 from store.models import Branch, Member, Question
 from store.repos import Repositories
 from tests.conftest import BotFactory, settle
+from tests.helpers import ask
 from tests.learning.test_chart import columns_with, decode
 
 BANK = Path(__file__).parent / "banks" / "library.yaml"
@@ -132,3 +133,15 @@ async def test_stats_of_400_branches_cost_the_queries_of_3_and_stay_short(
     assert bars(chart) == 20
     print(f"/stats learning, 400 branches: {took:.3f} s in the batch, {len(statements)} queries")
     assert took < 1.0
+
+
+async def test_the_branch_leaderboard_of_400_branches_stays_one_message(
+    make_bot: BotFactory,
+) -> None:
+    bot, adapter = await make_bot()
+    await seed(bot, 0, 400)
+    text = await ask(bot, adapter, "boss", "/rank")
+    listed = len(re.findall(r"^\d+\. Branch \d+ — 100% took part", text, re.MULTILINE))
+    assert 20 <= listed < 400
+    assert text.splitlines()[-1] == f"… and {400 - listed} more branches."
+    assert len(text) <= adapter.capabilities.max_text_length
