@@ -52,6 +52,20 @@ def fit(ctx: Context, lines: list[Markup], entries: Iterator[list[Markup]], rese
     return listed
 
 
+def more_note(ctx: Context, count: int) -> Markup:
+    return ctx.t(_n("… and {count} more branch.", "… and {count} more branches."), count=count)
+
+
+def chart_note(ctx: Context, count: int) -> Markup:
+    return ctx.t(
+        _n(
+            "The chart shows the largest branch (1 above).",
+            "The chart shows the {count} largest branches (1 to {count} above).",
+        ),
+        count=count,
+    )
+
+
 @router.command(
     "rank",
     summary=_("leaderboards of your branch and of the branches"),
@@ -206,17 +220,3 @@ async def stats_learning(ctx: Context) -> None:
     lines.append(legend)
     chart = bar_chart([(b.participation, b.accuracy) for b in charted])
     ctx.reply(Markup.join(lines), image=Image("image/png", chart))
-
-
-def more_note(ctx: Context, count: int) -> Markup:
-    return ctx.t(_n("… and {count} more branch.", "… and {count} more branches."), count=count)
-
-
-def chart_note(ctx: Context, count: int) -> Markup:
-    return ctx.t(
-        _n(
-            "The chart shows the largest branch (1 above).",
-            "The chart shows the {count} largest branches (1 to {count} above).",
-        ),
-        count=count,
-    )
