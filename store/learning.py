@@ -9,6 +9,7 @@ from typing import Any, cast
 from sqlalchemy import (
     ColumnElement,
     Date,
+    Float,
     Integer,
     Table,
     bindparam,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -625,15 +627,43 @@ class Learning:
         )
         return [BranchActivity(i, n, int(m), int(a), int(t), int(c)) for i, n, m, a, t, c in rows]
 
-    async def categories(self, branch_id: int, since: datetime) -> list[CategoryAccuracy]:
-        """Accuracy by category in a branch since ``since``, weakest first."""
+    async def weakest_categories(
+        self, since: datetime, count: int
+    ) -> dict[int, list[CategoryAccuracy]]:
+        """The ``count`` weakest categories of every branch since ``since`` (by accuracy, then
+        the most answered), in one query for the whole organisation: a window ranks each
+        branch's categories, so no more than ``count`` rows come back per branch."""
         await self.flush()
-        correct = func.sum(case((AnswerRecord.correct, 1), else_=0))
-        rows = await self.session.execute(
-            select(Question.category, func.count(), correct)
+        grouped = (
+            select(
+                AnswerRecord.branch_id,
+                Question.category,
+                func.count().label("answers"),
+                func.sum(case((AnswerRecord.correct, 1), else_=0)).label("correct"),
+            )
             .join(Question, Question.id == AnswerRecord.question_id)
-            .where(AnswerRecord.branch_id == branch_id, AnswerRecord.answered_at >= since)
-            .group_by(Question.category)
+            .where(AnswerRecord.branch_id.is_not(None), AnswerRecord.answered_at >= since)
+            .group_by(AnswerRecord.branch_id, Question.category)
+            .subquery()
         )
-        found = [CategoryAccuracy(c or "", int(n), int(r or 0)) for c, n, r in rows]
-        return sorted(found, key=lambda c: (c.accuracy, -c.answers, c.category))
+        accuracy = sql_cast(grouped.c.correct, Float) / grouped.c.answers
+        place = (
+            func.row_number()
+            .over(
+                partition_by=grouped.c.branch_id,
+                order_by=(accuracy, grouped.c.answers.desc(), grouped.c.category),
+            )
+            .label("place")
+        )
+        ranked = select(grouped, place).subquery()
+        rows = await self.session.execute(
+            select(ranked.c.branch_id, ranked.c.category, ranked.c.answers, ranked.c.correct)
+            .where(ranked.c.place <= count)
+            .order_by(ranked.c.branch_id, ranked.c.place)
+        )
+        found: dict[int, list[CategoryAccuracy]] = {}
+        for branch_id, category, answers, correct in rows:
+            found.setdefault(branch_id, []).append(
+                CategoryAccuracy(category or "", int(answers), int(correct or 0))
+            )
+        return found

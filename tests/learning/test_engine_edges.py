@@ -150,8 +150,10 @@ async def test_leaderboards_on_a_seeded_data_set(db: Database) -> None:
         top = await store.learning.branch_points(big.id, None)
         assert [(t.name, t.points) for t in top[:2]] == [("Big 19", 20), ("Big 18", 19)]
         assert len(top) == 40 and top[-1].points == 0
-        weak = await store.learning.categories(small.id, datetime(2000, 1, 1, tzinfo=UTC))
-        assert [(c.category, c.answers, c.correct) for c in weak] == [("catalogue", 18, 6)]
+        weak = await store.learning.weakest_categories(datetime(2000, 1, 1, tzinfo=UTC), 3)
+        assert [(c.category, c.answers, c.correct) for c in weak[small.id]] == [
+            ("catalogue", 18, 6)
+        ]
         assert await session.scalar(select(func.count()).select_from(Member)) == 46
 
 
