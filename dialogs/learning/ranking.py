@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.commands import OneOf, Where
+from bot.commands import OneOf, Option, Where
 from bot.context import Context
 from bot.i18n import _, _n
 from bot.identity import Role
@@ -15,6 +15,12 @@ from dialogs.learning.common import bar, local_midnight, period_start, router, t
 from store.learning import BranchActivity
 
 PERIODS = {"week": _("this week"), "month": _("this month"), "all": _("all time")}
+PERIOD_OPTIONS = (
+    Option("week", _("week"), aliases=("this week",)),
+    Option("month", _("month"), aliases=("this month",)),
+    Option("all", _("all"), aliases=("all time", "总榜")),
+)
+"""What ``/rank`` takes: ``本周``, ``week`` or ``this week`` all name the week."""
 WEAKEST_SHOWN = 3
 
 
@@ -31,10 +37,9 @@ def branch_order(activity: list[BranchActivity]) -> list[BranchActivity]:
     "rank",
     summary=_("leaderboards of your branch and of the branches"),
     role=Role.MEMBER,
-    args=[OneOf("period", _("period"), optional=True, options=tuple(PERIODS))],
+    args=[OneOf("period", _("period"), optional=True, options=PERIOD_OPTIONS, default="week")],
 )
-async def rank(ctx: Context, period: str | None) -> None:
-    period = period or "week"
+async def rank(ctx: Context, period: str) -> None:
     since = period_start(ctx, period)
     lines = [ctx.t(_("**Leaderboard — {period}**"), period=ctx.text(PERIODS[period]))]
     if ctx.who.branch_id is not None:
