@@ -149,8 +149,9 @@ async def stats_learning(ctx: Context) -> None:
     lines.append(
         ctx.t(
             _(
-                "Chart: each pair of bars is numbered like the list above; blue = took part, "
-                "green = right answers; the grey lines mark 25%, 50%, 75% and 100%."
+                "Chart: each pair of bars is numbered like the list above and each bar shows its "
+                "percentage; blue = took part, green = right answers; the scale on the left marks "
+                "0% to 100%."
             )
         )
     )
