@@ -26,4 +26,3 @@ def test_the_sample_bank_accepts_the_full_form_it_teaches() -> None:
     bank = load(ROOT / "adapters/playground/sample-bank.yaml")
     assert any(q.kind == "fill" for q in bank.questions)
     assert taught_but_refused(bank) == []
-
