@@ -16,11 +16,12 @@ from store.learning import BranchActivity
 
 PERIODS = {"week": _("this week"), "month": _("this month"), "all": _("all time")}
 PERIOD_OPTIONS = (
-    Option("week", _("week"), aliases=("this week",)),
-    Option("month", _("month"), aliases=("this month",)),
-    Option("all", _("all"), aliases=("all time", "总榜")),
+    Option("week", _("week")),
+    Option("month", _("month")),
+    Option("all", _("all"), aliases=("总榜",)),
 )
-"""What ``/rank`` takes: ``本周``, ``week`` or ``this week`` all name the week."""
+"""What ``/rank`` takes: ``week`` or ``本周``; ``总榜`` is what the leaderboard of all time is
+called in Chinese."""
 WEAKEST_SHOWN = 3
 
 
