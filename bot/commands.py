@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from bot.i18n import _
+from bot.i18n import LOCALES, Translator, _
 from bot.identity import Role
 from bot.markup import Markup
 from bot.messages import Choice
@@ -36,6 +36,8 @@ ButtonHandler = Callable[["Context", str], Awaitable[None]]
 """Handles a press of a button that belongs to no conversation; gets what follows the prefix."""
 NumberHandler = Callable[["Context", int], Awaitable[bool]]
 """Handles a typed number when no conversation waits for one; ``False``: not for me."""
+May = Callable[[Role], bool]
+"""Whether the reader of a usage line has a role (``Principal.has``)."""
 
 MAX_WORD = 128
 """Characters of a one-word argument (codes are 8, ids and numbers shorter): longer is
@@ -64,11 +66,15 @@ class Arg:
     label: str
     optional: bool = False
 
-    def usage(self, translate: Callable[[str], str]) -> str:
-        text = self.placeholder(translate)
+    def usage(self, translate: Callable[[str], str], may: May) -> str:
+        """How this argument is written for a reader who ``may`` use what roles; empty when
+        they have no choice to make with it."""
+        text = self.placeholder(translate, may)
+        if not text:
+            return ""
         return f"[{text}]" if self.optional else text
 
-    def placeholder(self, translate: Callable[[str], str]) -> str:
+    def placeholder(self, translate: Callable[[str], str], may: May) -> str:
         return f"<{translate(self.label)}>"
 
 
@@ -83,11 +89,39 @@ class Rest(Arg):
 
 
 @dataclass(frozen=True, slots=True)
-class OneOf(Arg):
-    options: tuple[str, ...] = ()
+class Option:
+    """One word a ``OneOf`` takes. The handler always gets ``value``; people may type it, its
+    ``label`` in any catalog language, or an alias, and usage lines show the label in the
+    reader's language. ``role``: who may choose it, so ``/help`` offers it only to them."""
 
-    def placeholder(self, translate: Callable[[str], str]) -> str:
-        return "|".join(self.options)
+    value: str
+    label: str
+    aliases: tuple[str, ...] = ()
+    role: Role = Role.ANYONE
+
+    def words(self) -> set[str]:
+        translated = {Translator(locale).text(self.label) for locale in LOCALES}
+        return {word.lower() for word in (self.value, *translated, *self.aliases)}
+
+
+@dataclass(frozen=True, slots=True)
+class OneOf(Arg):
+    """One of a few fixed words. ``default``: the value when it is left out; a reader whose
+    only option is the default is shown no choice at all."""
+
+    options: tuple[Option, ...] = ()
+    default: str | None = None
+
+    def choose(self, typed: str) -> str | None:
+        """The value ``typed`` names, in any language; None when it names none."""
+        word = typed.lower()
+        return next((o.value for o in self.options if word in o.words()), None)
+
+    def placeholder(self, translate: Callable[[str], str], may: May) -> str:
+        shown = [o for o in self.options if may(o.role)]
+        if self.optional and [o.value for o in shown] == [self.default]:
+            return ""
+        return "|".join(translate(o.label) for o in shown)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,8 +154,11 @@ class Command:
     def name(self) -> str:
         return " ".join(self.words)
 
-    def usage(self, translate: Callable[[str], str]) -> str:
-        return " ".join(["/" + self.name, *(arg.usage(translate) for arg in self.args)])
+    def usage(self, translate: Callable[[str], str], may: May) -> str:
+        """The usage line for a reader who ``may`` use what roles (options they may not choose
+        left out)."""
+        parts = (arg.usage(translate, may) for arg in self.args)
+        return " ".join(["/" + self.name, *(part for part in parts if part)])
 
 
 @dataclass
@@ -257,7 +294,11 @@ class Router:
         self, ctx: Context, name: str, args: Sequence[str], family: list[Command]
     ) -> None:
         if family:
-            usages = [c.usage(ctx.text) for c in family if ctx.who.has(c.role) and not c.hidden]
+            usages = [
+                c.usage(ctx.text, ctx.who.has)
+                for c in family
+                if ctx.who.has(c.role) and not c.hidden
+            ]
             if usages:
                 lines = [Markup.format("• `{usage}`", usage=usage) for usage in usages]
                 ctx.reply(Markup.join([ctx.t(_("Usage:")), *lines]))
@@ -284,12 +325,12 @@ class Router:
             left = tokens[position:]
             needed_after = sum(1 for later in command.args[index + 1 :] if not later.optional)
             if len(left) <= needed_after or (
-                isinstance(arg, OneOf) and left[0].lower() not in arg.options and arg.optional
+                isinstance(arg, OneOf) and arg.choose(left[0]) is None and arg.optional
             ):
                 if not arg.optional:
                     self._usage(ctx, command)
                     return None
-                values[arg.name] = None
+                values[arg.name] = arg.default if isinstance(arg, OneOf) else None
                 continue
             if not isinstance(arg, (Rest, BranchArg)) and len(left[0]) > MAX_WORD:
                 ctx.reply(
@@ -302,10 +343,11 @@ class Router:
                 values[arg.name] = " ".join(left)
                 position = len(tokens)
             elif isinstance(arg, OneOf):
-                if left[0].lower() not in arg.options:
+                chosen = arg.choose(left[0])
+                if chosen is None:
                     self._usage(ctx, command)
                     return None
-                values[arg.name] = left[0].lower()
+                values[arg.name] = chosen
                 position += 1
             elif isinstance(arg, BranchArg):
                 found = await self._branch(ctx, left, needed_after)
@@ -377,7 +419,7 @@ class Router:
             )
 
     def _usage(self, ctx: Context, command: Command) -> None:
-        ctx.reply(_("Usage: `{usage}`"), usage=command.usage(ctx.text))
+        ctx.reply(_("Usage: `{usage}`"), usage=command.usage(ctx.text, ctx.who.has))
 
 
 def direct_link(ctx: Context, command: Command) -> str | None:
@@ -409,6 +451,10 @@ def help_text(ctx: Context, commands: Sequence[Command]) -> Markup:
     for command in commands:
         template = templates.get(command.where, _("`{usage}` — {summary}"))
         lines.append(
-            ctx.t(template, usage=command.usage(ctx.text), summary=ctx.text(command.summary))
+            ctx.t(
+                template,
+                usage=command.usage(ctx.text, ctx.who.has),
+                summary=ctx.text(command.summary),
+            )
         )
     return Markup.join(lines)

@@ -32,10 +32,17 @@ ALIASES = {
     "zh_cn": "zh_Hans",
     "zh-cn": "zh_Hans",
     "cn": "zh_Hans",
+    "chinese": "zh_Hans",
     "中文": "zh_Hans",
+    "汉语": "zh_Hans",
+    "简体中文": "zh_Hans",
+    "普通话": "zh_Hans",
     "en": "en",
     "english": "en",
+    "英文": "en",
+    "英语": "en",
 }
+"""Every word someone may type for a language (``/lang 英语``), lower case."""
 
 
 def _(message: str) -> str:

@@ -13,7 +13,9 @@ from typing import Any
 
 from bot.commands import (
     BranchArg,
+    May,
     OneOf,
+    Option,
     Rest,
     Router,
     Where,
@@ -24,7 +26,7 @@ from bot.commands import (
 )
 from bot.context import Context
 from bot.conversation import Dialog
-from bot.i18n import LOCALES, _, _n, normalize_locale, translator
+from bot.i18n import ALIASES, LOCALES, _, _n, normalize_locale, translator
 from bot.identity import Role
 from bot.markup import Markup
 from bot.messages import Address, Choice
@@ -40,6 +42,11 @@ CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 """No 0/O, 1/I/L: codes are read off phones and typed by hand."""
 LANGUAGE_NAMES = {"zh_Hans": "中文", "en": "English"}
 ROLE_NAMES = {"member": _("member"), "secretary": _("secretary")}
+LANGUAGES = (
+    Option("zh", _("zh"), aliases=tuple(w for w, locale in ALIASES.items() if locale == "zh_Hans")),
+    Option("en", _("en"), aliases=tuple(w for w, locale in ALIASES.items() if locale == "en")),
+)
+"""``/lang`` takes every name a language has (``中文``, ``汉语``, ``英文``, ``English``)."""
 
 
 def new_code(length: int = 8) -> str:
@@ -244,7 +251,7 @@ class LanguageDialog(Dialog):
 @router.command(
     "lang",
     summary=_("choose your language"),
-    args=[OneOf("language", _("language"), optional=True, options=("zh", "en"))],
+    args=[OneOf("language", _("language"), optional=True, options=LANGUAGES)],
 )
 async def lang(ctx: Context, language: str | None) -> None:
     locale = normalize_locale(language)
@@ -426,14 +433,24 @@ class InviteDialog(Dialog):
     role=Role.SECRETARY,
     args=[
         BranchArg("branch", _("branch"), optional=True, managed=True),
-        OneOf("role", _("role"), optional=True, options=("member", "secretary")),
+        OneOf(
+            "role",
+            _("role"),
+            optional=True,
+            options=(
+                Option("member", ROLE_NAMES["member"]),
+                # Secretaries invite members only: their /help shows no role to choose.
+                Option("secretary", ROLE_NAMES["secretary"], role=Role.ADMIN),
+            ),
+            default="member",
+        ),
     ],
 )
-async def invite(ctx: Context, branch: Branch | None, role: str | None) -> None:
+async def invite(ctx: Context, branch: Branch | None, role: str) -> None:
     if branch is None:
         await ctx.start(InviteDialog)
     else:
-        await create_invite(ctx, branch, role or "member")
+        await create_invite(ctx, branch, role)
 
 
 @router.command(
@@ -910,7 +927,7 @@ async def link(ctx: Context, code: str | None) -> None:
 class WhoAndBranch(Rest):
     """A person (name or account, spaces allowed) followed by a branch name."""
 
-    def placeholder(self, translate: Callable[[str], str]) -> str:
+    def placeholder(self, translate: Callable[[str], str], may: May) -> str:
         return f"<{translate(_('who'))}> <{translate(_('branch'))}>"
 
 

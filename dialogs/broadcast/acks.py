@@ -79,9 +79,30 @@ async def acks(ctx: Context, number: int) -> None:
     scope = None if ctx.who.is_admin else list(ctx.who.secretary_of)
     branches = await ctx.store.broadcasts.acks_by_branch(broadcast.id, scope)
     if not branches:
-        ctx.reply(_("Notice {number} has no recipients in your branches."), number=shown)
+        # Say why nothing is counted: only an admin's empty answer means nobody was addressed.
+        if scope is not None:
+            message = _("Notice {number} has no recipients in your branches.")
+        elif not broadcast.members:
+            message = _(
+                "{number} went to the branch rooms only, and those branches have no members: "
+                "presses of “received” in a room are counted per member, so there is nothing "
+                "to count."
+            )
+        else:
+            message = _("{number} reached no members: there is nothing to count.")
+        ctx.reply(message, number=shown)
         return
     lines = [ctx.t(_("**Received, {number}**"), number=shown)]
+    if not broadcast.members:
+        lines.append(
+            ctx.t(
+                _(
+                    "{number} went to the branch rooms only: each member's press of “received” "
+                    "there is counted for them."
+                ),
+                number=shown,
+            )
+        )
     for entry in branches:
         lines.append(
             ctx.t(

@@ -7,7 +7,7 @@ from typing import Any
 
 import segno
 
-from bot.commands import OneOf, Word
+from bot.commands import OneOf, Option, Word
 from bot.context import Context
 from bot.i18n import _
 from bot.identity import Role
@@ -84,7 +84,10 @@ async def lessons(ctx: Context) -> None:
     "lesson",
     summary=_("read a lesson and take its quiz"),
     role=Role.MEMBER,
-    args=[Word("id", _("id")), OneOf("qr", _("qr"), optional=True, options=("qr",))],
+    args=[
+        Word("id", _("id")),
+        OneOf("qr", _("qr"), optional=True, options=(Option("qr", _("qr")),)),
+    ],
 )
 async def lesson(ctx: Context, id: str, qr: str | None) -> None:
     if qr is None:

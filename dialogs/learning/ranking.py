@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 
-from bot.commands import OneOf, Where
+from bot.commands import OneOf, Option, Where
 from bot.context import Context
 from bot.i18n import _, _n
 from bot.identity import Role
@@ -16,6 +16,13 @@ from dialogs.learning.common import bar, local_midnight, period_start, router, t
 from store.learning import BranchActivity, CategoryAccuracy
 
 PERIODS = {"week": _("this week"), "month": _("this month"), "all": _("all time")}
+PERIOD_OPTIONS = (
+    Option("week", _("week")),
+    Option("month", _("month")),
+    Option("all", _("all"), aliases=("总榜",)),
+)
+"""What ``/rank`` takes: ``week`` or ``本周``; ``总榜`` is what the leaderboard of all time is
+called in Chinese."""
 WEAKEST_SHOWN = 3
 CHART_BARS = 20
 """Branches in the ``/stats learning`` chart: its drawing costs time in the batch by the bar,
@@ -70,10 +77,9 @@ def chart_note(ctx: Context, count: int) -> Markup:
     "rank",
     summary=_("leaderboards of your branch and of the branches"),
     role=Role.MEMBER,
-    args=[OneOf("period", _("period"), optional=True, options=tuple(PERIODS))],
+    args=[OneOf("period", _("period"), optional=True, options=PERIOD_OPTIONS, default="week")],
 )
-async def rank(ctx: Context, period: str | None) -> None:
-    period = period or "week"
+async def rank(ctx: Context, period: str) -> None:
     since = period_start(ctx, period)
     lines = [ctx.t(_("**Leaderboard — {period}**"), period=ctx.text(PERIODS[period]))]
     if ctx.who.branch_id is not None:
@@ -201,8 +207,9 @@ async def stats_learning(ctx: Context) -> None:
     weakest = await ctx.store.learning.weakest_categories(since, WEAKEST_SHOWN)
     legend = ctx.t(
         _(
-            "Chart: each pair of bars is numbered like the list above; blue = took part, "
-            "green = right answers; the grey lines mark 25%, 50%, 75% and 100%."
+            "Chart: each pair of bars is numbered like the list above and each bar shows its "
+            "percentage; blue = took part, green = right answers; the scale on the left marks "
+            "0% to 100%."
         )
     )
     lines = [ctx.t(_("**Learning this week**"))]
