@@ -38,6 +38,7 @@ FORBIDDEN = {
     "评价": "民主评议 (appraisal)",
     "案件": "来信 (letter)",
     "微课(?!堂)": "微课堂 (micro-lesson)",
+    "课程": "微课堂 (micro-lesson)",
 }
 """The glossary's "not" column: the word never used (a pattern), and the one to use instead;
 plus shortenings of a glossary word, which would make two words for one thing."""
