@@ -975,8 +975,8 @@ async def member_move(ctx: Context, target: str) -> None:
             _("{name} is already a member of {branch}."), name=account.name, branch=branch.name
         )
         return
-    key = (account.platform, account.user_id)
-    person = (await ctx.store.people.resolve([key])).get(key)
+    login = (account.platform, account.user_id)
+    person = (await ctx.store.people.resolve([login])).get(login)
     await ctx.store.people.set_branch(account.member_id, branch.id)
     ctx.mark_people_changed()
     ctx.reply(
