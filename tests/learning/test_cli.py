@@ -122,4 +122,4 @@ def test_the_summary_is_one_chinese_line(
     one.write_text("questions:\n  - {id: a, text: One, answer: true, category: c}\n")
     assert main(["bank", "import", str(one), "--bank", "sample"]) == 0
     out = capsys.readouterr().out
-    assert "题库sample：新增 1 道题、" in out and "： " not in out, out
+    assert "题库sample：新增1道题、" in out and "： " not in out, out
