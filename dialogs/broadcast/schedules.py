@@ -34,7 +34,9 @@ async def schedules(ctx: Context) -> None:
     if not rows:
         ctx.reply(_("No notices are scheduled. Use /broadcast and choose “Later or repeating”."))
         return
-    lines = [ctx.t(_("**Scheduled notices** ({zone} time)"), zone=ctx.settings.timezone)]
+    # The zone named as the moments under it would name it (中国时间, China Time).
+    zone = ctx.translator.zone(ctx.settings.timezone)
+    lines = [ctx.t(_("**Scheduled notices** ({zone})"), zone=zone)]
     for schedule in rows:
         upcoming = schedule.run_at
         if schedule.cron:

@@ -40,6 +40,7 @@ async def test_a_one_off_is_shown_as_a_chinese_moment_everywhere(make_bot: BotFa
     listing = plain(await say(bot, adapter, "sam", "/schedules"))
     assert f" — {shown}，下次" in listing and " — 每周一 09:00，下次" in listing, listing
     assert "at " not in listing and "weekly" not in listing, listing
+    assert listing.startswith("定时通知（中国时间）"), listing
 
 
 def test_every_kind_of_schedule_in_both_languages() -> None:
