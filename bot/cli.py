@@ -173,7 +173,9 @@ def bank_import(config: Config, file: Path, name: str | None, skip_bad: bool) ->
         say(_n("{count} level", "{count} levels"), done.levels),
         say(_n("{count} lesson", "{count} lessons"), done.lessons),
     ]
-    line = say(_("bank {bank}:"), bank=bank.name) + " " + say(_(", ")).join(counts)
+    # One template for the whole line: its punctuation and spacing are the language's (no space
+    # after Chinese ：), as the chat's "Bank … imported: …" reply is.
+    line = say(_("bank {bank}: {counts}"), bank=bank.name, counts=t.listing(counts))
     if done.missing:
         line += say(
             _n(

@@ -121,8 +121,11 @@ class Translator:
         date = format_date(local, self.text(DATE_PATTERN), locale=babel)
         if not named:
             return f"{date} {local:%H:%M}"
-        name = get_timezone_name(ZoneInfo(zone), locale=babel)
-        return self.text(MOMENT).format(date=date, time=f"{local:%H:%M}", zone=name)
+        return self.text(MOMENT).format(date=date, time=f"{local:%H:%M}", zone=self.zone(zone))
+
+    def zone(self, zone: str) -> str:
+        """The time zone's name in this language (``中国时间``, ``China Time``)."""
+        return str(get_timezone_name(ZoneInfo(zone), locale=BABEL_LOCALES[self.locale]))
 
 
 def translator(locale: str | None, default: str) -> Translator:

@@ -77,12 +77,27 @@ def _fill(template: str, values: Mapping[str, object]) -> str:
     return _PLACEHOLDER.sub(replace, template)
 
 
+def _text(template: str, values: Mapping[str, object]) -> list[Node]:
+    """Plain template text with its values in; a ``Markup`` value (already safe: a schedule
+    shown with a code span in it) keeps its own nodes, every other value is literal text."""
+    nodes: list[Node] = []
+    position = 0
+    for match in _PLACEHOLDER.finditer(template):
+        value = values.get(match.group(1) or "")
+        if isinstance(value, Markup):
+            nodes.append(Text(_fill(template[position : match.start()], values)))
+            nodes.extend(value.nodes)
+            position = match.end()
+    nodes.append(Text(_fill(template[position:], values)))
+    return nodes
+
+
 def _parse(template: str, values: Mapping[str, object]) -> tuple[Node, ...]:
     nodes: list[Node] = []
     position = 0
     for match in _INLINE.finditer(template):
         if match.start() > position:
-            nodes.append(Text(_fill(template[position : match.start()], values)))
+            nodes.extend(_text(template[position : match.start()], values))
         if match.group("bold") is not None:
             nodes.append(Bold(_parse(match.group("bold"), values)))
         elif match.group("italic") is not None:
@@ -102,7 +117,7 @@ def _parse(template: str, values: Mapping[str, object]) -> tuple[Node, ...]:
             )
         position = match.end()
     if position < len(template):
-        nodes.append(Text(_fill(template[position:], values)))
+        nodes.extend(_text(template[position:], values))
     return tuple(node for node in nodes if not (isinstance(node, Text) and not node.value))
 
 

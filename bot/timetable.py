@@ -15,12 +15,18 @@ from apscheduler.triggers.cron import CronTrigger
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _TIME = r"(?P<hour>[01]?\d|2[0-3]):(?P<minute>[0-5]\d)"
-_PHRASES = [
-    (re.compile(rf"^daily {_TIME}$"), "{minute} {hour} * * *"),
-    (re.compile(rf"^weekdays {_TIME}$"), "{minute} {hour} * * mon-fri"),
-    (re.compile(rf"^weekly (?P<day>{'|'.join(DAYS)}) {_TIME}$"), "{minute} {hour} * * {day}"),
-    (re.compile(rf"^monthly (?P<date>[1-9]|[12]\d|3[01]) {_TIME}$"), "{minute} {hour} {date} * *"),
-]
+_PHRASES = {
+    "daily": (re.compile(rf"^daily {_TIME}$"), "{minute} {hour} * * *"),
+    "weekdays": (re.compile(rf"^weekdays {_TIME}$"), "{minute} {hour} * * mon-fri"),
+    "weekly": (
+        re.compile(rf"^weekly (?P<day>{'|'.join(DAYS)}) {_TIME}$"),
+        "{minute} {hour} * * {day}",
+    ),
+    "monthly": (
+        re.compile(rf"^monthly (?P<date>[1-9]|[12]\d|3[01]) {_TIME}$"),
+        "{minute} {hour} {date} * *",
+    ),
+}
 _AT = re.compile(r"^(?:at )?(\d{4}-\d{2}-\d{2})[ T](\d{1,2}:\d{2})$")
 
 
@@ -69,7 +75,7 @@ def parse_when(text: str, timezone: str) -> When:
             raise BadSchedule(spec) from error
         run_at = local.replace(tzinfo=ZoneInfo(timezone)).astimezone(UTC)
         return When(f"at {local:%Y-%m-%d %H:%M}", run_at=run_at)
-    for pattern, template in _PHRASES:
+    for pattern, template in _PHRASES.values():
         match = pattern.match(spec)
         if match:
             values = {k: str(int(v)) if v.isdecimal() else v for k, v in match.groupdict().items()}
@@ -80,6 +86,45 @@ def parse_when(text: str, timezone: str) -> When:
             raise NeverFires(rule)
         return When(spec, cron=rule)
     raise BadSchedule(spec)
+
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    """A stored spec taken apart, so that it can be shown in the reader's words: ``kind`` is
+    ``at`` (``moment`` is the local time), a phrase's name, or ``cron`` (``rule``)."""
+
+    kind: str
+    moment: datetime | None = None
+    day: str = ""
+    date: int = 0
+    hour: int = 0
+    minute: int = 0
+    rule: str = ""
+
+
+def phrase(spec: str) -> Phrase | None:
+    """The spec as ``parse_when`` stored it, taken apart; ``None`` for one it never writes."""
+    moment = _AT.match(spec)
+    if moment:
+        try:
+            local = datetime.strptime(f"{moment[1]} {moment[2]}", "%Y-%m-%d %H:%M")
+        except ValueError:
+            return None
+        return Phrase("at", moment=local)
+    for kind, (pattern, _template) in _PHRASES.items():
+        match = pattern.match(spec)
+        if match:
+            values = match.groupdict()
+            return Phrase(
+                kind,
+                day=values.get("day") or "",
+                date=int(values.get("date") or 0),
+                hour=int(values["hour"]),
+                minute=int(values["minute"]),
+            )
+    if spec.startswith("cron "):
+        return Phrase("cron", rule=spec[5:])
+    return None
 
 
 def trigger(cron: str, timezone: str, end: datetime | None = None) -> CronTrigger:

@@ -1001,10 +1001,14 @@ async def member_move(ctx: Context, target: str) -> None:
             _("{name} is already a member of {branch}."), name=account.name, branch=branch.name
         )
         return
+    login = (account.platform, account.user_id)
+    person = (await ctx.store.people.resolve([login])).get(login)
     await ctx.store.people.set_branch(account.member_id, branch.id)
     ctx.mark_people_changed()
     ctx.reply(
-        _("Moved {name} (`{account}`) to **{branch}**. Secretary roles are unchanged."),
+        _("Moved {name} (`{account}`) to **{branch}**. Secretary roles are unchanged.")
+        if person is not None and person.secretary_of
+        else _("Moved {name} (`{account}`) to **{branch}**."),
         name=account.name,
         account=account.identity,
         branch=branch.name,

@@ -38,6 +38,9 @@ FORBIDDEN = {
     "评价": "民主评议 (appraisal)",
     "案件": "来信 (letter)",
     "微课(?!堂)": "微课堂 (micro-lesson)",
+    "课程": "微课堂 (micro-lesson)",
+    "连续答题": "连续天数 (streak)",
+    "抢答": "群答题 (a group round, as /quiz group calls it)",
 }
 """The glossary's "not" column: the word never used (a pattern), and the one to use instead;
 plus shortenings of a glossary word, which would make two words for one thing."""
@@ -107,6 +110,28 @@ def test_placeholders_in_usage_are_translated(msgid: str, text: str) -> None:
     assert not found, f"{text!r}: untranslated placeholders {found}"
 
 
+PLACEHOLDER = r"(?:\*\*|__?)?\{(?!time\})\w+\}(?:\*\*|__?)?"
+SPACED_PLACEHOLDER = re.compile(
+    rf"{CJK}[ \t]+{PLACEHOLDER}|(?<![^}}]/)(?<!^/){PLACEHOLDER}[ \t]+{CJK}"
+)
+"""A space between Chinese and a value. A value may be a Chinese name ("你现在是{branch}的书记了"),
+where a space would split the sentence, so none is ever put there, whatever the value holds.
+Spaces stay around Latin words and numbers written in the template itself, around code spans
+and commands (``/{command} 这个命令``), and before a clock time (``每天 {time}``), which is set
+apart as in a date (``2026年12月3日 09:00``)."""
+
+
+def spacing(text: str) -> str:
+    """The message with code spans and link targets taken out, values kept."""
+    return LINK.sub(r"\1", CODE_SPAN.sub("`…`", text))
+
+
+@pytest.mark.parametrize(("msgid", "text"), MESSAGES, ids=IDS)
+def test_no_space_between_chinese_and_a_value(msgid: str, text: str) -> None:
+    found = SPACED_PLACEHOLDER.findall(spacing(text))
+    assert not found, f"{text!r}: a space between Chinese and a value: {found}"
+
+
 def test_the_rules_find_what_they_are_for() -> None:
     """Each rule catches the mistakes it was written for (from issue 11)."""
     assert ASCII_IN_CHINESE.search(prose("2 名成员, 1 名书记"))
@@ -118,6 +143,13 @@ def test_the_rules_find_what_they_are_for() -> None:
     assert SPACE_NEXT_TO_FULL_WIDTH.search(prose("`/me` — 查看 （仅限私聊）"))
     assert SPACE_NEXT_TO_FULL_WIDTH.search(prose("已导入： 3 道题"))
     assert not SPACE_NEXT_TO_FULL_WIDTH.search(prose("已导入：3 道题。\n下一行"))
+    assert SPACED_PLACEHOLDER.search(spacing("你现在是 {branch} 的书记了"))
+    assert SPACED_PLACEHOLDER.search(spacing("已创建支部 **{name}**。"))
+    assert SPACED_PLACEHOLDER.search(spacing("{name} 的问题"))
+    assert not SPACED_PLACEHOLDER.search(
+        spacing("我不认识 /{command} 这个命令：发送 `/bind {branch}` 每天 {time}，共 3 个")
+    )
+    assert SPACED_PLACEHOLDER.search(spacing("第{number}/{total} 题"))
     assert LATIN_PLACEHOLDER.search("发送 `/join <code>`")
     assert not LATIN_PLACEHOLDER.search("`cron <分 时 日 月 周>`")
 
@@ -161,7 +193,7 @@ async def test_chinese_lists_and_help_in_chat(make_bot: BotFactory) -> None:
     code = code_in(await ask(bot, adapter, "boss", "/invite 图书馆 secretary"))
     await ask(bot, adapter, "sam", f"/join {code}")
     listing = await ask(bot, adapter, "boss", "/branches")
-    assert "1 名成员、1 名书记、0 个支部群" in listing, listing
+    assert "1名成员、1名书记、0个支部群" in listing, listing
     help_text = await ask(bot, adapter, "boss", "/help")
     assert "（仅限私聊）" in help_text and " （" not in help_text, help_text
     start = await ask(bot, adapter, "guest", "/start")

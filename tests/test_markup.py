@@ -131,3 +131,12 @@ def test_a_translation_has_the_markup_of_its_source(source: str, translation: st
         return _elements(Markup.format(template.replace("{", "{{").replace("}", "}}")).nodes)
 
     assert parsed(translation) == parsed(source)
+
+
+def test_a_markup_value_keeps_its_own_markup_and_a_text_value_stays_literal() -> None:
+    """A translated piece (a schedule shown as `cron 0 9 * * 1`) put into another message keeps
+    its code span; text a person typed stays literal, backticks and all."""
+    rule = Markup.format("`cron {rule}`", rule="0 9 * * 1")
+    shown = Markup.format("When: {when}. Sure, {name}?", when=rule, name="`Sam`")
+    assert shown.nodes == (Text("When: "), Code("cron 0 9 * * 1"), Text(". Sure, `Sam`?"))
+    assert Markup.format("{{x}} {when}", when=rule).plain() == "{x} cron 0 9 * * 1"

@@ -19,6 +19,7 @@ from bot.messages import Choice
 from bot.numbers import NOTICE, SCHEDULE
 from bot.timetable import BadSchedule, NeverFires, When, parse_when
 from dialogs.broadcast.fanout import CATEGORIES, notice, user_text
+from dialogs.broadcast.schedule_words import schedule_words
 from store.clock import now
 
 router = Router()
@@ -272,7 +273,7 @@ class BroadcastDialog(Dialog):
         ctx.reply(message.text, choices=inert)
         when = self.data["when"]
         if when:
-            moment = ctx.t(_("{spec} ({zone} time)"), spec=when["spec"], zone=ctx.settings.timezone)
+            moment = schedule_words(ctx.translator, when["spec"], ctx.settings.timezone)
         else:
             moment = ctx.t(_("now"))
         self._ask(
@@ -281,7 +282,7 @@ class BroadcastDialog(Dialog):
                 _("Goes to: {branches}, in {where}. When: {when}. Send it?"),
                 branches=await self._branch_names(ctx),
                 where=ctx.text(GOES[self.data["where"]]),
-                when=moment.plain(),
+                when=moment,
             ),
             [
                 [Choice(ctx.text(_("Send")), "send")],
@@ -352,7 +353,7 @@ class BroadcastDialog(Dialog):
                 "`/unschedule {number}` stops it."
             ),
             number=SCHEDULE.format(schedule.id),
-            spec=parsed.spec,
+            spec=schedule_words(ctx.translator, parsed.spec, ctx.settings.timezone),
         )
 
 

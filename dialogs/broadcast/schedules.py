@@ -11,6 +11,7 @@ from bot.identity import Role
 from bot.markup import Markup
 from bot.numbers import SCHEDULE
 from bot.timetable import next_run
+from dialogs.broadcast.schedule_words import schedule_words
 from store.clock import as_utc, now
 from store.models import BroadcastSchedule
 
@@ -33,22 +34,39 @@ async def schedules(ctx: Context) -> None:
     if not rows:
         ctx.reply(_("No notices are scheduled. Use /broadcast and choose “Later or repeating”."))
         return
-    lines = [ctx.t(_("**Scheduled notices** ({zone} time)"), zone=ctx.settings.timezone)]
+    # The zone named as the moments under it would name it (中国时间, China Time).
+    zone = ctx.translator.zone(ctx.settings.timezone)
+    lines = [ctx.t(_("**Scheduled notices** ({zone})"), zone=zone)]
     for schedule in rows:
         upcoming = schedule.run_at
         if schedule.cron:
             upcoming = next_run(schedule.cron, ctx.settings.timezone, now())
-        first = Markup.from_json(schedule.template["text"]).plain().split("\n")[0][:40]
+        first = opening(Markup.from_json(schedule.template["text"]).plain())
         lines.append(
             ctx.t(
                 _("{number} — {spec}, next {next}: {text}"),
                 number=SCHEDULE.format(schedule.id),
-                spec=schedule.spec,
+                spec=schedule_words(
+                    ctx.translator, schedule.spec, ctx.settings.timezone, named=False
+                ),
                 next=local(ctx, upcoming) if upcoming else ctx.text(_("never")),
                 text=first,
             )
         )
     ctx.reply(Markup.join(lines))
+
+
+OPENING = 40
+"""Characters of a notice's text shown in the list: enough to tell notices apart."""
+
+
+def opening(text: str) -> str:
+    """The text's start, with "…" where anything was left out, so a cut is not mistaken for
+    the whole notice."""
+    first = text.strip().split("\n")[0]
+    if len(first) > OPENING:
+        return first[: OPENING - 1].rstrip() + "…"
+    return first + ("…" if first != text.strip() else "")
 
 
 def local(ctx: Context, moment: datetime) -> str:

@@ -29,7 +29,7 @@ from bot.identity import Role
 from bot.markup import Markup
 from bot.messages import Choice
 from dialogs.learning.common import award, no_questions, router, today
-from dialogs.learning.runs import GRACE, LETTERS
+from dialogs.learning.runs import GRACE, LETTERS, TRUTH, shown_option
 from store.clock import now
 from store.learning import Card
 
@@ -97,7 +97,7 @@ class GroupRound(Dialog):
             ]
         lines.append(ctx.t(_("⏱ {seconds} s, answer with the buttons"), seconds=f"{seconds:g}"))
         labels = (
-            [ctx.text(_("True")), ctx.text(_("False"))]
+            [ctx.text(label) for label in TRUTH]
             if question.kind == "truefalse"
             else [LETTERS[i] for i in range(len(order))]
         )
@@ -170,7 +170,7 @@ class GroupRound(Dialog):
                 )
         label = LETTERS[index]
         if question.kind == "truefalse":
-            label = ctx.text(_("True") if index == 0 else _("False"))
+            label = ctx.text(TRUTH[index])
         self.acknowledge(
             ctx, _("Got your answer: {letter}. Results when the time is up."), letter=label
         )
@@ -190,10 +190,7 @@ class GroupRound(Dialog):
         right = [k for k, (ok, _t) in answered.items() if ok]
         lines = [ctx.t(_("⏰ Time is up."))]
         order: list[int] = self.data["order"]
-        right_option = question.answers[0]
-        shown = question.options[right_option]
-        if question.kind != "truefalse":
-            shown = f"{LETTERS[order.index(right_option)]}. {shown}"
+        shown = shown_option(ctx, question, order, question.answers[0])
         lines.append(ctx.t(_("The answer: {answer}"), answer=shown))
         if question.explanation:
             lines.append(Markup.format("💡 {text}", text=question.explanation))
@@ -226,10 +223,15 @@ class GroupRound(Dialog):
 
     def podium(self, ctx: Context, lines: list[Markup]) -> None:
         scores: dict[str, int] = self.data["scores"]
-        ranked = sorted(scores, key=lambda k: (-scores[k], self.data["names"][k]))
+        # A podium of zeros would crown people who got nothing right: only scorers stand on it.
+        ranked = sorted(
+            (k for k in scores if scores[k] > 0), key=lambda k: (-scores[k], self.data["names"][k])
+        )
         lines.append(ctx.t(_("🏁 **Final podium**")))
-        if not ranked:
+        if not scores:
             lines.append(ctx.t(_("Nobody answered this time.")))
+        elif not ranked:
+            lines.append(ctx.t(_("Nobody scored this time.")))
         for place, key in enumerate(ranked[:3]):
             lines.append(
                 Markup.format(

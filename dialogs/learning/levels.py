@@ -109,7 +109,7 @@ async def show_levels(ctx: Context) -> None:
                 "{number}. {title} {mark}", number=level.number, title=level.title, mark=mark
             )
         )
-    lines.append(ctx.t(_("Play one with /level <number>.")))
+    lines.append(ctx.t(_("Play one with /level <level number>.")))
     ctx.reply(Markup.join(lines))
 
 
@@ -118,7 +118,7 @@ async def show_levels(ctx: Context) -> None:
     summary=_("play a level"),
     role=Role.MEMBER,
     where=Where.DIRECT,
-    args=[Word("number", _("number"))],
+    args=[Word("number", _("level number"))],
 )
 async def play_level(ctx: Context, number: str) -> None:
     levels, records = await level_lines(ctx, await learner(ctx))

@@ -33,8 +33,18 @@ from store.clock import now
 from store.learning import Card
 
 LETTERS = string.ascii_uppercase
+TRUTH = (_("True"), _("False"))
+"""A true/false question's two answers, by option index; its stored options are the English
+words, so wherever an answer is shown (buttons, feedback, a round's result) it is this label."""
 GRACE = 1.0
 """Seconds an answer may arrive after the deadline and still count (network and clock jitter)."""
+
+
+def shown_option(ctx: Context, question: Card, order: list[int], option: int) -> str:
+    """An option as the reader saw it: ``B. Paris``, or 对/错 for a true/false question."""
+    if question.kind == "truefalse":
+        return ctx.text(TRUTH[option])
+    return f"{LETTERS[order.index(option)]}. {question.options[option]}"
 
 
 class QuestionRun(Dialog):
@@ -118,7 +128,7 @@ class QuestionRun(Dialog):
         if question.kind == "fill":
             return []
         if question.kind == "truefalse":
-            return [[Choice(ctx.text(_("True")), "a0"), Choice(ctx.text(_("False")), "a1")]]
+            return [[Choice(ctx.text(label), f"a{i}") for i, label in enumerate(TRUTH)]]
         picked: list[int] = self.data.get("picked", [])
         row = [
             Choice(("✓ " if i in picked else "") + LETTERS[i], f"a{i}") for i in range(len(order))
@@ -260,12 +270,7 @@ class QuestionRun(Dialog):
         if question.kind == "fill":
             return str(question.answers[0])
         order: list[int] = self.data["order"]
-        return ctx.listing(
-            f"{LETTERS[order.index(a)]}. {question.options[a]}"
-            if question.kind != "truefalse"
-            else question.options[a]
-            for a in question.answers
-        )
+        return ctx.listing(shown_option(ctx, question, order, a) for a in question.answers)
 
     @staticmethod
     def feedback(question: Card, chosen: list[Any] | None, correct: bool) -> list[str]:

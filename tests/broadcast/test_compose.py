@@ -118,7 +118,7 @@ async def test_the_schedule_examples_lie_in_the_future(make_bot: BotFactory) -> 
     unread = plain(await say(bot, adapter, "sam", "sometime soon"))
     assert "can't read" in unread and example in unread
     answers = await say(bot, adapter, "sam", example)
-    assert f"When: at {example} (Asia/Shanghai time)." in plain(answers)
+    assert f"When: {example} (China Time)." in plain(answers)
 
 
 async def test_a_cron_rule_that_never_fires_is_refused(make_bot: BotFactory) -> None:
@@ -146,10 +146,10 @@ async def test_notices_and_schedules_have_numbers_of_their_own_kind(make_bot: Bo
         schedule = await session.scalar(
             select(func.max(BroadcastSchedule.id)).where(BroadcastSchedule.kind == "broadcast")
         )
-    assert f"Scheduled as S{schedule}: daily 08:30" in scheduled
+    assert f"Scheduled as S{schedule}: daily at 08:30 (China Time)." in scheduled
     assert f"/unschedule S{schedule} stops it" in scheduled
     listing = plain(await say(bot, adapter, "sam", "/schedules"))
-    assert f"S{schedule} — daily 08:30, next " in listing
+    assert f"S{schedule} — daily at 08:30, next " in listing
     for typed in (f"N{notice}", f"n{notice}", f"#{notice}", f"#N{notice}", str(notice)):
         assert "Received, N" in plain(await say(bot, adapter, "sam", f"/acks {typed}"))
     wrong = plain(await say(bot, adapter, "sam", f"/acks S{schedule}"))

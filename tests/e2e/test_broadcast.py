@@ -168,12 +168,12 @@ async def test_schedule_list_and_unschedule(lab: Lab) -> None:
     assert "Asia/Shanghai" in answers[-1]["text"]
     assert "can't read" in await lab.say("sam", "every tuesday-ish")
     answers = await lab.ask("sam", "weekly MON 09:00")
-    assert "When: weekly mon 09:00" in answers[-1]["text"]
+    assert "When: every Monday at 09:00 (China Time)" in answers[-1]["text"]
     scheduled = await lab.say("sam", choice=button(answers[-1], "Send"))
     number = re.search(r"\bS(\d+)", scheduled)
     assert number
     listing = await lab.say("sam", "/schedules")
-    assert f"S{number[1]} — weekly mon 09:00, next " in listing and "Weekly tidy-up" in listing
+    assert f"S{number[1]} — every Monday at 09:00, next " in listing and "Weekly tidy-up" in listing
     assert "You have no schedule S77" in await lab.say("sam", "/unschedule 77")
     assert "is stopped" in await lab.say("sam", f"/unschedule S{number[1]}")
     assert "already stopped on" in await lab.say("sam", f"/unschedule {number[1]}")
@@ -187,7 +187,7 @@ async def test_a_moment_in_the_past_is_refused(lab: Lab) -> None:
     assert "already passed" in refused and "Asia/Shanghai" in refused
     soon = (now() + timedelta(hours=9, minutes=1)).strftime("%Y-%m-%d %H:%M")  # Shanghai, UTC+8
     answers = await lab.ask("sam", soon)
-    assert f"When: at {soon}" in answers[-1]["text"]
+    assert f"When: {soon} (China Time)" in answers[-1]["text"]
     async with lab.bot.db.session() as session:
         assert await session.scalar(select(func.count()).select_from(Broadcast)) == 0
 

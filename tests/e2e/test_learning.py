@@ -221,7 +221,8 @@ async def test_group_round_scores_the_room_and_posts_a_podium(database_url: str)
         await lab.ask("sam", choice=keys[wrong_label], chat="room-1")
         podium = await wait_for_text(lab, "Final podium")
         assert "1 right · ❌ 1 wrong" in podium["text"] and "Fastest: Mei" in podium["text"]
-        assert "🥇 Mei — " in podium["text"] and "🥈 Sam — 0" in podium["text"]
+        # Only those who scored stand on the podium: Sam answered, wrongly.
+        assert "🥇 Mei — " in podium["text"] and "Sam —" not in podium["text"]
         async with lab.bot.db.session() as session:
             modes = list(await session.scalars(text("select mode from learning_answers")))
         assert modes == ["group", "group"]

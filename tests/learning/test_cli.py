@@ -110,3 +110,16 @@ def test_counts_use_plural_forms(
     out = capsys.readouterr().out
     assert "0 questions added, 1 updated, 0 levels, 0 lessons" in out, out
     assert "1 question of this bank is not in the file (kept)" in out, out
+
+
+def test_the_summary_is_one_chinese_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No space after the full-width colon: the line is one template, not pieces glued."""
+    cli_database(tmp_path, monkeypatch)
+    monkeypatch.setenv("BRANCHBOT_DEFAULT_LOCALE", "zh_Hans")
+    one = tmp_path / "one.yaml"
+    one.write_text("questions:\n  - {id: a, text: One, answer: true, category: c}\n")
+    assert main(["bank", "import", str(one), "--bank", "sample"]) == 0
+    out = capsys.readouterr().out
+    assert "题库sample：新增1道题、" in out and "： " not in out, out
