@@ -22,10 +22,10 @@ sent again on start: adapters pass the row id on as an idempotency key where the
 has one. A merge of queued rows (``fold``) is written before the merged message is sent: the
 absorbed rows become ``folded`` into the first, so a crash can only send the first again. A
 merged message that fails with an error that is not transient (or a transient one that counts),
-or is refused (``Unreachable``: a platform refuses content that way too), is unfolded: a merge failing says nothing about which
-of its rows is bad, so the head gets its own message back, the absorbed rows are pending again,
-and all of them go one by one, never merged again, so only a bad row uses up its attempts (or
-is refused) and the others are delivered.
+or is refused (``Unreachable``: a platform refuses content that way too), is unfolded: a merge
+failing says nothing about which of its rows is bad, so the head gets its own message back, the
+absorbed rows are pending again, and all of them go one by one, never merged again, so only a
+bad row uses up its attempts (or is refused) and the others are delivered.
 """
 
 from __future__ import annotations
