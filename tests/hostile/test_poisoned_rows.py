@@ -541,3 +541,25 @@ async def test_the_transient_attempts_survive_a_restart(
     assert (await stored(bot, behind)).status == "sent"
     assert texts_to(adapter, "dm-mei") == ["help"]
     assert failed_metric(bot, "TransientError") == 1
+
+
+async def test_a_merge_refused_with_a_5xx_is_unfolded_and_only_the_bad_notice_fails(
+    make_bot: BotFactory, quick_retries: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A merge that keeps getting 500s while other chats are served is taken apart, as for any
+    error of its own: only the poisoned notice uses up its tries, the others are delivered."""
+    monkeypatch.setattr(delivery, "FOLD_HORIZON", 1.0)
+    calls: list[str] = []
+    robot = poisoned(calls, lambda: TransientError("callback answered 500"))
+    robot.capabilities = Capabilities(group_messages_per_minute=600, chat_interval=0.02)
+    bot, adapter = await make_bot(robot, delivery={"max_attempts": 3})
+    others = [f"other {i}" for i in range(300)]
+    await queue(bot, others, chat="dm-kai")
+    ids = await queue(bot, NOTICES, chat="room", foldable=True)
+    await settle(bot, timeout=30)
+    assert texts_to(adapter, "room") == [text for text in NOTICES if POISON not in text]
+    statuses = [(await stored(bot, i)).status for i in ids]
+    assert statuses == ["sent"] * 10 + ["failed"] + ["sent"] * 18
+    assert len(calls) == 2 + 1 + 3, "merged twice (the second counts), then alone"
+    assert texts_to(adapter, "dm-kai") == others
+    assert failed_metric(bot, "TransientError") == 1
