@@ -463,7 +463,9 @@ class Delivery:
                 self._marks.append((_destination(row), reason))
         except TRANSIENT as error:
             log.warning("sending outbox row %d failed: %s", row.id, error)
-            verdict = self._judge(row)
+            # a merge still unsaved failed in the store before it was sent: never the row's
+            # fault, and unfolding it would drop the rows merged only in memory
+            verdict = None if row.id in self._unsaved_folds else self._judge(row)
             if verdict is None:
                 delay = self._back_off(row)
             else:
