@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from adapters.memory import MemoryAdapter
 from bot import delivery
@@ -563,3 +563,54 @@ async def test_a_merge_refused_with_a_5xx_is_unfolded_and_only_the_bad_notice_fa
     assert len(calls) == 2 + 1 + 3, "merged twice (the second counts), then alone"
     assert texts_to(adapter, "dm-kai") == others
     assert failed_metric(bot, "TransientError") == 1
+
+
+REFUSE_FOLDS = {
+    "sqlite": [
+        "CREATE TRIGGER refuse_folds BEFORE UPDATE ON outbox WHEN NEW.status = 'folded' "
+        "BEGIN SELECT RAISE(ABORT, 'no merges today'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION refuse_folds() RETURNS trigger AS "
+        "$$ BEGIN RAISE EXCEPTION 'no merges today'; END $$ LANGUAGE plpgsql",
+        "CREATE TRIGGER refuse_folds BEFORE UPDATE ON outbox FOR EACH ROW "
+        "WHEN (NEW.status = 'folded') EXECUTE FUNCTION refuse_folds()",
+    ],
+}
+ALLOW_FOLDS = {
+    "sqlite": ["DROP TRIGGER refuse_folds"],
+    "postgresql": ["DROP TRIGGER refuse_folds ON outbox", "DROP FUNCTION refuse_folds()"],
+}
+
+
+async def run_sql(bot: BranchBot, statements: dict[str, list[str]]) -> None:
+    async with bot.db.session() as session:
+        for statement in statements[bot.db.engine.dialect.name]:
+            await session.execute(text(statement))
+
+
+async def test_a_merge_the_store_cannot_record_is_not_blamed_on_its_rows(
+    make_bot: BotFactory, quick_retries: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Recording a merge fails in the store, again and again, while other chats are served:
+    that is the store's trouble, retried without counting; taking apart a merge that exists
+    only in memory would lose the rows in it."""
+    monkeypatch.setattr(delivery, "FOLD_HORIZON", 1.0)
+    robot = MemoryAdapter(
+        capabilities=Capabilities(group_messages_per_minute=600, chat_interval=0.02)
+    )
+    bot, adapter = await make_bot(robot, delivery={"max_attempts": 2})
+    await run_sql(bot, REFUSE_FOLDS)
+    await queue(bot, [f"other {i}" for i in range(100)], chat="dm-kai")
+    notices = [f"notice {i}" for i in range(30)]
+    ids = await queue(bot, notices, chat="room", foldable=True)
+    await asyncio.sleep(1.0)  # about twenty failed merges, while the other chat is served
+    retries = bot.metrics.registry.get_sample_value(
+        "branchbot_send_retries_total", {"platform": "memory", "reason": "error"}
+    )
+    assert retries is not None and retries >= 3
+    assert texts_to(adapter, "room") == []
+    await run_sql(bot, ALLOW_FOLDS)
+    await settle(bot, timeout=20)
+    assert "\n".join(texts_to(adapter, "room")).replace(FOLD_SEPARATOR, "\n") == "\n".join(notices)
+    assert {(await stored(bot, i)).status for i in ids} == {"sent"}
