@@ -14,9 +14,8 @@ problem (a message the adapter cannot encode, an adapter bug): the row gets ``ma
 tries, counted in the store so a restart does not reset them, and is then marked ``failed`` (a
 dead letter), so no row can hold up the rows behind it. ``Unreachable`` ends a row without
 sending it, and marks the direct chat or room with the reason until a later message gets
-through. ``ChatMoved`` (the platform gave
-the chat a new id) moves the room binding and the chat's queued rows to the new id, and they
-are sent there.
+through. ``ChatMoved`` (the platform gave the chat a new id) moves the room binding and the
+chat's queued rows to the new id, and they are sent there.
 Outcomes are written back in batches. A crash before an outcome is written means the row is
 sent again on start: adapters pass the row id on as an idempotency key where their platform
 has one. A merge of queued rows (``fold``) is written before the merged message is sent: the
@@ -41,6 +40,7 @@ import time
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from enum import Enum
 from typing import Any
 
 from bot.i18n import _, translator
@@ -79,8 +79,16 @@ TRANSIENT = (TransientError, OSError)
 """Errors that say the platform or the network is down, not that the row is bad (``OSError``
 covers timeouts and connection errors an adapter did not wrap)."""
 ERROR_TEXT_LENGTH = 500
-GIVE_UP = "give up"
-COUNT = "count"
+
+
+class Blame(Enum):
+    """What a transient failure of a row says about the row, once the platform has shown it
+    is up (see ``Delivery._judge``)."""
+
+    COUNT = "count"
+    """It uses up one of the row's attempts."""
+    GIVE_UP = "give up"
+    """The row is given up at once."""
 
 
 def retry_delay(failures: int) -> float:
@@ -498,13 +506,13 @@ class Delivery:
         self.metrics.retries.labels(self.adapter.name, "error").inc()
         return retry_delay(self._tried(row))
 
-    def _judge(self, row: PendingMessage) -> str | None:
+    def _judge(self, row: PendingMessage) -> Blame | None:
         """Record a transient failure of ``row`` and say what it means: ``None`` while the
-        platform may be down (the failure does not count); ``COUNT`` when more sends to other
-        chats succeeded than failed since the row's previous failure (the platform is up and
-        refuses this row); ``GIVE_UP`` when no other chat had traffic meanwhile and the row has
-        failed for ``transient_give_up`` seconds and ``max_attempts`` tries. A real outage
-        fails every chat, so it never counts and loses nothing."""
+        platform may be down (the failure does not count); ``Blame.COUNT`` when more sends to
+        other chats succeeded than failed since the row's previous failure (the platform is up
+        and refuses this row); ``Blame.GIVE_UP`` when no other chat had traffic meanwhile and
+        the row has failed for ``transient_give_up`` seconds and ``max_attempts`` tries. A real
+        outage fails every chat, so it never counts and loses nothing."""
         now = time.monotonic()
         self._troubled += 1
         previous = self._transient.get(row.id)
@@ -515,24 +523,24 @@ class Delivery:
         served = self._served - previous.served
         others = self._troubled - previous.troubled - 1
         if served > others:
-            return COUNT
+            return Blame.COUNT
         if (
             not served
             and not others
             and now - since >= self.transient_give_up
             and self._tried(row) + 1 >= self.max_attempts
         ):
-            return GIVE_UP
+            return Blame.GIVE_UP
         return None
 
     async def _blamed(
-        self, queue: deque[PendingMessage], row: PendingMessage, error: Exception, verdict: str
+        self, queue: deque[PendingMessage], row: PendingMessage, error: Exception, verdict: Blame
     ) -> float:
         """A transient failure that is the row's own: a merge is taken apart (which of its rows
         is refused is unknown), a row alone uses up an attempt or is given up."""
         if ORIGINAL in row.payload:
             return await self._unfold(queue, row, error)
-        return self._failed(queue, row, error, transient=True, give_up=verdict == GIVE_UP)
+        return self._failed(queue, row, error, transient=True, give_up=verdict is Blame.GIVE_UP)
 
     async def _unfold(
         self, queue: deque[PendingMessage], row: PendingMessage, error: Exception
