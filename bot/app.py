@@ -183,6 +183,7 @@ class BranchBot:
                 self.metrics,
                 default_locale=config.default_locale,
                 max_attempts=config.delivery.max_attempts,
+                transient_give_up=config.delivery.transient_give_up_hours * 3600.0,
             )
             for adapter in self.adapters
         }

@@ -256,7 +256,12 @@ class DeliveryConfig(BaseModel):
 
     max_attempts: int = Field(5, ge=1, le=100)
     """Tries of a message whose send raises an error that is not transient (a bug, a message
-    the platform cannot take) before it is marked failed and its chat's queue moves on."""
+    the platform cannot take) before it is marked failed and its chat's queue moves on; also
+    the tries of a message that fails transiently while the platform serves other chats."""
+    transient_give_up_hours: float = Field(24.0, gt=0)
+    """A message failing transiently for longer than this, with at least ``max_attempts`` tries
+    and no other chat failing meanwhile, is marked failed: with no other traffic to show the
+    platform is up, time is the only sign that the message, not the platform, is at fault."""
     retention_days: float = Field(30.0, gt=0)
     """Finished outbox rows (sent, unreachable, failed) older than this are deleted daily."""
 

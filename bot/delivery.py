@@ -3,23 +3,28 @@
 Each chat has its own FIFO, so messages to one chat keep their order while a slow or
 rate-limited chat never holds up the others. A ``RetryLater`` pauses exactly the chat (or the
 whole account) for as long as the platform asked; a transient error (``TransientError``, a
-network ``OSError``) backs off and retries without limit: the platform is down, and the row
-loses nothing by waiting. Any other exception is the row's own problem (a message the adapter
-cannot encode, an adapter bug): the row gets ``max_attempts`` tries, counted in the store so a
-restart does not reset them, and is then marked ``failed`` (a dead letter), so no row can hold
-up the rows behind it. ``Unreachable`` ends a row without sending it, and marks the direct chat
-or room with the reason until a later message gets through. ``ChatMoved`` (the platform gave
-the chat a new id) moves the room binding and the chat's queued rows to the new id, and they
-are sent there.
+network ``OSError``) backs off and retries without limit while the platform may be down: the
+row loses nothing by waiting. A row that keeps failing transiently while the platform serves
+other chats (more sends to them succeeded than failed since the row's previous failure) is
+refused for what it is (a receiver answering 500 or 429 to one body), not for an outage: those
+failures count as its attempts, like any other error's, and its rate limits pause only its own
+chat. With no other traffic to tell, a row failing transiently for ``transient_give_up``
+seconds and at least ``max_attempts`` tries is given up. Any other exception is the row's own
+problem (a message the adapter cannot encode, an adapter bug): the row gets ``max_attempts``
+tries, counted in the store so a restart does not reset them, and is then marked ``failed`` (a
+dead letter), so no row can hold up the rows behind it. ``Unreachable`` ends a row without
+sending it, and marks the direct chat or room with the reason until a later message gets
+through. ``ChatMoved`` (the platform gave the chat a new id) moves the room binding and the
+chat's queued rows to the new id, and they are sent there.
 Outcomes are written back in batches. A crash before an outcome is written means the row is
 sent again on start: adapters pass the row id on as an idempotency key where their platform
 has one. A merge of queued rows (``fold``) is written before the merged message is sent: the
 absorbed rows become ``folded`` into the first, so a crash can only send the first again. A
-merged message that fails with an error that is not transient, or is refused (``Unreachable``:
-a platform refuses content that way too), is unfolded: a merge failing says nothing about which
-of its rows is bad, so the head gets its own message back, the absorbed rows are pending again,
-and all of them go one by one, never merged again, so only a bad row uses up its attempts (or
-is refused) and the others are delivered.
+merged message that fails with an error that is not transient (or a transient one that counts),
+or is refused (``Unreachable``: a platform refuses content that way too), is unfolded: a merge
+failing says nothing about which of its rows is bad, so the head gets its own message back, the
+absorbed rows are pending again, and all of them go one by one, never merged again, so only a
+bad row uses up its attempts (or is refused) and the others are delivered.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ import time
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from enum import Enum
 from typing import Any
 
 from bot.i18n import _, translator
@@ -73,6 +79,34 @@ TRANSIENT = (TransientError, OSError)
 """Errors that say the platform or the network is down, not that the row is bad (``OSError``
 covers timeouts and connection errors an adapter did not wrap)."""
 ERROR_TEXT_LENGTH = 500
+
+
+class Blame(Enum):
+    """What a transient failure of a row says about the row, once the platform has shown it
+    is up (see ``Delivery._judge``)."""
+
+    COUNT = "count"
+    """It uses up one of the row's attempts."""
+    GIVE_UP = "give up"
+    """The row is given up at once."""
+
+
+def retry_delay(failures: int) -> float:
+    """The wait before a row that failed transiently ``failures`` times is tried again: it grows
+    with each failure up to five minutes, jittered so that rows failing together spread out."""
+    return min(300.0, 2.0 ** min(failures, 8)) * random.uniform(0.5, 1.0)
+
+
+@dataclass(frozen=True)
+class TransientFailure:
+    """The adapter's counters when a row last failed transiently: at its next failure the
+    difference says whether the platform served other chats in between (only the row's own
+    chat is held while it fails, so any send that succeeded meanwhile went elsewhere)."""
+
+    served: int
+    troubled: int
+    since: float
+    """When the row first failed transiently since the start (monotonic seconds)."""
 
 
 def error_text(error: BaseException) -> str:
@@ -261,6 +295,7 @@ class Delivery:
         concurrency: int = 16,
         flush_interval: float = 0.02,
         max_attempts: int = 5,
+        transient_give_up: float = 86400.0,
     ) -> None:
         self.adapter = adapter
         self.db = db
@@ -269,6 +304,7 @@ class Delivery:
         self.concurrency = concurrency
         self.flush_interval = flush_interval
         self.max_attempts = max_attempts
+        self.transient_give_up = transient_give_up
         self.limiter = Limiter(adapter.capabilities)
         self._queues: dict[ChatId, deque[PendingMessage]] = {}
         self._heap: list[tuple[float, int, ChatId]] = []
@@ -278,7 +314,13 @@ class Delivery:
         self._attempts: dict[int, int] = {}
         """Failed tries of a row that count towards ``max_attempts`` (stored with the row)."""
         self._backoff: dict[int, int] = {}
-        """Transient failures of a row in a row (not stored: they only pace the retries)."""
+        """Transient failures of a row in a row that did not count (not stored: they only pace
+        the retries)."""
+        self._served = 0
+        """Sends the platform answered (delivered or refused): the sign that it is up."""
+        self._troubled = 0
+        """Transient failures of all rows."""
+        self._transient: dict[int, TransientFailure] = {}
         self._results: list[tuple[int, str, str | None, str | None, int]] = []
         self._tries: list[tuple[int, int, str]] = []
         self._marked: set[Destination] = set()
@@ -398,8 +440,14 @@ class Delivery:
             ref = await self.adapter.send(address, message, str(row.id))
         except RetryLater as error:
             parts = 0
-            self.limiter.pause(chat, error.seconds, error.whole_account, time.monotonic())
+            verdict = self._judge(row)
+            whole_account = error.whole_account and verdict is None
+            self.limiter.pause(chat, error.seconds, whole_account, time.monotonic())
             self.metrics.retries.labels(self.adapter.name, "rate_limited").inc()
+            if verdict is None:
+                self._backoff[row.id] = self._backoff.get(row.id, 0) + 1
+            else:
+                delay = await self._blamed(queue, row, error, verdict)
         except ChatMoved as error:
             parts = 0
             try:
@@ -416,13 +464,20 @@ class Delivery:
             if ORIGINAL in row.payload:  # a refusal may be of one row's content (HTTP 413, 422)
                 delay = await self._unfold(queue, row, error)
             else:
+                self._served += 1
                 reason = str(error) or type(error).__name__
                 self._finish(queue, row, "unreachable", None, reason, self._tried(row) + 1)
                 self._marked.add(_destination(row))
                 self._marks.append((_destination(row), reason))
         except TRANSIENT as error:
             log.warning("sending outbox row %d failed: %s", row.id, error)
-            delay = self._back_off(row)
+            # a merge still unsaved failed in the store before it was sent: never the row's
+            # fault, and unfolding it would drop the rows merged only in memory
+            verdict = None if row.id in self._unsaved_folds else self._judge(row)
+            if verdict is None:
+                delay = self._back_off(row)
+            else:
+                delay = await self._blamed(queue, row, error, verdict)
         except Exception as error:
             if ORIGINAL in row.payload:
                 delay = await self._unfold(queue, row, error)
@@ -430,6 +485,7 @@ class Delivery:
                 delay = self._failed(queue, row, error)
         else:
             parts = ref.parts
+            self._served += 1
             self._finish(queue, row, "sent", ref.message_id, None, self._tried(row) + 1)
             if _destination(row) in self._marked:
                 self._marked.discard(_destination(row))
@@ -448,7 +504,43 @@ class Delivery:
         backoff = self._backoff.get(row.id, 0) + 1
         self._backoff[row.id] = backoff
         self.metrics.retries.labels(self.adapter.name, "error").inc()
-        return min(300.0, 2.0 ** min(backoff, 8)) * random.uniform(0.5, 1.0)
+        return retry_delay(self._tried(row))
+
+    def _judge(self, row: PendingMessage) -> Blame | None:
+        """Record a transient failure of ``row`` and say what it means: ``None`` while the
+        platform may be down (the failure does not count); ``Blame.COUNT`` when more sends to
+        other chats succeeded than failed since the row's previous failure (the platform is up
+        and refuses this row); ``Blame.GIVE_UP`` when no other chat had traffic meanwhile and
+        the row has failed for ``transient_give_up`` seconds and ``max_attempts`` tries. A real
+        outage fails every chat, so it never counts and loses nothing."""
+        now = time.monotonic()
+        self._troubled += 1
+        previous = self._transient.get(row.id)
+        since = previous.since if previous else now
+        self._transient[row.id] = TransientFailure(self._served, self._troubled, since)
+        if previous is None:
+            return None
+        served = self._served - previous.served
+        others = self._troubled - previous.troubled - 1
+        if served > others:
+            return Blame.COUNT
+        if (
+            not served
+            and not others
+            and now - since >= self.transient_give_up
+            and self._tried(row) + 1 >= self.max_attempts
+        ):
+            return Blame.GIVE_UP
+        return None
+
+    async def _blamed(
+        self, queue: deque[PendingMessage], row: PendingMessage, error: Exception, verdict: Blame
+    ) -> float:
+        """A transient failure that is the row's own: a merge is taken apart (which of its rows
+        is refused is unknown), a row alone uses up an attempt or is given up."""
+        if ORIGINAL in row.payload:
+            return await self._unfold(queue, row, error)
+        return self._failed(queue, row, error, transient=True, give_up=verdict is Blame.GIVE_UP)
 
     async def _unfold(
         self, queue: deque[PendingMessage], row: PendingMessage, error: Exception
@@ -473,6 +565,7 @@ class Delivery:
             len(absorbed) + 1,
         )
         self._folded.pop(row.id, None)
+        self._transient.pop(row.id, None)
         queue.popleft()
         queue.extendleft(reversed([head, *absorbed]))
         for unfolded in absorbed:
@@ -483,32 +576,46 @@ class Delivery:
         self.metrics.retries.labels(self.adapter.name, "error").inc()
         return 0.0
 
-    def _failed(self, queue: deque[PendingMessage], row: PendingMessage, error: Exception) -> float:
-        """A send raised an error that is not transient: try again soon, a few times (it may
-        still be a fluke), then give the row up so its chat's queue moves on. Returns the delay
-        before the chat's next send."""
+    def _failed(
+        self,
+        queue: deque[PendingMessage],
+        row: PendingMessage,
+        error: Exception,
+        *,
+        transient: bool = False,
+        give_up: bool = False,
+    ) -> float:
+        """A send raised an error that is not transient, or a transient one that is the row's
+        own: try again, a few times (it may still be a fluke), then give the row up so its
+        chat's queue moves on. Returns the delay before the chat's next send."""
         attempts = self._attempts.get(row.id, 0) + 1
         text = error_text(error)
-        if attempts < self.max_attempts:
-            log.exception(
-                "sending outbox row %d failed unexpectedly (attempt %d of %d)",
+        if attempts < self.max_attempts and not give_up:
+            log.log(
+                logging.WARNING if transient else logging.ERROR,
+                "sending outbox row %d failed %s (attempt %d of %d)",
                 row.id,
+                "while the platform serves other chats" if transient else "unexpectedly",
                 attempts,
                 self.max_attempts,
+                exc_info=not transient,
             )
             self._attempts[row.id] = attempts
             self._tries.append((row.id, attempts, text))
             self.metrics.retries.labels(self.adapter.name, "error").inc()
+            if transient:
+                return retry_delay(self._tried(row))
             return min(60.0, 0.5 * 2.0 ** (attempts - 1)) * random.uniform(0.5, 1.0)
+        tries = attempts + self._backoff.get(row.id, 0)
         log.error(
             "outbox row %d to %s failed %d times and is given up (status failed): %s",
             row.id,
             row.chat_id,
-            attempts,
+            tries,
             text,
             exc_info=error,
         )
-        self._finish(queue, row, "failed", None, text, attempts + self._backoff.get(row.id, 0))
+        self._finish(queue, row, "failed", None, text, tries)
         self.metrics.failed.labels(self.adapter.name, type(error).__name__).inc()
         return 0.0
 
@@ -542,6 +649,7 @@ class Delivery:
         for row_id in absorbed:
             self._attempts.pop(row_id, None)
             self._backoff.pop(row_id, None)
+            self._transient.pop(row_id, None)
         self.metrics.folded.labels(self.adapter.name).inc(len(absorbed))
 
     async def _save_fold(self, row: PendingMessage) -> None:
@@ -592,6 +700,7 @@ class Delivery:
             self._results.append((absorbed, status, ref, error, 0))
         self._attempts.pop(row.id, None)
         self._backoff.pop(row.id, None)
+        self._transient.pop(row.id, None)
         self._unsaved_folds.discard(row.id)
         self.metrics.sent.labels(self.adapter.name, status).inc()
 

@@ -1,7 +1,9 @@
 """A message no send can get through (the adapter raises something that is not transient) is
 given up after a bounded number of tries, across restarts too, and never holds up the messages
 behind it: in its chat, in a broadcast, whose report still comes, and in a merged message, which
-is unfolded so that only the bad row fails and the rows merged with it are delivered."""
+is unfolded so that only the bad row fails and the rows merged with it are delivered. A message
+the platform refuses with a transient error (a 500, a 429) every time while it serves the other
+chats is given up the same way; a real outage, where every chat fails, loses nothing."""
 
 from __future__ import annotations
 
@@ -11,14 +13,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from adapters.memory import MemoryAdapter
 from bot import delivery
 from bot.app import BranchBot
 from bot.delivery import FOLD_SEPARATOR
 from bot.markup import Markup
-from bot.messages import Address, Capabilities, Outgoing, SentRef, TransientError, Unreachable
+from bot.messages import (
+    Address,
+    Capabilities,
+    Outgoing,
+    RetryLater,
+    SentRef,
+    TransientError,
+    Unreachable,
+)
 from store.models import Broadcast, OutboxRow
 from store.repos import Repositories
 from store.runtime import PendingMessage
@@ -364,3 +374,243 @@ async def test_a_broadcast_with_a_poisoned_recipient_still_reports(make_bot: Bot
     assert received == {"dm-sam", "dm-kai", "room"}
     acks = await ask(bot, adapter, "sam", f"/acks {number}")
     assert "Not yet: Kai, Sam" in acks and "Not reached in their direct chat: Mei" in acks
+
+
+@pytest.fixture
+def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Transient failures retried after 50 ms instead of seconds to minutes."""
+    monkeypatch.setattr(delivery, "retry_delay", lambda failures: 0.05)
+
+
+TRICKLE = Capabilities(chat_interval=0.02)
+"""Fifty messages a second per chat: a hundred queued for another chat are traffic for two
+seconds, during which the poisoned row fails several times."""
+
+
+def refused(calls: list[str], error: Callable[[], Exception]) -> MemoryAdapter:
+    robot = poisoned(calls, error)
+    robot.capabilities = TRICKLE
+    return robot
+
+
+def texts_to(adapter: MemoryAdapter, chat: str) -> list[str]:
+    return [s.message.text.plain() for s in adapter.sent if s.address.chat_id == chat]
+
+
+async def test_a_row_refused_with_a_5xx_while_others_are_served_fails_and_its_chat_moves_on(
+    make_bot: BotFactory, quick_retries: None
+) -> None:
+    """The probe: a receiver answering 500 only to bodies containing the poison, mei's
+    ``/join POISONX`` echoed back, then ``/help``."""
+    calls: list[str] = []
+    bot, adapter = await make_bot(
+        refused(calls, lambda: TransientError("callback answered 500")),
+        delivery={"max_attempts": 3},
+    )
+    others = [f"other {i}" for i in range(100)]
+    await queue(bot, others, chat="dm-kai")
+    poison, behind = await queue(bot, [f"{POISON}X is not an invite code", "help"])
+    await settle(bot, timeout=20)
+    row = await stored(bot, poison)
+    assert (row.status, row.error) == ("failed", "TransientError: callback answered 500")
+    assert row.attempts == len(calls) == 1 + 3, "the first failure has nothing to compare with"
+    assert (await stored(bot, behind)).status == "sent"
+    assert texts_to(adapter, "dm-mei") == ["help"]
+    assert texts_to(adapter, "dm-kai") == others
+    assert failed_metric(bot, "TransientError") == 1
+
+
+async def test_a_row_always_rate_limited_fails_and_stops_pausing_the_account(
+    make_bot: BotFactory, quick_retries: None
+) -> None:
+    calls: list[str] = []
+    bot, adapter = await make_bot(
+        refused(calls, lambda: RetryLater(0.05, whole_account=True)),
+        delivery={"max_attempts": 3},
+    )
+    others = [f"other {i}" for i in range(100)]
+    await queue(bot, others, chat="dm-kai")
+    poison, behind = await queue(bot, [POISON, "help"])
+    await settle(bot, timeout=20)
+    assert (await stored(bot, poison)).status == "failed"
+    assert (await stored(bot, behind)).status == "sent"
+    assert texts_to(adapter, "dm-kai") == others
+    assert failed_metric(bot, "RetryLater") == 1
+    assert len(calls) <= 2 * 3 + 1, "pauses bounded by the attempts"
+
+
+async def test_a_row_failing_alone_for_the_give_up_time_fails(
+    make_bot: BotFactory, quick_retries: None
+) -> None:
+    """No other chat has traffic to show the platform is up: time and tries decide."""
+    calls: list[str] = []
+    bot, adapter = await make_bot(
+        refused(calls, lambda: TransientError("callback answered 500")),
+        delivery={"max_attempts": 3, "transient_give_up_hours": 0.5 / 3600},
+    )
+    poison, behind = await queue(bot, [POISON, "help"])
+    await settle(bot, timeout=20)
+    row = await stored(bot, poison)
+    assert row.status == "failed" and row.attempts == len(calls) >= 3
+    assert (await stored(bot, behind)).status == "sent"
+    assert texts_to(adapter, "dm-mei") == ["help"]
+
+
+@dataclass
+class Outage:
+    """Every send fails transiently while ``down``; ``enough`` is set once every one of
+    ``chats`` has failed eight times (more than the attempts allow) since ``last`` began."""
+
+    chats: list[str]
+    down: bool = True
+    calls: list[str] = field(default_factory=list)
+    enough: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def fail(self, address: Address, message: Outgoing) -> Exception | None:
+        if not self.down:
+            return None
+        self.calls.append(address.chat_id)
+        if min(self.calls.count(chat) for chat in self.chats) >= 8:
+            self.enough.set()
+        return TransientError("callback answered 503")
+
+    async def last(self) -> None:
+        async with asyncio.timeout(10):
+            await self.enough.wait()
+        self.calls.clear()
+        self.enough.clear()
+
+
+async def test_an_outage_of_every_chat_keeps_every_row_and_sends_them_all_after(
+    make_bot: BotFactory, quick_retries: None
+) -> None:
+    """Every send fails transiently, for longer than the give-up time and more than the
+    attempts: nothing is given up, and everything goes out, in order, once the platform is
+    back; across a restart too."""
+    chats = {chat: [f"{chat} {i}" for i in range(3)] for chat in ("dm-mei", "dm-kai", "room")}
+    outage = Outage(list(chats))
+    settings = {"max_attempts": 2, "transient_give_up_hours": 0.1 / 3600}
+    bot, _ = await make_bot(MemoryAdapter(fail=outage.fail), delivery=settings)
+    ids = [i for chat, texts in chats.items() for i in await queue(bot, texts, chat=chat)]
+    await outage.last()
+    await bot.stop()
+    assert {(await stored(bot, i)).status for i in ids} == {"pending"}
+    assert failed_metric(bot, "TransientError") is None
+
+    bot, adapter = await make_bot(MemoryAdapter(fail=outage.fail), delivery=settings)
+    await outage.last()
+    assert {(await stored(bot, i)).status for i in ids} == {"pending"}
+    outage.down = False
+    await settle(bot, timeout=20)
+    assert {(await stored(bot, i)).status for i in ids} == {"sent"}
+    for chat, texts in chats.items():
+        assert texts_to(adapter, chat) == texts
+    assert failed_metric(bot, "TransientError") is None
+
+
+async def test_the_transient_attempts_survive_a_restart(
+    make_bot: BotFactory, quick_retries: None
+) -> None:
+    calls: list[str] = []
+    three = asyncio.Event()
+
+    def fail(address: Address, message: Outgoing) -> Exception | None:
+        if POISON in message.text.plain():
+            calls.append(address.chat_id)
+            if len(calls) == 3:
+                three.set()
+            return TransientError("callback answered 500")
+        return None
+
+    def robot() -> MemoryAdapter:
+        return MemoryAdapter(fail=fail, capabilities=TRICKLE)
+
+    bot, _ = await make_bot(robot(), delivery={"max_attempts": 4})
+    await queue(bot, [f"other {i}" for i in range(200)], chat="dm-kai")
+    poison, behind = await queue(bot, [POISON, "help"])
+    async with asyncio.timeout(10):
+        await three.wait()
+    await bot.stop()
+    row = await stored(bot, poison)
+    assert (row.status, row.attempts) == ("pending", 2), "two counted, the first did not"
+
+    bot, adapter = await make_bot(robot(), delivery={"max_attempts": 4})
+    await settle(bot, timeout=20)
+    assert len(calls) == 3 + 1 + 2, "the restart went on counting from two"
+    assert (await stored(bot, poison)).status == "failed"
+    assert (await stored(bot, behind)).status == "sent"
+    assert texts_to(adapter, "dm-mei") == ["help"]
+    assert failed_metric(bot, "TransientError") == 1
+
+
+async def test_a_merge_refused_with_a_5xx_is_unfolded_and_only_the_bad_notice_fails(
+    make_bot: BotFactory, quick_retries: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A merge that keeps getting 500s while other chats are served is taken apart, as for any
+    error of its own: only the poisoned notice uses up its tries, the others are delivered."""
+    monkeypatch.setattr(delivery, "FOLD_HORIZON", 1.0)
+    calls: list[str] = []
+    robot = poisoned(calls, lambda: TransientError("callback answered 500"))
+    robot.capabilities = Capabilities(group_messages_per_minute=600, chat_interval=0.02)
+    bot, adapter = await make_bot(robot, delivery={"max_attempts": 3})
+    others = [f"other {i}" for i in range(300)]
+    await queue(bot, others, chat="dm-kai")
+    ids = await queue(bot, NOTICES, chat="room", foldable=True)
+    await settle(bot, timeout=30)
+    assert texts_to(adapter, "room") == [text for text in NOTICES if POISON not in text]
+    statuses = [(await stored(bot, i)).status for i in ids]
+    assert statuses == ["sent"] * 10 + ["failed"] + ["sent"] * 18
+    assert len(calls) == 2 + 1 + 3, "merged twice (the second counts), then alone"
+    assert texts_to(adapter, "dm-kai") == others
+    assert failed_metric(bot, "TransientError") == 1
+
+
+REFUSE_FOLDS = {
+    "sqlite": [
+        "CREATE TRIGGER refuse_folds BEFORE UPDATE ON outbox WHEN NEW.status = 'folded' "
+        "BEGIN SELECT RAISE(ABORT, 'no merges today'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION refuse_folds() RETURNS trigger AS "
+        "$$ BEGIN RAISE EXCEPTION 'no merges today'; END $$ LANGUAGE plpgsql",
+        "CREATE TRIGGER refuse_folds BEFORE UPDATE ON outbox FOR EACH ROW "
+        "WHEN (NEW.status = 'folded') EXECUTE FUNCTION refuse_folds()",
+    ],
+}
+ALLOW_FOLDS = {
+    "sqlite": ["DROP TRIGGER refuse_folds"],
+    "postgresql": ["DROP TRIGGER refuse_folds ON outbox", "DROP FUNCTION refuse_folds()"],
+}
+
+
+async def run_sql(bot: BranchBot, statements: dict[str, list[str]]) -> None:
+    async with bot.db.session() as session:
+        for statement in statements[bot.db.engine.dialect.name]:
+            await session.execute(text(statement))
+
+
+async def test_a_merge_the_store_cannot_record_is_not_blamed_on_its_rows(
+    make_bot: BotFactory, quick_retries: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Recording a merge fails in the store, again and again, while other chats are served:
+    that is the store's trouble, retried without counting; taking apart a merge that exists
+    only in memory would lose the rows in it."""
+    monkeypatch.setattr(delivery, "FOLD_HORIZON", 1.0)
+    robot = MemoryAdapter(
+        capabilities=Capabilities(group_messages_per_minute=600, chat_interval=0.02)
+    )
+    bot, adapter = await make_bot(robot, delivery={"max_attempts": 2})
+    await run_sql(bot, REFUSE_FOLDS)
+    await queue(bot, [f"other {i}" for i in range(100)], chat="dm-kai")
+    notices = [f"notice {i}" for i in range(30)]
+    ids = await queue(bot, notices, chat="room", foldable=True)
+    await asyncio.sleep(1.0)  # about twenty failed merges, while the other chat is served
+    retries = bot.metrics.registry.get_sample_value(
+        "branchbot_send_retries_total", {"platform": "memory", "reason": "error"}
+    )
+    assert retries is not None and retries >= 3
+    assert texts_to(adapter, "room") == []
+    await run_sql(bot, ALLOW_FOLDS)
+    await settle(bot, timeout=20)
+    assert "\n".join(texts_to(adapter, "room")).replace(FOLD_SEPARATOR, "\n") == "\n".join(notices)
+    assert {(await stored(bot, i)).status for i in ids} == {"sent"}
