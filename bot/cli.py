@@ -16,6 +16,7 @@ from bot.app import BranchBot
 from bot.config import Config, ConfigError, load_config
 from bot.i18n import Plural, _, _n, translator
 from store import banks
+from store.banks.sandbox import load_isolated
 from store.db import Database
 from store.learning import Imported
 from store.repos import Repositories
@@ -127,11 +128,20 @@ async def _bank_import(config: Config, bank: banks.Bank) -> Imported:
         await db.dispose()
 
 
+CLI_LOCALE = "en"
+"""The language of everything the CLI prints. The parsers' messages (``file:line: …``) are
+English and are most of what ``bank import`` prints; its own lines follow them, so an operator
+never reads an English error next to a Chinese summary. The config's ``default_locale`` is the
+chat's language, not the terminal's."""
+
+
 def bank_import(config: Config, file: Path, name: str | None, skip_bad: bool) -> int:
     """Validate everything first; a file with errors imports nothing unless ``--skip-bad``,
     and a file of which nothing could be read is a failure with or without it. The CLI
-    imports into the organisation's banks, with the same limits as a file sent in a chat."""
-    t = translator(config.default_locale, config.default_locale)
+    imports into the organisation's banks, parsed in the same fenced child process as a file
+    sent in a chat. It speaks English (``CLI_LOCALE``), as the parsers' error lines do, so
+    its output is one language whatever ``default_locale`` the chat uses."""
+    t = translator(CLI_LOCALE, CLI_LOCALE)
 
     def say(message: str | Plural, count: int | None = None, **values: object) -> str:
         return t(message, count, **values).plain()
@@ -143,7 +153,7 @@ def bank_import(config: Config, file: Path, name: str | None, skip_bad: bool) ->
     if problem:
         print(f"branchbot: --bank: {problem}", file=sys.stderr)
         return 2
-    bank = banks.load(file, name)
+    bank = load_isolated(file, name, banks.LIMITS)
     for error in bank.errors:
         print(banks.shown(str(error)), file=sys.stderr)
     if not bank.readable:
