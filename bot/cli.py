@@ -10,7 +10,6 @@ import re
 import sys
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from bot.app import BranchBot
 from bot.config import Config, ConfigError, load_config
@@ -196,6 +195,12 @@ def bank_import(config: Config, file: Path, name: str | None, skip_bad: bool) ->
     return 0
 
 
+USERINFO = re.compile(r"(?<=://)\S*@")
+"""``user:password@`` after a scheme, up to the last ``@`` (a password may hold ``@``, ``/`` or
+``?`` unescaped): by pattern, so a URL no parser accepts (a bad port, an unclosed ``[``) is
+masked as well as a good one."""
+
+
 def _redacted(value: Any) -> Any:
     """The config as ``config check`` prints it: secrets are SecretStr (dumped as stars) or
     left out, but a URL can carry credentials of its own, in ``user:password@`` or in its query
@@ -206,22 +211,10 @@ def _redacted(value: Any) -> Any:
         return [_redacted(item) for item in value]
     if not isinstance(value, str) or "://" not in value:
         return value
-    try:
-        url = urlsplit(value)
-        port = url.port
-    except ValueError:
-        return value
-    if not url.scheme or not url.netloc:
-        return value
-    netloc = url.hostname or ""
-    if ":" in netloc:
-        netloc = f"[{netloc}]"
-    if port is not None:
-        netloc += f":{port}"
-    if "@" in url.netloc:
-        netloc = "***@" + netloc
-    query = "&".join(f"{part.partition('=')[0]}=***" for part in url.query.split("&") if part)
-    return urlunsplit((url.scheme, netloc, url.path, query, url.fragment))
+    head, mark, query = USERINFO.sub("***@", value, count=1).partition("?")
+    query, hash_mark, fragment = query.partition("#")
+    query = "&".join(f"{part.partition('=')[0]}=***" for part in query.split("&") if part)
+    return head + mark + query + hash_mark + fragment
 
 
 def main(argv: list[str] | None = None) -> int:
