@@ -125,9 +125,7 @@ BOMBS = [
     ),
     Bomb(
         "aliased.yaml",
-        lambda: (
-            b"a: &a [" + b"0," * 15_000 + b"0]\nquestions: [" + b"*a," * 19 + b"*a]\n"
-        ),
+        lambda: b"a: &a [" + b"0," * 15_000 + b"0]\nquestions: [" + b"*a," * 19 + b"*a]\n",
         "aliased.yaml:2: the file expands to more than 200,000 values",
     ),
     Bomb(
