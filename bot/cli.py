@@ -36,8 +36,11 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-SECRETS = re.compile(r"(?<=/bot)\d+:[\w-]{20,}|(?<=access_token=)[^&\s\"']+")
-"""Credentials that libraries put in URLs they log: Telegram's bot token, Matrix access tokens."""
+SECRETS = re.compile(
+    r"(?<=/bot)\d+:[\w-]{20,}|(?<=access_token=)[^&\s\"']+|(?<=://)[^/\s@\"']+(?=@)"
+)
+"""Credentials that libraries put in URLs they log: Telegram's bot token, Matrix access tokens,
+and any URL's ``user:password@`` (an error about a callback or database URL quotes it)."""
 
 
 class Redact(logging.Filter):
