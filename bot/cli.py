@@ -10,12 +10,12 @@ import re
 import sys
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from bot.app import BranchBot
 from bot.config import Config, ConfigError, load_config
 from bot.i18n import Plural, _, _n, translator
 from store import banks
+from store.banks.sandbox import load_isolated
 from store.db import Database
 from store.learning import Imported
 from store.repos import Repositories
@@ -36,8 +36,11 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-SECRETS = re.compile(r"(?<=/bot)\d+:[\w-]{20,}|(?<=access_token=)[^&\s\"']+")
-"""Credentials that libraries put in URLs they log: Telegram's bot token, Matrix access tokens."""
+SECRETS = re.compile(
+    r"(?<=/bot)\d+:[\w-]{20,}|(?<=access_token=)[^&\s\"']+|(?<=://)[^/\s@\"']+(?=@)"
+)
+"""Credentials that libraries put in URLs they log: Telegram's bot token, Matrix access tokens,
+and any URL's ``user:password@`` (an error about a callback or database URL quotes it)."""
 
 
 class Redact(logging.Filter):
@@ -127,11 +130,20 @@ async def _bank_import(config: Config, bank: banks.Bank) -> Imported:
         await db.dispose()
 
 
+CLI_LOCALE = "en"
+"""The language of everything the CLI prints. The parsers' messages (``file:line: …``) are
+English and are most of what ``bank import`` prints; its own lines follow them, so an operator
+never reads an English error next to a Chinese summary. The config's ``default_locale`` is the
+chat's language, not the terminal's."""
+
+
 def bank_import(config: Config, file: Path, name: str | None, skip_bad: bool) -> int:
     """Validate everything first; a file with errors imports nothing unless ``--skip-bad``,
     and a file of which nothing could be read is a failure with or without it. The CLI
-    imports into the organisation's banks, with the same limits as a file sent in a chat."""
-    t = translator(config.default_locale, config.default_locale)
+    imports into the organisation's banks, parsed in the same fenced child process as a file
+    sent in a chat. It speaks English (``CLI_LOCALE``), as the parsers' error lines do, so
+    its output is one language whatever ``default_locale`` the chat uses."""
+    t = translator(CLI_LOCALE, CLI_LOCALE)
 
     def say(message: str | Plural, count: int | None = None, **values: object) -> str:
         return t(message, count, **values).plain()
@@ -143,7 +155,7 @@ def bank_import(config: Config, file: Path, name: str | None, skip_bad: bool) ->
     if problem:
         print(f"branchbot: --bank: {problem}", file=sys.stderr)
         return 2
-    bank = banks.load(file, name)
+    bank = load_isolated(file, name, banks.LIMITS)
     for error in bank.errors:
         print(banks.shown(str(error)), file=sys.stderr)
     if not bank.readable:
@@ -188,6 +200,12 @@ def bank_import(config: Config, file: Path, name: str | None, skip_bad: bool) ->
     return 0
 
 
+USERINFO = re.compile(r"(?<=://)\S*@")
+"""``user:password@`` after a scheme, up to the last ``@`` (a password may hold ``@``, ``/`` or
+``?`` unescaped): by pattern, so a URL no parser accepts (a bad port, an unclosed ``[``) is
+masked as well as a good one."""
+
+
 def _redacted(value: Any) -> Any:
     """The config as ``config check`` prints it: secrets are SecretStr (dumped as stars) or
     left out, but a URL can carry credentials of its own, in ``user:password@`` or in its query
@@ -198,22 +216,10 @@ def _redacted(value: Any) -> Any:
         return [_redacted(item) for item in value]
     if not isinstance(value, str) or "://" not in value:
         return value
-    try:
-        url = urlsplit(value)
-        port = url.port
-    except ValueError:
-        return value
-    if not url.scheme or not url.netloc:
-        return value
-    netloc = url.hostname or ""
-    if ":" in netloc:
-        netloc = f"[{netloc}]"
-    if port is not None:
-        netloc += f":{port}"
-    if "@" in url.netloc:
-        netloc = "***@" + netloc
-    query = "&".join(f"{part.partition('=')[0]}=***" for part in url.query.split("&") if part)
-    return urlunsplit((url.scheme, netloc, url.path, query, url.fragment))
+    head, mark, query = USERINFO.sub("***@", value, count=1).partition("?")
+    query, hash_mark, fragment = query.partition("#")
+    query = "&".join(f"{part.partition('=')[0]}=***" for part in query.split("&") if part)
+    return head + mark + query + hash_mark + fragment
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -319,7 +326,8 @@ class Config(BaseSettings):
         try:
             backend = make_url(value).get_backend_name()
         except Exception as error:
-            raise ValueError(f"not a database URL: {value!r}") from error
+            # Not the value itself: a database URL carries the database's password.
+            raise ValueError("not a database URL (sqlite:///… or postgresql://…)") from error
         if backend not in ("sqlite", "postgresql", "postgres"):
             raise ValueError("database_url must be sqlite:///… or postgresql://…")
         return value
@@ -380,6 +388,17 @@ class Config(BaseSettings):
 _CURRENT_FILE: dict[str, Path | None] = {}
 
 
+def _problems(error: ValidationError) -> str:
+    """One line per problem, without the value that caused it: pydantic's own text quotes
+    the input (``input_value='postgresql://bot:password@…'``), and a wrong value is as often
+    a credential as anything else."""
+    lines = [f"{error.error_count()} problem(s) in the configuration"]
+    for problem in error.errors(include_input=False, include_url=False):
+        where = ".".join(str(part) for part in problem["loc"]) or "config"
+        lines.append(f"  {where}: {problem['msg']}")
+    return "\n".join(lines)
+
+
 def load_config(path: str | Path | None = None, **overrides: Any) -> Config:
     """Read the config file (if any) and the environment; relative SQLite paths are resolved
     against the config file's folder, so the database lives next to its config."""
@@ -391,6 +410,8 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> Config:
     _CURRENT_FILE["path"] = file
     try:
         config = Config(**overrides)
+    except ValidationError as error:
+        raise ConfigError(_problems(error)) from error
     except ValueError as error:
         raise ConfigError(str(error)) from error
     finally:

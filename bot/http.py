@@ -13,8 +13,13 @@ SHUTDOWN_TIMEOUT = 2.0
 """On stop, requests in progress get this long to finish."""
 
 
-class BodyTimeout(Exception):
-    """The client did not send the whole body in time (a slow-body attack or a dead peer)."""
+class BodyTimeout(TimeoutError):
+    """The client did not send the whole body in time (a slow-body attack or a dead peer).
+
+    A ``TimeoutError`` because that is what it is, and because aiohttp, after the 408 is
+    answered, drains the unread body ("lingering close") and ends that on a timeout quietly:
+    any other exception from the body is logged as "Unhandled exception" with its traceback,
+    one per slow client, which would let slow clients flood the log."""
 
 
 class HttpServer:

@@ -233,12 +233,16 @@ def _html(node: Node, newline: str) -> str:
 _MD_SPECIAL = re.compile(r"[\\`*_{}\[\]()#+\-.!|<>~&=]")
 """ASCII punctuation that can start or end markup in CommonMark or its common extensions
 (tables, strikethrough); ``&`` would start an entity, ``=`` a setext heading."""
-_MD_EDGE = re.compile(r"^[ \t]+|[ \t]+$", re.MULTILINE)
-"""Spaces and tabs at a line's ends: indentation makes a code block, two trailing spaces a
-line break, and a paragraph drops both. As character references they stay text (only text
-nodes can put them there: spans and links end in their own marks)."""
-_MD_INNER_EDGE = re.compile(r"^[ \t]+|[ \t]+$")
-"""The same at the ends of an emphasis: ``** x**`` would not open."""
+_MD_SPACE = r"[^\S\n]"
+"""Whitespace but line breaks: every Unicode space (U+3000 from a Chinese keyboard, U+00A0
+from a web page), tabs and the rest, as CommonMark's flanking rules and markdown-it's
+``strip()`` of a paragraph read them, not only ``' '`` and tab."""
+_MD_EDGE = re.compile(rf"^{_MD_SPACE}+|{_MD_SPACE}+$", re.MULTILINE)
+"""Spaces at a line's ends: indentation makes a code block, two trailing spaces a line
+break, and a paragraph drops them. As character references they stay text (only text nodes
+can put them there: spans and links end in their own marks)."""
+_MD_INNER_EDGE = re.compile(rf"^{_MD_SPACE}+|{_MD_SPACE}+$")
+"""The same at the ends of an emphasis: ``** x**`` or ``**<U+3000>x**`` would not open."""
 _MD_LINES = re.compile(r"\r\n?|\n")
 _MD_PARAGRAPHS = re.compile(r"\n\n+")
 _BACKTICKS = re.compile(r"`+")
@@ -252,7 +256,7 @@ def _md_text(text: str) -> str:
 
 
 def _md_spaces(match: re.Match[str]) -> str:
-    return match.group(0).replace(" ", "&#32;").replace("\t", "&#9;")
+    return "".join(f"&#{ord(space)};" for space in match.group(0))
 
 
 def _md_code(value: str) -> str:

@@ -101,8 +101,10 @@ def test_credentials_never_reach_the_log(capsys: pytest.CaptureFixture[str]) -> 
     logging.getLogger("httpx").warning("POST https://api.telegram.org/bot%s/getMe", token)
     logging.getLogger("nio").warning("GET /sync?access_token=syt_secret_value&since=s1")
     logging.getLogger("httpx").info("INFO is not shown for httpx at all")
+    logging.getLogger("bot").error("callback failed: InvalidURL('http://u:hunter2@[::1/in')")
     err = capsys.readouterr().err
-    assert token not in err and "syt_secret_value" not in err
+    assert token not in err and "syt_secret_value" not in err and "hunter2" not in err
+    assert "InvalidURL('http://<secret>@[::1/in')" in err
     assert "/bot<secret>/getMe" in err and "access_token=<secret>&since" in err
     assert "INFO is not shown" not in err
     logging.basicConfig(force=True)

@@ -58,3 +58,49 @@ def test_config_check_masks_every_credential(
     assert channels[1]["secret_env"] == "IPV6_SECRET"
     assert shown["telegram"]["webhook_url"] == "https://***@bot.example.org/telegram?secret=***"
     assert shown["telegram"]["api_url"] == "https://api.telegram.org"
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("http://user:hunter2@127.0.0.1:99999/in", "http://***@127.0.0.1:99999/in"),
+        ("http://user:hunter2@[::1/in", "http://***@[::1/in"),
+        ("http://user:hunt@er2@host/in?k=hunter2", "http://***@host/in?k=***"),
+    ],
+)
+def test_a_url_no_parser_accepts_is_masked_too(
+    url: str,
+    shown: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = tmp_path / "branchbot.toml"
+    path.write_text(
+        f'playground = false\n[[webhook.channels]]\nname = "lab"\n'
+        f'secret = "channel-secret-0123456789"\ncallback_url = "{url}"\n'
+    )
+    assert main(["config", "check", "--config", str(path)]) == 0
+    printed = capsys.readouterr().out
+    assert "hunter2" not in printed and "er2" not in printed, printed
+    assert json.loads(printed)["webhook"]["channels"][0]["callback_url"] == shown
+
+
+@pytest.mark.parametrize(
+    ("setting", "where"),
+    [
+        ('database_url = "postgresql://u:hunter2@[::1/db"', "database_url"),
+        ('database_url = ["postgresql://u:hunter2@db/x"]', "database_url"),
+        ('[http]\nport = "hunter2"', "http.port"),
+        ('[telegram]\ntoken = ["hunter2"]', "telegram.token"),
+    ],
+)
+def test_a_validation_error_does_not_echo_the_value(
+    setting: str, where: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "branchbot.toml"
+    path.write_text(setting + "\n")
+    assert main(["config", "check", "--config", str(path)]) == 2
+    out, err = capsys.readouterr()
+    assert "hunter2" not in out + err, err
+    assert f"  {where}: " in err, err

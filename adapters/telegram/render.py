@@ -86,4 +86,6 @@ def split_html(text: Markup, limit: int = MAX_TEXT) -> list[str]:
             parts.append("".join(u.html for u in head))
             length = sum(size(u.html) for u in current)
     parts.append("".join(u.html for u in current))
-    return [part.strip() for part in parts if part.strip()]
+    # Only the gaps cut at (spaces, line breaks) are trimmed: a person's own U+3000 or U+00A0
+    # at the end of the message is text, as in every other renderer.
+    return [part.strip(" \n") for part in parts if part.strip()]

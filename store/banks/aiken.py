@@ -45,9 +45,9 @@ def parse_aiken(text: str, name: str, file: str, limits: Limits = LIMITS) -> Ban
                     fail(start, str(error))
             question, options = [], []
         elif option and question:
-            if len(options) == len(LETTERS):
-                fail(number, f"at most {len(LETTERS)} options")
-            elif option.group(1).upper() != LETTERS[len(options)]:
+            # Past the last letter there is no letter to expect: build_question refuses the
+            # question for its number of options, once, at its first line.
+            if len(options) < len(LETTERS) and option.group(1).upper() != LETTERS[len(options)]:
                 fail(number, f"expected option {LETTERS[len(options)]}")
             options.append(option.group(2))
         elif options:

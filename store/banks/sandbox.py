@@ -26,6 +26,7 @@ from store.banks import (
     ParsedLesson,
     ParsedLevel,
     ParsedQuestion,
+    load,
     parse_file,
 )
 from store.banks.limits import Limits
@@ -87,6 +88,15 @@ async def parse_isolated(file: str, data: bytes, bank: str | None, limits: Limit
     if process.returncode != 0:
         return _refused(file, bank, "the file could not be read")
     return from_json(json.loads(out))
+
+
+def load_isolated(path: Path, bank: str | None, limits: Limits) -> Bank:
+    """``banks.load`` in a child process (``branchbot bank import``): a file over the size
+    limit is refused from its size, unread; any other is parsed behind the same fence as a
+    file sent in a chat."""
+    if path.stat().st_size > limits.file_bytes:
+        return load(path, bank, limits)
+    return asyncio.run(parse_isolated(path.name, path.read_bytes(), bank, limits))
 
 
 def main() -> int:

@@ -70,6 +70,10 @@ HOSTILE: dict[str, str] = {
     "cjk punctuation": "「支部」，（书记）：",
     "crlf setext": "Title\r\n===",
     "only spaces line": "a\n   \nb",
+    "ideographic spaces at the ends": "\u3000\u3000code\u3000",
+    "no-break spaces at the ends": "\u00a0code\u00a0",
+    "unicode spaces at the ends": "\u2003\u202f\u205f\u1680code\u2009\u200a",
+    "unicode spaces line": "a\n\u3000\u00a0\nb",
     "leading newlines": "\n\nx",
     "very long line": "word " * 2000 + "x" * 6000,
 }

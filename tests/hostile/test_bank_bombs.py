@@ -78,7 +78,12 @@ BOMBS = [
     Bomb("laughs.yaml", billion_laughs, "laughs.yaml:4: more than 20 aliases"),
     Bomb("wide.xlsx", huge_dimension, "wide.xlsx:10001: more than 10,000 rows"),
     Bomb("bomb.xlsx", zip_bomb, "bomb.xlsx:1: the workbook unpacks to more than"),
-    Bomb("deep.yaml", lambda: b"[" * 5000 + b"]" * 5000, "deep.yaml:1: nested deeper than 16"),
+    Bomb("deep.yaml", lambda: b"[" * 100 + b"]" * 100, "deep.yaml:1: nested deeper than 16"),
+    Bomb(
+        "deeper.yaml",
+        lambda: b"[" * 5000 + b"]" * 5000,
+        "deeper.yaml:1: not valid YAML: while increasing flow level",
+    ),
     Bomb(
         "field.csv",
         lambda: b"question,A,B,answer\n" + b"x" * 140_000 + b",a,b,A\n",
@@ -102,6 +107,31 @@ BOMBS = [
         "blank.gift",
         lambda: b"x\n\n" * 1_000_000,
         "blank.gift:1: a question is longer than 16,384 characters",
+    ),
+    Bomb(
+        "eight.txt",
+        lambda: b"Which floor?\nA. 1\nB. 2\nC. 3\nD. 4\nE. 5\nF. 6\nA. 7\nA. 8\nANSWER: A\n",
+        "eight.txt:1: at most 6 options",
+    ),
+    Bomb(
+        "flat.yaml",
+        lambda: b"questions: [" + b"0," * (2 * 1024 * 1024 - 10) + b"0]\n",
+        "flat.yaml:1: the file expands to more than 200,000 values",
+    ),
+    Bomb(
+        "dashes.yaml",
+        lambda: b"questions:\n" + b"- 0\n" * (1024 * 1024 - 4),
+        "dashes.yaml:199999: the file expands to more than 200,000 values",
+    ),
+    Bomb(
+        "aliased.yaml",
+        lambda: b"a: &a [" + b"0," * 15_000 + b"0]\nquestions: [" + b"*a," * 19 + b"*a]\n",
+        "aliased.yaml:2: the file expands to more than 200,000 values",
+    ),
+    Bomb(
+        "loop.yaml",
+        lambda: b"questions: &q [*q]\n",
+        "loop.yaml:1: an alias refers to the node that contains it",
     ),
     Bomb(
         "nooptions.txt",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator
 
@@ -69,7 +70,11 @@ async def test_headers_sent_a_byte_at_a_time_are_cut_off(lab: Lab) -> None:
     assert "/help" in await lab.say("kai", "/help")
 
 
-async def test_a_body_sent_a_byte_at_a_time_gets_408_and_is_closed(lab: Lab) -> None:
+async def test_a_body_sent_a_byte_at_a_time_gets_408_and_is_closed(
+    lab: Lab, caplog: pytest.LogCaptureFixture
+) -> None:
+    """And without a traceback in the log: slow clients must not be able to flood it."""
+    caplog.set_level(logging.DEBUG)
     reader, writer = await connect(lab)
     body = b'{"id": "slow", "text": "' + b"x" * 500 + b'"}'
     writer.write(
@@ -83,6 +88,8 @@ async def test_a_body_sent_a_byte_at_a_time_gets_408_and_is_closed(lab: Lab) -> 
     sending.cancel()
     writer.close()
     assert "/help" in await lab.say("kai", "/help")
+    tracebacks = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert not tracebacks, [(r.name, r.getMessage(), r.exc_info) for r in tracebacks]
 
 
 async def test_a_kept_alive_connection_is_closed_once_idle(lab: Lab) -> None:

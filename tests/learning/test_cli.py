@@ -112,14 +112,22 @@ def test_counts_use_plural_forms(
     assert "1 question of this bank is not in the file (kept)" in out, out
 
 
-def test_the_summary_is_one_chinese_line(
+def test_the_cli_speaks_one_language_whatever_the_chat_locale(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """No space after the full-width colon: the line is one template, not pieces glued."""
+    """The parsers' lines are English, so the CLI's own lines are too, with default_locale zh."""
     cli_database(tmp_path, monkeypatch)
-    monkeypatch.setenv("BRANCHBOT_DEFAULT_LOCALE", "zh_Hans")
-    one = tmp_path / "one.yaml"
-    one.write_text("questions:\n  - {id: a, text: One, answer: true, category: c}\n")
-    assert main(["bank", "import", str(one), "--bank", "sample"]) == 0
-    out = capsys.readouterr().out
-    assert "题库sample：新增1道题、" in out and "： " not in out, out
+    monkeypatch.setenv("BRANCHBOT_DEFAULT_LOCALE", "zh")
+    (tmp_path / "flat.yaml").write_text("questions: []\n")
+    bad = "questions:\n  - {text: ''}\n  - {text: Ok?, answer: true}\n"
+    (tmp_path / "bad.yaml").write_text(bad)
+    (tmp_path / "good.yaml").write_text("questions:\n  - {text: Ok?, answer: true}\n")
+    assert main(["bank", "import", str(tmp_path / "flat.yaml")]) == 1
+    assert main(["bank", "import", str(tmp_path / "bad.yaml")]) == 1
+    assert main(["bank", "import", str(tmp_path / "good.yaml")]) == 0
+    assert main(["bank", "import", str(tmp_path / "missing.yaml")]) == 2
+    out, err = capsys.readouterr()
+    assert "flat.yaml has no questions, levels or lessons; nothing imported" in err, err
+    assert "bad.yaml:2: text is missing" in err and "1 error, nothing imported" in err, err
+    assert "bank default: 1 question added" in out, out
+    assert not [char for char in out + err if "\u3000" <= char <= "\u9fff" or char >= "\uff00"]
