@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -181,6 +182,10 @@ def parse_event(platform: str, body: bytes) -> Incoming:
         raise BadEvent(f"field {error}") from None
 
 
+CREDENTIALS = re.compile(r"://[^/\s'\"]*@")
+"""``user:password@`` in a URL an error message repeats."""
+
+
 def render(address: Address, message: Outgoing, message_id: str) -> dict[str, Any]:
     """The JSON the bot POSTs for one message (empty fields left out)."""
     chat_id = address.chat_id or f"direct:{address.user_id}"
@@ -274,7 +279,9 @@ class WebhookChannel:
                 if not 200 <= response.status < 300:
                     raise TransientError(f"callback answered {response.status}")
         except (aiohttp.ClientError, TimeoutError) as error:
-            raise TransientError(f"callback failed: {error!r}") from error
+            # The text goes into the outbox row and the log: never the URL's password.
+            detail = CREDENTIALS.sub("://***@", repr(error))
+            raise TransientError(f"callback failed: {detail}") from error
         return SentRef(message_id)
 
 
