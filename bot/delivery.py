@@ -441,9 +441,11 @@ class Delivery:
         except RetryLater as error:
             parts = 0
             verdict = self._judge(row)
+            # Served elsewhere meanwhile: the limit is this chat's, so only it waits.
             whole_account = error.whole_account and verdict is None
             self.limiter.pause(chat, error.seconds, whole_account, time.monotonic())
             self.metrics.retries.labels(self.adapter.name, "rate_limited").inc()
+            verdict = self._rate_limited_too_long(row, verdict)
             if verdict is None:
                 self._backoff[row.id] = self._backoff.get(row.id, 0) + 1
             else:
@@ -530,6 +532,18 @@ class Delivery:
             and now - since >= self.transient_give_up
             and self._tried(row) + 1 >= self.max_attempts
         ):
+            return Blame.GIVE_UP
+        return None
+
+    def _rate_limited_too_long(self, row: PendingMessage, verdict: Blame | None) -> Blame | None:
+        """A 429 says "wait", not "no": a busy group hitting its per-minute limit while other
+        chats are served is the normal case and must never use up a row's attempts. Only a
+        row the platform has kept rate-limiting for ``transient_give_up`` seconds while serving
+        others is given up."""
+        if verdict is not Blame.COUNT:
+            return verdict
+        failing = self._transient.get(row.id)
+        if failing is not None and time.monotonic() - failing.since >= self.transient_give_up:
             return Blame.GIVE_UP
         return None
 

@@ -426,7 +426,7 @@ async def test_a_row_always_rate_limited_fails_and_stops_pausing_the_account(
     calls: list[str] = []
     bot, adapter = await make_bot(
         refused(calls, lambda: RetryLater(0.05, whole_account=True)),
-        delivery={"max_attempts": 3},
+        delivery={"max_attempts": 3, "transient_give_up_hours": 0.3 / 3600},
     )
     others = [f"other {i}" for i in range(100)]
     await queue(bot, others, chat="dm-kai")
@@ -436,7 +436,33 @@ async def test_a_row_always_rate_limited_fails_and_stops_pausing_the_account(
     assert (await stored(bot, behind)).status == "sent"
     assert texts_to(adapter, "dm-kai") == others
     assert failed_metric(bot, "RetryLater") == 1
-    assert len(calls) <= 2 * 3 + 1, "pauses bounded by the attempts"
+
+
+async def test_a_busy_group_rate_limited_while_others_are_served_loses_nothing(
+    make_bot: BotFactory, quick_retries: None
+) -> None:
+    """Telegram answers a group over its 20 a minute with a 429 for that chat: wait, never
+    use up the row's attempts, however many 429s come while other chats are served."""
+    limited = [8]
+
+    def rate_limited(address: Address, message: Outgoing) -> Exception | None:
+        if address.chat_id != "dm-mei" or limited[0] == 0:
+            return None
+        limited[0] -= 1
+        return RetryLater(0.02, whole_account=False)
+
+    robot = MemoryAdapter(fail=rate_limited)
+    robot.capabilities = TRICKLE
+    bot, adapter = await make_bot(robot, delivery={"max_attempts": 3})
+    others = [f"other {i}" for i in range(100)]
+    await queue(bot, others, chat="dm-kai")
+    notice, behind = await queue(bot, ["the notice", "help"])
+    await settle(bot, timeout=20)
+    assert (await stored(bot, notice)).status == "sent"
+    assert (await stored(bot, behind)).status == "sent"
+    assert texts_to(adapter, "dm-kai") == others
+    assert limited == [0], "all eight 429s were answered by waiting"
+    assert not failed_metric(bot, "RetryLater")
 
 
 async def test_a_row_failing_alone_for_the_give_up_time_fails(
