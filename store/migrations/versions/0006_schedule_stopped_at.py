@@ -21,5 +21,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("broadcast_schedules") as batch:
-        batch.drop_column("stopped_at")
+    # Not in batch mode: on SQLite that rebuilds the table, and dropping the old one cascades
+    # through its foreign keys. SQLite drops a column in place (3.35 and later).
+    op.drop_column("broadcast_schedules", "stopped_at")

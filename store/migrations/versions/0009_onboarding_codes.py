@@ -39,5 +39,6 @@ def downgrade() -> None:
     op.drop_index("ix_code_failures_key", table_name="code_failures")
     op.drop_index(op.f("ix_code_failures_failed_at"), table_name="code_failures")
     op.drop_table("code_failures")
-    with op.batch_alter_table("link_codes") as batch:
-        batch.drop_column("user_id")
+    # Not in batch mode: on SQLite that rebuilds the table, and dropping the old one cascades
+    # through its foreign keys. SQLite drops a column in place (3.35 and later).
+    op.drop_column("link_codes", "user_id")
