@@ -24,7 +24,8 @@ async def test_downgrades_keep_the_rows_that_point_at_their_tables(database_url:
         await db.upgrade()
         async with db.engine.begin() as connection:
             for sql in (
-                f"INSERT INTO branches (id, name, key, created_at) VALUES (1, 'Lib', 'lib', {STAMP})",
+                "INSERT INTO branches (id, name, key, created_at) "
+                f"VALUES (1, 'Lib', 'lib', {STAMP})",
                 "INSERT INTO members (id, display_name, branch_id, created_at) "
                 f"VALUES (1, 'Sam', 1, {STAMP})",
                 "INSERT INTO secretaries (member_id, branch_id) VALUES (1, 1)",

@@ -19,6 +19,10 @@ from bot.identity import Role
 from dialogs.learning.common import router
 from store.bank_jobs import Upload
 from store.banks import FORMATS, LIMITS, shown
+from store.branches import branch_key
+
+SKIP_BAD = "skip-bad"
+"""The caption word that imports the good questions of a file with errors."""
 
 
 def _branch(ctx: Context) -> int | None:
@@ -27,8 +31,10 @@ def _branch(ctx: Context) -> int | None:
     branches = ctx.who.secretary_of
     if len(branches) == 1:
         return next(iter(branches))
-    caption = ctx.event.text.casefold()
-    named = [b for b, name in branches.items() if name.casefold() in caption]
+    # The caption is the branch's name, with ``skip-bad`` anywhere: compared whole, so a
+    # branch called "East" is not also "East Wing", nor "Bad" the ``skip-bad`` caption.
+    caption = branch_key(" ".join(w for w in ctx.event.text.split() if w.lower() != SKIP_BAD))
+    named = [b for b, name in branches.items() if branch_key(name) == caption]
     return named[0] if len(named) == 1 else None
 
 
@@ -64,7 +70,7 @@ async def import_file(ctx: Context, attachment: Attachment) -> bool:
         Upload(
             file_name=shown(attachment.name, 255),
             data=attachment.data,
-            skip_bad="skip-bad" in ctx.event.text.lower(),
+            skip_bad=SKIP_BAD in ctx.event.text.lower().split(),
             admin=ctx.who.is_admin,
             branch_id=branch_id,
             member_id=ctx.who.member_id,

@@ -130,6 +130,19 @@ async def test_a_secretary_of_two_branches_names_the_branch(make_bot: BotFactory
     assert [q[4] for q in await questions(bot.db)] == [await branch_id(bot, "Archive")]
 
 
+async def test_a_caption_names_a_branch_whole(make_bot: BotFactory) -> None:
+    """"East Wing" is not also "East", and ``skip-bad`` does not name a branch called "Bad"."""
+    bot, adapter = await make_bot()
+    for name in ("East", "East Wing", "Bad"):
+        await ask(bot, adapter, "boss", f"/branch add {name}")
+        await join(bot, adapter, "sam", name, "secretary")
+    said = await upload(
+        bot, adapter, "sam", "shelves.csv", SECRETARY_CSV, caption="East Wing skip-bad"
+    )
+    assert "1 new question" in said, said
+    assert [q[4] for q in await questions(bot.db)] == [await branch_id(bot, "East Wing")]
+
+
 async def test_a_file_nothing_can_be_read_from_says_so_even_with_skip_bad(
     make_bot: BotFactory,
 ) -> None:
