@@ -405,14 +405,14 @@ class Router:
         if error.found is None:
             ctx.reply(
                 _("“{text}” is not a {kind}: write it like {example}."),
-                text=error.text,
+                text=shorten(error.text),
                 kind=ctx.text(kind.noun),
                 example=kind.example(),
             )
         else:
             ctx.reply(
                 _("{text} is a {found}; this needs a {kind}, like {example}."),
-                text=error.text,
+                text=shorten(error.text),
                 found=ctx.text(error.found.noun),
                 kind=ctx.text(kind.noun),
                 example=kind.example(),

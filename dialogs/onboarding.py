@@ -950,8 +950,14 @@ async def one_account(ctx: Context, who: str) -> Account | None:
     if len({account.member_id for account in found}) > 1:
         lines = [ctx.t(_("Several people are called “{who}”; use the account:"), who=shorten(who))]
         lines += [
-            Markup.format("• `{account}` — {name}", account=a.identity, name=a.name)
-            + Markup.literal(f" ({a.branch_name})" if a.branch_name else "")
+            ctx.t(
+                _("• `{account}` — {name} ({branch})"),
+                account=a.identity,
+                name=a.name,
+                branch=a.branch_name,
+            )
+            if a.branch_name
+            else Markup.format("• `{account}` — {name}", account=a.identity, name=a.name)
             for a in found
         ]
         ctx.reply(Markup.join(lines))
@@ -988,7 +994,9 @@ async def member_move(ctx: Context, target: str) -> None:
     size = next((n for n in range(len(keys), 0, -1) if keys[n - 1] in found), 0)
     if size == 0:
         if len(words) < 2:
-            ctx.reply(_("Usage: `{usage}`"), usage="/member move <who> <branch>")
+            command, _family = ctx.commands.find("member", ["move"])
+            assert command is not None  # this very handler's declaration
+            ctx.reply(_("Usage: `{usage}`"), usage=command.usage(ctx.text, ctx.who.has))
         else:
             ctx.reply(_("There is no branch called “{name}”."), name=shorten(words[-1]))
         return

@@ -74,7 +74,8 @@ class BroadcastDialog(Dialog):
 
     async def on_text(self, ctx: Context, text: str) -> None:
         offered = self.data.get("labels") or {}
-        payload = offered.get("labels", {}).get(_label_key(text))
+        key = _label_key(text)
+        payload = offered.get("labels", {}).get(key) if key else None
         if payload is not None and offered.get("state") == self.state:
             await self.on_choice(ctx, payload)  # a button's label typed, as on a keyboard
         elif self.state == "text":
@@ -253,7 +254,8 @@ class BroadcastDialog(Dialog):
     def _ask(self, ctx: Context, message: str | Markup, choices: list[list[Choice]]) -> None:
         """Ask with buttons, remembering their labels: typing one (``Send``, any case) is
         the same as pressing it, like typing its number."""
-        labels = {_label_key(c.label): c.payload for row in choices for c in row}
+        # An emoji-only label has no key: it would match any typed emoji or punctuation.
+        labels = {key: c.payload for row in choices for c in row if (key := _label_key(c.label))}
         self.data["labels"] = {"state": self.state, "labels": labels}
         ctx.reply(message, choices=choices)
 
@@ -296,7 +298,7 @@ class BroadcastDialog(Dialog):
         scope = self.data["branches"]
         if scope.get("all"):
             return ctx.t(_("all branches ({count})"), count=len(branches)).plain()
-        return ctx.text(_(", ")).join(branches[i] for i in scope["ids"] if i in branches)
+        return ctx.listing(branches[i] for i in scope["ids"] if i in branches)
 
     async def _chose_confirm(self, ctx: Context, payload: str) -> None:
         if payload == "cancel":

@@ -95,3 +95,9 @@ async def test_invite_expiry_names_its_time_zone(lab: Lab) -> None:
     answer = await lab.say("boss", "/invite Science Wing")
     # Chinese replies write dates as Chinese does and name the zone in full-width brackets
     assert re.search(r"有效期至20\d\d年\d{1,2}月\d{1,2}日 \d\d:\d\d（中国时间）：", answer)
+
+
+async def test_member_move_usage_is_in_the_readers_words(lab: Lab) -> None:
+    await lab.say("boss", "/lang zh")
+    answer = await lab.say("boss", "/member move Mei")
+    assert "用法" in answer and "<who>" not in answer and "<branch>" not in answer, answer
