@@ -87,7 +87,8 @@ async def parse_isolated(file: str, data: bytes, bank: str | None, limits: Limit
         return _refused(file, bank, f"reading the file took more than {limits.cpu_seconds} s")
     if process.returncode != 0:
         return _refused(file, bank, "the file could not be read")
-    return from_json(json.loads(out))
+    # Thousands of questions to decode: off the event loop, so other chats go on meanwhile.
+    return await asyncio.to_thread(lambda: from_json(json.loads(out)))
 
 
 def load_isolated(path: Path, bank: str | None, limits: Limits) -> Bank:
