@@ -127,8 +127,8 @@ async def test_bind_in_a_group_with_the_bot_name(fake: FakeTelegram, sqlite_url:
         assert "send me your invite code" in await say(fake, mei, "/start join")
         assert "Welcome to Main Library" in await say(fake, mei, code.group(1))
         # A crafted link cannot run a command that is not direct-only, nor pass arguments.
-        assert "not a valid invite code" in await say(fake, mei, "/start cancel")
-        assert "not a valid invite code" in await say(fake, mei, "/start link-ABCD2345")
+        assert "not an invite code you can use" in await say(fake, mei, "/start cancel")
+        assert "not an invite code you can use" in await say(fake, mei, "/start link-ABCD2345")
 
 
 async def test_button_presses_are_answered(fake: FakeTelegram, sqlite_url: str) -> None:
