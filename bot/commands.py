@@ -18,7 +18,6 @@ from bot.identity import Role
 from bot.markup import Markup
 from bot.messages import Choice
 from bot.numbers import BadNumber, Kind
-from store.branches import MAX_NAME, branch_key
 
 if TYPE_CHECKING:
     from bot.context import Context
@@ -385,20 +384,9 @@ class Router:
     async def _branch(
         self, ctx: Context, tokens: list[str], needed_after: int
     ) -> tuple[Branch, int] | None:
-        """The branch named by the longest run of leading words, in one query. Only runs that
-        fit a branch name are asked for, so the words a person sends cannot multiply queries."""
-        keys: list[str] = []
-        for size in range(1, max(1, len(tokens) - needed_after) + 1):
-            key = branch_key(" ".join(tokens[:size]))
-            if len(key) > MAX_NAME:
-                break
-            keys.append(key)
-        found = await ctx.store.branches.by_names(keys)
-        for size in range(len(keys), 0, -1):
-            branch = found.get(keys[size - 1])
-            if branch is not None:
-                return branch, size
-        return None
+        """The branch named by the longest run of leading words that leaves room for the
+        arguments after it."""
+        return await ctx.store.branches.named_by_run(tokens, max(1, len(tokens) - needed_after))
 
     @staticmethod
     def _bad_number(ctx: Context, kind: Kind, error: BadNumber) -> None:

@@ -984,15 +984,9 @@ def tell_member(ctx: Context, account: Account, message: str, **values: str) -> 
 )
 async def member_move(ctx: Context, target: str) -> None:
     words = target.split()
-    keys: list[str] = []
-    for size in range(1, len(words)):  # the branch is the longest tail; a name stays in front
-        key = branch_key(" ".join(words[-size:]))
-        if len(key) > MAX_NAME:
-            break
-        keys.append(key)
-    found = await ctx.store.branches.by_names(keys)
-    size = next((n for n in range(len(keys), 0, -1) if keys[n - 1] in found), 0)
-    if size == 0:
+    # the branch is the longest run at the end; at least one word of a name stays in front
+    named = await ctx.store.branches.named_by_run(words, len(words) - 1, at_end=True)
+    if named is None:
         if len(words) < 2:
             command, _family = ctx.commands.find("member", ["move"])
             assert command is not None  # this very handler's declaration
@@ -1000,7 +994,7 @@ async def member_move(ctx: Context, target: str) -> None:
         else:
             ctx.reply(_("There is no branch called “{name}”."), name=shorten(words[-1]))
         return
-    branch = found[keys[size - 1]]
+    branch, size = named
     account = await one_account(ctx, " ".join(words[:-size]))
     if account is None:
         return

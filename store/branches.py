@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -54,6 +54,26 @@ class Branches:
             return {}
         found = await self.session.scalars(select(Branch).where(Branch.key.in_(keys)))
         return {branch.key: branch for branch in found}
+
+    async def named_by_run(
+        self, words: Sequence[str], most: int, *, at_end: bool = False
+    ) -> tuple[Branch, int] | None:
+        """The branch named by the longest run of up to ``most`` words at the start of
+        ``words`` (``at_end``: at its end), and that run's length; in one query. Only runs that
+        fit a branch name are asked for, so the words a person sends cannot multiply queries."""
+        keys: list[str] = []
+        for size in range(1, most + 1):
+            run = words[-size:] if at_end else words[:size]
+            key = branch_key(" ".join(run))
+            if len(key) > MAX_NAME:
+                break
+            keys.append(key)
+        found = await self.by_names(keys)
+        for size in range(len(keys), 0, -1):
+            branch = found.get(keys[size - 1])
+            if branch is not None:
+                return branch, size
+        return None
 
     async def get(self, branch_id: int) -> Branch | None:
         return await self.session.get(Branch, branch_id)
