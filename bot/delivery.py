@@ -333,6 +333,10 @@ class Delivery:
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop_task: asyncio.Task[None] | None = None
         self._flush_task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+        """Asks the flusher to end between flushes: a cancel inside a transaction leaves its
+        connection holding the database's write lock (SQLite), which the last flush would
+        then wait on and fail."""
         self._gauge = metrics.pending.labels(adapter.name)
 
     async def start(self) -> None:
@@ -355,13 +359,13 @@ class Delivery:
         )
 
     async def stop(self) -> None:
-        for task in (self._loop_task, self._flush_task):
-            if task is not None:
-                task.cancel()
-        for task in (self._loop_task, self._flush_task):
-            if task is not None:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        self._stopping.set()
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop_task
+        if self._flush_task is not None:
+            await self._flush_task
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._flush()
@@ -719,8 +723,9 @@ class Delivery:
         self.metrics.sent.labels(self.adapter.name, status).inc()
 
     async def _flusher(self) -> None:
-        while True:
-            await asyncio.sleep(self.flush_interval)
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.flush_interval)
             try:
                 await self._flush()
             except Exception:

@@ -31,7 +31,7 @@ from bot.messages import (
 )
 from store.models import Broadcast, OutboxRow
 from store.repos import Repositories
-from store.runtime import PendingMessage
+from store.runtime import Outbox, PendingMessage
 from tests.broadcast.conftest import broadcast, finished, organisation
 from tests.conftest import BotFactory, settle
 from tests.helpers import ask
@@ -316,6 +316,33 @@ async def test_a_restart_after_the_merge_or_the_unfold_still_delivers_the_others
     assert_unfolded_and_delivered(room_texts(restarted), await outcomes(bot))
     assert len(calls) == 1 + 3
     assert f"N{number} sent: 4 delivered, 0 unreachable." in report_in(restarted, number)
+
+
+async def test_a_stop_lets_the_outcomes_being_written_finish(
+    make_bot: BotFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stop that cut the flusher off inside its transaction left that connection holding
+    SQLite's write lock, and the last flush failed on it with "database is locked" (seen in
+    CI): the flush in progress is now finished, then the stop goes on."""
+    real = Outbox.finish_many
+    inside = asyncio.Event()
+    writes: list[str] = []
+
+    async def slow(self: Outbox, results: Any) -> None:
+        writes.append("begun")
+        await real(self, results)
+        inside.set()
+        await asyncio.sleep(0.3)
+        writes.append("done")
+
+    monkeypatch.setattr(Outbox, "finish_many", slow)
+    bot, _ = await make_bot()
+    (row,) = await queue(bot, ["hello"])
+    async with asyncio.timeout(10):
+        await inside.wait()
+    await bot.stop()
+    assert writes == ["begun", "done"], "one write, finished, not cut off and written again"
+    assert (await stored(bot, row)).status == "sent"
 
 
 async def test_a_merge_of_poisoned_rows_is_unfolded_and_each_fails_alone(
