@@ -27,6 +27,7 @@ from adapters.memory import MemoryAdapter
 from bot.app import BranchBot
 from bot.config import load_config
 from store.banks import Bank, ParsedQuestion
+from store.learning import Learning
 from store.models import AnswerRecord
 from store.repos import Repositories
 
@@ -54,7 +55,7 @@ def bank() -> Bank:
 async def prepare(bot: BranchBot, members: int) -> None:
     async with bot.db.session() as session:
         store = Repositories(session)
-        await store.learning.import_bank(bank())
+        await store.get(Learning).import_bank(bank())
         branch = await store.branches.add("Bench")
         assert branch is not None
         for n in range(members):

@@ -17,7 +17,7 @@ from bot.i18n import Plural, _, _n, translator
 from store import banks
 from store.banks.sandbox import load_isolated
 from store.db import Database
-from store.learning import Imported
+from store.learning import Imported, Learning
 from store.repos import Repositories
 
 
@@ -125,7 +125,7 @@ async def _bank_import(config: Config, bank: banks.Bank) -> Imported:
     try:
         await db.upgrade()
         async with db.session() as session:
-            return await Repositories(session).learning.import_bank(bank)
+            return await Repositories(session).get(Learning).import_bank(bank)
     finally:
         await db.dispose()
 

@@ -29,6 +29,7 @@ from apscheduler.triggers.date import DateTrigger
 
 from bot.engine import Engine
 from bot.timetable import Timetable, next_run, trigger
+from store.broadcasts import Broadcasts
 from store.clock import now
 from store.db import Database
 from store.repos import Repositories
@@ -274,8 +275,10 @@ class Scheduler:
         Returns how many were deleted."""
         before = now() - self.retention.outbox
         async with self.db.session() as session:
-            below = await Repositories(session).broadcasts.oldest_outbox_in_use(
-                self.retention.reminder_max
+            below = (
+                await Repositories(session)
+                .get(Broadcasts)
+                .oldest_outbox_in_use(self.retention.reminder_max)
             )
         after: int | None = 0
         total = 0

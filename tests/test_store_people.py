@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from store.banks import load
 from store.clock import now
+from store.learning import Learning
 from store.models import AnswerRecord, DailyDone, Invite, Room, Secretary
 from store.repos import Repositories
 from tests.conftest import BotFactory
@@ -66,13 +67,15 @@ async def test_merge_first_writes_what_learning_kept_back(make_bot: BotFactory) 
     bot, _ = await make_bot()
     async with bot.db.session() as session:
         store = Repositories(session)
-        question = (await store.learning.import_bank(BANK)).added
+        question = (await store.get(Learning).import_bank(BANK)).added
         assert question
-        card = (await store.learning.cards(0, await store.learning.sample(None, 1)))[0]
+        card = (await store.get(Learning).cards(0, await store.get(Learning).sample(None, 1)))[0]
         keep = await store.people.ensure("memory", "mei", "Mei")
         absorb = await store.people.ensure("memory", "mei-phone", "Mei")
-        store.learning.record_answer(absorb, None, card, "run:0", "quiz", True, 4, date.today())
-        store.learning.finish_daily(absorb, date.today(), 1)
+        store.get(Learning).record_answer(
+            absorb, None, card, "run:0", "quiz", True, 4, date.today()
+        )
+        store.get(Learning).finish_daily(absorb, date.today(), 1)
         await store.merge_members(keep=keep, absorb=absorb)
         await store.flush()
         await session.commit()

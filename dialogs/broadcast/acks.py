@@ -10,6 +10,7 @@ from bot.i18n import _
 from bot.identity import Role
 from bot.markup import Markup
 from bot.numbers import NOTICE
+from store.broadcasts import Broadcasts
 
 router = Router()
 
@@ -22,7 +23,7 @@ async def record(ctx: Context, broadcast_id: int) -> None:
     if ctx.who.member_id is None:
         outcome = None
     else:
-        outcome = await ctx.store.broadcasts.acknowledge(broadcast_id, ctx.who.member_id)
+        outcome = await ctx.store.get(Broadcasts).acknowledge(broadcast_id, ctx.who.member_id)
     if outcome is True:
         message = _("Thank you: your “received” for {number} is recorded.")
     elif outcome is False:
@@ -69,7 +70,7 @@ async def typed(ctx: Context, number: int) -> bool:
 )
 async def acks(ctx: Context, number: int) -> None:
     shown = NOTICE.format(number)
-    broadcast = await ctx.store.broadcasts.get(number)
+    broadcast = await ctx.store.get(Broadcasts).get(number)
     if broadcast is None:
         ctx.reply(_("There is no notice {number}."), number=shown)
         return
@@ -77,7 +78,7 @@ async def acks(ctx: Context, number: int) -> None:
         ctx.reply(_("Notice {number} did not ask for “received”."), number=shown)
         return
     scope = None if ctx.who.is_admin else list(ctx.who.secretary_of)
-    branches = await ctx.store.broadcasts.acks_by_branch(broadcast.id, scope)
+    branches = await ctx.store.get(Broadcasts).acks_by_branch(broadcast.id, scope)
     if not branches:
         # Say why nothing is counted: only an admin's empty answer means nobody was addressed.
         if scope is not None:

@@ -20,6 +20,7 @@ from bot.numbers import NOTICE, SCHEDULE
 from bot.timetable import BadSchedule, NeverFires, When, parse_when
 from dialogs.broadcast.fanout import CATEGORIES, notice, user_text
 from dialogs.broadcast.schedule_words import schedule_words
+from store.broadcasts import Broadcasts
 from store.clock import now
 
 router = Router()
@@ -323,7 +324,7 @@ class BroadcastDialog(Dialog):
             "members": where in ("members", "both"),
             "ack": self.data["ack"],
         }
-        store = ctx.store.broadcasts
+        store = ctx.store.get(Broadcasts)
         when = self.data["when"]
         if when is None:
             self.finish()

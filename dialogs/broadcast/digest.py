@@ -9,6 +9,7 @@ from bot.context import Context
 from bot.i18n import _
 from bot.identity import Role
 from bot.markup import Markup
+from store.broadcasts import Broadcasts
 from store.models import Branch
 
 router = Router()
@@ -35,7 +36,7 @@ async def digest_add(ctx: Context, text: str) -> None:
     else:
         ctx.reply(_("You manage several branches: use `/digest for <branch> <text>`."))
         return
-    await ctx.store.broadcasts.add_digest_item(branch_id, text, ctx.who.member_id)
+    await ctx.store.get(Broadcasts).add_digest_item(branch_id, text, ctx.who.member_id)
     ctx.reply(_("Queued for the next digest of {scope}."), scope=scope)
 
 
@@ -51,13 +52,13 @@ async def digest_for(ctx: Context, branch: Branch, text: str) -> None:
     if len(text) > MAX_ITEM:
         ctx.reply(_("A digest line can be at most {most} characters long."), most=MAX_ITEM)
         return
-    await ctx.store.broadcasts.add_digest_item(branch.id, text, ctx.who.member_id)
+    await ctx.store.get(Broadcasts).add_digest_item(branch.id, text, ctx.who.member_id)
     ctx.reply(_("Queued for the next digest of {scope}."), scope=branch.name)
 
 
 @router.command("digest", summary=_("what the next digest holds"), role=Role.SECRETARY)
 async def digest_show(ctx: Context) -> None:
-    items = await ctx.store.broadcasts.queued_digest()
+    items = await ctx.store.get(Broadcasts).queued_digest()
     mine = [i for i in items if i.branch_id is None or ctx.who.manages(i.branch_id)]
     if not mine:
         ctx.reply(_("The next digest is empty, so it will not be sent."))

@@ -22,6 +22,7 @@ from bot.markup import Markup
 from bot.messages import Choice, Outgoing
 from bot.numbers import NOTICE, SCHEDULE
 from bot.timetable import QuietHours, Timetable, next_run, parse_when
+from store.broadcasts import Broadcasts
 from store.clock import as_utc, now
 from store.db import Database
 from store.models import Broadcast, BroadcastSchedule
@@ -140,7 +141,7 @@ class Broadcaster:
     async def timetables(self) -> list[Timetable]:
         """Every active schedule, the digest's among them (created from the config)."""
         async with self.db.session() as session:
-            store = Repositories(session).broadcasts
+            store = Repositories(session).get(Broadcasts)
             if not self._digest_checked:
                 await self._ensure_digest(store)
                 self._digest_checked = True
@@ -179,7 +180,7 @@ class Broadcaster:
         pending: list[dict[str, Any]] = []
         async with self.db.session() as session:
             repos = Repositories(session)
-            store = repos.broadcasts
+            store = repos.get(Broadcasts)
             schedule = await store.schedule(schedule_id)
             if schedule is None or not schedule.active or not self._due(schedule):
                 return
@@ -207,7 +208,7 @@ class Broadcaster:
         targets: a secretary moved off a branch must not keep broadcasting to it."""
         if schedule.created_by is None:
             return True
-        rights = await repos.broadcasts.rights(schedule.created_by)
+        rights = await repos.get(Broadcasts).rights(schedule.created_by)
         if rights is None:
             return False
         identities, secretary_of = rights
@@ -245,7 +246,7 @@ class Broadcaster:
     # -- the digest ---------------------------------------------------------------------
 
     async def _digest(self, repos: Repositories) -> None:
-        store = repos.broadcasts
+        store = repos.get(Broadcasts)
         items = await store.queued_digest()
         if not items:
             return
@@ -279,7 +280,7 @@ class Broadcaster:
     async def tick(self) -> None:
         """Move every unfinished broadcast on, then nudge those who owe an acknowledgement."""
         async with self.db.session() as session:
-            unfinished = await Repositories(session).broadcasts.unfinished()
+            unfinished = await Repositories(session).get(Broadcasts).unfinished()
         for broadcast in unfinished:
             try:
                 if broadcast.status == "new":
@@ -295,14 +296,14 @@ class Broadcaster:
         """Resolve the targets into recipient rows, in one transaction with the status."""
         async with self.db.session() as session:
             repos = Repositories(session)
-            broadcast = await repos.broadcasts.get(broadcast_id)
+            broadcast = await repos.get(Broadcasts).get(broadcast_id)
             if broadcast is None or broadcast.status != "new":
                 return
             scope = broadcast.branch_ids
             branch_ids = None if scope.get("all") else [int(b) for b in scope.get("ids", [])]
             rows: list[dict[str, Any]] = []
             if broadcast.rooms:
-                rooms = await repos.broadcasts.rooms(branch_ids)
+                rooms = await repos.get(Broadcasts).rooms(branch_ids)
                 # A room is spoken to in its branch's language, like everything sent there.
                 languages = await repos.branches.locales(room.branch_id for room in rooms)
                 for room in rooms:
@@ -321,7 +322,9 @@ class Broadcaster:
                         }
                     )
             if broadcast.members or broadcast.ack:
-                members = await repos.broadcasts.reachable_members(branch_ids, self.can_open_dm)
+                members = await repos.get(Broadcasts).reachable_members(
+                    branch_ids, self.can_open_dm
+                )
                 for member in members:
                     status = "queued" if broadcast.members else "track"
                     if member.chat_id is None and broadcast.members:
@@ -341,7 +344,7 @@ class Broadcaster:
                             "error": NO_DIRECT_CHAT if status == "unreachable" else None,
                         }
                     )
-            await repos.broadcasts.add_recipients(rows)
+            await repos.get(Broadcasts).add_recipients(rows)
             broadcast.total = sum(1 for r in rows if r["status"] != "track")
             broadcast.status = "sending"
             pending = self._tell(
@@ -360,10 +363,10 @@ class Broadcaster:
         while True:
             async with self.db.session() as session:
                 repos = Repositories(session)
-                broadcast = await repos.broadcasts.get(broadcast_id)
+                broadcast = await repos.get(Broadcasts).get(broadcast_id)
                 if broadcast is None:
                     return
-                recipients = await repos.broadcasts.queued(broadcast_id, self.options.chunk)
+                recipients = await repos.get(Broadcasts).queued(broadcast_id, self.options.chunk)
                 if not recipients:
                     return
                 text = Markup.from_json(broadcast.text)
@@ -391,7 +394,7 @@ class Broadcaster:
                         }
                     )
                 ids = await repos.outbox.add_many(rows)
-                await repos.broadcasts.link_outbox(
+                await repos.get(Broadcasts).link_outbox(
                     [(r.id, i) for r, i in zip(recipients, ids, strict=True)]
                 )
             self._hand_over(ids, rows)
@@ -400,7 +403,7 @@ class Broadcaster:
         """The halfway message for big broadcasts, and the report once nothing is pending."""
         async with self.db.session() as session:
             repos = Repositories(session)
-            broadcast = await repos.broadcasts.get(broadcast_id)
+            broadcast = await repos.get(Broadcasts).get(broadcast_id)
             if broadcast is None or broadcast.status != "sending":
                 self._counted.pop(broadcast_id, None)
                 return
@@ -412,7 +415,7 @@ class Broadcaster:
                 ):
                     return
                 self._counted[broadcast_id] = moment
-            counts = await repos.broadcasts.delivery_counts(broadcast_id)
+            counts = await repos.get(Broadcasts).delivery_counts(broadcast_id)
             pending: list[dict[str, Any]] = []
             if counts["pending"]:
                 done = counts["sent"] + counts["unreachable"] + counts["failed"]
@@ -430,7 +433,7 @@ class Broadcaster:
                     )
             else:
                 self._counted.pop(broadcast_id, None)
-                await repos.broadcasts.finish(broadcast_id)
+                await repos.get(Broadcasts).finish(broadcast_id)
                 pending = await self._report(repos, broadcast, counts)
             ids = await repos.outbox.add_many(pending)
         self._hand_over(ids, pending)
@@ -455,7 +458,7 @@ class Broadcaster:
                 failed=counts["failed"],
             )
         ]
-        failed = await repos.broadcasts.undelivered(broadcast.id, REPORT_LINES)
+        failed = await repos.get(Broadcasts).undelivered(broadcast.id, REPORT_LINES)
         for outcome in failed:
             reason = t.text(FAILED_REASON if outcome.failed else _reason(outcome.error))
             if outcome.error != NO_DIRECT_CHAT:
@@ -537,10 +540,10 @@ class Broadcaster:
         async with self.db.session() as session:
             repos = Repositories(session)
             rows: list[dict[str, Any]] = []
-            for broadcast in await repos.broadcasts.due_reminders(
+            for broadcast in await repos.get(Broadcasts).due_reminders(
                 before, self.options.reminder_max
             ):
-                waiting = await repos.broadcasts.unacked_direct(
+                waiting = await repos.get(Broadcasts).unacked_direct(
                     broadcast.id, broadcast.reminders, budget
                 )
                 rendered: dict[str, dict[str, Any]] = {}
@@ -557,11 +560,11 @@ class Broadcaster:
                             "payload": rendered[locale],
                         }
                     )
-                await repos.broadcasts.nudged([r.id for r in waiting])
+                await repos.get(Broadcasts).nudged([r.id for r in waiting])
                 budget -= len(waiting)
                 if budget <= 0:
                     break  # this round may have more members: the next tick goes on
-                await repos.broadcasts.reminded(broadcast.id)
+                await repos.get(Broadcasts).reminded(broadcast.id)
             ids = await repos.outbox.add_many(rows)
         self._hand_over(ids, rows)
 

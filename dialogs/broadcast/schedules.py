@@ -12,6 +12,7 @@ from bot.markup import Markup
 from bot.numbers import SCHEDULE
 from bot.timetable import next_run
 from dialogs.broadcast.schedule_words import schedule_words
+from store.broadcasts import Broadcasts
 from store.clock import as_utc, now
 from store.models import BroadcastSchedule
 
@@ -30,7 +31,7 @@ def visible(ctx: Context, schedule: BroadcastSchedule) -> bool:
 
 @router.command("schedules", summary=_("list scheduled notices"), role=Role.SECRETARY)
 async def schedules(ctx: Context) -> None:
-    rows = [s for s in await ctx.store.broadcasts.active_schedules() if visible(ctx, s)]
+    rows = [s for s in await ctx.store.get(Broadcasts).active_schedules() if visible(ctx, s)]
     if not rows:
         ctx.reply(_("No notices are scheduled. Use /broadcast and choose “Later or repeating”."))
         return
@@ -82,7 +83,7 @@ def local(ctx: Context, moment: datetime) -> str:
 )
 async def unschedule(ctx: Context, number: int) -> None:
     shown = SCHEDULE.format(number)
-    schedule = await ctx.store.broadcasts.schedule(number)
+    schedule = await ctx.store.get(Broadcasts).schedule(number)
     if schedule is None or not visible(ctx, schedule):
         # Someone else's schedule for branches one does not manage answers like a missing one:
         # it is not theirs to know of.
@@ -106,5 +107,5 @@ async def unschedule(ctx: Context, number: int) -> None:
             _("Only the person who scheduled {number} or an admin can stop it."), number=shown
         )
         return
-    await ctx.store.broadcasts.stop_schedule(schedule.id)
+    await ctx.store.get(Broadcasts).stop_schedule(schedule.id)
     ctx.reply(_("Schedule {number} is stopped."), number=shown)

@@ -17,7 +17,7 @@ from bot.events import Attachment
 from bot.i18n import _
 from bot.identity import Role
 from dialogs.learning.common import router
-from store.bank_jobs import Upload
+from store.bank_jobs import BankJobs, Upload
 from store.banks import FORMATS, LIMITS, shown
 from store.branches import branch_key
 
@@ -66,7 +66,7 @@ async def import_file(ctx: Context, attachment: Attachment) -> bool:
                 names=ctx.listing(list(ctx.who.secretary_of.values())),
             )
             return True
-    await ctx.store.bank_jobs.add(
+    await ctx.store.get(BankJobs).add(
         Upload(
             file_name=shown(attachment.name, 255),
             data=attachment.data,

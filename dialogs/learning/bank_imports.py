@@ -21,12 +21,12 @@ from bot.i18n import Translator, _, _n, translator
 from bot.markup import Markup
 from bot.messages import Outgoing
 from bot.timetable import Timetable
-from store.bank_jobs import Claimed
+from store.bank_jobs import BankJobs, Claimed
 from store.banks import LIMITS, Bank, Limits
 from store.banks.model import shown
 from store.banks.sandbox import parse_isolated
 from store.db import Database
-from store.learning import Imported
+from store.learning import Imported, Learning
 from store.repos import Repositories
 from store.runtime import PendingMessage
 
@@ -93,7 +93,7 @@ class BankImports:
         """Read every waiting file, one after the other."""
         while True:
             async with self.db.session() as session:
-                job = await Repositories(session).bank_jobs.claim()
+                job = await Repositories(session).get(BankJobs).claim()
             if job is None:
                 return
             await self.read(job)
@@ -151,10 +151,10 @@ class BankImports:
         async with self.db.session() as session:
             repos = Repositories(session)
             if bank is not None:
-                done = await repos.learning.import_bank(bank, upload.branch_id)
+                done = await repos.get(Learning).import_bank(bank, upload.branch_id)
                 t = translator(upload.locale, self.default_locale)
                 lines = [*lines, *imported(t, bank, done)]
-            await repos.bank_jobs.finish(job.id, status)
+            await repos.get(BankJobs).finish(job.id, status)
             row: dict[str, Any] = {
                 "platform": upload.platform,
                 "chat_id": upload.chat_id,

@@ -11,6 +11,7 @@ from bot.identity import Role
 from bot.markup import Markup
 from dialogs.learning.common import learner, no_questions, router
 from dialogs.learning.runs import QuestionRun
+from store.learning import Learning
 
 CHALLENGE_LENGTH = 50
 """Questions drawn for one run; a perfect run ends there."""
@@ -34,7 +35,7 @@ class Challenge(QuestionRun):
 
     async def conclude(self, ctx: Context, lines: list[Markup]) -> None:
         run = self.data["right"]
-        best = await ctx.store.learning.improve(await learner(ctx), "challenge", run)
+        best = await ctx.store.get(Learning).improve(await learner(ctx), "challenge", run)
         lines.append(ctx.t(_("**Your run: {run}**"), run=run))
         if run > best:
             lines.append(ctx.t(_("🏆 A new personal best!")))
@@ -50,7 +51,7 @@ class Challenge(QuestionRun):
 )
 async def challenge(ctx: Context) -> None:
     await learner(ctx)
-    ids = await ctx.store.learning.sample(ctx.who.branch_id, CHALLENGE_LENGTH)
+    ids = await ctx.store.get(Learning).sample(ctx.who.branch_id, CHALLENGE_LENGTH)
     if not ids:
         no_questions(ctx)
         return

@@ -31,7 +31,7 @@ from bot.messages import Choice
 from dialogs.learning.common import award, no_questions, router, today
 from dialogs.learning.runs import GRACE, LETTERS, TRUTH, shown_option
 from store.clock import now
-from store.learning import Card
+from store.learning import Card, Learning
 
 MAX_SCORE = 1000
 """Kahoot's scale: a right answer is worth 500 to 1000 by speed."""
@@ -52,7 +52,7 @@ class GroupRound(Dialog):
     initial = "asking"
 
     async def begin(self, ctx: Context, **arguments: Any) -> None:
-        cards = await ctx.store.learning.cards(0, arguments["ids"])
+        cards = await ctx.store.get(Learning).cards(0, arguments["ids"])
         self.data.update(
             cards=[c.to_json() for c in cards],
             ids=[c.id for c in cards],
@@ -144,8 +144,8 @@ class GroupRound(Dialog):
         self.data["names"][key] = ctx.who.name
         score = speed_score(elapsed, self.data["seconds"]) if correct else 0
         self.data["scores"][key] = self.data["scores"].get(key, 0) + score
-        mine = await ctx.store.learning.cards(member, [question.id])
-        ctx.store.learning.record_answer(
+        mine = await ctx.store.get(Learning).cards(member, [question.id])
+        ctx.store.get(Learning).record_answer(
             member,
             ctx.who.branch_id,
             mine[0] if mine else question,
@@ -160,7 +160,7 @@ class GroupRound(Dialog):
             speed = ctx.settings.learning.points["group_speed"].points
             bonus = round(speed * (1 - min(1.0, elapsed / self.data["seconds"])))
             if bonus:
-                await ctx.store.learning.award(
+                await ctx.store.get(Learning).award(
                     member,
                     ctx.who.branch_id,
                     "group_speed",
@@ -270,7 +270,9 @@ async def quiz_group(ctx: Context, count: str | None) -> None:
         ctx.reply(_("A round is already running in this room."))
         return
     # The room's branch, not the secretary's (an admin may start it): its members answer.
-    ids = await ctx.store.learning.sample(branch.id, wanted or limit, kinds=("single", "truefalse"))
+    ids = await ctx.store.get(Learning).sample(
+        branch.id, wanted or limit, kinds=("single", "truefalse")
+    )
     if not ids:
         no_questions(ctx)
         return

@@ -15,6 +15,7 @@ from bot.markup import Markup
 from bot.messages import Choice, Image
 from dialogs.learning.common import award, learner, router
 from dialogs.learning.runs import QuestionRun
+from store.learning import Learning
 from store.models import Lesson
 
 DEEP_LINK_PREFIX = "lesson_"
@@ -54,11 +55,11 @@ class LessonRun(QuestionRun):
 
 
 async def open_lesson(ctx: Context, key: str) -> None:
-    lesson = await ctx.store.learning.lesson(key)
+    lesson = await ctx.store.get(Learning).lesson(key)
     if lesson is None:
         ctx.reply(_("There is no lesson {id}. /lessons lists them."), id=key)
         return
-    ids = await ctx.store.learning.sample(ctx.who.branch_id, lesson.questions, lesson.category)
+    ids = await ctx.store.get(Learning).sample(ctx.who.branch_id, lesson.questions, lesson.category)
     await ctx.start(LessonRun, lesson=lesson, ids=ids)
 
 
@@ -70,7 +71,7 @@ def qr_png(text: str) -> bytes:
 
 @router.command("lessons", summary=_("short lessons, each with a quiz"), role=Role.MEMBER)
 async def lessons(ctx: Context) -> None:
-    found = await ctx.store.learning.lessons()
+    found = await ctx.store.get(Learning).lessons()
     if not found:
         ctx.reply(_("There are no lessons yet."))
         return
@@ -96,7 +97,7 @@ async def lesson(ctx: Context, id: str, qr: str | None) -> None:
             return
         await open_lesson(ctx, id)
         return
-    found = await ctx.store.learning.lesson(id)
+    found = await ctx.store.get(Learning).lesson(id)
     if found is None:
         ctx.reply(_("There is no lesson {id}. /lessons lists them."), id=id)
         return

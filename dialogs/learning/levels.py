@@ -12,6 +12,7 @@ from bot.identity import Role
 from bot.markup import Markup
 from dialogs.learning.common import award, bar, learner, router, stars
 from dialogs.learning.runs import QuestionRun
+from store.learning import Learning
 from store.models import Level
 
 
@@ -57,7 +58,7 @@ class LevelRun(QuestionRun):
         number: int = self.data["level"]
         earned = star_count(score, self.data["pass_mark"])
         member = await learner(ctx)
-        before = await ctx.store.learning.improve(member, f"level:{number}", earned)
+        before = await ctx.store.get(Learning).improve(member, f"level:{number}", earned)
         lines.append(
             ctx.t(
                 _("**{right}/{total} ({score}%)** {stars}"),
@@ -74,13 +75,13 @@ class LevelRun(QuestionRun):
             points = await award(ctx, member, "level_star", earned - before)
             if points:
                 lines.append(ctx.t(_("+{points} points for new stars."), points=points))
-        levels = await ctx.store.learning.levels()
+        levels = await ctx.store.get(Learning).levels()
         if before == 0 and number < len(levels):
             lines.append(ctx.t(_("🔓 Level {next} is open: /level {next}"), next=number + 1))
 
 
 async def level_lines(ctx: Context, member: int) -> tuple[list[Level], dict[str, int]]:
-    return await ctx.store.learning.levels(), await ctx.store.learning.records(member)
+    return await ctx.store.get(Learning).levels(), await ctx.store.get(Learning).records(member)
 
 
 @router.command(
@@ -134,7 +135,7 @@ async def play_level(ctx: Context, number: str) -> None:
             previous=max(lv.number for lv in levels if lv.number < level.number),
         )
         return
-    ids = await ctx.store.learning.sample(ctx.who.branch_id, level.questions, level.category)
+    ids = await ctx.store.get(Learning).sample(ctx.who.branch_id, level.questions, level.category)
     if not ids:
         ctx.reply(_("Level {number} has no questions yet."), number=level.number)
         return

@@ -12,7 +12,7 @@ from bot.identity import Role
 from bot.markup import Markup
 from dialogs.learning.common import award, bar, learner, no_questions, router, today
 from dialogs.learning.runs import QuestionRun
-from store.learning import streak_of
+from store.learning import Learning, streak_of
 
 
 class DailyQuiz(QuestionRun):
@@ -30,7 +30,7 @@ class DailyQuiz(QuestionRun):
         # The quiz belongs to the (local) day it was started on, even if it ends after
         # midnight: the streak was counted up to that day, and the next day stays open.
         started = date.fromisoformat(self.data["day"])
-        ctx.store.learning.finish_daily(member, started, right)
+        ctx.store.get(Learning).finish_daily(member, started, right)
         streak = self.data["streak_before"] + 1
         points = await award(ctx, member, "quiz_finished")
         points += await award(ctx, member, "streak_day", min(streak, 7))
@@ -55,11 +55,11 @@ class DailyQuiz(QuestionRun):
 async def quiz(ctx: Context) -> None:
     member = await learner(ctx)
     day = today(ctx)
-    days = await ctx.store.learning.days(member, day)
+    days = await ctx.store.get(Learning).days(member, day)
     if day in days:
         ctx.reply(_("You have done today's quiz. Come back tomorrow, or try /challenge."))
         return
-    ids = await ctx.store.learning.daily_pick(
+    ids = await ctx.store.get(Learning).daily_pick(
         member, ctx.who.branch_id, day, ctx.settings.learning.daily_questions
     )
     if not ids:

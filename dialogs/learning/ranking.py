@@ -13,7 +13,7 @@ from bot.markup import Markup
 from bot.messages import Image
 from dialogs.learning.chart import bar_chart
 from dialogs.learning.common import bar, local_midnight, period_start, router, today
-from store.learning import BranchActivity, CategoryAccuracy
+from store.learning import BranchActivity, CategoryAccuracy, Learning
 
 PERIODS = {"week": _("this week"), "month": _("this month"), "all": _("all time")}
 PERIOD_OPTIONS = (
@@ -83,7 +83,7 @@ async def rank(ctx: Context, period: str) -> None:
     since = period_start(ctx, period)
     lines = [ctx.t(_("**Leaderboard — {period}**"), period=ctx.text(PERIODS[period]))]
     if ctx.who.branch_id is not None:
-        members = await ctx.store.learning.branch_points(ctx.who.branch_id, since)
+        members = await ctx.store.get(Learning).branch_points(ctx.who.branch_id, since)
         lines.append(ctx.t(_("**{branch}**"), branch=ctx.who.branch_name or ""))
         for place, entry in enumerate(members[:10], start=1):
             line = ctx.t(
@@ -95,7 +95,7 @@ async def rank(ctx: Context, period: str) -> None:
             if entry.member_id == ctx.who.member_id:
                 line = line + Markup.literal(" ◀")
             lines.append(line)
-    activity = await ctx.store.learning.branch_activity(
+    activity = await ctx.store.get(Learning).branch_activity(
         local_midnight(ctx, since) if since else None
     )
     ranked = [b for b in branch_order(activity) if b.members]
@@ -124,7 +124,7 @@ async def learning_profile(ctx: Context) -> list[Markup]:
     if ctx.who.member_id is None:
         return []
     member = ctx.who.member_id
-    learning = ctx.store.learning
+    learning = ctx.store.get(Learning)
     day = today(ctx)
     total = await learning.points_of(member)
     week = await learning.points_of(member, period_start(ctx, "week"))
@@ -199,12 +199,16 @@ async def stats_learning(ctx: Context) -> None:
     day = today(ctx)
     since = local_midnight(ctx, day - timedelta(days=day.weekday()))
     activity = by_size(
-        [b for b in await ctx.store.learning.branch_activity(since) if ctx.who.manages(b.branch_id)]
+        [
+            b
+            for b in await ctx.store.get(Learning).branch_activity(since)
+            if ctx.who.manages(b.branch_id)
+        ]
     )
     if not activity:
         ctx.reply(_("There are no branches yet. Create one with `/branch add <name>`."))
         return
-    weakest = await ctx.store.learning.weakest_categories(since, WEAKEST_SHOWN)
+    weakest = await ctx.store.get(Learning).weakest_categories(since, WEAKEST_SHOWN)
     legend = ctx.t(
         _(
             "Chart: each pair of bars is numbered like the list above and each bar shows its "

@@ -30,7 +30,7 @@ from bot.messages import Choice
 from dialogs.learning.common import award, learner, today
 from store.banks import normalize
 from store.clock import now
-from store.learning import Card
+from store.learning import Card, Learning
 
 LETTERS = string.ascii_uppercase
 TRUTH = (_("True"), _("False"))
@@ -73,7 +73,7 @@ class QuestionRun(Dialog):
     async def load(self, ctx: Context, ids: list[int]) -> None:
         """Keep the run's questions (and the member's schedules) in the conversation data."""
         member = await learner(ctx)
-        cards = await ctx.store.learning.cards(member, ids)
+        cards = await ctx.store.get(Learning).cards(member, ids)
         day = today(ctx)
         self.data.update(
             cards=[c.to_json() for c in cards],
@@ -238,7 +238,7 @@ class QuestionRun(Dialog):
         quality = 4 if correct else (0 if chosen is None else 1)
         member = await learner(ctx)
         attempt = f"{self.data['nonce']}:{self.data['at']}"
-        ctx.store.learning.record_answer(
+        ctx.store.get(Learning).record_answer(
             member, ctx.who.branch_id, question, attempt, self.mode, correct, quality, today(ctx)
         )
         lines: list[Markup] = []

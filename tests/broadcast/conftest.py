@@ -8,6 +8,7 @@ from typing import Any
 
 from adapters.memory import MemoryAdapter
 from bot.app import BranchBot
+from store.broadcasts import Broadcasts
 from store.models import Broadcast
 from store.repos import Repositories
 from tests.conftest import settle
@@ -46,7 +47,7 @@ async def broadcast(bot: BranchBot, **fields: Any) -> int:
     }
     values.update(fields)
     async with bot.db.session() as session:
-        created = await Repositories(session).broadcasts.create(**values)
+        created = await Repositories(session).get(Broadcasts).create(**values)
     await finished(bot, created.id)
     return created.id
 

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from bot.i18n import Translator
 from bot.markup import Code
 from dialogs.broadcast.schedule_words import schedule_words
+from store.broadcasts import Broadcasts
 from store.clock import now
 from store.repos import Repositories
 from tests.broadcast.conftest import organisation
@@ -70,13 +71,17 @@ async def test_a_long_notice_in_the_list_is_marked_as_cut(make_bot: BotFactory) 
     long = "A notice whose first line is much longer than forty characters"
     async with bot.db.session() as session:
         for text in (long, "Short"):
-            await Repositories(session).broadcasts.add_schedule(
-                kind="broadcast",
-                spec="daily 08:30",
-                cron="30 8 * * *",
-                template={**TEMPLATE, "text": [["t", text]]},
-                created_by=None,
-                branch_ids={"all": True},
+            await (
+                Repositories(session)
+                .get(Broadcasts)
+                .add_schedule(
+                    kind="broadcast",
+                    spec="daily 08:30",
+                    cron="30 8 * * *",
+                    template={**TEMPLATE, "text": [["t", text]]},
+                    created_by=None,
+                    branch_ids={"all": True},
+                )
             )
     listing = plain(await say(bot, adapter, "boss", "/schedules"))
     assert ": A notice whose first line is much longe…\n" in listing, listing

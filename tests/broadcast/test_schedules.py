@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 
 from bot.app import BranchBot
+from store.broadcasts import Broadcasts
 from store.clock import now
 from store.models import Broadcast, BroadcastSchedule, Secretary
 from store.repos import Repositories
@@ -32,8 +33,16 @@ TEMPLATE: dict[str, Any] = {
 
 async def add(bot: BranchBot, **fields: Any) -> int:
     async with bot.db.session() as session:
-        schedule = await Repositories(session).broadcasts.add_schedule(
-            kind="broadcast", template=TEMPLATE, created_by=None, branch_ids={"all": True}, **fields
+        schedule = (
+            await Repositories(session)
+            .get(Broadcasts)
+            .add_schedule(
+                kind="broadcast",
+                template=TEMPLATE,
+                created_by=None,
+                branch_ids={"all": True},
+                **fields,
+            )
         )
         return schedule.id
 
@@ -118,7 +127,7 @@ async def test_a_schedule_made_or_stopped_while_running_is_registered(
     assert await runs(bot, soon) == 0
     await eventually(ran(bot, soon, 1))  # the date job fired
     async with bot.db.session() as session:
-        await Repositories(session).broadcasts.stop_schedule(schedule)
+        await Repositories(session).get(Broadcasts).stop_schedule(schedule)
 
     async def unregistered() -> bool:
         return not await registered(bot, schedule)()
@@ -142,11 +151,11 @@ async def test_organisation_digest_lines_wait_for_a_branch(make_bot: BotFactory)
     assert "organisation" in await ask(bot, adapter, "boss", "/digest add Annual meeting")
     await run_digest(bot)
     async with bot.db.session() as session:
-        assert len(await Repositories(session).broadcasts.queued_digest()) == 1, "not lost"
+        assert len(await Repositories(session).get(Broadcasts).queued_digest()) == 1, "not lost"
     await ask(bot, adapter, "boss", "/branch add Main")
     await run_digest(bot)
     async with bot.db.session() as session:
-        assert not await Repositories(session).broadcasts.queued_digest()
+        assert not await Repositories(session).get(Broadcasts).queued_digest()
         digests = await session.scalar(select(func.count()).where(Broadcast.category == "digest"))
     assert digests == 1
 
@@ -163,13 +172,17 @@ async def test_only_its_creator_or_an_admin_stops_a_schedule(make_bot: BotFactor
     ids: dict[str, int] = {}
     for who, member in (("boss", boss), ("sam", sam)):
         async with bot.db.session() as session:
-            schedule = await Repositories(session).broadcasts.add_schedule(
-                kind="broadcast",
-                spec="daily 08:30",
-                cron="30 8 * * *",
-                template=TEMPLATE,
-                created_by=member,
-                branch_ids={"ids": [main.id]},
+            schedule = (
+                await Repositories(session)
+                .get(Broadcasts)
+                .add_schedule(
+                    kind="broadcast",
+                    spec="daily 08:30",
+                    cron="30 8 * * *",
+                    template=TEMPLATE,
+                    created_by=member,
+                    branch_ids={"ids": [main.id]},
+                )
             )
             ids[who] = schedule.id
     listing = await ask(bot, adapter, "sam", "/schedules")
@@ -200,13 +213,17 @@ async def test_a_schedule_whose_creator_lost_the_rights_stops_and_says_so(
     ids = []
     for _ in range(2):
         async with bot.db.session() as session:
-            schedule = await Repositories(session).broadcasts.add_schedule(
-                kind="broadcast",
-                spec="daily 08:30",
-                cron="30 8 * * *",
-                template={**TEMPLATE, "report_to": report_to},
-                created_by=sam,
-                branch_ids={"ids": [main.id]},
+            schedule = (
+                await Repositories(session)
+                .get(Broadcasts)
+                .add_schedule(
+                    kind="broadcast",
+                    spec="daily 08:30",
+                    cron="30 8 * * *",
+                    template={**TEMPLATE, "report_to": report_to},
+                    created_by=sam,
+                    branch_ids={"ids": [main.id]},
+                )
             )
             ids.append(schedule.id)
         await backdate(bot, schedule.id, 2)
@@ -252,13 +269,17 @@ async def test_another_branchs_schedule_is_not_named(make_bot: BotFactory) -> No
     async with bot.db.session() as session:
         science = await Repositories(session).branches.by_name("Science")
         assert science is not None
-        schedule = await Repositories(session).broadcasts.add_schedule(
-            kind="broadcast",
-            spec="daily 08:30",
-            cron="30 8 * * *",
-            template=TEMPLATE,
-            created_by=None,
-            branch_ids={"ids": [science.id]},
+        schedule = (
+            await Repositories(session)
+            .get(Broadcasts)
+            .add_schedule(
+                kind="broadcast",
+                spec="daily 08:30",
+                cron="30 8 * * *",
+                template=TEMPLATE,
+                created_by=None,
+                branch_ids={"ids": [science.id]},
+            )
         )
     answer = await ask(bot, adapter, "sam", f"/unschedule S{schedule.id}")
     assert f"You have no schedule S{schedule.id}" in answer

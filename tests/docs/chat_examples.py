@@ -35,6 +35,8 @@ from pathlib import Path
 from adapters.memory import MemoryAdapter, Sent
 from bot.app import BranchBot
 from bot.events import Attachment
+from store.bank_jobs import BankJobs
+from store.broadcasts import Broadcasts
 from store.repos import Repositories
 from tests.conftest import settle
 
@@ -255,8 +257,8 @@ class Conversation:
                 async with self.bot.db.session() as session:
                     repos = Repositories(session)
                     if (
-                        not await repos.broadcasts.unfinished()
-                        and not await repos.bank_jobs.waiting()
+                        not await repos.get(Broadcasts).unfinished()
+                        and not await repos.get(BankJobs).waiting()
                     ):
                         break
                 await asyncio.sleep(0.05)

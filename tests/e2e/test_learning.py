@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import text
 
 from store.banks import ParsedQuestion, load
+from store.learning import Learning
 from store.repos import Repositories
 from tests.e2e.test_onboarding import organisation
 from tests.webhook_harness import Lab, lab_bot
@@ -33,7 +34,7 @@ async def lab(database_url: str) -> AsyncIterator[Lab]:
 
 async def import_bank(lab: Lab) -> None:
     async with lab.bot.db.session() as session:
-        await Repositories(session).learning.import_bank(BANK)
+        await Repositories(session).get(Learning).import_bank(BANK)
 
 
 def question_in(message: dict[str, Any]) -> ParsedQuestion:

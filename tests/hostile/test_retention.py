@@ -14,6 +14,7 @@ from bot.app import BranchBot
 from bot.config import ConfigError, load_config
 from bot.delivery import Limiter
 from bot.messages import Address, Capabilities, Outgoing, TransientError
+from store.broadcasts import Broadcasts
 from store.clock import now
 from store.models import BroadcastRecipient, OutboxRow
 from store.repos import Repositories
@@ -73,21 +74,25 @@ async def test_old_finished_rows_are_pruned_and_a_report_still_counts(
     (stuck,) = await queue(bot, ["waits for a platform that is down"], chat="dm-stuck")
     (poison,) = await queue(bot, [POISON])
     async with bot.db.session() as session:
-        second = await Repositories(session).broadcasts.create(
-            report_to={
-                "platform": "memory",
-                "chat_id": "dm-sam",
-                "direct": True,
-                "user_id": "sam",
-                "locale": "en",
-            },
-            text=[["t", "Second notice"]],
-            category="notice",
-            branch_ids={"all": True},
-            rooms=True,
-            members=True,
-            ack=False,
-            created_by=None,
+        second = (
+            await Repositories(session)
+            .get(Broadcasts)
+            .create(
+                report_to={
+                    "platform": "memory",
+                    "chat_id": "dm-sam",
+                    "direct": True,
+                    "user_id": "sam",
+                    "locale": "en",
+                },
+                text=[["t", "Second notice"]],
+                category="notice",
+                branch_ids={"all": True},
+                rooms=True,
+                members=True,
+                ack=False,
+                created_by=None,
+            )
         )
     await adapter.wait_for(len(adapter.sent) + 4)  # "Sending…", then sam, mei, room: not kai
     async with bot.db.session() as session:

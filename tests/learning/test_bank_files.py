@@ -15,6 +15,7 @@ from bot.app import BranchBot
 from bot.events import Attachment
 from store.banks import Bank, ParsedQuestion
 from store.db import Database
+from store.learning import Learning
 from store.models import BankJob, Question, QuestionBank
 from store.repos import Repositories
 from tests.conftest import BotFactory
@@ -131,7 +132,7 @@ async def test_a_secretary_of_two_branches_names_the_branch(make_bot: BotFactory
 
 
 async def test_a_caption_names_a_branch_whole(make_bot: BotFactory) -> None:
-    """"East Wing" is not also "East", and ``skip-bad`` does not name a branch called "Bad"."""
+    """ "East Wing" is not also "East", and ``skip-bad`` does not name a branch called "Bad"."""
     bot, adapter = await make_bot()
     for name in ("East", "East Wing", "Bad"):
         await ask(bot, adapter, "boss", f"/branch add {name}")
@@ -193,11 +194,11 @@ async def test_a_big_bank_is_imported_in_chunks(database_url: str) -> None:
     await db.upgrade()
     try:
         async with db.session() as session:
-            done = await Repositories(session).learning.import_bank(bank)
+            done = await Repositories(session).get(Learning).import_bank(bank)
         assert (done.added, done.updated) == (33_000, 0)
         bank.questions = bank.questions[:40_000:2]
         async with db.session() as session:
-            done = await Repositories(session).learning.import_bank(bank)
+            done = await Repositories(session).get(Learning).import_bank(bank)
         assert (done.added, done.updated, done.missing) == (0, 16_500, 16_500)
     finally:
         await db.dispose()

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from bot.app import BranchBot
 from store.banks import load
 from store.db import Database
+from store.learning import Learning
 from store.models import AnswerRecord, Member, Question
 from store.repos import Repositories
 from tests.conftest import BotFactory, settle
@@ -22,7 +23,7 @@ BANK = Path(__file__).parent / "banks" / "library.yaml"
 
 async def with_bank(bot: BranchBot) -> None:
     async with bot.db.session() as session:
-        await Repositories(session).learning.import_bank(load(BANK))
+        await Repositories(session).get(Learning).import_bank(load(BANK))
 
 
 async def test_question_timer_fires_after_a_restart(make_bot: BotFactory) -> None:
@@ -51,7 +52,7 @@ async def test_options_are_shuffled_per_member_and_buttons_carry_no_key(
         "questions:\n  - text: Pick F\n    options: [a, b, c, d, e, f]\n    answer: F\n"
     )
     async with bot.db.session() as session:
-        await Repositories(session).learning.import_bank(load(bank))
+        await Repositories(session).get(Learning).import_bank(load(bank))
     orders = set()
     for person in people:
         shown = await ask(bot, adapter, person, "/challenge")
@@ -74,11 +75,11 @@ async def test_a_button_of_a_finished_run_is_answered_politely(make_bot: BotFact
 
 async def test_reimport_updates_and_never_duplicates(db: Database, tmp_path: Path) -> None:
     async with db.session() as session:
-        first = await Repositories(session).learning.import_bank(load(BANK))
+        first = await Repositories(session).get(Learning).import_bank(load(BANK))
     changed = tmp_path / "library.yaml"
     changed.write_text(BANK.read_text().replace("Dewey groups", "Melvil Dewey groups"))
     async with db.session() as session:
-        again = await Repositories(session).learning.import_bank(load(changed))
+        again = await Repositories(session).get(Learning).import_bank(load(changed))
     assert (first.added, first.updated, again.added, again.updated) == (4, 0, 0, 4)
     async with db.session() as session:
         assert await session.scalar(select(func.count()).select_from(Question)) == 4
@@ -94,20 +95,21 @@ async def test_daily_caps_stop_farming(db: Database) -> None:
         store = Repositories(session)
         member = await store.people.ensure("t", "mei", "Mei")
         awarded = [
-            await store.learning.award(member, None, "quiz_correct", 10, 50, day) for _ in range(7)
+            await store.get(Learning).award(member, None, "quiz_correct", 10, 50, day)
+            for _ in range(7)
         ]
         next_day = day + timedelta(1)
-        tomorrow = await store.learning.award(member, None, "quiz_correct", 10, 50, next_day)
-        other = await store.learning.award(member, None, "lesson_finished", 15, 30, day)
+        tomorrow = await store.get(Learning).award(member, None, "quiz_correct", 10, 50, next_day)
+        other = await store.get(Learning).award(member, None, "lesson_finished", 15, 30, day)
         assert awarded == [10, 10, 10, 10, 10, 0, 0] and tomorrow == 10 and other == 15
-        assert await store.learning.points_of(member) == 75
-        assert await store.learning.points_of(member, day + timedelta(1)) == 10
+        assert await store.get(Learning).points_of(member) == 75
+        assert await store.get(Learning).points_of(member, day + timedelta(1)) == 10
 
 
 async def test_streak_counts_consecutive_days(db: Database) -> None:
     day = date(2026, 11, 28)
     async with db.session() as session:
-        learning = Repositories(session).learning
+        learning = Repositories(session).get(Learning)
         member = await Repositories(session).people.ensure("t", "mei", "Mei")
         for back in (1, 2, 3, 5):
             learning.finish_daily(member, day - timedelta(back), 5)
@@ -124,10 +126,10 @@ async def test_leaderboards_on_a_seeded_data_set(db: Database) -> None:
     day = date(2026, 11, 28)
     async with db.session() as session:
         store = Repositories(session)
-        await store.learning.import_bank(load(BANK))
+        await store.get(Learning).import_bank(load(BANK))
         question = await session.scalar(select(Question.id).where(Question.key == "cat-1"))
         assert question is not None
-        (card,) = await store.learning.cards(0, [question])
+        (card,) = await store.get(Learning).cards(0, [question])
         small = await store.branches.add("Small")
         big = await store.branches.add("Big")
         assert small and big
@@ -139,18 +141,18 @@ async def test_leaderboards_on_a_seeded_data_set(db: Database) -> None:
                     continue
                 for k in range(3):
                     right = k < right_of_each
-                    store.learning.record_answer(
+                    store.get(Learning).record_answer(
                         member, branch.id, card, f"{member}:{k}", "quiz", right, 4, day
                     )
-                await store.learning.award(member, branch.id, "quiz_correct", n + 1, 999, day)
-        rows = {b.name: b for b in await store.learning.branch_activity(None)}
+                await store.get(Learning).award(member, branch.id, "quiz_correct", n + 1, 999, day)
+        rows = {b.name: b for b in await store.get(Learning).branch_activity(None)}
         assert (rows["Small"].members, rows["Small"].active, rows["Small"].answers) == (6, 6, 18)
         assert rows["Small"].participation == 1.0 and rows["Big"].participation == 0.5
         assert rows["Big"].accuracy == 1.0 and round(rows["Small"].accuracy, 3) == 0.333
-        top = await store.learning.branch_points(big.id, None)
+        top = await store.get(Learning).branch_points(big.id, None)
         assert [(t.name, t.points) for t in top[:2]] == [("Big 19", 20), ("Big 18", 19)]
         assert len(top) == 40 and top[-1].points == 0
-        weak = await store.learning.weakest_categories(datetime(2000, 1, 1, tzinfo=UTC), 3)
+        weak = await store.get(Learning).weakest_categories(datetime(2000, 1, 1, tzinfo=UTC), 3)
         assert [(c.category, c.answers, c.correct) for c in weak[small.id]] == [
             ("catalogue", 18, 6)
         ]
@@ -161,40 +163,44 @@ async def test_wrong_answers_come_back_first_and_new_questions_keep_coming(db: D
     day = date(2026, 11, 28)
     async with db.session() as session:
         store = Repositories(session)
-        await store.learning.import_bank(load(BANK))
+        await store.get(Learning).import_bank(load(BANK))
         member = await store.people.ensure("t", "mei", "Mei")
         ids = {key: qid for key, qid in await session.execute(select(Question.key, Question.id))}
-        cards = {c.id: c for c in await store.learning.cards(member, list(ids.values()))}
+        cards = {c.id: c for c in await store.get(Learning).cards(member, list(ids.values()))}
         for key, right in (("cat-1", True), ("cat-2", False), ("rules-1", True)):
             card = cards[ids[key]]
-            store.learning.record_answer(
+            store.get(Learning).record_answer(
                 member, None, card, f"a:{key}", "quiz", right, 4 if right else 1, day
             )
-        await store.learning.flush()
-        store.learning.record_answer(
+        await store.get(Learning).flush()
+        store.get(Learning).record_answer(
             member, None, cards[ids["cat-1"]], "a:cat-1", "quiz", False, 1, day
         )
-        await store.learning.flush()
+        await store.get(Learning).flush()
         recorded = await session.execute(select(AnswerRecord.attempt, AnswerRecord.correct))
         assert sorted(recorded) == [("a:cat-1", True), ("a:cat-2", False), ("a:rules-1", True)]
-        tomorrow = await store.learning.daily_pick(member, None, day + timedelta(1), 4)
+        tomorrow = await store.get(Learning).daily_pick(member, None, day + timedelta(1), 4)
         # The wrong answer is due tomorrow; right ones wait 3 days; the new question comes
         # before them.
         assert tomorrow[:2] == [ids["cat-2"], ids["rules-2"]]
         assert set(tomorrow[2:]) == {ids["cat-1"], ids["rules-1"]}
-        again = await store.learning.cards(member, [ids["cat-1"]])
+        again = await store.get(Learning).cards(member, [ids["cat-1"]])
         assert again[0].schedule == [1.0, 3.0, 2.5]
         # Three days on, all three are due: the wrong one first, and reviews leave room
         # for the question never seen.
-        due = await store.learning.daily_pick(member, None, day + timedelta(3), 4)
+        due = await store.get(Learning).daily_pick(member, None, day + timedelta(3), 4)
         assert due[0] == ids["cat-2"] and due[2] == ids["rules-2"]
         assert set(due) == set(ids.values())
-        store.learning.record_answer(
+        store.get(Learning).record_answer(
             member, None, again[0], "b:cat-1", "quiz", True, 4, day + timedelta(1)
         )
-        later = await store.learning.daily_pick(member, None, day + timedelta(2), 2)
+        later = await store.get(Learning).daily_pick(member, None, day + timedelta(2), 2)
         assert later == [ids["cat-2"], ids["rules-2"]]
-        assert (await store.learning.cards(member, [ids["cat-1"]]))[0].schedule == [2.0, 6.0, 2.5]
+        assert (await store.get(Learning).cards(member, [ids["cat-1"]]))[0].schedule == [
+            2.0,
+            6.0,
+            2.5,
+        ]
 
 
 async def test_room_round_takes_typed_numbers_from_members_and_ends_on_its_deadline(

@@ -21,7 +21,7 @@ from dialogs.learning import common
 from store.banks import load, parse_file
 from store.clock import now
 from store.db import Database
-from store.learning import Imported
+from store.learning import Imported, Learning
 from store.models import AnswerRecord, DailyDone, Member, PointsEntry, Question
 from store.repos import Repositories
 from tests.conftest import BotFactory, settle
@@ -204,7 +204,7 @@ async def yes_bank(bot: BranchBot, tmp_path: Path) -> None:
         "  - {text: Say yes two, type: truefalse, answer: true}\n"
     )
     async with bot.db.session() as session:
-        await Repositories(session).learning.import_bank(load(bank))
+        await Repositories(session).get(Learning).import_bank(load(bank))
 
 
 async def test_a_run_checks_the_daily_cap_against_points_stored_meanwhile(
@@ -215,7 +215,7 @@ async def test_a_run_checks_the_daily_cap_against_points_stored_meanwhile(
     await yes_bank(bot, tmp_path)
     assert "Question 1" in await ask(bot, adapter, "boss", "/challenge")
     async with bot.db.session() as session:
-        store = Repositories(session).learning
+        store = Repositories(session).get(Learning)
         member = await session.scalar(select(Member.id))
         assert member is not None
         zone = ZoneInfo(bot.config.timezone)
@@ -236,17 +236,19 @@ async def test_participation_counts_only_current_members(database_url: str) -> N
     try:
         async with database.session() as session:
             store = Repositories(session)
-            await store.learning.import_bank(load(BANK))
-            (card,) = await store.learning.cards(0, [await session.scalar(select(Question.id))])
+            await store.get(Learning).import_bank(load(BANK))
+            (card,) = await store.get(Learning).cards(
+                0, [await session.scalar(select(Question.id))]
+            )
             one, two = await store.branches.add("One"), await store.branches.add("Two")
             assert one and two
             for name in ("ann", "bob"):
                 member = await store.people.ensure("t", name, name)
                 await store.people.set_branch(member, one.id)
-                store.learning.record_answer(member, one.id, card, name, "quiz", True, 4, day)
+                store.get(Learning).record_answer(member, one.id, card, name, "quiz", True, 4, day)
                 if name == "ann":
                     await store.people.set_branch(member, two.id)
-            rows = {b.name: b for b in await store.learning.branch_activity(None)}
+            rows = {b.name: b for b in await store.get(Learning).branch_activity(None)}
             assert (rows["One"].members, rows["One"].active, rows["One"].answers) == (1, 1, 1)
             assert rows["One"].participation == 1.0 and rows["Two"].active == 0
     finally:
@@ -263,7 +265,7 @@ async def test_a_renamed_copy_updates_and_a_shorter_file_reports_what_it_lacks(
 
         async def bring(name: str, data: bytes) -> Imported:
             async with database.session() as session:
-                return await Repositories(session).learning.import_bank(parse_file(name, data))
+                return await Repositories(session).get(Learning).import_bank(parse_file(name, data))
 
         first = await bring("good.txt", aiken)
         copy = await bring("good (1).txt", aiken)

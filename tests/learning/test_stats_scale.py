@@ -17,6 +17,7 @@ from dialogs.learning.chart import COLOURS
 from store.banks import load
 from store.branches import branch_key
 from store.clock import now
+from store.learning import Learning
 from store.models import Branch, Member, Question
 from store.repos import Repositories
 from tests.conftest import BotFactory, settle
@@ -42,7 +43,7 @@ async def seed(bot: BranchBot, first: int, count: int) -> None:
     async with bot.db.session() as session:
         store = Repositories(session)
         if first == 0:
-            await store.learning.import_bank(load(BANK))
+            await store.get(Learning).import_bank(load(BANK))
         ids = list(
             await session.scalars(
                 select(Question.id)
@@ -50,7 +51,7 @@ async def seed(bot: BranchBot, first: int, count: int) -> None:
                 .order_by(Question.key)
             )
         )
-        cards = await store.learning.cards(0, ids)
+        cards = await store.get(Learning).cards(0, ids)
         branches = list(
             await session.scalars(
                 insert(Branch).returning(Branch.id),
@@ -73,10 +74,10 @@ async def seed(bot: BranchBot, first: int, count: int) -> None:
         day = date.today()
         for member, branch in rows:
             for card, right in zip(cards, (True, member % 3 == 0), strict=True):
-                store.learning.record_answer(
+                store.get(Learning).record_answer(
                     member, branch, card, f"{member}:{card.id}", "quiz", right, 4, day
                 )
-        await store.learning.flush()
+        await store.get(Learning).flush()
         await session.commit()
 
 
