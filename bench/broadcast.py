@@ -25,8 +25,7 @@ from aiohttp import web
 from sqlalchemy import insert
 
 from adapters.webhook import signed_headers
-from bot.app import BranchBot
-from bot.config import load_config
+from bot.app import BranchBot, configure
 from store.clock import now
 from store.db import Database
 from store.models import Branch, Broadcast, Identity, Member
@@ -150,7 +149,7 @@ async def broadcast(count: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{folder}/bench.db"
         await seed(url, count)
-        config = load_config(
+        config = configure(
             None,
             database_url=url,
             playground=False,

@@ -27,8 +27,7 @@ import asyncpg
 from sqlalchemy import select
 
 from adapters.memory import MemoryAdapter
-from bot.app import BranchBot
-from bot.config import load_config
+from bot.app import BranchBot, configure
 from store.db import Database
 from store.models import KeyValue
 from store.repos import Repositories
@@ -63,7 +62,7 @@ async def baseline(url: str, seconds: float) -> float:
 
 async def start_bot(url: str) -> tuple[BranchBot, MemoryAdapter]:
     adapter = MemoryAdapter()
-    config = load_config(None, database_url=url, playground=False, default_locale="en")
+    config = configure(None, database_url=url, playground=False, default_locale="en")
     bot = BranchBot(config, extra_adapters=[adapter], serve_http=False)
     await bot.start()
     return bot, adapter

@@ -24,8 +24,8 @@ import asyncpg
 from sqlalchemy import func, select
 
 from adapters.memory import MemoryAdapter
-from bot.app import BranchBot
-from bot.config import load_config
+from bot.app import BranchBot, configure
+from dialogs.learning.config import LearningConfig
 from store.banks import Bank, ParsedQuestion
 from store.learning import Learning
 from store.models import AnswerRecord
@@ -70,12 +70,12 @@ def percentile(values: list[float], share: float) -> float:
 
 async def run(url: str, members: int) -> dict[str, Any]:
     adapter = MemoryAdapter()
-    config = load_config(None, database_url=url, playground=False, default_locale="en")
+    config = configure(None, database_url=url, playground=False, default_locale="en")
     bot = BranchBot(config, extra_adapters=[adapter], serve_http=False)
     await bot.start()
     try:
         await prepare(bot, members)
-        per_member = config.learning.daily_questions
+        per_member = config.section(LearningConfig).daily_questions
         starts: list[float] = []
         latencies: list[float] = []
 

@@ -8,29 +8,53 @@ import signal
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
+from typing import Any, TypeVar
 
 from adapters.matrix import MatrixAdapter, MatrixSettings, Notices
 from adapters.playground import PlaygroundChannel, Standing
 from adapters.telegram import CommandMenu, TelegramAdapter
 from adapters.webhook import WebhookChannel, WebhookEndpoint
 from bot.commands import Router, Where
-from bot.config import Config
+from bot.config import Config, load_config
 from bot.context import Settings
+from bot.conversation import DialogRegistry
 from bot.delivery import Delivery
 from bot.engine import Engine
+from bot.feature import Feature, Services
 from bot.http import HttpServer
 from bot.i18n import LOCALES, _, translator
 from bot.identity import Role
 from bot.messages import Adapter, Capabilities
 from bot.metrics import Metrics
-from bot.scheduler import Retention, Scheduler
-from bot.timetable import QuietHours
-from dialogs import BankImports, Broadcaster, BroadcastOptions, build_dialogs
+from bot.scheduler import Scheduler, ScheduleSource
+from dialogs import FEATURES
 from store.db import Database
 from store.repos import Repositories
 from store.runtime import PendingMessage
 
+__all__ = ["FEATURES", "BranchBot", "build_dialogs", "configure"]
+
 log = logging.getLogger(__name__)
+
+W = TypeVar("W", bound=ScheduleSource)
+
+
+def configure(path: str | Path | None = None, **overrides: Any) -> Config:
+    """The config with every feature's section (``load_config`` with ``FEATURES``' models)."""
+    sections = {f.name: f.config for f in FEATURES if f.config is not None}
+    return load_config(path, sections=sections, **overrides)
+
+
+def build_dialogs(features: Sequence[Feature] = FEATURES) -> tuple[Router, DialogRegistry]:
+    """The features' commands and dialogs, in the features' order."""
+    router = Router()
+    registry = DialogRegistry()
+    for feature in features:
+        router.include(feature.router)
+        for dialog in feature.dialogs:
+            registry.register(dialog)
+    return router, registry
 
 
 TELEGRAM_LANGUAGES = {"zh_Hans": "zh", "en": "en"}
@@ -187,17 +211,18 @@ class BranchBot:
             )
             for adapter in self.adapters
         }
+        settings = Settings(
+            default_locale=config.default_locale,
+            invite_days=config.invite_days,
+            timezone=config.timezone,
+            admins=frozenset(config.all_admins),
+            sections={f.config: config.section(f.config) for f in FEATURES if f.config},
+        )
         self.engine = Engine(
             self.db,
             router,
             dialogs,
-            Settings(
-                default_locale=config.default_locale,
-                invite_days=config.invite_days,
-                timezone=config.timezone,
-                learning=config.learning,
-                admins=frozenset(config.all_admins),
-            ),
+            settings,
             config.all_admins,
             self._capabilities,
             self._deliver,
@@ -208,31 +233,22 @@ class BranchBot:
             self.engine,
             self.db,
             config.timezone,
-            Retention(
-                outbox=timedelta(days=config.delivery.retention_days),
-                reminder_max=config.broadcast.reminder_max,
-            ),
+            timedelta(days=config.delivery.retention_days),
         )
-        options = config.broadcast
-        self.broadcaster = Broadcaster(
-            self.db,
-            self._deliver,
-            BroadcastOptions(
-                timezone=config.timezone,
-                default_locale=config.default_locale,
-                digest=options.digest,
-                reminder_interval=timedelta(hours=options.reminder_interval_hours),
-                reminder_max=options.reminder_max,
-                quiet_hours=QuietHours.parse(options.quiet_hours),
-                chunk=options.chunk,
-            ),
-            lambda platform: self._capabilities(platform).can_open_dm,
-            frozenset(config.all_admins),
-        )
-        self.scheduler.add_source(self.broadcaster)
-        self.bank_imports = BankImports(self.db, self._deliver, config.default_locale)
-        self.scheduler.add_source(self.bank_imports)
+        services = Services(self.db, self._deliver, settings, self._capabilities)
+        self.workers: list[ScheduleSource] = [
+            worker for feature in FEATURES for worker in feature.workers(services)
+        ]
+        for worker in self.workers:
+            self.scheduler.add_source(worker)
         self._started = False
+
+    def worker(self, kind: type[W]) -> W:
+        """The running worker of type ``kind`` (a feature's scheduler source)."""
+        for worker in self.workers:
+            if isinstance(worker, kind):
+                return worker
+        raise LookupError(f"no {kind.__name__} runs")
 
     def _capabilities(self, platform: str) -> Capabilities:
         delivery = self.deliveries.get(platform)

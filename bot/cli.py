@@ -1,4 +1,5 @@
-"""``branchbot run | db upgrade | admin add <identity> | bank import <file> | config check``."""
+"""``branchbot run | db upgrade | admin add <identity> | config check``, and the features' own
+(``bank import <file>``)."""
 
 from __future__ import annotations
 
@@ -8,17 +9,14 @@ import json
 import logging
 import re
 import sys
-from pathlib import Path
 from typing import Any
 
-from bot.app import BranchBot
-from bot.config import Config, ConfigError, load_config
-from bot.i18n import Plural, _, _n, translator
-from store import banks
-from store.banks.sandbox import load_isolated
+from bot.app import FEATURES, BranchBot, configure
+from bot.config import Config, ConfigError
 from store.db import Database
-from store.learning import Imported, Learning
 from store.repos import Repositories
+
+FEATURE_COMMANDS = {command.name: command for feature in FEATURES for command in feature.cli}
 
 
 class JsonFormatter(logging.Formatter):
@@ -82,19 +80,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     add = admin.add_parser("add", parents=[common], help="make a platform account an admin")
     add.add_argument("identity", help="platform-qualified id: telegram:123, webhook:lab:boss, ...")
-    bank = commands.add_parser("bank", help="question banks").add_subparsers(
-        dest="action", required=True
-    )
-    load = bank.add_parser(
-        "import",
-        parents=[common],
-        help="import questions (.txt Aiken, .gift, .csv, .xlsx, .yaml); again to update",
-    )
-    load.add_argument("file", type=Path)
-    load.add_argument("--bank", help='bank name (default: `bank:` in YAML, else "default")')
-    load.add_argument(
-        "--skip-bad", action="store_true", help="import the good questions despite errors"
-    )
+    for feature in FEATURES:
+        for command in feature.cli:
+            command.arguments(commands.add_parser(command.name, help=command.help), common)
     check = commands.add_parser("config", help="configuration").add_subparsers(
         dest="action", required=True
     )
@@ -118,86 +106,6 @@ async def _admin_add(config: Config, identity: str) -> bool:
             return await Repositories(session).people.add_admin(identity)
     finally:
         await db.dispose()
-
-
-async def _bank_import(config: Config, bank: banks.Bank) -> Imported:
-    db = Database(config.database_url)
-    try:
-        await db.upgrade()
-        async with db.session() as session:
-            return await Repositories(session).get(Learning).import_bank(bank)
-    finally:
-        await db.dispose()
-
-
-CLI_LOCALE = "en"
-"""The language of everything the CLI prints. The parsers' messages (``file:line: …``) are
-English and are most of what ``bank import`` prints; its own lines follow them, so an operator
-never reads an English error next to a Chinese summary. The config's ``default_locale`` is the
-chat's language, not the terminal's."""
-
-
-def bank_import(config: Config, file: Path, name: str | None, skip_bad: bool) -> int:
-    """Validate everything first; a file with errors imports nothing unless ``--skip-bad``,
-    and a file of which nothing could be read is a failure with or without it. The CLI
-    imports into the organisation's banks, parsed in the same fenced child process as a file
-    sent in a chat. It speaks English (``CLI_LOCALE``), as the parsers' error lines do, so
-    its output is one language whatever ``default_locale`` the chat uses."""
-    t = translator(CLI_LOCALE, CLI_LOCALE)
-
-    def say(message: str | Plural, count: int | None = None, **values: object) -> str:
-        return t(message, count, **values).plain()
-
-    if not file.is_file():
-        print(say(_("branchbot: no such file: {file}"), file=str(file)), file=sys.stderr)
-        return 2
-    problem = banks.bank_name_problem(name) if name is not None else None
-    if problem:
-        print(f"branchbot: --bank: {problem}", file=sys.stderr)
-        return 2
-    bank = load_isolated(file, name, banks.LIMITS)
-    for error in bank.errors:
-        print(banks.shown(str(error)), file=sys.stderr)
-    if not bank.readable:
-        message = (
-            _("branchbot: nothing could be read from {file}; nothing imported")
-            if bank.errors
-            else _("branchbot: {file} has no questions, levels or lessons; nothing imported")
-        )
-        print(say(message, file=file.name), file=sys.stderr)
-        return 1
-    if bank.errors and not skip_bad:
-        print(
-            say(
-                _n(
-                    "branchbot: {count} error, nothing imported (--skip-bad imports the rest)",
-                    "branchbot: {count} errors, nothing imported (--skip-bad imports the rest)",
-                ),
-                len(bank.errors),
-            ),
-            file=sys.stderr,
-        )
-        return 1
-    done = asyncio.run(_bank_import(config, bank))
-    counts = [
-        say(_n("{count} question added", "{count} questions added"), done.added),
-        say(_n("{count} updated", "{count} updated"), done.updated),
-        say(_n("{count} level", "{count} levels"), done.levels),
-        say(_n("{count} lesson", "{count} lessons"), done.lessons),
-    ]
-    # One template for the whole line: its punctuation and spacing are the language's (no space
-    # after Chinese ：), as the chat's "Bank … imported: …" reply is.
-    line = say(_("bank {bank}: {counts}"), bank=bank.name, counts=t.listing(counts))
-    if done.missing:
-        line += say(
-            _n(
-                "; {count} question of this bank is not in the file (kept)",
-                "; {count} questions of this bank are not in the file (kept)",
-            ),
-            done.missing,
-        )
-    print(line)
-    return 0
 
 
 USERINFO = re.compile(r"(?<=://)\S*@")
@@ -225,7 +133,7 @@ def _redacted(value: Any) -> Any:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        config = load_config(args.config)
+        config = configure(args.config)
     except ConfigError as error:
         print(f"branchbot: invalid configuration:\n{error}", file=sys.stderr)
         return 2
@@ -235,8 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "db":
         asyncio.run(_upgrade(config))
         print("database is up to date")
-    elif args.command == "bank":
-        return bank_import(config, args.file, args.bank, args.skip_bad)
+    elif args.command in FEATURE_COMMANDS:
+        return FEATURE_COMMANDS[args.command].run(config, args)
     elif args.command == "admin":
         if ":" not in args.identity:
             print(

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -18,6 +19,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    create_model,
     field_validator,
     model_validator,
 )
@@ -30,11 +32,13 @@ from pydantic_settings import (
 from sqlalchemy.engine import make_url
 
 from bot.i18n import normalize_locale
-from bot.timetable import BadSchedule, QuietHours, parse_when
 
 CONFIG_ENV = "BRANCHBOT_CONFIG"
 PLAYGROUND_CHANNEL = "playground"
 PLAYGROUND_ADMIN = "webhook:playground:ada"
+
+
+S = TypeVar("S", bound=BaseModel)
 
 
 class ConfigError(ValueError):
@@ -191,73 +195,6 @@ class MatrixConfig(BaseModel):
         return self
 
 
-class ActivityPoints(BaseModel):
-    points: int = Field(ge=0, le=10_000)
-    daily_cap: int = Field(ge=0, le=100_000)
-    """Most points this activity can earn a member in one day (no farming)."""
-
-
-def _default_points() -> dict[str, ActivityPoints]:
-    table = {
-        "quiz_correct": (10, 50),
-        "quiz_finished": (20, 20),
-        "streak_day": (5, 35),
-        "level_star": (10, 90),
-        "challenge_correct": (5, 50),
-        "lesson_finished": (15, 30),
-        "group_correct": (10, 100),
-        "group_speed": (10, 100),
-    }
-    return {name: ActivityPoints(points=p, daily_cap=c) for name, (p, c) in table.items()}
-
-
-class LearningConfig(BaseModel):
-    """Quizzes, timers and the points table (docs/learning.md explains the defaults)."""
-
-    model_config = {"frozen": True}
-    daily_questions: int = Field(5, ge=1, le=20)
-    question_seconds: float = Field(30, gt=0, le=600)
-    challenge_seconds: float = Field(45, gt=0, le=600)
-    group_seconds: float = Field(20, gt=0, le=600)
-    group_questions: int = Field(5, ge=1, le=20)
-    points: dict[str, ActivityPoints] = Field(default_factory=_default_points)
-
-    @field_validator("points")
-    @classmethod
-    def _activities(cls, value: dict[str, ActivityPoints]) -> dict[str, ActivityPoints]:
-        known = _default_points()
-        unknown = set(value) - set(known)
-        if unknown:
-            raise ValueError(f"unknown activities: {', '.join(sorted(unknown))}")
-        return {**known, **value}
-
-
-class BroadcastConfig(BaseModel):
-    digest: str = "weekly mon 09:00"
-    """When the digest goes out: a schedule phrase (see docs/broadcasts.md)."""
-    reminder_interval_hours: float = Field(24.0, gt=0)
-    reminder_max: int = Field(2, ge=0, le=20)
-    quiet_hours: str = "22:00-08:00"
-    """No reminders in this daily span (organisation time); empty for none."""
-    chunk: int = Field(500, ge=1, le=5000)
-    """Recipients put into the outbox per transaction."""
-
-    @field_validator("digest")
-    @classmethod
-    def _digest(cls, value: str) -> str:
-        try:
-            parse_when(value, "UTC")
-        except BadSchedule as error:
-            raise ValueError(f"broadcast.digest: cannot read {value!r}") from error
-        return value
-
-    @field_validator("quiet_hours")
-    @classmethod
-    def _quiet(cls, value: str) -> str:
-        QuietHours.parse(value)
-        return value
-
-
 class DeliveryConfig(BaseModel):
     """How long delivery keeps trying a message, and how long the outbox keeps finished ones."""
 
@@ -291,9 +228,32 @@ class Config(BaseSettings):
     webhook: WebhookConfig = Field(default_factory=WebhookConfig)
     telegram: TelegramConfig = Field(default_factory=TelegramConfig)
     matrix: MatrixConfig | None = None
-    learning: LearningConfig = Field(default_factory=LearningConfig)
-    broadcast: BroadcastConfig = Field(default_factory=BroadcastConfig)
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
+
+    _sections: ClassVar[dict[type[BaseModel], str]] = {}
+    """Each feature's config model and the name of its section (``with_sections``)."""
+
+    def section(self, kind: type[S]) -> S:
+        """The feature section whose model is ``kind`` (``config.section(ItsModel)``)."""
+        value = getattr(self, type(self)._sections[kind])
+        assert isinstance(value, kind)
+        return value
+
+    @classmethod
+    def with_sections(cls, sections: Mapping[str, type[BaseModel]]) -> type[Config]:
+        """This model with one optional table per feature, so a feature's keys are read from
+        the file and the environment and checked like the core's, and a misspelt section is
+        still an error."""
+        key = tuple(sorted((name, id(model)) for name, model in sections.items()))
+        made = _WITH_SECTIONS.get(key)
+        if made is None:
+            fields: dict[str, Any] = {
+                name: (model, Field(default_factory=model)) for name, model in sections.items()
+            }
+            made = create_model("Config", __base__=cls, **fields)
+            made._sections = {model: name for name, model in sections.items()}
+            _WITH_SECTIONS[key] = made
+        return made
 
     @field_validator("default_locale")
     @classmethod
@@ -386,6 +346,7 @@ class Config(BaseSettings):
 
 
 _CURRENT_FILE: dict[str, Path | None] = {}
+_WITH_SECTIONS: dict[tuple[tuple[str, int], ...], type[Config]] = {}
 
 
 def _problems(error: ValidationError) -> str:
@@ -399,9 +360,16 @@ def _problems(error: ValidationError) -> str:
     return "\n".join(lines)
 
 
-def load_config(path: str | Path | None = None, **overrides: Any) -> Config:
-    """Read the config file (if any) and the environment; relative SQLite paths are resolved
-    against the config file's folder, so the database lives next to its config."""
+def load_config(
+    path: str | Path | None = None,
+    *,
+    sections: Mapping[str, type[BaseModel]] | None = None,
+    **overrides: Any,
+) -> Config:
+    """Read the config file (if any) and the environment, with a table for each of the
+    ``sections`` (the features' config models by name; ``bot.app.configure`` passes them all);
+    relative SQLite paths are resolved against the config file's folder, so the database lives
+    next to its config."""
     if path is None and os.environ.get(CONFIG_ENV):
         path = os.environ[CONFIG_ENV]
     file = Path(path).resolve() if path else None
@@ -409,7 +377,7 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> Config:
         raise ConfigError(f"config file not found: {file}")
     _CURRENT_FILE["path"] = file
     try:
-        config = Config(**overrides)
+        config = Config.with_sections(sections or {})(**overrides)
     except ValidationError as error:
         raise ConfigError(_problems(error)) from error
     except ValueError as error:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import EllipsisType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from bot.config import LearningConfig
+from pydantic import BaseModel
+
 from bot.events import Incoming
 from bot.i18n import Plural, Translator, translator
 from bot.identity import Principal
@@ -19,6 +20,8 @@ from store.repos import Repositories
 if TYPE_CHECKING:
     from bot.commands import Router
     from bot.conversation import Dialog
+
+S = TypeVar("S", bound=BaseModel)
 
 
 class ConversationHost(Protocol):
@@ -45,9 +48,19 @@ class Settings:
     invite_days: int = 7
     link_minutes: int = 15
     timezone: str = "Asia/Shanghai"
-    learning: LearningConfig = field(default_factory=LearningConfig)
     admins: frozenset[str] = frozenset()
     """The config's admin accounts: ``/link`` says when the other account is one."""
+    sections: Mapping[type[BaseModel], BaseModel] = field(default_factory=dict)
+    """Each feature's config section, by its model."""
+
+    def section(self, kind: type[S]) -> S:
+        """A feature's config section (``ctx.settings.section(ItsModel)``); a section no
+        config mentions has its model's defaults."""
+        value = self.sections.get(kind)
+        if value is None:
+            return kind()
+        assert isinstance(value, kind)
+        return value
 
 
 @dataclass(slots=True)

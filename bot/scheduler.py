@@ -5,7 +5,7 @@ ones that passed and feeds a timeout event through the engine like any other eve
 deadline survives a restart (the first sweep after start fires everything that is overdue) and
 moving a deadline costs nothing but the row update the event writes anyway.
 
-Stored schedules (broadcasts, the digest) are rows of a feature's tables. A ``ScheduleSource``
+Stored schedules are rows of a feature's tables. A ``ScheduleSource``
 lists them; a sync every few seconds registers one APScheduler job per row (cron or date
 trigger, coalesced) and removes the jobs of rows that went away, so a restart re-registers
 everything and a schedule made by another process is picked up. A slot that passed while the
@@ -19,17 +19,16 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from apscheduler.job import Job
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 
 from bot.engine import Engine
 from bot.timetable import Timetable, next_run, trigger
-from store.broadcasts import Broadcasts
 from store.clock import now
 from store.db import Database
 from store.repos import Repositories
@@ -46,17 +45,10 @@ OUTBOX_PRUNE_CHUNK = 500
 writer) never wait long behind the daily prune."""
 
 
-@dataclass(frozen=True, slots=True)
-class Retention:
-    """How long finished outbox rows are kept (``delivery.retention_days``), and how many
-    reminder rounds a broadcast may still run (its rows are kept until they are done)."""
-
-    outbox: timedelta = timedelta(days=30)
-    reminder_max: int = 2
-
-
 class ScheduleSource(Protocol):
-    """A feature whose schedules are rows: it lists them, runs one, and does periodic work."""
+    """A feature's worker: it lists its schedules (rows of its tables), runs one, does
+    periodic work, and names the oldest outbox row it may still read, which the daily prune
+    keeps with everything after it."""
 
     async def timetables(self) -> Sequence[Timetable]: ...
 
@@ -64,15 +56,22 @@ class ScheduleSource(Protocol):
 
     async def tick(self) -> None: ...
 
+    async def outbox_floor(self) -> int | None: ...
+
 
 class Scheduler:
     def __init__(
-        self, engine: Engine, db: Database, timezone: str, retention: Retention | None = None
+        self,
+        engine: Engine,
+        db: Database,
+        timezone: str,
+        outbox_retention: timedelta = timedelta(days=30),
     ) -> None:
         self.engine = engine
         self.db = db
         self.timezone = timezone
-        self.retention = retention or Retention()
+        self.outbox_retention = outbox_retention
+        """How long finished outbox rows are kept (``delivery.retention_days``)."""
         self._stop = asyncio.Event()
         self.scheduler = AsyncIOScheduler(timezone=ZoneInfo(timezone))
         self.sources: list[ScheduleSource] = []
@@ -82,6 +81,11 @@ class Scheduler:
 
     def add_source(self, source: ScheduleSource) -> None:
         self.sources.append(source)
+
+    def job(self, source: ScheduleSource, schedule_id: int) -> Job | None:
+        """The APScheduler job registered for one of ``source``'s schedules."""
+        number = self.sources.index(source)
+        return self.scheduler.get_job(f"schedule:{number}:{schedule_id}")
 
     def start(self) -> None:
         for number in range(len(self.sources)):
@@ -271,15 +275,11 @@ class Scheduler:
 
     async def prune_outbox(self) -> int:
         """Delete finished outbox rows older than the retention, one small transaction per
-        chunk (a stop ends it between two), keeping every row a broadcast may still read.
+        chunk (a stop ends it between two), keeping every row a source may still read.
         Returns how many were deleted."""
-        before = now() - self.retention.outbox
-        async with self.db.session() as session:
-            below = (
-                await Repositories(session)
-                .get(Broadcasts)
-                .oldest_outbox_in_use(self.retention.reminder_max)
-            )
+        before = now() - self.outbox_retention
+        floors = [await source.outbox_floor() for source in self.sources]
+        below = min((floor for floor in floors if floor is not None), default=None)
         after: int | None = 0
         total = 0
         while after is not None and not self._stop.is_set():

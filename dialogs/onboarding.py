@@ -26,6 +26,7 @@ from bot.commands import (
 )
 from bot.context import Context
 from bot.conversation import Dialog
+from bot.feature import Feature
 from bot.i18n import ALIASES, LOCALES, _, _n, normalize_locale, translator
 from bot.identity import Role
 from bot.markup import Markup
@@ -1051,4 +1052,6 @@ async def member_remove(ctx: Context, who: str) -> None:
     )
 
 
-DIALOGS: list[type[Dialog]] = [LanguageDialog, InviteDialog, JoinDialog, LinkDialog]
+FEATURE = Feature(
+    "onboarding", router, dialogs=(LanguageDialog, InviteDialog, JoinDialog, LinkDialog)
+)

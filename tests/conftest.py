@@ -12,8 +12,7 @@ import asyncpg
 import pytest
 
 from adapters.memory import MemoryAdapter
-from bot.app import BranchBot
-from bot.config import load_config
+from bot.app import BranchBot, configure
 from tests.integration.synapse import synapse  # noqa: F401  (the Matrix tests' homeserver)
 
 PG_SERVER = os.environ.get("BRANCHBOT_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
@@ -78,7 +77,7 @@ async def make_bot(database_url: str) -> AsyncIterator[BotFactory]:
             "default_locale": "en",
         }
         options.update(overrides)
-        bot = BranchBot(load_config(None, **options), extra_adapters=[adapter], serve_http=False)
+        bot = BranchBot(configure(None, **options), extra_adapters=[adapter], serve_http=False)
         await bot.start()
         running.append(bot)
         return bot, adapter

@@ -37,8 +37,7 @@ from typing import Any
 
 from aiohttp import ClientSession, ClientTimeout, web
 
-from bot.app import BranchBot
-from bot.config import load_config
+from bot.app import BranchBot, configure
 
 TOKEN = "123456:TEST-fake-token"
 BOT_ID = 123456
@@ -758,7 +757,7 @@ async def telegram_bot(
     database_url: str, fake: FakeTelegram, *, webhook: bool = False, **overrides: Any
 ) -> AsyncIterator[BranchBot]:
     """A bot whose only platform is Telegram, pointed at ``fake``."""
-    config = load_config(None, **telegram_config(database_url, fake, webhook=webhook, **overrides))
+    config = configure(None, **telegram_config(database_url, fake, webhook=webhook, **overrides))
     bot = BranchBot(config, serve_http=webhook)
     await bot.start()
     try:

@@ -21,8 +21,7 @@ from nio import (
 )
 
 from adapters.matrix import MatrixAdapter
-from bot.app import BranchBot
-from bot.config import load_config
+from bot.app import BranchBot, configure
 from tests.integration.synapse import Synapse, User
 
 Event = dict[str, Any]
@@ -206,7 +205,7 @@ def matrix_config(
         "matrix": {**matrix, **(matrix_overrides or {})},
     }
     options.update(overrides)
-    return load_config(None, **options)
+    return configure(None, **options)
 
 
 @asynccontextmanager

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import configure
 from bot.cli import main
-from bot.config import ConfigError, load_config
+from bot.config import ConfigError
 
 EXAMPLE = """
 database_url = "sqlite:///var/branchbot.db"
@@ -36,7 +37,7 @@ def config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_file_and_environment(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BRANCHBOT_HTTP__PORT", "9100")
     monkeypatch.setenv("BRANCHBOT_ADMINS", '["telegram:1"]')
-    config = load_config(config_file)
+    config = configure(config_file)
     assert config.database_url == f"sqlite:///{config_file.parent}/var/branchbot.db"
     assert config.default_locale == "en" and config.http.port == 9100
     assert config.admins == ["telegram:1"]
@@ -45,7 +46,7 @@ def test_file_and_environment(config_file: Path, monkeypatch: pytest.MonkeyPatch
 
 
 def test_defaults() -> None:
-    config = load_config(None)
+    config = configure(None)
     assert config.default_locale == "zh_Hans" and config.timezone == "Asia/Shanghai"
     assert config.playground_enabled and "webhook:playground:ada" in config.all_admins
 
@@ -72,11 +73,11 @@ def test_defaults() -> None:
 )
 def test_bad_config_is_refused_with_a_reason(overrides: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
-        load_config(None, **overrides)
+        configure(None, **overrides)
 
 
 def test_playground_is_off_by_default_on_a_public_address() -> None:
-    assert not load_config(None, http={"host": "0.0.0.0"}).playground_enabled
+    assert not configure(None, http={"host": "0.0.0.0"}).playground_enabled
 
 
 def test_cli(config_file: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -15,8 +15,7 @@ import aiohttp
 from aiohttp import web
 
 from adapters.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign, signed_headers
-from bot.app import BranchBot
-from bot.config import load_config
+from bot.app import BranchBot, configure
 
 SECRET = "test-secret-🔑"
 
@@ -147,7 +146,7 @@ async def lab_bot(database_url: str, **overrides: Any) -> AsyncIterator[Lab]:
         },
     }
     options.update(overrides)
-    bot = BranchBot(load_config(None, **options))
+    bot = BranchBot(configure(None, **options))
     await bot.start()
     try:
         async with aiohttp.ClientSession() as client:

@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 from bot.commands import Router
-from bot.conversation import Dialog
+from bot.feature import Feature, Services
 from dialogs.broadcast import acks, compose, digest, schedules
-from dialogs.broadcast.fanout import Broadcaster, BroadcastOptions
+from dialogs.broadcast.config import BroadcastConfig
+from dialogs.broadcast.fanout import Broadcaster
 
 router = Router()
 for _module in (compose, schedules, digest, acks):
     router.include(_module.router)
 
-DIALOGS: list[type[Dialog]] = [compose.BroadcastDialog]
 
-__all__ = ["DIALOGS", "BroadcastOptions", "Broadcaster", "router"]
+def _workers(services: Services) -> list[Broadcaster]:
+    return [Broadcaster(services, services.settings.section(BroadcastConfig))]
+
+
+FEATURE = Feature(
+    "broadcast",
+    router,
+    dialogs=(compose.BroadcastDialog,),
+    config=BroadcastConfig,
+    workers=_workers,
+)
+
+__all__ = ["FEATURE"]

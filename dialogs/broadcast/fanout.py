@@ -12,19 +12,19 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from bot.feature import Services
 from bot.i18n import Plural, _, _n, translator
 from bot.markup import Markup
 from bot.messages import Choice, Outgoing
 from bot.numbers import NOTICE, SCHEDULE
 from bot.timetable import QuietHours, Timetable, next_run, parse_when
+from dialogs.broadcast.config import BroadcastConfig
 from store.broadcasts import Broadcasts
 from store.clock import as_utc, now
-from store.db import Database
 from store.models import Broadcast, BroadcastSchedule
 from store.repos import Repositories
 from store.runtime import PendingMessage
@@ -118,20 +118,24 @@ def _reason(error: str | None) -> str:
 
 
 class Broadcaster:
-    def __init__(
-        self,
-        db: Database,
-        deliver: Callable[[list[PendingMessage]], None],
-        options: BroadcastOptions,
-        can_open_dm: Callable[[str], bool],
-        admins: frozenset[str] = frozenset(),
-    ) -> None:
-        self.db = db
-        self.deliver = deliver
-        self.options = options
-        self.can_open_dm = can_open_dm
+    """The broadcast feature's worker: fan-out, reports, reminders, schedules and the digest."""
+
+    def __init__(self, services: Services, config: BroadcastConfig) -> None:
+        self.db = services.db
+        self.deliver = services.deliver
+        settings = services.settings
+        self.options = BroadcastOptions(
+            timezone=settings.timezone,
+            default_locale=settings.default_locale,
+            digest=config.digest,
+            reminder_interval=timedelta(hours=config.reminder_interval_hours),
+            reminder_max=config.reminder_max,
+            quiet_hours=QuietHours.parse(config.quiet_hours),
+            chunk=config.chunk,
+        )
+        self.can_open_dm = lambda platform: services.capabilities(platform).can_open_dm
         """Whether a platform's bot may write to a person first (its ``Capabilities``)."""
-        self.admins = admins
+        self.admins = settings.admins
         """The configured admins (``platform:user``); those added at run time are stored."""
         self._digest_checked = False
         self._counted: dict[int, float] = {}
@@ -274,6 +278,12 @@ class Broadcaster:
             log.warning("digest: %d organisation-wide items wait for a branch", len(shared))
             return
         await store.fold_digest([i.id for i in shared], first)
+
+    async def outbox_floor(self) -> int | None:
+        """The lowest outbox id a broadcast may still read (its report, its reminders)."""
+        async with self.db.session() as session:
+            repository = Repositories(session).get(Broadcasts)
+            return await repository.oldest_outbox_in_use(self.options.reminder_max)
 
     # -- fan-out ------------------------------------------------------------------------
 

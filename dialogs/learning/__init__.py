@@ -6,7 +6,7 @@ table and its daily caps come from the ``learning`` section of the config.
 
 from __future__ import annotations
 
-from bot.conversation import Dialog
+from bot.feature import Feature, Services
 from dialogs.learning import (
     bank_files,
     challenge,
@@ -17,17 +17,31 @@ from dialogs.learning import (
     ranking,
 )
 from dialogs.learning.bank_imports import BankImports
+from dialogs.learning.cli import BANK_IMPORT
 from dialogs.learning.common import router
+from dialogs.learning.config import LearningConfig
 
-__all__ = ["DIALOGS", "FEATURES", "BankImports", "router"]
+__all__ = ["FEATURE"]
 
-FEATURES = (bank_files, challenge, group_round, lessons, levels, quiz, ranking)
+MODULES = (bank_files, challenge, group_round, lessons, levels, quiz, ranking)
 """Each module registers its commands, ``/me`` lines or file handler on ``router`` on import."""
 
-DIALOGS: list[type[Dialog]] = [
-    quiz.DailyQuiz,
-    levels.LevelRun,
-    challenge.Challenge,
-    lessons.LessonRun,
-    group_round.GroupRound,
-]
+
+def _workers(services: Services) -> list[BankImports]:
+    return [BankImports(services.db, services.deliver, services.settings.default_locale)]
+
+
+FEATURE = Feature(
+    "learning",
+    router,
+    dialogs=(
+        quiz.DailyQuiz,
+        levels.LevelRun,
+        challenge.Challenge,
+        lessons.LessonRun,
+        group_round.GroupRound,
+    ),
+    config=LearningConfig,
+    workers=_workers,
+    cli=(BANK_IMPORT,),
+)

@@ -89,6 +89,9 @@ class BankImports:
     async def run(self, schedule_id: int) -> None:
         """Bank imports are never scheduled; nothing to run."""
 
+    async def outbox_floor(self) -> None:
+        """A bank import reads no outbox row once its answer is queued."""
+
     async def tick(self) -> None:
         """Read every waiting file, one after the other."""
         while True:

@@ -10,6 +10,7 @@ from bot.i18n import _
 from bot.identity import Role
 from bot.markup import Markup
 from dialogs.learning.common import learner, no_questions, router
+from dialogs.learning.config import LearningConfig
 from dialogs.learning.runs import QuestionRun
 from store.learning import Learning
 
@@ -23,7 +24,7 @@ class Challenge(QuestionRun):
     per_answer = "challenge_correct"
 
     def seconds(self, ctx: Context) -> float:
-        return ctx.settings.learning.challenge_seconds
+        return ctx.settings.section(LearningConfig).challenge_seconds
 
     def stop_after(self, correct: bool) -> bool:
         return not correct

@@ -9,6 +9,7 @@ from bot.commands import Router
 from bot.context import Context
 from bot.i18n import _
 from bot.identity import Role
+from dialogs.learning.config import LearningConfig
 from store.clock import now
 from store.learning import Learning
 
@@ -63,7 +64,7 @@ async def award(ctx: Context, member_id: int, activity: str, units: int = 1) -> 
     """Points for ``units`` of an activity, within its daily cap from the config. The cap is
     checked against the points stored for today when they are awarded (the only place caps
     are enforced), so runs in two chats or on two platforms cannot each fill it."""
-    rule = ctx.settings.learning.points[activity]
+    rule = ctx.settings.section(LearningConfig).points[activity]
     return await ctx.store.get(Learning).award(
         member_id, ctx.who.branch_id, activity, rule.points * units, rule.daily_cap, today(ctx)
     )

@@ -29,6 +29,7 @@ from bot.identity import Role
 from bot.markup import Markup
 from bot.messages import Choice
 from dialogs.learning.common import award, no_questions, router, today
+from dialogs.learning.config import LearningConfig
 from dialogs.learning.runs import GRACE, LETTERS, TRUTH, shown_option
 from store.clock import now
 from store.learning import Card, Learning
@@ -58,7 +59,7 @@ class GroupRound(Dialog):
             ids=[c.id for c in cards],
             at=0,
             nonce=secrets.token_hex(8),
-            seconds=ctx.settings.learning.group_seconds,
+            seconds=ctx.settings.section(LearningConfig).group_seconds,
             branch=arguments["branch_id"],
             branch_name=arguments["branch"],
             scores={},
@@ -157,7 +158,7 @@ class GroupRound(Dialog):
         )
         if correct:
             await award(ctx, member, "group_correct")
-            speed = ctx.settings.learning.points["group_speed"].points
+            speed = ctx.settings.section(LearningConfig).points["group_speed"].points
             bonus = round(speed * (1 - min(1.0, elapsed / self.data["seconds"])))
             if bonus:
                 await ctx.store.get(Learning).award(
@@ -165,7 +166,7 @@ class GroupRound(Dialog):
                     ctx.who.branch_id,
                     "group_speed",
                     bonus,
-                    ctx.settings.learning.points["group_speed"].daily_cap,
+                    ctx.settings.section(LearningConfig).points["group_speed"].daily_cap,
                     today(ctx),
                 )
         label = LETTERS[index]
@@ -261,7 +262,7 @@ async def quiz_group(ctx: Context, count: str | None) -> None:
     if branch is None or not ctx.who.manages(branch.id):
         ctx.reply(_("Only the secretaries of this room's branch and admins can start a round."))
         return
-    limit = ctx.settings.learning.group_questions
+    limit = ctx.settings.section(LearningConfig).group_questions
     wanted = int(count) if count and count.isdecimal() and len(count) < 3 else None
     if count is not None and (wanted is None or not 1 <= wanted <= 20):
         ctx.reply(_("Give a number of questions from 1 to 20."))

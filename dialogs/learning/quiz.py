@@ -11,6 +11,7 @@ from bot.i18n import _, _n
 from bot.identity import Role
 from bot.markup import Markup
 from dialogs.learning.common import award, bar, learner, no_questions, router, today
+from dialogs.learning.config import LearningConfig
 from dialogs.learning.runs import QuestionRun
 from store.learning import Learning, streak_of
 
@@ -60,7 +61,7 @@ async def quiz(ctx: Context) -> None:
         ctx.reply(_("You have done today's quiz. Come back tomorrow, or try /challenge."))
         return
     ids = await ctx.store.get(Learning).daily_pick(
-        member, ctx.who.branch_id, day, ctx.settings.learning.daily_questions
+        member, ctx.who.branch_id, day, ctx.settings.section(LearningConfig).daily_questions
     )
     if not ids:
         no_questions(ctx)

@@ -28,6 +28,7 @@ from bot.i18n import _
 from bot.markup import Markup
 from bot.messages import Choice
 from dialogs.learning.common import award, learner, today
+from dialogs.learning.config import LearningConfig
 from store.banks import normalize
 from store.clock import now
 from store.learning import Card, Learning
@@ -58,7 +59,7 @@ class QuestionRun(Dialog):
     """The points activity each right answer earns, if any."""
 
     def seconds(self, ctx: Context) -> float:
-        return ctx.settings.learning.question_seconds
+        return ctx.settings.section(LearningConfig).question_seconds
 
     def stop_after(self, correct: bool) -> bool:
         """Whether a run ends after this answer even with questions left (the challenge)."""

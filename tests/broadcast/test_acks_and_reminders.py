@@ -13,6 +13,7 @@ from bot.app import BranchBot
 from bot.markup import Markup
 from bot.messages import Address, Capabilities, Choice, Outgoing, Unreachable
 from bot.timetable import QuietHours
+from dialogs.broadcast.fanout import Broadcaster
 from store.clock import now
 from store.models import Broadcast, Identity
 from store.repos import Repositories
@@ -43,7 +44,9 @@ async def age(bot: BranchBot, broadcast_id: int, hours: float) -> None:
 
 async def test_reminders_until_acknowledged_or_maximum(make_bot: BotFactory) -> None:
     bot, adapter = await make_bot()
-    bot.broadcaster.options = dataclasses.replace(bot.broadcaster.options, quiet_hours=QuietHours())
+    bot.worker(Broadcaster).options = dataclasses.replace(
+        bot.worker(Broadcaster).options, quiet_hours=QuietHours()
+    )
     await organisation(bot, adapter)
     number = await broadcast(bot)
     mei = next(
@@ -55,12 +58,12 @@ async def test_reminders_until_acknowledged_or_maximum(make_bot: BotFactory) -> 
     assert "recorded" in await ask(bot, adapter, "mei", choice=mei.message.choices[0][0].payload)
 
     start = len(adapter.sent)
-    await bot.broadcaster.remind()
+    await bot.worker(Broadcaster).remind()
     await settle(bot)
     assert len(adapter.sent) == start, "the interval has not passed yet"
 
     await age(bot, number, 25)
-    await bot.broadcaster.remind()
+    await bot.worker(Broadcaster).remind()
     await settle(bot)
     assert [t for t in texts_to(adapter, "kai", start) if "Reminder" in t]
     assert [t for t in texts_to(adapter, "sam", start) if "Reminder" in t]
@@ -71,13 +74,13 @@ async def test_reminders_until_acknowledged_or_maximum(make_bot: BotFactory) -> 
     assert "recorded" in await ask(bot, adapter, "kai", choice=kai.message.choices[0][0].payload)
     second = len(adapter.sent)
     await age(bot, number, 25)
-    await bot.broadcaster.remind()
+    await bot.worker(Broadcaster).remind()
     await settle(bot)
     assert texts_to(adapter, "sam", second) and not texts_to(adapter, "kai", second)
 
     third = len(adapter.sent)
     await age(bot, number, 25)
-    await bot.broadcaster.remind()
+    await bot.worker(Broadcaster).remind()
     await settle(bot)
     assert len(adapter.sent) == third, "reminder_max is 2"
 
@@ -85,16 +88,20 @@ async def test_reminders_until_acknowledged_or_maximum(make_bot: BotFactory) -> 
 async def test_no_reminders_in_quiet_hours(make_bot: BotFactory) -> None:
     bot, adapter = await make_bot()
     everything = QuietHours.parse("00:00-23:59")
-    bot.broadcaster.options = dataclasses.replace(bot.broadcaster.options, quiet_hours=everything)
+    bot.worker(Broadcaster).options = dataclasses.replace(
+        bot.worker(Broadcaster).options, quiet_hours=everything
+    )
     await organisation(bot, adapter)
     number = await broadcast(bot)
     await age(bot, number, 25)
     start = len(adapter.sent)
-    await bot.broadcaster.tick()
+    await bot.worker(Broadcaster).tick()
     await settle(bot)
     assert not [t for t in texts_to(adapter, "kai", start) if "Reminder" in t]
-    bot.broadcaster.options = dataclasses.replace(bot.broadcaster.options, quiet_hours=QuietHours())
-    await bot.broadcaster.tick()
+    bot.worker(Broadcaster).options = dataclasses.replace(
+        bot.worker(Broadcaster).options, quiet_hours=QuietHours()
+    )
+    await bot.worker(Broadcaster).tick()
     await settle(bot)
     assert [t for t in texts_to(adapter, "kai", start) if "Reminder" in t]
 
@@ -166,23 +173,23 @@ async def test_reminders_skip_unreachable_chats_and_come_in_chunks(make_bot: Bot
     bot, adapter = await make_bot(MemoryAdapter(fail=refuse_kai))
     # Quiet all day keeps the background ticks from reminding; the calls below do it by hand.
     everything = QuietHours.parse("00:00-23:59")
-    options = dataclasses.replace(bot.broadcaster.options, quiet_hours=everything, chunk=1)
-    bot.broadcaster.options = options
+    options = dataclasses.replace(bot.worker(Broadcaster).options, quiet_hours=everything, chunk=1)
+    bot.worker(Broadcaster).options = options
     await organisation(bot, adapter)
     number = await broadcast(bot)
     report = next(t for t in texts_to(adapter, "sam") if "delivered" in t)
     assert "Kai (direct chat): has blocked the bot or closed their account" in report
     await age(bot, number, 25)
     start = len(tried)
-    await bot.broadcaster.remind()
+    await bot.worker(Broadcaster).remind()
     await settle(bot)
     first = tried[start:]
-    await bot.broadcaster.remind()
+    await bot.worker(Broadcaster).remind()
     await settle(bot)
     second = tried[start + len(first) :]
     assert len(first) == 1 and len(second) == 1, "one reminder per call with chunk=1"
     assert sorted(first + second) == ["dm-mei", "dm-sam"], "not kai: his chat refused the notice"
-    await bot.broadcaster.remind()  # finds nobody left: the round is complete
+    await bot.worker(Broadcaster).remind()  # finds nobody left: the round is complete
     async with bot.db.session() as session:
         row = await session.get(Broadcast, number)
         assert row is not None and row.reminders == 1

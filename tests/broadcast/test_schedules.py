@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 
 from bot.app import BranchBot
+from dialogs.broadcast.fanout import Broadcaster
 from store.broadcasts import Broadcasts
 from store.clock import now
 from store.models import Broadcast, BroadcastSchedule, Secretary
@@ -67,7 +68,7 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 8.0)
 
 def registered(bot: BranchBot, schedule_id: int) -> Callable[[], Awaitable[bool]]:
     async def check() -> bool:
-        return bot.scheduler.scheduler.get_job(f"schedule:0:{schedule_id}") is not None
+        return bot.scheduler.job(bot.worker(Broadcaster), schedule_id) is not None
 
     return check
 
@@ -100,17 +101,17 @@ async def test_missed_slots_run_once_after_a_restart(make_bot: BotFactory) -> No
     await eventually(ran(bot, once, 1))
     await eventually(registered(bot, later))
     assert await runs(bot, later) == 0
-    job = bot.scheduler.scheduler.get_job(f"schedule:0:{daily}")
+    job = bot.scheduler.job(bot.worker(Broadcaster), daily)
     assert job is not None and job.next_run_time.utcoffset() == timedelta(hours=8)
     assert (job.next_run_time.hour, job.next_run_time.minute) == (8, 30)
-    assert bot.scheduler.scheduler.get_job(f"schedule:0:{later}") is not None
+    assert bot.scheduler.job(bot.worker(Broadcaster), later) is not None
     await bot.stop()
 
     bot, adapter = await make_bot(adapter)
     await eventually(registered(bot, daily))  # registering is when a missed slot would run
     assert await runs(bot, daily) == 1, "no slot passed since the last run"
     assert await runs(bot, once) == 1
-    await bot.broadcaster.run(daily)
+    await bot.worker(Broadcaster).run(daily)
     assert await runs(bot, daily) == 1, "a second firing of the same slot does nothing"
 
 
@@ -122,7 +123,7 @@ async def test_a_schedule_made_or_stopped_while_running_is_registered(
     soon = await add(bot, spec="at soon", run_at=now() + timedelta(seconds=3.5))
     await eventually(registered(bot, schedule))
     await eventually(registered(bot, soon))
-    job = bot.scheduler.scheduler.get_job(f"schedule:0:{schedule}")
+    job = bot.scheduler.job(bot.worker(Broadcaster), schedule)
     assert job is not None and job.next_run_time.weekday() == 0
     assert await runs(bot, soon) == 0
     await eventually(ran(bot, soon, 1))  # the date job fired
@@ -138,12 +139,12 @@ async def test_a_schedule_made_or_stopped_while_running_is_registered(
 
 async def run_digest(bot: BranchBot) -> None:
     """Run the digest schedule as if its slot had come."""
-    digest = next(t for t in await bot.broadcaster.timetables())
+    digest = next(t for t in await bot.worker(Broadcaster).timetables())
     async with bot.db.session() as session:
         row = await session.get(BroadcastSchedule, digest.id)
         assert row is not None and row.kind == "digest"
         row.last_run_at, row.created_at = None, now() - timedelta(days=8)
-    await bot.broadcaster.run(digest.id)
+    await bot.worker(Broadcaster).run(digest.id)
 
 
 async def test_organisation_digest_lines_wait_for_a_branch(make_bot: BotFactory) -> None:
@@ -227,15 +228,17 @@ async def test_a_schedule_whose_creator_lost_the_rights_stops_and_says_so(
             )
             ids.append(schedule.id)
         await backdate(bot, schedule.id, 2)
-    await bot.broadcaster.run(ids[0])
+    await bot.worker(Broadcaster).run(ids[0])
     assert await runs(bot, ids[0]) == 1, "sam is secretary of Main"
     async with bot.db.session() as session:
         await session.execute(delete(Secretary).where(Secretary.member_id == sam))
     start = len(adapter.sent)
-    await bot.broadcaster.run(ids[1])
+    await bot.worker(Broadcaster).run(ids[1])
     assert await runs(bot, ids[1]) == 0
     await settle(bot)
-    await bot.broadcaster.run(ids[1])  # a second firing: stopped, so nothing, not even a word
+    await bot.worker(Broadcaster).run(
+        ids[1]
+    )  # a second firing: stopped, so nothing, not even a word
     await settle(bot)
     told = [
         s.message.text.plain()

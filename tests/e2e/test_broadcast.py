@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
+from dialogs.broadcast.fanout import Broadcaster
 from store.clock import now
 from store.models import Broadcast, BroadcastSchedule, Identity
 from tests.webhook_harness import Lab, lab_bot
@@ -199,7 +200,7 @@ async def test_digest_folds_queued_items_and_skips_empty(lab: Lab) -> None:
     assert "organisation" in await lab.say("boss", "/digest add Annual meeting on the 12th")
     listing = await lab.say("sam", "/digest")
     assert "Books due back" in listing and "Annual meeting" in listing
-    broadcaster = lab.bot.broadcaster
+    broadcaster = lab.bot.worker(Broadcaster)
     async with lab.bot.db.session() as session:
         await session.execute(
             update(BroadcastSchedule)

@@ -16,8 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Locator, Page, Route, async_playwright, expect
 
-from bot.app import BranchBot
-from bot.config import load_config
+from bot.app import BranchBot, configure
 from bot.markup import Markup
 from bot.messages import Address, Choice, Image, Outgoing
 from dialogs.learning.chart import bar_chart
@@ -47,7 +46,7 @@ PIXEL = bytes.fromhex(
 
 @asynccontextmanager
 async def running(tmp_path: Path, locale: str) -> AsyncIterator[BranchBot]:
-    config = load_config(
+    config = configure(
         None,
         database_url=f"sqlite:///{tmp_path}/pg.db",
         playground=True,

@@ -17,6 +17,7 @@ import pytest
 from openpyxl import Workbook
 
 from bot.cli import main
+from dialogs.learning.bank_imports import BankImports
 from store.banks import Limits
 from store.banks.sandbox import parse_isolated
 from tests.conftest import BotFactory, settle
@@ -225,7 +226,7 @@ async def test_others_are_answered_while_a_slow_file_is_read(make_bot: BotFactor
     """A file the parsers do not refuse, read for seconds in the child process: another
     person's command is answered meanwhile, and the file ends as an error."""
     bot, adapter = await make_bot()
-    bot.bank_imports.limits = Limits(
+    bot.worker(BankImports).limits = Limits(
         file_bytes=8 << 20, yaml_nodes=10**7, questions=10**7, errors=10**7, cpu_seconds=4
     )
     start = len(adapter.sent)

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select, update
 
 from adapters.memory import MemoryAdapter
-from bot.app import BranchBot
-from bot.config import ConfigError, load_config
+from bot.app import BranchBot, configure
+from bot.config import ConfigError
 from bot.delivery import Limiter
 from bot.messages import Address, Capabilities, Outgoing, TransientError
 from store.broadcasts import Broadcasts
@@ -135,7 +135,7 @@ async def test_the_delivery_settings_reach_delivery_and_the_prune(
 ) -> None:
     monkeypatch.setenv("BRANCHBOT_DELIVERY__RETENTION_DAYS", "7")
     bot, _ = await make_bot(delivery={"max_attempts": 2})
-    assert bot.scheduler.retention.outbox == timedelta(days=7)
+    assert bot.scheduler.outbox_retention == timedelta(days=7)
     assert bot.deliveries["memory"].max_attempts == 2
     with pytest.raises(ConfigError, match="max_attempts"):
-        load_config(None, delivery={"max_attempts": 0})
+        configure(None, delivery={"max_attempts": 0})

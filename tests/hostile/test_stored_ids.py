@@ -11,15 +11,14 @@ from pathlib import Path
 from sqlalchemy import select, update
 
 from adapters.memory import MemoryAdapter
-from bot.app import BranchBot
-from bot.config import load_config
+from bot.app import BranchBot, configure
 from store.clock import now
 from store.models import Conversation
 from tests.helpers import ask
 
 
 def bot_on(path: Path, adapter: MemoryAdapter) -> BranchBot:
-    config = load_config(
+    config = configure(
         None,
         database_url=f"sqlite:///{path}/branchbot.db",
         admins=["memory:boss"],

@@ -15,7 +15,8 @@ from adapters.matrix import MatrixAdapter, MatrixSettings, Notices
 from adapters.matrix.parse import Malformed, message, reaction, strip_reply_fallback
 from adapters.matrix.render import KEYCAPS, MAX_BYTES, MAX_ENCRYPTED_BYTES, contents, keycap_number
 from adapters.matrix.rooms import DirectRooms
-from bot.config import ConfigError, load_config
+from bot.app import configure
+from bot.config import ConfigError
 from bot.events import Chat, Incoming
 from bot.markup import Markup
 from bot.messages import Accepted, Address, Choice, Image, Outgoing, Unreachable
@@ -305,10 +306,10 @@ async def test_the_app_builds_the_adapter_from_the_config(synapse: Synapse, tmp_
 def test_the_config_needs_a_password_or_a_token(tmp_path: Path) -> None:
     matrix = {"homeserver": "http://127.0.0.1:8008", "user_id": "@bot:example.org"}
     with pytest.raises(ConfigError, match="password"):
-        load_config(None, matrix=matrix)
+        configure(None, matrix=matrix)
     token = tmp_path / "token"
     token.write_text("secret-token\n")
-    config = load_config(None, matrix={**matrix, "access_token_file": str(token)})
+    config = configure(None, matrix={**matrix, "access_token_file": str(token)})
     assert config.matrix is not None
     assert config.matrix.resolved_access_token() == "secret-token"
     assert not config.playground_enabled

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from adapters.memory import MemoryAdapter
 from bot.app import BranchBot
 from bot.events import Attachment
+from dialogs.learning.bank_imports import BankImports
 from store.banks import Bank, ParsedQuestion
 from store.db import Database
 from store.learning import Learning
@@ -168,7 +169,7 @@ async def test_a_file_received_before_a_crash_is_read_after_the_restart(
     async def not_now() -> None:
         return None
 
-    monkeypatch.setattr(bot.bank_imports, "tick", not_now)
+    monkeypatch.setattr(bot.worker(BankImports), "tick", not_now)
     data = (BANKS / "good.csv").read_bytes()
     assert RECEIVED in await send_file(bot, adapter, "boss", "good.csv", data)
     await bot.stop()

@@ -7,7 +7,8 @@ import zlib
 
 import pytest
 
-from bot.config import ConfigError, load_config
+from bot.app import configure
+from bot.config import ConfigError
 from dialogs.learning.chart import bar_chart
 from dialogs.learning.levels import star_count, unlocked
 from dialogs.learning.ranking import branch_order
@@ -52,11 +53,11 @@ def test_chart_is_a_valid_png() -> None:
 
 
 def test_points_table_is_configurable_and_checked() -> None:
-    config = load_config(None, learning={"points": {"quiz_correct": {"points": 3, "daily_cap": 9}}})
+    config = configure(None, learning={"points": {"quiz_correct": {"points": 3, "daily_cap": 9}}})
     assert config.learning.points["quiz_correct"].daily_cap == 9
     assert config.learning.points["streak_day"].points == 5
     with pytest.raises(ConfigError, match="unknown activities"):
-        load_config(None, learning={"points": {"farming": {"points": 1, "daily_cap": 1}}})
+        configure(None, learning={"points": {"farming": {"points": 1, "daily_cap": 1}}})
 
 
 def test_levels_unlock_in_order_even_with_gaps_in_their_numbers() -> None:

@@ -1,0 +1,69 @@
+"""The ``Feature`` record: what one feature package gives the core, and what the core gives it.
+
+A feature (``dialogs/<name>/``) exports one ``FEATURE``; the composition root (``bot/app.py``,
+``bot/cli.py``) iterates them and never names one. The core reads from the record: commands
+and dialogs (its ``Router`` and ``dialogs``), its config section (``config``: a pydantic model
+validated as the ``[<name>]`` table of the config file and ``BRANCHBOT_<NAME>__*`` variables),
+its scheduled sources and background workers (``workers``, built from ``Services``) and its
+``branchbot`` subcommands (``cli``). Its repositories need no declaration: a handler reaches
+one as ``ctx.store.get(Kind)`` (see ``store/repos.py``).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel
+
+from bot.commands import Router
+from bot.conversation import Dialog
+from bot.messages import Capabilities
+from store.db import Database
+from store.runtime import PendingMessage
+
+if TYPE_CHECKING:
+    from bot.config import Config
+    from bot.context import Settings
+    from bot.scheduler import ScheduleSource
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """What a feature's workers are given by the core (they run outside any event)."""
+
+    db: Database
+    deliver: Callable[[list[PendingMessage]], None]
+    """Hand committed outbox rows to delivery."""
+    settings: Settings
+    """The organisation's settings and every feature's config section."""
+    capabilities: Callable[[str], Capabilities]
+    """A platform's capabilities (whether its bot may write to a person first, ...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CliCommand:
+    """A ``branchbot <name> …`` subcommand a feature adds (``branchbot bank import``)."""
+
+    name: str
+    help: str
+    arguments: Callable[[argparse.ArgumentParser, argparse.ArgumentParser], None]
+    """Declare the subcommand's own subparsers and arguments on the parser given first; the
+    second is the parent every leaf parser takes (``--config``, ``--log-format``)."""
+    run: Callable[[Config, argparse.Namespace], int]
+    """Do it; returns the exit status."""
+
+
+@dataclass(frozen=True)
+class Feature:
+    name: str
+    """Its config section, its log and metrics label."""
+    router: Router
+    dialogs: Sequence[type[Dialog]] = ()
+    config: type[BaseModel] | None = None
+    """The model of its ``[name]`` config section (all defaults: the section is optional)."""
+    workers: Callable[[Services], Sequence[ScheduleSource]] = field(default=lambda _: ())
+    """Its schedule sources and periodic workers, given the core's services."""
+    cli: Sequence[CliCommand] = ()
