@@ -40,9 +40,14 @@ log = logging.getLogger(__name__)
 W = TypeVar("W", bound=ScheduleSource)
 
 
-def configure(path: str | Path | None = None, **overrides: Any) -> Config:
-    """The config with every feature's section (``load_config`` with ``FEATURES``' models)."""
-    sections = {f.name: f.config for f in FEATURES if f.config is not None}
+def configure(
+    path: str | Path | None = None,
+    *,
+    features: Sequence[Feature] = FEATURES,
+    **overrides: Any,
+) -> Config:
+    """The config with a section for each of ``features`` (``load_config`` with their models)."""
+    sections = {f.name: f.config for f in features if f.config is not None}
     return load_config(path, sections=sections, **overrides)
 
 
@@ -142,9 +147,15 @@ class BranchBot:
     """One running bot. ``extra_adapters`` lets tests and benchmarks plug in the memory adapter."""
 
     def __init__(
-        self, config: Config, *, extra_adapters: Sequence[Adapter] = (), serve_http: bool = True
+        self,
+        config: Config,
+        *,
+        features: Sequence[Feature] = FEATURES,
+        extra_adapters: Sequence[Adapter] = (),
+        serve_http: bool = True,
     ) -> None:
         self.config = config
+        self.features = tuple(features)
         self.metrics = Metrics()
         self.db = Database(config.database_url)
         self.http = HttpServer(
@@ -178,7 +189,7 @@ class BranchBot:
             self.http.add_routes(self.playground.routes())
             self.http.app.on_shutdown.append(self.playground.close_streams)
         self.http.add_routes(self.webhooks.routes())
-        router, dialogs = build_dialogs()
+        router, dialogs = build_dialogs(self.features)
         self.telegram: TelegramAdapter | None = None
         token = config.telegram.resolved_token()
         if token is not None:
@@ -216,7 +227,7 @@ class BranchBot:
             invite_days=config.invite_days,
             timezone=config.timezone,
             admins=frozenset(config.all_admins),
-            sections={f.config: config.section(f.config) for f in FEATURES if f.config},
+            sections={f.config: config.section(f.config) for f in self.features if f.config},
         )
         self.engine = Engine(
             self.db,
@@ -237,7 +248,7 @@ class BranchBot:
         )
         services = Services(self.db, self._deliver, settings, self._capabilities)
         self.workers: list[ScheduleSource] = [
-            worker for feature in FEATURES for worker in feature.workers(services)
+            worker for feature in self.features for worker in feature.workers(services)
         ]
         for worker in self.workers:
             self.scheduler.add_source(worker)
