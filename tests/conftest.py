@@ -13,7 +13,7 @@ import pytest
 
 from adapters.memory import MemoryAdapter
 from bot.app import BranchBot, configure
-from tests.integration.synapse import synapse  # noqa: F401  (the Matrix tests' homeserver)
+from tests.support.synapse import synapse  # noqa: F401  (the Matrix tests' homeserver)
 
 PG_SERVER = os.environ.get("BRANCHBOT_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
 

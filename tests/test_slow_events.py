@@ -11,7 +11,7 @@ import pytest
 from bot.commands import Rest, Router
 from bot.context import Context
 from tests.conftest import BotFactory
-from tests.helpers import ask
+from tests.support.chat import ask
 
 
 def slow_router(seconds: float) -> Router:

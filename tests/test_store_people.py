@@ -50,7 +50,7 @@ async def test_merge_moves_rows_and_keeps_the_survivors_on_conflict(make_bot: Bo
 
 
 async def test_joining_in_a_direct_chat_records_that_chat(make_bot: BotFactory) -> None:
-    from tests.helpers import ask, code_in
+    from tests.support.chat import ask, code_in
 
     bot, adapter = await make_bot()
     await ask(bot, adapter, "boss", "/branch add North")

@@ -12,7 +12,7 @@ from store.broadcasts import Broadcasts
 from store.models import Broadcast
 from store.repos import Repositories
 from tests.conftest import settle
-from tests.helpers import ask, code_in
+from tests.support.chat import ask, code_in
 
 
 async def organisation(bot: BranchBot, adapter: MemoryAdapter) -> None:

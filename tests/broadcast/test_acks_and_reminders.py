@@ -19,7 +19,7 @@ from store.models import Broadcast, Identity
 from store.repos import Repositories
 from tests.broadcast.conftest import broadcast, organisation
 from tests.conftest import BotFactory, settle
-from tests.helpers import ask, code_in
+from tests.support.chat import ask, code_in
 
 
 def texts_to(adapter: MemoryAdapter, user: str, since: int = 0) -> list[str]:

@@ -19,7 +19,7 @@ from store.models import Broadcast, BroadcastSchedule, Secretary
 from store.repos import Repositories
 from tests.broadcast.conftest import organisation
 from tests.conftest import BotFactory, settle
-from tests.helpers import ask
+from tests.support.chat import ask
 
 TEMPLATE: dict[str, Any] = {
     "report_to": {},

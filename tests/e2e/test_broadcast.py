@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 from dialogs.broadcast.fanout import Broadcaster
 from store.clock import now
 from store.models import Broadcast, BroadcastSchedule, Identity
-from tests.webhook_harness import Lab, lab_bot
+from tests.support.webhook import Lab, lab_bot
 
 CODE = re.compile(r"\b([A-HJ-NP-Z2-9]{8})\b")
 Message = dict[str, Any]

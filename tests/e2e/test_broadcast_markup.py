@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.e2e.test_broadcast import compose, lab, organisation, to, until
-from tests.webhook_harness import Lab
+from tests.support.webhook import Lab
 
 __all__ = ["lab"]
 

@@ -16,7 +16,7 @@ from store.banks import ParsedQuestion, load
 from store.learning import Learning
 from store.repos import Repositories
 from tests.e2e.test_onboarding import organisation
-from tests.webhook_harness import Lab, lab_bot
+from tests.support.webhook import Lab, lab_bot
 
 BANKS = Path(__file__).parent.parent / "learning" / "banks"
 BANK = load(BANKS / "library.yaml")

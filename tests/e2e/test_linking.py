@@ -15,8 +15,8 @@ from store.models import AnswerRecord, Identity
 from tests.conftest import BotFactory
 from tests.e2e.test_learning import answer, buttons, import_bank
 from tests.e2e.test_onboarding import code_in, organisation
-from tests.helpers import ask
-from tests.webhook_harness import Lab, lab_bot
+from tests.support.chat import ask
+from tests.support.webhook import Lab, lab_bot
 
 
 @pytest.fixture

@@ -19,8 +19,8 @@ from nio import RoomCreateResponse
 from bot.app import BranchBot
 from bot.markup import Markup
 from bot.messages import Address, Image, Outgoing
-from tests.integration.synapse import Synapse
-from tests.matrix_harness import adapter_of, body, matrix_bot, matrix_config, members
+from tests.support.matrix import adapter_of, body, matrix_bot, matrix_config, members
+from tests.support.synapse import Synapse
 
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from store.models import Member, Secretary
 from tests.e2e.test_onboarding import code_in, organisation
-from tests.webhook_harness import Lab, lab_bot
+from tests.support.webhook import Lab, lab_bot
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.webhook_harness import Lab, lab_bot
+from tests.support.webhook import Lab, lab_bot
 
 CODE = re.compile(r"\b([A-HJ-NP-Z2-9]{8})\b")
 

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from tests.e2e.test_onboarding import code_in
-from tests.webhook_harness import Lab, lab_bot
+from tests.support.webhook import Lab, lab_bot
 
 
 @pytest.fixture

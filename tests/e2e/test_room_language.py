@@ -10,8 +10,8 @@ from adapters.memory import MemoryAdapter, Sent
 from bot.app import BranchBot
 from tests.broadcast.conftest import broadcast
 from tests.conftest import BotFactory, settle
-from tests.helpers import ask, code_in
-from tests.learning.test_engine_edges import with_bank
+from tests.learning.test_timers_scores_and_leaderboards import with_bank
+from tests.support.chat import ask, code_in
 
 
 async def lib(bot: BranchBot, adapter: MemoryAdapter) -> None:

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from store.models import Identity, OutboxRow, Room
-from tests.fake_telegram import (
+from tests.support.telegram import (
     BOT_USERNAME,
     FakeTelegram,
     TgChat,

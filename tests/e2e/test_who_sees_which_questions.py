@@ -12,8 +12,8 @@ import pytest
 
 from tests.e2e.test_learning import buttons, send_file, wait_for_text
 from tests.e2e.test_onboarding import organisation
-from tests.helpers import code_in
-from tests.webhook_harness import Lab, lab_bot
+from tests.support.chat import code_in
+from tests.support.webhook import Lab, lab_bot
 
 ORG = {f"Org question {n}?" for n in range(1, 3)}
 MAIN = {f"Main question {n}?" for n in range(1, 9)}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import BotFactory, settle
-from tests.helpers import ask, code_in
+from tests.support.chat import ask, code_in
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from bot.events import Chat, Incoming, Sender, parse_command
 from store.clock import now
 from store.models import CodeFailure, Invite, LinkCode
 from tests.conftest import BotFactory, settle
-from tests.helpers import ask, code_in
+from tests.support.chat import ask, code_in
 
 REFUSED = "is not a valid invite code"
 TOO_MANY = "Too many wrong codes"

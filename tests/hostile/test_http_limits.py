@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.webhook_harness import Lab, lab_bot
+from tests.support.webhook import Lab, lab_bot
 
 IDLE = 0.6
 BODY = 0.6

@@ -34,7 +34,7 @@ from store.repos import Repositories
 from store.runtime import Outbox, PendingMessage
 from tests.broadcast.conftest import broadcast, finished, organisation
 from tests.conftest import BotFactory, settle
-from tests.helpers import ask
+from tests.support.chat import ask
 
 POISON = "poison"
 

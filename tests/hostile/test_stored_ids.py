@@ -14,7 +14,7 @@ from adapters.memory import MemoryAdapter
 from bot.app import BranchBot, configure
 from store.clock import now
 from store.models import Conversation
-from tests.helpers import ask
+from tests.support.chat import ask
 
 
 def bot_on(path: Path, adapter: MemoryAdapter) -> BranchBot:

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from store.models import Identity, Member, OutboxRow, Room, SeenEvent
 from tests.e2e.test_broadcast import button, code_in, compose, to, until
-from tests.webhook_harness import Lab, lab_bot
+from tests.support.webhook import Lab, lab_bot
 
 Event = dict[str, Any]
 

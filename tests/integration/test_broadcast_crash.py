@@ -23,7 +23,7 @@ from sqlalchemy import func, insert, select
 from store.clock import now
 from store.db import Database
 from store.models import Branch, Broadcast, BroadcastRecipient, Identity, Member
-from tests.webhook_harness import SECRET
+from tests.support.webhook import SECRET
 
 ROOT = Path(__file__).resolve().parents[2]
 RECIPIENTS = 5000

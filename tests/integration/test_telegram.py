@@ -36,7 +36,7 @@ from bot.messages import (
     Unreachable,
 )
 from store.repos import Repositories
-from tests.fake_telegram import (
+from tests.support.telegram import (
     GLOBAL_PER_SECOND,
     ApiError,
     FakeTelegram,

@@ -11,7 +11,7 @@ import pytest
 
 from adapters.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, signed_headers
 from store.repos import Repositories
-from tests.webhook_harness import SECRET, Lab, lab_bot
+from tests.support.webhook import SECRET, Lab, lab_bot
 
 
 @pytest.fixture

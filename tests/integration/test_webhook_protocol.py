@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from adapters.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, signed_headers
-from tests.webhook_harness import SECRET, Lab, lab_bot
+from tests.support.webhook import SECRET, Lab, lab_bot
 
 
 @pytest.fixture

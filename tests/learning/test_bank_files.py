@@ -20,8 +20,8 @@ from store.learning import Learning
 from store.models import BankJob, Question, QuestionBank
 from store.repos import Repositories
 from tests.conftest import BotFactory
-from tests.helpers import ask
-from tests.learning.test_review_fixes import join
+from tests.learning.test_runs_and_rounds import join
+from tests.support.chat import ask
 
 BANKS = Path(__file__).parent / "banks"
 RECEIVED = "I am checking it"

@@ -7,7 +7,7 @@ import zlib
 
 from dialogs.learning.chart import AXIS, COLOURS, DIGITS, SCALE, SMALL, bar_chart
 from tests.conftest import BotFactory
-from tests.helpers import ask
+from tests.support.chat import ask
 
 Pixel = tuple[int, int, int]
 

@@ -21,8 +21,8 @@ from store.learning import Learning
 from store.models import Branch, Member, Question
 from store.repos import Repositories
 from tests.conftest import BotFactory, settle
-from tests.helpers import ask
 from tests.learning.test_chart import columns_with, decode
+from tests.support.chat import ask
 
 BANK = Path(__file__).parent / "banks" / "library.yaml"
 READS = re.compile(r"\b(FROM|JOIN)\s+(learning_answers|learning_questions|members|branches)\b")

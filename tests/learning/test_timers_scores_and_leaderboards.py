@@ -16,7 +16,7 @@ from store.learning import Learning
 from store.models import AnswerRecord, Member, Question
 from store.repos import Repositories
 from tests.conftest import BotFactory, settle
-from tests.helpers import ask, code_in
+from tests.support.chat import ask, code_in
 
 BANK = Path(__file__).parent / "banks" / "library.yaml"
 

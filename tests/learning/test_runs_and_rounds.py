@@ -25,8 +25,8 @@ from store.learning import Imported, Learning
 from store.models import AnswerRecord, DailyDone, Member, PointsEntry, Question
 from store.repos import Repositories
 from tests.conftest import BotFactory, settle
-from tests.helpers import ask, code_in
-from tests.learning.test_engine_edges import BANK, with_bank
+from tests.learning.test_timers_scores_and_leaderboards import BANK, with_bank
+from tests.support.chat import ask, code_in
 
 
 async def press(

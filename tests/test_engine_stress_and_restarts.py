@@ -12,7 +12,7 @@ from adapters.memory import MemoryAdapter
 from bot.messages import Address, Capabilities, Outgoing, TransientError
 from dialogs.onboarding import JoinDialog
 from tests.conftest import BotFactory, settle
-from tests.helpers import ask
+from tests.support.chat import ask
 
 ECHOED = re.compile(r"/(c\d+x\d+)")
 
