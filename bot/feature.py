@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from bot.commands import Router
 from bot.conversation import Dialog
 from bot.messages import Capabilities
+from store.clock import Clock
 from store.db import Database
 from store.runtime import PendingMessage
 
@@ -41,6 +42,11 @@ class Services:
     """The organisation's settings and every feature's config section."""
     capabilities: Callable[[str], Capabilities]
     """A platform's capabilities (whether its bot may write to a person first, ...)."""
+
+    @property
+    def clock(self) -> Clock:
+        """The time workers read to decide what is due (the store's: tests move it)."""
+        return self.db.clock
 
 
 @dataclass(frozen=True, slots=True)

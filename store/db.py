@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from store.clock import SYSTEM_CLOCK, Clock
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 _DRIVERS = {
@@ -44,10 +46,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 class Database:
-    """One engine and its session factory. ``dialect`` tells repositories which upsert to use."""
+    """One engine and its session factory. ``dialect`` tells repositories which upsert to use;
+    ``clock`` is the time every session's repositories read (``store.clock.clock_of``)."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, clock: Clock = SYSTEM_CLOCK) -> None:
         self.url = async_url(url)
+        self.clock = clock
         parsed = make_url(self.url)
         self.dialect = parsed.get_backend_name()
         options: dict[str, Any] = {"echo": echo}
@@ -59,7 +63,9 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(self.url, **options)
         if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.sessions = async_sessionmaker(
+            self.engine, expire_on_commit=False, info={"clock": clock}
+        )
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
