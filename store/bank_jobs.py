@@ -8,7 +8,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.clock import clock_of
-from store.models import BankJob
+from store.learning_tables import BankJob
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,19 +12,9 @@ from typing import Any, cast
 from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store.broadcast_tables import Broadcast, BroadcastRecipient, BroadcastSchedule, DigestItem
 from store.clock import clock_of
-from store.models import (
-    Branch,
-    Broadcast,
-    BroadcastRecipient,
-    BroadcastSchedule,
-    DigestItem,
-    Identity,
-    Member,
-    OutboxRow,
-    Room,
-    Secretary,
-)
+from store.models import Branch, Identity, Member, OutboxRow, Room, Secretary
 
 RECIPIENTS = cast(Table, BroadcastRecipient.__table__)
 

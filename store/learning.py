@@ -29,19 +29,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.banks import Bank
 from store.clock import clock_of
-from store.models import (
+from store.learning_tables import (
     AnswerRecord,
-    Branch,
     DailyDone,
     Lesson,
     Level,
-    Member,
     PointsEntry,
     Question,
     QuestionBank,
     Record,
     Review,
 )
+from store.models import Branch, Member
 
 CHUNK = 500
 """Keys or rows per statement: SQLite allows 32,766 bound parameters (999 before 3.32),

@@ -23,9 +23,9 @@ from bot.messages import Choice, Outgoing
 from bot.numbers import NOTICE, SCHEDULE
 from bot.timetable import QuietHours, Timetable, next_run, parse_when
 from dialogs.broadcast.config import BroadcastConfig
+from store.broadcast_tables import Broadcast, BroadcastSchedule
 from store.broadcasts import Broadcasts
 from store.clock import as_utc, now
-from store.models import Broadcast, BroadcastSchedule
 from store.repos import Repositories
 from store.runtime import PendingMessage
 

@@ -29,8 +29,9 @@ from bot.messages import (
     TransientError,
     Unreachable,
 )
+from store.broadcast_tables import Broadcast
 from store.clock import ManualClock
-from store.models import Broadcast, OutboxRow
+from store.models import OutboxRow
 from store.repos import Repositories
 from store.runtime import Outbox, PendingMessage
 from tests.broadcast.conftest import broadcast, finished, organisation

@@ -14,9 +14,10 @@ from bot.app import BranchBot, configure
 from bot.config import ConfigError
 from bot.delivery import Limiter
 from bot.messages import Address, Capabilities, Outgoing, TransientError
+from store.broadcast_tables import BroadcastRecipient
 from store.broadcasts import Broadcasts
 from store.clock import ManualClock
-from store.models import BroadcastRecipient, OutboxRow
+from store.models import OutboxRow
 from store.repos import Repositories
 from tests.broadcast.conftest import broadcast, finished, organisation
 from tests.conftest import BotFactory
