@@ -21,7 +21,7 @@ from bot.context import Settings
 from bot.conversation import DialogRegistry
 from bot.delivery import Delivery
 from bot.engine import Engine
-from bot.feature import Feature, Services
+from bot.feature import Feature, Services, migrations
 from bot.http import HttpServer
 from bot.i18n import LOCALES, _, translator
 from bot.identity import Role
@@ -160,7 +160,7 @@ class BranchBot:
         self.config = config
         self.features = tuple(features)
         self.metrics = Metrics()
-        self.db = Database(config.database_url, clock=clock)
+        self.db = Database(config.database_url, clock=clock, migrations=migrations(self.features))
         self.http = HttpServer(
             config.http.host,
             config.http.port,

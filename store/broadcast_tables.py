@@ -109,3 +109,7 @@ class DigestItem(Base):
     created_at: Mapped[datetime]
     broadcast_id: Mapped[int | None] = mapped_column(BigId, index=True)
     """Set when folded into a digest."""
+
+
+TABLES: tuple[type[Base], ...] = (Broadcast, BroadcastRecipient, BroadcastSchedule, DigestItem)
+"""The feature's tables, for its ``Feature`` record."""

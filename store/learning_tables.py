@@ -188,3 +188,18 @@ class BankJob(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
+
+
+TABLES: tuple[type[Base], ...] = (
+    QuestionBank,
+    Question,
+    Level,
+    Lesson,
+    AnswerRecord,
+    Review,
+    PointsEntry,
+    DailyDone,
+    Record,
+    BankJob,
+)
+"""The feature's tables, for its ``Feature`` record."""
