@@ -26,9 +26,10 @@ from sqlalchemy import insert
 
 from adapters.webhook import signed_headers
 from bot.app import BranchBot, configure
+from store.broadcast_tables import Broadcast
 from store.clock import now
 from store.db import Database
-from store.models import Branch, Broadcast, Identity, Member
+from store.models import Branch, Identity, Member
 
 SECRET = "bench-secret-0123456789"
 RATE = 30

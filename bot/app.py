@@ -21,7 +21,7 @@ from bot.context import Settings
 from bot.conversation import DialogRegistry
 from bot.delivery import Delivery
 from bot.engine import Engine
-from bot.feature import Feature, Services
+from bot.feature import Feature, Services, migrations
 from bot.http import HttpServer
 from bot.i18n import LOCALES, _, translator
 from bot.identity import Role
@@ -29,6 +29,7 @@ from bot.messages import Adapter, Capabilities
 from bot.metrics import Metrics
 from bot.scheduler import Scheduler, ScheduleSource
 from dialogs import FEATURES
+from store.clock import SYSTEM_CLOCK, Clock
 from store.db import Database
 from store.repos import Repositories
 from store.runtime import PendingMessage
@@ -144,7 +145,8 @@ def matrix_adapter(config: Config, db: Database) -> MatrixAdapter:
 
 
 class BranchBot:
-    """One running bot. ``extra_adapters`` lets tests and benchmarks plug in the memory adapter."""
+    """One running bot. ``extra_adapters`` lets tests and benchmarks plug in the memory adapter;
+    ``clock`` is the time everything reads (tests pass a ``ManualClock`` to move it)."""
 
     def __init__(
         self,
@@ -153,11 +155,12 @@ class BranchBot:
         features: Sequence[Feature] = FEATURES,
         extra_adapters: Sequence[Adapter] = (),
         serve_http: bool = True,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.config = config
         self.features = tuple(features)
         self.metrics = Metrics()
-        self.db = Database(config.database_url)
+        self.db = Database(config.database_url, clock=clock, migrations=migrations(self.features))
         self.http = HttpServer(
             config.http.host,
             config.http.port,

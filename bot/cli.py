@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.app import FEATURES, BranchBot, configure
 from bot.config import Config, ConfigError
+from bot.feature import migrations
 from store.db import Database
 from store.repos import Repositories
 
@@ -91,7 +92,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 async def _upgrade(config: Config) -> None:
-    db = Database(config.database_url)
+    db = Database(config.database_url, migrations=migrations(FEATURES))
     try:
         await db.upgrade()
     finally:
@@ -99,7 +100,7 @@ async def _upgrade(config: Config) -> None:
 
 
 async def _admin_add(config: Config, identity: str) -> bool:
-    db = Database(config.database_url)
+    db = Database(config.database_url, migrations=migrations(FEATURES))
     try:
         await db.upgrade()
         async with db.session() as session:

@@ -15,6 +15,7 @@ from bot.i18n import Plural, Translator, translator
 from bot.identity import Principal
 from bot.markup import Markup
 from bot.messages import Address, Capabilities, Choice, Image, Outgoing
+from store.clock import Clock
 from store.repos import Repositories
 
 if TYPE_CHECKING:
@@ -90,6 +91,11 @@ class Context:
 
     # A message's language is decided by where it goes, never by who caused it: a room speaks
     # its branch's language to everyone in it (timers included), a direct chat its person's.
+
+    @property
+    def clock(self) -> Clock:
+        """The time handlers read (the store's: tests move it)."""
+        return self.store.clock
 
     @property
     def translator(self) -> Translator:

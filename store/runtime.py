@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.clock import as_utc, now
+from store.clock import as_utc, clock_of
 from store.models import Conversation, KeyValue, OutboxRow, SeenEvent
 
 CONVERSATIONS = cast(Table, Conversation.__table__)
@@ -48,6 +48,7 @@ def _upsert(session: AsyncSession) -> Any:
 class Conversations:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self.clock = clock_of(session)
 
     async def load(
         self, keys: Sequence[ConversationKey]
@@ -107,7 +108,7 @@ class Conversations:
     async def save_many(self, items: dict[ConversationKey, StoredConversation]) -> None:
         if not items:
             return
-        stamp = now()
+        stamp = self.clock.now()
         rows = [
             {
                 "platform": k[0],
@@ -181,12 +182,13 @@ class PendingMessage:
 class Outbox:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self.clock = clock_of(session)
 
     async def add_many(self, rows: Sequence[dict[str, Any]]) -> list[int]:
         """Queue messages; returns their ids in the order given."""
         if not rows:
             return []
-        stamp = now()
+        stamp = self.clock.now()
         values = [{**row, "created_at": stamp, "status": "pending", "attempts": 0} for row in rows]
         if self.session.get_bind().dialect.name == "sqlite":
             # SQLAlchemy cannot sort RETURNING rows on SQLite without falling back to one
@@ -336,7 +338,7 @@ class Outbox:
         if not results:
             return
         table = OUTBOX
-        stamp = now()
+        stamp = self.clock.now()
         await self.session.execute(
             update(table)
             .where(table.c.id == bindparam("row_id"))
@@ -414,6 +416,7 @@ class Outbox:
 class SeenEvents:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self.clock = clock_of(session)
 
     async def existing(self, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
         if not keys:
@@ -434,7 +437,7 @@ class SeenEvents:
 
     async def add_many(self, keys: Sequence[tuple[str, str]]) -> None:
         if keys:
-            stamp = now()
+            stamp = self.clock.now()
             await self.session.execute(
                 insert(SEEN_EVENTS),
                 [{"platform": p, "event_id": e, "seen_at": stamp} for p, e in keys],

@@ -13,6 +13,7 @@ import pytest
 
 from adapters.memory import MemoryAdapter
 from bot.app import BranchBot, configure
+from store.clock import SYSTEM_CLOCK, Clock
 from tests.support.synapse import synapse  # noqa: F401  (the Matrix tests' homeserver)
 
 PG_SERVER = os.environ.get("BRANCHBOT_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
@@ -63,11 +64,12 @@ BotFactory = Callable[..., Awaitable[tuple[BranchBot, MemoryAdapter]]]
 
 @pytest.fixture
 async def make_bot(database_url: str) -> AsyncIterator[BotFactory]:
-    """Start bots on the test's database with a memory adapter; all are stopped at the end."""
+    """Start bots on the test's database with a memory adapter; all are stopped at the end.
+    A test that moves time passes ``clock=ManualClock()``."""
     running: list[BranchBot] = []
 
     async def factory(
-        adapter: MemoryAdapter | None = None, **overrides: Any
+        adapter: MemoryAdapter | None = None, *, clock: Clock = SYSTEM_CLOCK, **overrides: Any
     ) -> tuple[BranchBot, MemoryAdapter]:
         adapter = adapter or MemoryAdapter()
         options: dict[str, Any] = {
@@ -77,7 +79,9 @@ async def make_bot(database_url: str) -> AsyncIterator[BotFactory]:
             "default_locale": "en",
         }
         options.update(overrides)
-        bot = BranchBot(configure(None, **options), extra_adapters=[adapter], serve_http=False)
+        bot = BranchBot(
+            configure(None, **options), extra_adapters=[adapter], serve_http=False, clock=clock
+        )
         await bot.start()
         running.append(bot)
         return bot, adapter

@@ -10,7 +10,8 @@ from sqlalchemy import select
 from store.banks import load
 from store.clock import now
 from store.learning import Learning
-from store.models import AnswerRecord, DailyDone, Invite, Room, Secretary
+from store.learning_tables import AnswerRecord, DailyDone
+from store.models import Invite, Room, Secretary
 from store.repos import Repositories
 from tests.conftest import BotFactory
 

@@ -23,9 +23,9 @@ from bot.messages import Choice, Outgoing
 from bot.numbers import NOTICE, SCHEDULE
 from bot.timetable import QuietHours, Timetable, next_run, parse_when
 from dialogs.broadcast.config import BroadcastConfig
+from store.broadcast_tables import Broadcast, BroadcastSchedule
 from store.broadcasts import Broadcasts
 from store.clock import as_utc, now
-from store.models import Broadcast, BroadcastSchedule
 from store.repos import Repositories
 from store.runtime import PendingMessage
 
@@ -48,10 +48,9 @@ its outbox row, too much work to repeat on every tick for 10,000 of them."""
 
 @dataclass(frozen=True, slots=True)
 class BroadcastOptions:
-    """The ``broadcast`` config section, as the worker needs it."""
+    """The ``broadcast`` config section, as the worker needs it (the zone and the default
+    language are the organisation's: ``Settings``)."""
 
-    timezone: str = "Asia/Shanghai"
-    default_locale: str = "zh_Hans"
     digest: str = "weekly mon 09:00"
     reminder_interval: timedelta = timedelta(hours=24)
     reminder_max: int = 2
@@ -123,10 +122,8 @@ class Broadcaster:
     def __init__(self, services: Services, config: BroadcastConfig) -> None:
         self.db = services.db
         self.deliver = services.deliver
-        settings = services.settings
+        settings = self.settings = services.settings
         self.options = BroadcastOptions(
-            timezone=settings.timezone,
-            default_locale=settings.default_locale,
             digest=config.digest,
             reminder_interval=timedelta(hours=config.reminder_interval_hours),
             reminder_max=config.reminder_max,
@@ -162,7 +159,7 @@ class Broadcaster:
             ]
 
     async def _ensure_digest(self, store: Any) -> None:
-        when = parse_when(self.options.digest, self.options.timezone)
+        when = parse_when(self.options.digest, self.settings.timezone)
         current = await store.active_schedules("digest")
         if any(s.spec == when.spec for s in current):
             return
@@ -227,7 +224,7 @@ class Broadcaster:
         report_to = schedule.template.get("report_to") or {}
         if not report_to:
             return []
-        t = translator(report_to.get("locale"), self.options.default_locale)
+        t = translator(report_to.get("locale"), self.settings.default_locale)
         text = t(
             _(
                 "Scheduled notice {number} was not sent and is stopped: you no longer manage "
@@ -244,7 +241,7 @@ class Broadcaster:
         if schedule.cron is None:
             return False
         after = as_utc(schedule.last_run_at or schedule.created_at)
-        slot = next_run(schedule.cron, self.options.timezone, after)
+        slot = next_run(schedule.cron, self.settings.timezone, after)
         return slot is not None and slot <= moment
 
     # -- the digest ---------------------------------------------------------------------
@@ -299,7 +296,7 @@ class Broadcaster:
                 await self._progress(broadcast.id)
             except Exception:
                 log.exception("broadcast %d: will try again", broadcast.id)
-        if not self.options.quiet_hours.contains(now(), self.options.timezone):
+        if not self.options.quiet_hours.contains(now(), self.settings.timezone):
             await self.remind()
 
     async def _expand(self, broadcast_id: int) -> None:
@@ -383,7 +380,7 @@ class Broadcaster:
                 rendered: dict[str, dict[str, Any]] = {}
                 rows = []
                 for recipient in recipients:
-                    locale = recipient.locale or self.options.default_locale
+                    locale = recipient.locale or self.settings.default_locale
                     if locale not in rendered:
                         message = notice(
                             text,
@@ -391,7 +388,7 @@ class Broadcaster:
                             broadcast.id,
                             broadcast.ack,
                             locale,
-                            self.options.default_locale,
+                            self.settings.default_locale,
                         )
                         rendered[locale] = {**message.to_json(), "locale": locale, "fold": True}
                     rows.append(
@@ -453,7 +450,7 @@ class Broadcaster:
     ) -> list[dict[str, Any]]:
         if not broadcast.report_to:
             return []
-        t = translator(broadcast.report_to.get("locale"), self.options.default_locale)
+        t = translator(broadcast.report_to.get("locale"), self.settings.default_locale)
         headline = (
             _("**{number} sent**: {sent} delivered, {unreachable} unreachable, {failed} failed.")
             if counts["failed"]
@@ -506,7 +503,7 @@ class Broadcaster:
     ) -> list[dict[str, Any]]:
         if not broadcast.report_to:
             return []
-        t = translator(broadcast.report_to.get("locale"), self.options.default_locale)
+        t = translator(broadcast.report_to.get("locale"), self.settings.default_locale)
         return [
             self._row(
                 broadcast.report_to,
@@ -558,7 +555,7 @@ class Broadcaster:
                 )
                 rendered: dict[str, dict[str, Any]] = {}
                 for recipient in waiting:
-                    locale = recipient.locale or self.options.default_locale
+                    locale = recipient.locale or self.settings.default_locale
                     if locale not in rendered:
                         rendered[locale] = self._nudge(broadcast, locale)
                     rows.append(
@@ -580,14 +577,14 @@ class Broadcaster:
 
     def _nudge(self, broadcast: Broadcast, locale: str) -> dict[str, Any]:
         """A reminder's payload in one language (rendered once per language and round)."""
-        t = translator(locale, self.options.default_locale)
+        t = translator(locale, self.settings.default_locale)
         message = notice(
             Markup.from_json(broadcast.text),
             broadcast.category,
             broadcast.id,
             True,
             locale,
-            self.options.default_locale,
+            self.settings.default_locale,
         )
         nudge = Outgoing(
             Markup.join([t(_("Reminder: please confirm you have read this.")), message.text]),

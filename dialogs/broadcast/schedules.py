@@ -12,9 +12,9 @@ from bot.markup import Markup
 from bot.numbers import SCHEDULE
 from bot.timetable import next_run
 from dialogs.broadcast.schedule_words import schedule_words
+from store.broadcast_tables import BroadcastSchedule
 from store.broadcasts import Broadcasts
 from store.clock import as_utc, now
-from store.models import BroadcastSchedule
 
 router = Router()
 

@@ -16,7 +16,7 @@ from bot.messages import Choice, Image
 from dialogs.learning.common import award, learner, router
 from dialogs.learning.runs import QuestionRun
 from store.learning import Learning
-from store.models import Lesson
+from store.learning_tables import Lesson
 
 DEEP_LINK_PREFIX = "lesson_"
 

@@ -13,7 +13,7 @@ from bot.markup import Markup
 from dialogs.learning.common import award, bar, learner, router, stars
 from dialogs.learning.runs import QuestionRun
 from store.learning import Learning
-from store.models import Level
+from store.learning_tables import Level
 
 
 def star_count(score: int, pass_mark: int) -> int:

@@ -8,8 +8,8 @@ from typing import Any
 
 from adapters.memory import MemoryAdapter
 from bot.app import BranchBot
+from store.broadcast_tables import Broadcast
 from store.broadcasts import Broadcasts
-from store.models import Broadcast
 from store.repos import Repositories
 from tests.conftest import settle
 from tests.support.chat import ask, code_in

@@ -14,8 +14,9 @@ from bot.markup import Markup
 from bot.messages import Address, Capabilities, Choice, Outgoing, Unreachable
 from bot.timetable import QuietHours
 from dialogs.broadcast.fanout import Broadcaster
+from store.broadcast_tables import Broadcast
 from store.clock import now
-from store.models import Broadcast, Identity
+from store.models import Identity
 from store.repos import Repositories
 from tests.broadcast.conftest import broadcast, organisation
 from tests.conftest import BotFactory, settle

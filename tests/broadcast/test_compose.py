@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from adapters.memory import MemoryAdapter, Sent
 from bot.app import BranchBot
+from store.broadcast_tables import Broadcast, BroadcastSchedule
 from store.clock import now
-from store.models import Broadcast, BroadcastSchedule
 from tests.broadcast.conftest import finished, organisation
 from tests.conftest import BotFactory, settle
 

@@ -13,9 +13,10 @@ from sqlalchemy import delete, func, select
 
 from bot.app import BranchBot
 from dialogs.broadcast.fanout import Broadcaster
+from store.broadcast_tables import Broadcast, BroadcastSchedule
 from store.broadcasts import Broadcasts
 from store.clock import now
-from store.models import Broadcast, BroadcastSchedule, Secretary
+from store.models import Secretary
 from store.repos import Repositories
 from tests.broadcast.conftest import organisation
 from tests.conftest import BotFactory, settle

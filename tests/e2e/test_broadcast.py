@@ -13,8 +13,9 @@ import pytest
 from sqlalchemy import func, select, update
 
 from dialogs.broadcast.fanout import Broadcaster
+from store.broadcast_tables import Broadcast, BroadcastSchedule
 from store.clock import now
-from store.models import Broadcast, BroadcastSchedule, Identity
+from store.models import Identity
 from tests.support.webhook import Lab, lab_bot
 
 CODE = re.compile(r"\b([A-HJ-NP-Z2-9]{8})\b")

@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from adapters.memory import MemoryAdapter
 from bot.messages import Capabilities
-from store.models import AnswerRecord, Identity
+from store.learning_tables import AnswerRecord
+from store.models import Identity
 from tests.conftest import BotFactory
 from tests.e2e.test_learning import answer, buttons, import_bank
 from tests.e2e.test_onboarding import code_in, organisation

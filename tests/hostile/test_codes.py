@@ -13,7 +13,7 @@ from sqlalchemy import event, func, select, update
 from adapters.memory import MemoryAdapter
 from bot.app import BranchBot
 from bot.events import Chat, Incoming, Sender, parse_command
-from store.clock import now
+from store.clock import ManualClock, now
 from store.models import CodeFailure, Invite, LinkCode
 from tests.conftest import BotFactory, settle
 from tests.support.chat import ask, code_in
@@ -86,13 +86,13 @@ async def test_the_limit_also_holds_per_chat_and_inside_the_join_dialog(
 
 
 async def test_failures_older_than_the_window_are_forgotten(make_bot: BotFactory) -> None:
-    bot, adapter = await make_bot()
+    clock = ManualClock()
+    bot, adapter = await make_bot(clock=clock)
     good = await library(bot, adapter)
     for i in range(5):
         await ask(bot, adapter, "eve", f"/join GUESS{i:03d}")
     assert TOO_MANY in await ask(bot, adapter, "eve", f"/join {good}")
-    async with bot.db.session() as session:
-        await session.execute(update(CodeFailure).values(failed_at=now() - timedelta(minutes=11)))
+    clock.advance(minutes=11)
     assert REFUSED in await ask(bot, adapter, "eve", "/join GUESS999")
     async with bot.db.session() as session:
         kept = await session.scalar(select(func.count()).select_from(CodeFailure))

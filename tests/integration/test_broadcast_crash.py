@@ -20,9 +20,10 @@ import pytest
 from aiohttp import web
 from sqlalchemy import func, insert, select
 
+from store.broadcast_tables import Broadcast, BroadcastRecipient
 from store.clock import now
 from store.db import Database
-from store.models import Branch, Broadcast, BroadcastRecipient, Identity, Member
+from store.models import Branch, Identity, Member
 from tests.support.webhook import SECRET
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -17,7 +17,7 @@ from dialogs.learning.bank_imports import BankImports
 from store.banks import Bank, ParsedQuestion
 from store.db import Database
 from store.learning import Learning
-from store.models import BankJob, Question, QuestionBank
+from store.learning_tables import BankJob, Question, QuestionBank
 from store.repos import Repositories
 from tests.conftest import BotFactory
 from tests.learning.test_runs_and_rounds import join

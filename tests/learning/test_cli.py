@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from bot.cli import main
 from store.db import Database
-from store.models import Question
+from store.learning_tables import Question
 
 BANKS = Path(__file__).parent / "banks"
 

@@ -13,7 +13,7 @@ from dialogs.learning.chart import bar_chart
 from dialogs.learning.levels import star_count, unlocked
 from dialogs.learning.ranking import branch_order
 from store.learning import BranchActivity, Schedule, sm2
-from store.models import Level
+from store.learning_tables import Level
 
 
 def test_sm2_grows_intervals_and_resets_on_a_miss() -> None:

@@ -22,7 +22,8 @@ from store.banks import load, parse_file
 from store.clock import now
 from store.db import Database
 from store.learning import Imported, Learning
-from store.models import AnswerRecord, DailyDone, Member, PointsEntry, Question
+from store.learning_tables import AnswerRecord, DailyDone, PointsEntry, Question
+from store.models import Member
 from store.repos import Repositories
 from tests.conftest import BotFactory, settle
 from tests.learning.test_timers_scores_and_leaderboards import BANK, with_bank

@@ -18,7 +18,8 @@ from store.banks import load
 from store.branches import branch_key
 from store.clock import now
 from store.learning import Learning
-from store.models import Branch, Member, Question
+from store.learning_tables import Question
+from store.models import Branch, Member
 from store.repos import Repositories
 from tests.conftest import BotFactory, settle
 from tests.learning.test_chart import columns_with, decode

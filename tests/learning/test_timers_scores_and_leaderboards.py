@@ -13,7 +13,8 @@ from bot.app import BranchBot
 from store.banks import load
 from store.db import Database
 from store.learning import Learning
-from store.models import AnswerRecord, Member, Question
+from store.learning_tables import AnswerRecord, Question
+from store.models import Member
 from store.repos import Repositories
 from tests.conftest import BotFactory, settle
 from tests.support.chat import ask, code_in
