@@ -64,7 +64,7 @@ class BroadcastDialog(Dialog):
     initial = "text"
     timeout = 30 * 60
 
-    async def begin(self, ctx: Context, **arguments: Any) -> None:
+    async def begin(self, ctx: Context, **arguments: Any) -> None:  # type: ignore[misc, override]
         ctx.reply(
             _(
                 "Send the text of the notice (several lines are fine). You can write "

@@ -29,7 +29,7 @@ class Challenge(QuestionRun):
     def stop_after(self, correct: bool) -> bool:
         return not correct
 
-    async def begin(self, ctx: Context, **arguments: Any) -> None:
+    async def begin(self, ctx: Context, **arguments: Any) -> None:  # type: ignore[misc, override]
         await self.start_run(
             ctx, arguments["ids"], [ctx.t(_("**Challenge**: how far can you go without a miss?"))]
         )

@@ -52,7 +52,7 @@ class GroupRound(Dialog):
     states = ["asking"]
     initial = "asking"
 
-    async def begin(self, ctx: Context, **arguments: Any) -> None:
+    async def begin(self, ctx: Context, **arguments: Any) -> None:  # type: ignore[misc, override]
         cards = await ctx.store.get(Learning).cards(0, arguments["ids"])
         self.data.update(
             cards=[c.to_json() for c in cards],

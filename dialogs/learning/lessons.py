@@ -28,7 +28,7 @@ class LessonRun(QuestionRun):
     mode = "lesson"
     initial = "reading"
 
-    async def begin(self, ctx: Context, **arguments: Any) -> None:
+    async def begin(self, ctx: Context, **arguments: Any) -> None:  # type: ignore[misc, override]
         lesson: Lesson = arguments["lesson"]
         ids: list[int] = arguments["ids"]
         await self.load(ctx, ids)

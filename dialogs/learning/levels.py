@@ -42,7 +42,7 @@ class LevelRun(QuestionRun):
     name = "level"
     mode = "level"
 
-    async def begin(self, ctx: Context, **arguments: Any) -> None:
+    async def begin(self, ctx: Context, **arguments: Any) -> None:  # type: ignore[misc, override]
         self.data.update(level=arguments["number"], pass_mark=arguments["pass_mark"])
         title = ctx.t(
             _("**Level {number}: {title}** — pass with {mark}%"),

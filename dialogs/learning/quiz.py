@@ -21,7 +21,7 @@ class DailyQuiz(QuestionRun):
     mode = "quiz"
     per_answer = "quiz_correct"
 
-    async def begin(self, ctx: Context, **arguments: Any) -> None:
+    async def begin(self, ctx: Context, **arguments: Any) -> None:  # type: ignore[misc, override]
         self.data["streak_before"] = arguments["streak"]
         await self.start_run(ctx, arguments["ids"], [ctx.t(_("**Today's quiz**"))])
 
