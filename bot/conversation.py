@@ -37,6 +37,8 @@ ROOM = "*"
 A = TypeVar("A", default=Any)
 """What a dialog is started with (its ``Arguments`` dataclass; ``None`` for nothing)."""
 H = TypeVar("H", bound=Callable[..., Awaitable[None]])
+ANSWERS = "__dialog_answers__"
+"""The attribute ``@answers`` marks a method with: the ``(state, text)`` pairs it answers."""
 
 Answer = Callable[["Context", str], Awaitable[None]]
 Enter = Callable[["Context"], Awaitable[None]]
@@ -47,8 +49,8 @@ def answers(*states: str, text: bool = False) -> Callable[[H], H]:
     or a choice's number typed, or with ``text=True`` ``handler(ctx, text)`` for free text."""
 
     def mark(handler: H) -> H:
-        keys: list[tuple[str, bool]] = getattr(handler, "_answers", [])
-        setattr(handler, "_answers", [*keys, *((state, text) for state in states)])  # noqa: B010
+        keys: list[tuple[str, bool]] = getattr(handler, ANSWERS, [])
+        setattr(handler, ANSWERS, [*keys, *((state, text) for state in states)])
         return handler
 
     return mark
@@ -91,19 +93,19 @@ class Dialog(Generic[A]):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if not hasattr(cls, "states"):
-            return  # an abstract middle class (``QuestionRun``): its subclasses are checked
+            return  # a base that declares no states (its subclasses do, and are checked)
         if not hasattr(cls, "initial"):
             cls.initial = cls.states[0]
         handlers: dict[tuple[str, bool], str] = {}
         for klass in reversed(cls.__mro__):
             for attribute, value in vars(klass).items():
-                for key in getattr(value, "_answers", ()):
+                for key in getattr(value, ANSWERS, ()):
                     handlers[key] = attribute
         cls._handlers = handlers
         hooks = [a[len("on_enter_") :] for a in dir(cls) if a.startswith("on_enter_")]
-        unknown = {s for s, _text in handlers} | set(hooks) | {cls.initial}
-        if unknown - set(cls.states):
-            raise ValueError(f"{cls.__name__} has no state {sorted(unknown - set(cls.states))}")
+        named = {s for s, _text in handlers} | set(hooks) | {cls.initial}
+        if named - set(cls.states):
+            raise ValueError(f"{cls.__name__} has no state {sorted(named - set(cls.states))}")
 
     def __init__(self, data: dict[str, Any] | None = None, state: str | None = None) -> None:
         self.data: dict[str, Any] = data if data is not None else {}
