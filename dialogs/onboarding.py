@@ -9,7 +9,6 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from bot.commands import (
     BranchArg,
@@ -25,7 +24,7 @@ from bot.commands import (
     shorten,
 )
 from bot.context import Context
-from bot.conversation import Dialog
+from bot.conversation import Dialog, answers
 from bot.feature import Feature
 from bot.i18n import ALIASES, LOCALES, _, _n, normalize_locale, translator
 from bot.identity import Role
@@ -224,23 +223,26 @@ async def set_language(ctx: Context, locale: str) -> None:
     ctx.reply(_("I will speak English in the rooms of {branch} from now on."), branch=branch.name)
 
 
-class LanguageDialog(Dialog):
+class LanguageDialog(Dialog[None]):
+    """``/lang`` without a language: a button per language, or its name typed."""
+
     name = "language"
     states = ["choosing"]
-    initial = "choosing"
 
-    async def begin(self, ctx: Context, **arguments: Any) -> None:
+    async def on_enter_choosing(self, ctx: Context) -> None:
         ctx.reply(
             _("Which language shall I use?"),
             choices=[[Choice(LANGUAGE_NAMES[code], code) for code in LOCALES]],
         )
 
-    async def on_choice(self, ctx: Context, payload: str) -> None:
+    @answers("choosing")
+    async def chose(self, ctx: Context, payload: str) -> None:
         if payload in LOCALES:
             await set_language(ctx, payload)
             self.finish()
 
-    async def on_text(self, ctx: Context, text: str) -> None:
+    @answers("choosing", text=True)
+    async def typed(self, ctx: Context, text: str) -> None:
         locale = normalize_locale(text)
         if locale is None:
             ctx.reply(_("Please choose 中文 or English."))
@@ -258,7 +260,7 @@ async def lang(ctx: Context, language: str | None) -> None:
     locale = normalize_locale(language)
     if locale is None:
         if ctx.event.chat.direct or await room_branch(ctx) is not None:
-            await ctx.start(LanguageDialog)
+            await LanguageDialog.start(ctx)
     else:
         await set_language(ctx, locale)
 
@@ -348,7 +350,7 @@ def managed_branches(ctx: Context, all_branches: list[Branch]) -> list[Branch]:
     return [b for b in all_branches if ctx.who.manages(b.id)]
 
 
-class InviteDialog(Dialog):
+class InviteDialog(Dialog[None]):
     """``/invite`` without arguments: pick the branch, then the role, with buttons."""
 
     name = "invite"
@@ -356,9 +358,8 @@ class InviteDialog(Dialog):
     transitions = [
         {"trigger": "branch_chosen", "source": "choosing_branch", "dest": "choosing_role"}
     ]
-    initial = "choosing_branch"
 
-    async def begin(self, ctx: Context, **arguments: Any) -> None:
+    async def on_enter_choosing_branch(self, ctx: Context) -> None:
         choices = managed_branches(ctx, await ctx.store.branches.all())
         if not choices:
             ctx.reply(_("There are no branches yet. Create one with `/branch add <name>`."))
@@ -372,7 +373,26 @@ class InviteDialog(Dialog):
             choices=[[Choice(b.name, str(b.id))] for b in choices[:24]],
         )
 
+    @answers("choosing_branch")
+    async def pressed_branch(self, ctx: Context, payload: str) -> None:
+        branch = (
+            await ctx.store.branches.get(int(payload))
+            if payload.isdecimal() and payload.isascii() and len(payload) < 19
+            else None
+        )
+        if branch is not None:
+            await self.choose_branch(ctx, branch)
+
+    @answers("choosing_branch", text=True)
+    async def typed_branch(self, ctx: Context, text: str) -> None:
+        branch = await ctx.store.branches.by_name(text) if len(text) <= MAX_NAME else None
+        if branch is None:
+            ctx.reply(_("There is no branch called “{name}”."), name=shorten(text))
+            return
+        await self.choose_branch(ctx, branch)
+
     async def choose_branch(self, ctx: Context, branch: Branch) -> None:
+        """A secretary's invite is a member's, made at once; an admin chooses the role."""
         if not ctx.who.manages(branch.id):
             ctx.reply(
                 _("Only the secretaries of {branch} and admins can use /{command} for it."),
@@ -380,28 +400,22 @@ class InviteDialog(Dialog):
                 command="invite",
             )
             return
-        self.data["branch_id"] = branch.id
+        self.data.update(branch_id=branch.id, branch=branch.name)
         if not ctx.who.is_admin:
             await create_invite(ctx, branch, "member")
             self.finish()
             return
-        self.trigger("branch_chosen")
+        await self.fire(ctx, "branch_chosen")
+
+    async def on_enter_choosing_role(self, ctx: Context) -> None:
         ctx.update(
             _("Invite to {branch} as a member or a secretary?"),
-            branch=branch.name,
+            branch=self.data["branch"],
             choices=[[Choice(ctx.text(ROLE_NAMES[r]), r) for r in ("member", "secretary")]],
         )
 
-    async def on_choice(self, ctx: Context, payload: str) -> None:
-        if self.state == "choosing_branch":
-            branch = (
-                await ctx.store.branches.get(int(payload))
-                if payload.isdecimal() and payload.isascii() and len(payload) < 19
-                else None
-            )
-            if branch is not None:
-                await self.choose_branch(ctx, branch)
-            return
+    @answers("choosing_role")
+    async def chose_role(self, ctx: Context, payload: str) -> None:
         branch = await ctx.store.branches.get(self.data["branch_id"])
         if branch is None or payload not in ROLE_NAMES:
             ctx.reply(_("That branch no longer exists."))
@@ -410,20 +424,14 @@ class InviteDialog(Dialog):
         await create_invite(ctx, branch, payload)
         self.finish()
 
-    async def on_text(self, ctx: Context, text: str) -> None:
-        if self.state == "choosing_branch":
-            branch = await ctx.store.branches.by_name(text) if len(text) <= MAX_NAME else None
-            if branch is None:
-                ctx.reply(_("There is no branch called “{name}”."), name=shorten(text))
-                return
-            await self.choose_branch(ctx, branch)
-            return
+    @answers("choosing_role", text=True)
+    async def typed_role(self, ctx: Context, text: str) -> None:
         typed = text.strip().lower()
         role = next(
             (r for r, label in ROLE_NAMES.items() if typed in (r, ctx.text(label).lower())), None
         )
         if role is not None:
-            await self.on_choice(ctx, role)
+            await self.chose_role(ctx, role)
         else:
             ctx.reply(_("Please choose member or secretary."))
 
@@ -449,7 +457,7 @@ class InviteDialog(Dialog):
 )
 async def invite(ctx: Context, branch: Branch | None, role: str) -> None:
     if branch is None:
-        await ctx.start(InviteDialog)
+        await InviteDialog.start(ctx)
     else:
         await create_invite(ctx, branch, role)
 
@@ -597,17 +605,17 @@ async def redeem(ctx: Context, raw: str) -> bool:
     return True
 
 
-class JoinDialog(Dialog):
+class JoinDialog(Dialog[None]):
     """``/join`` without a code: ask for it, and keep asking until it works or /cancel."""
 
     name = "join"
     states = ["waiting_code"]
-    initial = "waiting_code"
 
-    async def begin(self, ctx: Context, **arguments: Any) -> None:
+    async def on_enter_waiting_code(self, ctx: Context) -> None:
         ctx.reply(_("Please send me your invite code (or /cancel)."))
 
-    async def on_text(self, ctx: Context, text: str) -> None:
+    @answers("waiting_code", text=True)
+    async def typed_code(self, ctx: Context, text: str) -> None:
         if await redeem(ctx, text):
             self.finish()
 
@@ -620,7 +628,7 @@ class JoinDialog(Dialog):
 )
 async def join(ctx: Context, code: str | None) -> None:
     if code is None:
-        await ctx.start(JoinDialog)
+        await JoinDialog.start(ctx)
     else:
         await redeem(ctx, code)
 
@@ -778,19 +786,28 @@ def link_warnings(ctx: Context, plan: LinkPlan) -> list[Markup]:
     return lines
 
 
-class LinkDialog(Dialog):
+class LinkDialog(Dialog["LinkDialog.Arguments"]):
     """``/link <code>``: show both accounts and the roles they would share, then Link or
     Cancel. Only the code is kept between the steps (a member id could change meanwhile)."""
+
+    @dataclass(frozen=True, slots=True)
+    class Arguments:
+        plan: LinkPlan
+        """Worked out by ``/link`` from the code; confirming works it out again."""
 
     name = "link"
     slot = "link"
     """Beside the main slot, so confirming a link in the middle of a quiz leaves the quiz."""
     states = ["confirming"]
-    initial = "confirming"
+    plan: LinkPlan
+    """The plan the question shows, while the dialog starts (only its code is stored)."""
 
-    async def begin(self, ctx: Context, **arguments: Any) -> None:
-        plan: LinkPlan = arguments["plan"]
-        self.data["code"] = plan.code
+    async def setup(self, ctx: Context, arguments: LinkDialog.Arguments) -> None:
+        self.plan = arguments.plan
+        self.data["code"] = arguments.plan.code
+
+    async def on_enter_confirming(self, ctx: Context) -> None:
+        plan = self.plan
         lines = [
             ctx.t(_("**Link two accounts?**")),
             ctx.t(
@@ -812,19 +829,21 @@ class LinkDialog(Dialog):
             choices=[[Choice(ctx.text(LINK), "link"), Choice(ctx.text(CANCEL), "cancel")]],
         )
 
-    async def on_choice(self, ctx: Context, payload: str) -> None:
+    @answers("confirming")
+    async def chose(self, ctx: Context, payload: str) -> None:
         if payload == "link":
             await self.confirm(ctx)
         elif payload == "cancel":
             ctx.reply(_("Not linked. Nothing was changed."))
             self.finish()
 
-    async def on_text(self, ctx: Context, text: str) -> None:
+    @answers("confirming", text=True)
+    async def typed(self, ctx: Context, text: str) -> None:
         typed = text.strip().casefold()
         if typed in ("link", ctx.text(LINK).casefold()):
             await self.confirm(ctx)
         elif typed in ("cancel", ctx.text(CANCEL).casefold()):
-            await self.on_choice(ctx, "cancel")
+            await self.chose(ctx, "cancel")
         else:
             ctx.reply(_("Please choose Link or Cancel (or send /cancel)."))
 
@@ -918,7 +937,7 @@ async def link(ctx: Context, code: str | None) -> None:
     if taken.member_id == ctx.who.member_id:
         ctx.reply(_("That link code came from this same account. Send it from your other account."))
         return
-    await ctx.start(LinkDialog, plan=plan)
+    await LinkDialog.start(ctx, LinkDialog.Arguments(plan))
 
 
 # -- moving and removing members ----------------------------------------------------------

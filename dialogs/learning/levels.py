@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from itertools import pairwise
-from typing import Any
 
 from bot.commands import Where, Word
 from bot.context import Context
@@ -11,7 +11,7 @@ from bot.i18n import _
 from bot.identity import Role
 from bot.markup import Markup
 from dialogs.learning.common import award, bar, learner, router, stars
-from dialogs.learning.runs import QuestionRun
+from dialogs.learning.runs import QuestionRun, RunArguments
 from store.learning import Learning
 from store.learning_tables import Level
 
@@ -38,19 +38,28 @@ def unlocked(levels: list[Level], records: dict[str, int]) -> int:
     return highest
 
 
-class LevelRun(QuestionRun):
+class LevelRun(QuestionRun["LevelRun.Arguments"]):
+    @dataclass(frozen=True, slots=True)
+    class Arguments(RunArguments):
+        number: int
+        title: str
+        pass_mark: int
+        """The score (in %) that earns the first star."""
+
     name = "level"
     mode = "level"
 
-    async def begin(self, ctx: Context, **arguments: Any) -> None:
-        self.data.update(level=arguments["number"], pass_mark=arguments["pass_mark"])
-        title = ctx.t(
-            _("**Level {number}: {title}** — pass with {mark}%"),
-            number=arguments["number"],
-            title=arguments["title"],
-            mark=arguments["pass_mark"],
+    async def setup(self, ctx: Context, arguments: LevelRun.Arguments) -> None:
+        self.data.update(level=arguments.number, pass_mark=arguments.pass_mark)
+        await super().setup(ctx, arguments)
+        self.said.append(
+            ctx.t(
+                _("**Level {number}: {title}** — pass with {mark}%"),
+                number=arguments.number,
+                title=arguments.title,
+                mark=arguments.pass_mark,
+            )
         )
-        await self.start_run(ctx, arguments["ids"], [title])
 
     async def conclude(self, ctx: Context, lines: list[Markup]) -> None:
         right, total = self.data["right"], len(self.data["ids"])
@@ -139,6 +148,4 @@ async def play_level(ctx: Context, number: str) -> None:
     if not ids:
         ctx.reply(_("Level {number} has no questions yet."), number=level.number)
         return
-    await ctx.start(
-        LevelRun, ids=ids, number=level.number, title=level.title, pass_mark=level.pass_mark
-    )
+    await LevelRun.start(ctx, LevelRun.Arguments(ids, level.number, level.title, level.pass_mark))

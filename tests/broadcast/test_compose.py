@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import func, select
 
 from adapters.memory import MemoryAdapter, Sent
@@ -165,3 +166,22 @@ async def test_notices_and_schedules_have_numbers_of_their_own_kind(make_bot: Bo
     stopped = now().astimezone(ZoneInfo("Asia/Shanghai"))
     assert f"Schedule S{schedule} was already stopped on {stopped:%Y-%m-%d}" in again
     assert "You have no schedule S999" in plain(await say(bot, adapter, "sam", "/unschedule 999"))
+
+
+async def test_a_moment_that_passes_during_the_preview_asks_for_another_time(
+    make_bot: BotFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bot, adapter = await make_bot()
+    await organisation(bot, adapter)
+    await to_preview(bot, adapter, steps=("Both", "Notice", "No", "Later"))
+    soon = (now() + timedelta(hours=9)).strftime("%Y-%m-%d %H:%M")  # Shanghai, UTC+8
+    preview = await say(bot, adapter, "sam", soon)
+    later = now() + timedelta(hours=2)
+    monkeypatch.setattr("dialogs.broadcast.compose.now", lambda: later)
+    refused = plain(await press(bot, adapter, "sam", button(preview, "Send")))
+    assert refused == (
+        "That moment has already passed (Asia/Shanghai time). Type a time in the future, "
+        "or /cancel."
+    )
+    assert "Send it?" in plain(await say(bot, adapter, "sam", "daily 08:30"))
+    assert await broadcasts(bot) == 0
