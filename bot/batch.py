@@ -241,7 +241,7 @@ class Batch:
             return
         self.step = stored.dialog
         ctx.conversation, ctx.next_version = model, stored.version + 1
-        state, offered = model.state, model.data.pop("_choices", None)
+        state, offered = model.state, stored.choices
         try:
             outcome = action(model)
             if inspect.isawaitable(outcome):
@@ -250,14 +250,15 @@ class Batch:
             dialogs.release(model)
             ctx.conversation = None
         # Numbered answers stay valid while the step is asked again, never on a later step.
-        if offered is not None and "_choices" not in model.data and model.state == state:
-            model.data["_choices"] = offered
+        if offered is not None and model.choices is None and model.state == state:
+            model.choices = offered
         # A room-wide step many people answer keeps its version (its buttons stay valid for
         # everyone) until it shows new buttons.
         moved = not model.room or model.showed_choices
-        self.keep(chat_key, model, stored.version + 1 if moved else stored.version)
+        version = stored.version + 1 if moved else stored.version
+        self.keep(chat_key, model, version, stored.direct)
 
-    def keep(self, chat_key: ChatKey, model: Dialog, version: int) -> None:
+    def keep(self, chat_key: ChatKey, model: Dialog, version: int, direct: bool) -> None:
         active = self.conversations_of(chat_key)
         if model.finished:
             if model.slot in active:
@@ -265,7 +266,7 @@ class Batch:
             return
         deadline = now() + timedelta(seconds=model.deadline_in) if model.deadline_in else None
         active[model.slot] = StoredConversation(
-            model.name, model.state, model.data, version, deadline
+            model.name, model.state, model.data, version, deadline, model.choices, direct
         )
         self.changed.add(chat_key)
         self.removed.discard((*chat_key, model.slot))
@@ -290,7 +291,7 @@ class Batch:
         event = Incoming(
             event.platform,
             event.event_id,
-            Chat(event.chat.id, bool(stored.data.get("_direct"))),
+            Chat(event.chat.id, stored.direct),
             event.sender,
         )
         person = await self.person((event.platform, event.sender.id))
@@ -312,7 +313,6 @@ class Batch:
         version = (previous.version + 1) if previous else secrets.randbelow(10**6) * 1000 + 1
         dialogs = self.shared.dialogs
         model = dialogs.create(dialog)
-        model.data["_direct"] = ctx.event.chat.direct
         outer, outer_version = ctx.conversation, ctx.next_version
         ctx.conversation, ctx.next_version = model, version
         try:
@@ -320,7 +320,7 @@ class Batch:
         finally:
             dialogs.release(model)
             ctx.conversation, ctx.next_version = outer, outer_version
-        self.keep(chat_key, model, version)
+        self.keep(chat_key, model, version, ctx.event.chat.direct)
 
     def cancel_dialogs(self, ctx: Context) -> list[str]:
         chat_key = chat_of(ctx)

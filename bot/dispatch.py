@@ -73,7 +73,7 @@ async def _route(ctx: Context, batch: Batch) -> None:
     if conversation is not None:
         slot = "main" if "main" in active else next(iter(active))
         text = event.text.strip()
-        options = conversation.data.get("_choices") or []
+        options = conversation.choices or []
         if text.isdecimal() and len(text) <= 3 and 1 <= int(text) <= len(options):
             payload = options[int(text) - 1]
             await batch.feed(ctx, slot, lambda m: m.on_choice(ctx, payload), owner)

@@ -100,7 +100,7 @@ class QuestionRun(Dialog):
         seconds = self.seconds(ctx)
         asked = now().timestamp()
         self.data.update(order=order, picked=[], asked=asked, until=asked + seconds)
-        self.data.pop("_choices", None)
+        self.choices = None
         lines.append(self.render(ctx, question, order, seconds))
         ctx.reply(Markup.join(lines), choices=self.buttons(ctx, question, order))
         self.expire_in(seconds)
@@ -288,7 +288,7 @@ class QuestionRun(Dialog):
         if self.data["at"] < len(self.data["ids"]):
             await self.ask(ctx, lines)
             return
-        self.data.pop("_choices", None)
+        self.choices = None
         await self.conclude(ctx, lines)
         if lines:
             ctx.reply(Markup.join(lines))
