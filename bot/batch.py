@@ -27,11 +27,12 @@ from bot.events import Chat, Incoming
 from bot.i18n import _
 from bot.identity import Principal
 from bot.messages import Accepted, Capabilities
+from bot.outbox import Row, enqueue, payload
 from bot.principals import Principals
 from store.clock import now
 from store.people import Person
 from store.repos import Repositories
-from store.runtime import ConversationKey, StoredConversation
+from store.runtime import ConversationKey, PendingMessage, StoredConversation
 
 log = logging.getLogger(__name__)
 
@@ -127,8 +128,9 @@ class Batch:
                     chat_key, {key[3]: conv for key, conv in stored.items() if key[:3] == chat_key}
                 )
 
-    async def save(self) -> list[int]:
-        """Write what the batch changed (before the commit); returns the outbox rows' ids."""
+    async def save(self) -> list[PendingMessage]:
+        """Write what the batch changed (before the commit); returns its outbox rows, for
+        delivery once committed."""
         store = self.store
         await store.flush()
         if self.seen:
@@ -141,17 +143,8 @@ class Batch:
         removed = [key for key in self.removed if key not in saves]
         await store.conversations.delete_many(removed)
         await store.conversations.save_many(saves)
-        return await store.outbox.add_many(
-            [
-                {
-                    "platform": q.address.platform,
-                    "chat_id": q.address.chat_id,
-                    "direct": q.address.direct,
-                    "user_id": q.address.user_id,
-                    "payload": {**q.message.to_json(), "locale": q.locale},
-                }
-                for q in self.outbox
-            ]
+        return await enqueue(
+            store, [Row(q.address, payload(q.message, q.locale)) for q in self.outbox]
         )
 
     def learn(self) -> None:

@@ -27,6 +27,7 @@ from bot.events import Chat, Incoming, Sender
 from bot.i18n import _
 from bot.messages import Accepted, EngineStopped
 from bot.metrics import Metrics
+from bot.outbox import hand_over
 from store.clock import now
 from store.db import Database
 from store.repos import Repositories
@@ -127,7 +128,7 @@ class Pipeline:
                     if done - clock > self.event_budget:
                         self._over_budget(batch, item, done - clock)
                     clock = done
-                ids = await batch.save()
+                pending = await batch.save()
         except Exception as error:
             self.shared.caches.forget(item.event for item in work)
             if len(work) > 1:
@@ -137,7 +138,7 @@ class Pipeline:
                 return
             await self._give_up(work[0], error)
             return
-        self._committed(batch, ids)
+        self._committed(batch, pending)
         finished = time.perf_counter()
         self.metrics.batch_size.observe(len(work))
         self.metrics.commit_seconds.observe(finished - started)
@@ -149,24 +150,10 @@ class Pipeline:
             if item.future is not None and not item.future.done():
                 item.future.set_result(answer)
 
-    def _committed(self, batch: Batch, ids: list[int]) -> None:
+    def _committed(self, batch: Batch, pending: list[PendingMessage]) -> None:
         """After the commit: caches learn the new truth, delivery gets the new rows."""
         batch.learn()
-        if ids:
-            self.deliver(
-                [
-                    PendingMessage(
-                        row_id,
-                        q.address.platform,
-                        q.address.chat_id,
-                        q.address.direct,
-                        q.address.user_id,
-                        {**q.message.to_json(), "locale": q.locale},
-                        0,
-                    )
-                    for row_id, q in zip(ids, batch.outbox, strict=True)
-                ]
-            )
+        hand_over(self.deliver, pending)
 
     def _over_budget(self, batch: Batch, item: Work, seconds: float) -> None:
         """An event held the batch longer than its budget: say what ran (never the text)."""
@@ -221,8 +208,8 @@ class Pipeline:
                     batch.outbox.extend(ctx.outbox)
                 else:
                     batch.removed.add(item.key)
-                ids = await batch.save()
-            self._committed(batch, ids)
+                pending = await batch.save()
+            self._committed(batch, pending)
         except Exception as second:
             log.error("could not record failed event", exc_info=second)
             if item.future is not None and not item.future.done():
