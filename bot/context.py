@@ -217,7 +217,7 @@ class Context:
         text = message if isinstance(message, Markup) else language(message, count, **values)
         rows = tuple(tuple(self._tag(choice) for choice in row) for row in choices or ())
         if rows and self.conversation is not None:
-            self.conversation.data["_choices"] = [
+            self.conversation.choices = [
                 c.payload for row in choices or () for c in row if not c.url
             ]
             self.conversation.showed_choices = True

@@ -114,6 +114,8 @@ class Dialog(Generic[A]):
         self.deadline_in: float | None = self.timeout
         self.showed_choices = False
         """Set by the context when this step sent buttons (a room-wide step then moves on)."""
+        self.choices: list[str] | None = None
+        """The payloads of the choices shown, in the order their numbers may be typed."""
 
     @classmethod
     def machine(cls) -> Machine | None:

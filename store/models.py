@@ -18,6 +18,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -169,6 +170,11 @@ class Conversation(Base):
     dialog: Mapped[str] = mapped_column(String(64))
     state: Mapped[str] = mapped_column(String(64))
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    choices: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
+    """The payloads of the choices the step showed, as a platform without buttons numbered
+    them (``None``: it showed none)."""
+    direct: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """Started in a direct chat: its timeout speaks there as in a direct chat."""
     version: Mapped[int] = mapped_column(Integer)
     deadline: Mapped[datetime | None] = mapped_column(index=True)
     updated_at: Mapped[datetime]

@@ -39,6 +39,16 @@ class StoredConversation:
     data: dict[str, Any]
     version: int
     deadline: datetime | None
+    choices: list[str] | None = None
+    """The payloads of the step's choices, for answers typed as their numbers."""
+    direct: bool = False
+    """Started in a direct chat (a timeout has no event to tell)."""
+
+    @classmethod
+    def of(cls, row: Any) -> StoredConversation:
+        """From a row of ``conversations``."""
+        deadline = as_utc(row.deadline) if row.deadline else None
+        return cls(row.dialog, row.state, row.data, row.version, deadline, row.choices, row.direct)
 
 
 def _upsert(session: AsyncSession) -> Any:
@@ -63,32 +73,10 @@ class Conversations:
                 select(table).where(key_columns.in_(list(keys[start : start + 500])))
             )
             for row in rows:
-                deadline = as_utc(row.deadline) if row.deadline else None
-                found[(row.platform, row.chat_id, row.user_id, row.slot)] = StoredConversation(
-                    row.dialog, row.state, row.data, row.version, deadline
+                found[(row.platform, row.chat_id, row.user_id, row.slot)] = StoredConversation.of(
+                    row
                 )
         return found
-
-    async def for_user(
-        self, platform: str, chat_id: str, user_id: str
-    ) -> dict[str, StoredConversation]:
-        rows = await self.session.execute(
-            select(CONVERSATIONS).where(
-                Conversation.platform == platform,
-                Conversation.chat_id == chat_id,
-                Conversation.user_id == user_id,
-            )
-        )
-        return {
-            row.slot: StoredConversation(
-                row.dialog,
-                row.state,
-                row.data,
-                row.version,
-                as_utc(row.deadline) if row.deadline else None,
-            )
-            for row in rows
-        }
 
     async def owner(self, platform: str, chat_id: str, slot: str, version: int) -> str | None:
         """Who in this chat holds the conversation at ``version`` in ``slot``: a button shown
@@ -118,6 +106,8 @@ class Conversations:
                 "dialog": c.dialog,
                 "state": c.state,
                 "data": c.data,
+                "choices": c.choices,
+                "direct": c.direct,
                 "version": c.version,
                 "deadline": c.deadline,
                 "updated_at": stamp,
@@ -129,7 +119,16 @@ class Conversations:
             index_elements=["platform", "chat_id", "user_id", "slot"],
             set_={
                 name: statement.excluded[name]
-                for name in ("dialog", "state", "data", "version", "deadline", "updated_at")
+                for name in (
+                    "dialog",
+                    "state",
+                    "data",
+                    "choices",
+                    "direct",
+                    "version",
+                    "deadline",
+                    "updated_at",
+                )
             },
         )
         await self.session.execute(statement, rows)

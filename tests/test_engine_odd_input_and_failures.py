@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from adapters.memory import MemoryAdapter
+from bot.batch import Batch
 from bot.messages import Capabilities, TransientError
 from tests.conftest import BotFactory, settle
 from tests.support.chat import ask
@@ -46,7 +47,7 @@ async def test_a_failed_commit_leaves_no_trace_in_the_caches(
     make_bot: BotFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     bot, adapter = await make_bot()
-    write = bot.engine._write
+    write = Batch.save
     failures = [RuntimeError("disk full")]
 
     async def flaky(batch: Any) -> Any:
@@ -54,7 +55,7 @@ async def test_a_failed_commit_leaves_no_trace_in_the_caches(
             raise failures.pop()
         return await write(batch)
 
-    monkeypatch.setattr(bot.engine, "_write", flaky)
+    monkeypatch.setattr(Batch, "save", flaky)
     assert "Sorry, something went wrong" in await ask(bot, adapter, "mei", "/lang zh")
     # The language change was rolled back: the next answer is in English again.
     answer = await ask(bot, adapter, "mei", "/me")

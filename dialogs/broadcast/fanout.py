@@ -19,15 +19,15 @@ from typing import Any
 from bot.feature import Services
 from bot.i18n import Plural, _, _n, translator
 from bot.markup import Markup
-from bot.messages import Choice, Outgoing
+from bot.messages import Address, Choice, Outgoing
 from bot.numbers import NOTICE, SCHEDULE
+from bot.outbox import Row, enqueue, hand_over, payload
 from bot.timetable import QuietHours, Timetable, next_run, parse_when
 from dialogs.broadcast.config import BroadcastConfig
-from store.broadcast_tables import Broadcast, BroadcastSchedule
+from store.broadcast_tables import Broadcast, BroadcastRecipient, BroadcastSchedule
 from store.broadcasts import Broadcasts
 from store.clock import as_utc, now
 from store.repos import Repositories
-from store.runtime import PendingMessage
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +178,7 @@ class Broadcaster:
     async def run(self, schedule_id: int) -> None:
         """Fire a schedule if a slot of it is due and not yet run (so a second firing, a
         restart or a missed run that the scheduler coalesced all lead to one run)."""
-        pending: list[dict[str, Any]] = []
+        pending: list[Row] = []
         async with self.db.session() as session:
             repos = Repositories(session)
             store = repos.get(Broadcasts)
@@ -200,8 +200,8 @@ class Broadcaster:
                 await store.stop_schedule(schedule.id)
                 pending = self._stopped(schedule)
                 log.warning("schedule %d stopped: its creator lost the rights", schedule_id)
-            ids = await repos.outbox.add_many(pending)
-        self._hand_over(ids, pending)
+            queued = await enqueue(repos, pending)
+        hand_over(self.deliver, queued)
         log.info("schedule %d ran", schedule_id)
 
     async def _may_still_send(self, repos: Repositories, schedule: BroadcastSchedule) -> bool:
@@ -219,7 +219,7 @@ class Broadcaster:
         targets = schedule.branch_ids.get("ids") or []
         return bool(targets) and not schedule.branch_ids.get("all") and set(targets) <= secretary_of
 
-    def _stopped(self, schedule: BroadcastSchedule) -> list[dict[str, Any]]:
+    def _stopped(self, schedule: BroadcastSchedule) -> list[Row]:
         """Tell the creator, once (the schedule is stopped), why nothing went out."""
         report_to = schedule.template.get("report_to") or {}
         if not report_to:
@@ -362,8 +362,8 @@ class Broadcaster:
                 ),
                 count=broadcast.total,
             )
-            ids = await repos.outbox.add_many(pending)
-        self._hand_over(ids, pending)
+            queued = await enqueue(repos, pending)
+        hand_over(self.deliver, queued)
 
     async def _queue(self, broadcast_id: int) -> None:
         """Put queued recipients into the outbox, one chunk per transaction."""
@@ -378,7 +378,7 @@ class Broadcaster:
                     return
                 text = Markup.from_json(broadcast.text)
                 rendered: dict[str, dict[str, Any]] = {}
-                rows = []
+                rows: list[Row] = []
                 for recipient in recipients:
                     locale = recipient.locale or self.settings.default_locale
                     if locale not in rendered:
@@ -390,21 +390,13 @@ class Broadcaster:
                             locale,
                             self.settings.default_locale,
                         )
-                        rendered[locale] = {**message.to_json(), "locale": locale, "fold": True}
-                    rows.append(
-                        {
-                            "platform": recipient.platform,
-                            "chat_id": recipient.chat_id,
-                            "direct": recipient.direct,
-                            "user_id": recipient.user_id,
-                            "payload": rendered[locale],
-                        }
-                    )
-                ids = await repos.outbox.add_many(rows)
+                        rendered[locale] = payload(message, locale, fold=True)
+                    rows.append(Row(_address(recipient, recipient.direct), rendered[locale]))
+                queued = await enqueue(repos, rows)
                 await repos.get(Broadcasts).link_outbox(
-                    [(r.id, i) for r, i in zip(recipients, ids, strict=True)]
+                    [(r.id, m.id) for r, m in zip(recipients, queued, strict=True)]
                 )
-            self._hand_over(ids, rows)
+            hand_over(self.deliver, queued)
 
     async def _progress(self, broadcast_id: int) -> None:
         """The halfway message for big broadcasts, and the report once nothing is pending."""
@@ -423,7 +415,7 @@ class Broadcaster:
                     return
                 self._counted[broadcast_id] = moment
             counts = await repos.get(Broadcasts).delivery_counts(broadcast_id)
-            pending: list[dict[str, Any]] = []
+            pending: list[Row] = []
             if counts["pending"]:
                 done = counts["sent"] + counts["unreachable"] + counts["failed"]
                 if (
@@ -442,12 +434,12 @@ class Broadcaster:
                 self._counted.pop(broadcast_id, None)
                 await repos.get(Broadcasts).finish(broadcast_id)
                 pending = await self._report(repos, broadcast, counts)
-            ids = await repos.outbox.add_many(pending)
-        self._hand_over(ids, pending)
+            queued = await enqueue(repos, pending)
+        hand_over(self.deliver, queued)
 
     async def _report(
         self, repos: Repositories, broadcast: Broadcast, counts: dict[str, int]
-    ) -> list[dict[str, Any]]:
+    ) -> list[Row]:
         if not broadcast.report_to:
             return []
         t = translator(broadcast.report_to.get("locale"), self.settings.default_locale)
@@ -500,7 +492,7 @@ class Broadcaster:
         message: str | Plural,
         count: int | None = None,
         **values: object,
-    ) -> list[dict[str, Any]]:
+    ) -> list[Row]:
         if not broadcast.report_to:
             return []
         t = translator(broadcast.report_to.get("locale"), self.settings.default_locale)
@@ -512,26 +504,12 @@ class Broadcaster:
         ]
 
     @staticmethod
-    def _row(report_to: dict[str, Any], text: Markup) -> dict[str, Any]:
-        return {
-            "platform": report_to["platform"],
-            "chat_id": report_to["chat_id"],
-            "direct": report_to["direct"],
-            "user_id": report_to["user_id"],
-            "payload": {**Outgoing(text).to_json(), "locale": report_to.get("locale")},
-        }
-
-    def _hand_over(self, ids: list[int], rows: list[dict[str, Any]]) -> None:
-        """After the commit: delivery gets the new rows (on a crash, it finds them on start)."""
-        if ids:
-            self.deliver(
-                [
-                    PendingMessage(
-                        i, r["platform"], r["chat_id"], r["direct"], r["user_id"], r["payload"], 0
-                    )
-                    for i, r in zip(ids, rows, strict=True)
-                ]
-            )
+    def _row(report_to: dict[str, Any], text: Markup) -> Row:
+        """A message to whoever a broadcast or schedule reports to."""
+        address = Address(
+            report_to["platform"], report_to["chat_id"], report_to["direct"], report_to["user_id"]
+        )
+        return Row(address, payload(Outgoing(text), report_to.get("locale")))
 
     # -- reminders ----------------------------------------------------------------------
 
@@ -546,7 +524,7 @@ class Broadcaster:
         budget = self.options.chunk
         async with self.db.session() as session:
             repos = Repositories(session)
-            rows: list[dict[str, Any]] = []
+            rows: list[Row] = []
             for broadcast in await repos.get(Broadcasts).due_reminders(
                 before, self.options.reminder_max
             ):
@@ -558,22 +536,14 @@ class Broadcaster:
                     locale = recipient.locale or self.settings.default_locale
                     if locale not in rendered:
                         rendered[locale] = self._nudge(broadcast, locale)
-                    rows.append(
-                        {
-                            "platform": recipient.platform,
-                            "chat_id": recipient.chat_id,
-                            "direct": True,
-                            "user_id": recipient.user_id,
-                            "payload": rendered[locale],
-                        }
-                    )
+                    rows.append(Row(_address(recipient, True), rendered[locale]))
                 await repos.get(Broadcasts).nudged([r.id for r in waiting])
                 budget -= len(waiting)
                 if budget <= 0:
                     break  # this round may have more members: the next tick goes on
                 await repos.get(Broadcasts).reminded(broadcast.id)
-            ids = await repos.outbox.add_many(rows)
-        self._hand_over(ids, rows)
+            queued = await enqueue(repos, rows)
+        hand_over(self.deliver, queued)
 
     def _nudge(self, broadcast: Broadcast, locale: str) -> dict[str, Any]:
         """A reminder's payload in one language (rendered once per language and round)."""
@@ -590,4 +560,10 @@ class Broadcaster:
             Markup.join([t(_("Reminder: please confirm you have read this.")), message.text]),
             message.choices,
         )
-        return {**nudge.to_json(), "locale": locale, "fold": True}
+        return payload(nudge, locale, fold=True)
+
+
+def _address(recipient: BroadcastRecipient, direct: bool) -> Address:
+    """A recipient queued or nudged has a chat (one without is never either)."""
+    assert recipient.platform is not None and recipient.chat_id is not None
+    return Address(recipient.platform, recipient.chat_id, direct, recipient.user_id)

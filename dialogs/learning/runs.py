@@ -121,7 +121,7 @@ class QuestionRun(Dialog[R]):
         seconds = self.seconds(ctx)
         asked = now().timestamp()
         self.data.update(order=order, picked=[], asked=asked, until=asked + seconds)
-        self.data.pop("_choices", None)
+        self.choices = None
         lines, self.said = [*self.said, self.render(ctx, question, order, seconds)], []
         ctx.reply(Markup.join(lines), choices=self.buttons(ctx, question, order))
         self.expire_in(seconds)
@@ -311,7 +311,7 @@ class QuestionRun(Dialog[R]):
             self.said = lines
             await self.enter(ctx, "asking")
             return
-        self.data.pop("_choices", None)
+        self.choices = None
         await self.conclude(ctx, lines)
         if lines:
             ctx.reply(Markup.join(lines))

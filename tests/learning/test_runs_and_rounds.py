@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from adapters.memory import MemoryAdapter
 from bot.app import BranchBot
+from bot.batch import Batch
 from bot.events import Chat, Incoming, Sender
 from dialogs.learning import common
 from store.banks import load, parse_file
@@ -288,7 +289,7 @@ async def test_a_failed_batch_retried_one_by_one_records_each_answer_once(
     await join(bot, adapter, "mei", "Lib", "member")
     assert "Question 1/2" in await ask(bot, adapter, "boss", "/quiz")
     assert "Question 1/2" in await ask(bot, adapter, "mei", "/quiz")
-    write = bot.engine._write
+    write = Batch.save
     failures = [RuntimeError("disk full")]
 
     async def flaky(batch: Any) -> Any:
@@ -296,7 +297,7 @@ async def test_a_failed_batch_retried_one_by_one_records_each_answer_once(
             raise failures.pop()
         return await write(batch)
 
-    monkeypatch.setattr(bot.engine, "_write", flaky)
+    monkeypatch.setattr(Batch, "save", flaky)
     before = len(adapter.sent)
     await asyncio.gather(
         adapter.say("boss", "true"),

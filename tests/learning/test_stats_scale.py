@@ -119,7 +119,7 @@ async def test_stats_of_400_branches_cost_the_queries_of_3_and_stay_short(
 ) -> None:
     # A budget every event exceeds, so the engine logs the time each one held the batch.
     bot, adapter = await make_bot(event_budget_seconds=1e-9)
-    caplog.set_level(logging.WARNING, logger="bot.engine")
+    caplog.set_level(logging.WARNING, logger="bot.pipeline")
     await seed(bot, 0, 3)
     await stats(bot, adapter, caplog)  # the admin's first event: caches warm, as for the later ones
     small_text, small_chart, small, _took = await stats(bot, adapter, caplog)
