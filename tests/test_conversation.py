@@ -18,7 +18,7 @@ from bot.feature import Feature
 from bot.markup import Markup
 from bot.messages import Choice
 from tests.conftest import settle
-from tests.helpers import ask
+from tests.support.chat import ask
 
 FALLBACK = "Please answer the question above, or send /cancel to stop."
 IDLE = "I only respond to commands; /help lists them."
