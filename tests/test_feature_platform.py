@@ -20,7 +20,7 @@ from bot.markup import Markup
 from bot.timetable import Timetable
 from store.repos import Repositories
 from store.runtime import Values
-from tests.conftest import settle
+from tests.support.chat import settle
 
 
 class TallyConfig(BaseModel):

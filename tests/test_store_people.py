@@ -12,7 +12,7 @@ from store.clock import now
 from store.learning import Learning
 from store.models import AnswerRecord, DailyDone, Invite, Room, Secretary
 from store.repos import Repositories
-from tests.conftest import BotFactory
+from tests.support.chat import BotFactory
 
 BANK = load(Path(__file__).parent / "learning" / "banks" / "library.yaml")
 
