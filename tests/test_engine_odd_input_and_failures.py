@@ -12,8 +12,7 @@ import pytest
 from adapters.memory import MemoryAdapter
 from bot.batch import Batch
 from bot.messages import Capabilities, TransientError
-from tests.conftest import BotFactory, settle
-from tests.support.chat import ask
+from tests.support.chat import BotFactory, ask, settle
 
 
 @pytest.mark.parametrize("typed", ["²", "1" * 5000, "0", "-1", "3"])

@@ -11,8 +11,7 @@ import pytest
 from adapters.memory import MemoryAdapter
 from bot.messages import Address, Capabilities, Outgoing, TransientError
 from dialogs.onboarding import JoinDialog
-from tests.conftest import BotFactory, settle
-from tests.support.chat import ask
+from tests.support.chat import BotFactory, ask, settle
 
 ECHOED = re.compile(r"/(c\d+x\d+)")
 

@@ -26,7 +26,7 @@ from bot.markup import Markup
 from bot.timetable import Timetable
 from store.models import Base
 from store.repos import Repositories
-from tests.conftest import settle
+from tests.support.chat import settle
 
 
 class TallyConfig(BaseModel):

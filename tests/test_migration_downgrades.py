@@ -6,16 +6,12 @@ language once deleted every secretary, room and invite that way."""
 
 from __future__ import annotations
 
-from alembic import command
-from sqlalchemy import Connection, text
+from sqlalchemy import text
 
-from store.db import Database, alembic_config
+from store.db import Database
+from tests.support.migrations import migrate
 
 STAMP = "'2026-01-01 00:00:00'"
-
-
-def migrate(connection: Connection, revision: str, down: bool = False) -> None:
-    (command.downgrade if down else command.upgrade)(alembic_config(connection), revision)
 
 
 async def test_downgrades_keep_the_rows_that_point_at_their_tables(database_url: str) -> None:

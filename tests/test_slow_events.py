@@ -10,8 +10,7 @@ import pytest
 
 from bot.commands import Rest, Router
 from bot.context import Context
-from tests.conftest import BotFactory
-from tests.support.chat import ask
+from tests.support.chat import BotFactory, ask
 
 
 def slow_router(seconds: float) -> Router:

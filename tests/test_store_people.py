@@ -13,7 +13,7 @@ from store.learning import Learning
 from store.learning_tables import AnswerRecord, DailyDone
 from store.models import Invite, Room, Secretary
 from store.repos import Repositories
-from tests.conftest import BotFactory
+from tests.support.chat import BotFactory
 
 BANK = load(Path(__file__).parent / "learning" / "banks" / "library.yaml")
 

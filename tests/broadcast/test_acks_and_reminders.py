@@ -18,9 +18,8 @@ from store.broadcast_tables import Broadcast
 from store.clock import now
 from store.models import Identity
 from store.repos import Repositories
-from tests.broadcast.conftest import broadcast, organisation
-from tests.conftest import BotFactory, settle
-from tests.support.chat import ask, code_in
+from tests.support.broadcasts import broadcast, organisation
+from tests.support.chat import BotFactory, ask, code_in, settle
 
 
 def texts_to(adapter: MemoryAdapter, user: str, since: int = 0) -> list[str]:

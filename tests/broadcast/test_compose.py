@@ -9,52 +9,19 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from adapters.memory import MemoryAdapter, Sent
 from bot.app import BranchBot
 from store.broadcast_tables import Broadcast, BroadcastSchedule
 from store.clock import now
-from tests.broadcast.conftest import finished, organisation
-from tests.conftest import BotFactory, settle
-
-STEPS = ("Both", "Notice", "Yes", "Send now")
-
-
-async def press(bot: BranchBot, adapter: MemoryAdapter, user: str, payload: str) -> list[Sent]:
-    before = len(adapter.sent)
-    await adapter.say(user, choice=payload)
-    await settle(bot)
-    return adapter.sent[before:]
-
-
-async def say(bot: BranchBot, adapter: MemoryAdapter, user: str, text: str) -> list[Sent]:
-    before = len(adapter.sent)
-    await adapter.say(user, text)
-    await settle(bot)
-    return adapter.sent[before:]
-
-
-def button(answers: list[Sent], label: str) -> str:
-    for sent in reversed(answers):
-        for row in sent.message.choices:
-            for choice in row:
-                if label in choice.label:
-                    return choice.payload
-    raise AssertionError(f"no {label!r} button in {[s.message.choices for s in answers]}")
-
-
-def plain(answers: list[Sent]) -> str:
-    return "\n".join(s.message.text.plain() for s in answers)
-
-
-async def to_preview(
-    bot: BranchBot, adapter: MemoryAdapter, user: str = "sam", steps: tuple[str, ...] = STEPS
-) -> list[Sent]:
-    """Run /broadcast up to its preview, pressing the buttons labelled ``steps``."""
-    await say(bot, adapter, user, "/broadcast")
-    answers = await say(bot, adapter, user, "Branch meeting Friday")
-    for label in steps:
-        answers = await press(bot, adapter, user, button(answers, label))
-    return answers
+from tests.support.broadcasts import (
+    button,
+    finished,
+    organisation,
+    plain,
+    press,
+    say,
+    to_preview,
+)
+from tests.support.chat import BotFactory
 
 
 async def broadcasts(bot: BranchBot) -> int:

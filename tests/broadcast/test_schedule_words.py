@@ -12,10 +12,8 @@ from dialogs.broadcast.schedule_words import schedule_words
 from store.broadcasts import Broadcasts
 from store.clock import now
 from store.repos import Repositories
-from tests.broadcast.conftest import organisation
-from tests.broadcast.test_compose import plain, say, to_preview
-from tests.broadcast.test_schedules import TEMPLATE
-from tests.conftest import BotFactory
+from tests.support.broadcasts import TEMPLATE, organisation, plain, say, to_preview
+from tests.support.chat import BotFactory
 
 ZONE = "Asia/Shanghai"
 ZH = Translator("zh_Hans")

@@ -18,19 +18,8 @@ from store.broadcasts import Broadcasts
 from store.clock import now
 from store.models import Secretary
 from store.repos import Repositories
-from tests.broadcast.conftest import organisation
-from tests.conftest import BotFactory, settle
-from tests.support.chat import ask
-
-TEMPLATE: dict[str, Any] = {
-    "report_to": {},
-    "text": [["t", "Tidy-up"]],
-    "category": "notice",
-    "rooms": True,
-    "members": False,
-    "ack": False,
-    "created_by": None,
-}
+from tests.support.broadcasts import TEMPLATE, organisation
+from tests.support.chat import BotFactory, ask, settle
 
 
 async def add(bot: BranchBot, **fields: Any) -> int:

@@ -16,7 +16,7 @@ import re
 import pytest
 from babel.messages.pofile import read_po
 
-from tests.conftest import BotFactory
+from tests.support.chat import BotFactory
 from tests.support.chat_examples import FENCE, ROOT, Block, Conversation, blocks
 
 STORY = ROOT / "docs" / "getting-started.md"

@@ -15,8 +15,7 @@ from bot.app import BranchBot
 from bot.events import Chat, Incoming, Sender, parse_command
 from store.clock import ManualClock, now
 from store.models import CodeFailure, Invite, LinkCode
-from tests.conftest import BotFactory, settle
-from tests.support.chat import ask, code_in
+from tests.support.chat import BotFactory, ask, code_in, settle
 
 REFUSED = "is not a valid invite code"
 TOO_MANY = "Too many wrong codes"

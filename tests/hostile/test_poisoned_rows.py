@@ -32,13 +32,10 @@ from bot.messages import (
 from store.broadcast_tables import Broadcast
 from store.clock import ManualClock
 from store.models import OutboxRow
-from store.repos import Repositories
-from store.runtime import Outbox, PendingMessage
-from tests.broadcast.conftest import broadcast, finished, organisation
-from tests.conftest import BotFactory, settle
-from tests.support.chat import ask
-
-POISON = "poison"
+from store.runtime import Outbox
+from tests.support.broadcasts import broadcast, finished, organisation
+from tests.support.chat import BotFactory, ask, settle
+from tests.support.outbox import POISON, encode_error, queue
 
 
 def poisoned(
@@ -56,38 +53,6 @@ def poisoned(
         return None
 
     return MemoryAdapter(fail=fail)
-
-
-def encode_error() -> Exception:
-    """What the webhook channel raised for a lone surrogate in a display name."""
-    return UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed")
-
-
-async def queue(
-    bot: BranchBot, texts: list[str], chat: str = "dm-mei", foldable: bool = False
-) -> list[int]:
-    """Put messages for ``chat`` into the outbox and hand them to delivery, as the engine does."""
-    direct = chat.startswith("dm-")
-    user = chat.removeprefix("dm-") if direct else None
-    rows: list[dict[str, Any]] = [
-        {
-            "platform": "memory",
-            "chat_id": chat,
-            "direct": direct,
-            "user_id": user,
-            "payload": {**Outgoing(Markup.literal(text)).to_json(), "fold": foldable},
-        }
-        for text in texts
-    ]
-    async with bot.db.session() as session:
-        ids = await Repositories(session).outbox.add_many(rows)
-    bot.deliveries["memory"].enqueue(
-        [
-            PendingMessage(i, "memory", chat, direct, user, r["payload"], 0)
-            for i, r in zip(ids, rows, strict=True)
-        ]
-    )
-    return ids
 
 
 async def stored(bot: BranchBot, row_id: int) -> OutboxRow:

@@ -19,9 +19,9 @@ from store.broadcasts import Broadcasts
 from store.clock import ManualClock
 from store.models import OutboxRow
 from store.repos import Repositories
-from tests.broadcast.conftest import broadcast, finished, organisation
-from tests.conftest import BotFactory
-from tests.hostile.test_poisoned_rows import POISON, encode_error, queue
+from tests.support.broadcasts import broadcast, finished, organisation
+from tests.support.chat import BotFactory
+from tests.support.outbox import POISON, encode_error, queue
 
 
 def test_the_limiter_forgets_chats_idle_longer_than_their_windows() -> None:

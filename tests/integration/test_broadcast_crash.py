@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import socket
 import subprocess
 import sys
 from collections import defaultdict
@@ -24,16 +23,11 @@ from store.broadcast_tables import Broadcast, BroadcastRecipient
 from store.clock import now
 from store.db import Database
 from store.models import Branch, Identity, Member
+from tests.support.ports import free_port
 from tests.support.webhook import SECRET
 
 ROOT = Path(__file__).resolve().parents[2]
 RECIPIENTS = 5000
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def seed(url: str) -> None:

@@ -2,32 +2,9 @@
 
 from __future__ import annotations
 
-import struct
-import zlib
-
 from dialogs.learning.chart import AXIS, COLOURS, DIGITS, SCALE, SMALL, bar_chart
-from tests.conftest import BotFactory
-from tests.support.chat import ask
-
-Pixel = tuple[int, int, int]
-
-
-def decode(png: bytes) -> list[list[Pixel]]:
-    """The chart's own PNG form (RGB, 8 bit, filter 0 on every row) back into pixels."""
-    width, height = struct.unpack(">II", png[16:24])
-    idat = png.index(b"IDAT")
-    length = struct.unpack(">I", png[idat - 4 : idat])[0]
-    raw = zlib.decompress(png[idat + 4 : idat + 4 + length])
-    stride = 1 + 3 * width
-    rows = []
-    for y in range(height):
-        row = raw[y * stride + 1 : (y + 1) * stride]
-        rows.append([(row[x], row[x + 1], row[x + 2]) for x in range(0, len(row), 3)])
-    return rows
-
-
-def columns_with(pixels: list[list[Pixel]], colour: Pixel, rows: range) -> list[int]:
-    return [x for x in range(len(pixels[0])) if any(pixels[y][x] == colour for y in rows)]
+from tests.support.chat import BotFactory, ask
+from tests.support.png import Pixel, columns_with, decode
 
 
 def test_a_one_branch_chart_is_big_enough_to_read_in_a_chat() -> None:

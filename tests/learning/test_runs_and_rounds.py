@@ -26,9 +26,8 @@ from store.learning import Imported, Learning
 from store.learning_tables import AnswerRecord, DailyDone, PointsEntry, Question
 from store.models import Member
 from store.repos import Repositories
-from tests.conftest import BotFactory, settle
-from tests.learning.test_timers_scores_and_leaderboards import BANK, with_bank
-from tests.support.chat import ask, code_in
+from tests.support.chat import BotFactory, ask, settle
+from tests.support.learning import BANK, join, with_bank, yes_bank
 
 
 async def press(
@@ -59,11 +58,6 @@ async def press(
 async def answers(bot: BranchBot) -> list[AnswerRecord]:
     async with bot.db.session() as session:
         return list(await session.scalars(select(AnswerRecord)))
-
-
-async def join(bot: BranchBot, adapter: MemoryAdapter, user: str, branch: str, role: str) -> None:
-    code = code_in(await ask(bot, adapter, "boss", f"/invite {branch} {role}"))
-    assert "Welcome" in await ask(bot, adapter, user, f"/join {code}")
 
 
 async def test_a_press_after_the_deadline_counts_as_a_timeout(make_bot: BotFactory) -> None:
@@ -195,18 +189,6 @@ async def test_learning_stats_stay_out_of_rooms(make_bot: BotFactory) -> None:
     bot, adapter = await make_bot()
     said = await ask(bot, adapter, "boss", "/stats learning", chat="room")
     assert "direct chat" in said and "Learning this week" not in said
-
-
-async def yes_bank(bot: BranchBot, tmp_path: Path) -> None:
-    """Two true/false questions whose answer is "true", so a test knows what is right."""
-    bank = tmp_path / "two.yaml"
-    bank.write_text(
-        "questions:\n"
-        "  - {text: Say yes one, type: truefalse, answer: true}\n"
-        "  - {text: Say yes two, type: truefalse, answer: true}\n"
-    )
-    async with bot.db.session() as session:
-        await Repositories(session).get(Learning).import_bank(load(bank))
 
 
 async def test_a_run_checks_the_daily_cap_against_points_stored_meanwhile(

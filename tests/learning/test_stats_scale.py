@@ -21,9 +21,8 @@ from store.learning import Learning
 from store.learning_tables import Question
 from store.models import Branch, Member
 from store.repos import Repositories
-from tests.conftest import BotFactory, settle
-from tests.learning.test_chart import columns_with, decode
-from tests.support.chat import ask
+from tests.support.chat import BotFactory, ask, settle
+from tests.support.png import columns_with, decode
 
 BANK = Path(__file__).parent / "banks" / "library.yaml"
 READS = re.compile(r"\b(FROM|JOIN)\s+(learning_answers|learning_questions|members|branches)\b")

@@ -9,22 +9,14 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bot.app import BranchBot
 from store.banks import load
 from store.db import Database
 from store.learning import Learning
 from store.learning_tables import AnswerRecord, Question
 from store.models import Member
 from store.repos import Repositories
-from tests.conftest import BotFactory, settle
-from tests.support.chat import ask, code_in
-
-BANK = Path(__file__).parent / "banks" / "library.yaml"
-
-
-async def with_bank(bot: BranchBot) -> None:
-    async with bot.db.session() as session:
-        await Repositories(session).get(Learning).import_bank(load(BANK))
+from tests.support.chat import BotFactory, ask, code_in, settle
+from tests.support.learning import BANK, with_bank
 
 
 async def test_question_timer_fires_after_a_restart(make_bot: BotFactory) -> None:
