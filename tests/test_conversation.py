@@ -17,8 +17,7 @@ from bot.conversation import Dialog, answers
 from bot.feature import Feature
 from bot.markup import Markup
 from bot.messages import Choice
-from tests.conftest import settle
-from tests.support.chat import ask
+from tests.support.chat import ask, settle
 
 FALLBACK = "Please answer the question above, or send /cancel to stop."
 IDLE = "I only respond to commands; /help lists them."
