@@ -9,7 +9,9 @@ from typing import Any
 from sqlalchemy import text
 
 from store.db import Database
-from tests.test_migration_downgrades import STAMP, migrate
+from tests.support.migrations import migrate
+
+STAMP = "'2026-01-01 00:00:00'"
 
 ROWS = {
     "quiz": {"at": 1, "_choices": ["0", "1"], "_direct": True},
