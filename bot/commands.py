@@ -166,9 +166,10 @@ class Router:
 
     commands: list[Command] = field(default_factory=list)
     profile_sections: list[ProfileSection] = field(default_factory=list)
-    """Features add lines to ``/me`` here, so the module owning ``/me`` imports none of them."""
+    """Lines features add to ``/me`` (``profile_section``), so the core imports none of them."""
     start_payloads: dict[str, StartHandler] = field(default_factory=dict)
-    """Deep-link payload prefixes (``lesson_``) and the feature handler for each."""
+    """Deep-link payload prefixes (``lesson_``) and the feature handler for each
+    (``start_payload``)."""
     file_handlers: list[FileHandler] = field(default_factory=list)
     """Features that take files sent to the bot (question banks), asked in turn."""
     buttons: dict[str, ButtonHandler] = field(default_factory=dict)
@@ -204,6 +205,35 @@ class Router:
 
         return register
 
+    def profile_section(self, section: ProfileSection) -> ProfileSection:
+        """Register lines a feature adds to the caller's ``/me``, after the core's own (in
+        the order the features are composed)."""
+        self.profile_sections.append(section)
+        return section
+
+    def start_payload(self, prefix: str) -> Callable[[StartHandler], StartHandler]:
+        """Register the handler of ``/start <prefix>…`` deep links (it gets what follows the
+        prefix). The longest matching prefix wins; ``""`` takes every payload no other claims
+        (an invite code)."""
+
+        def register(handler: StartHandler) -> StartHandler:
+            if prefix in self.start_payloads:
+                raise ValueError(f"start payload prefix {prefix!r} is taken")
+            self.start_payloads[prefix] = handler
+            return handler
+
+        return register
+
+    async def open_payload(self, ctx: Context, payload: str) -> bool:
+        """Hand a deep link's payload to the handler of its longest prefix; ``False`` when no
+        prefix claims it."""
+        claims = [prefix for prefix in self.start_payloads if payload.startswith(prefix)]
+        if not claims:
+            return False
+        prefix = max(claims, key=len)
+        await self.start_payloads[prefix](ctx, payload[len(prefix) :])
+        return True
+
     def number(self, handler: NumberHandler) -> NumberHandler:
         """Register a handler for numbers typed outside a conversation: where a platform has
         no buttons, stateless buttons arrive as their number."""
@@ -213,7 +243,8 @@ class Router:
     def include(self, other: Router) -> None:
         self.commands.extend(other.commands)
         self.profile_sections.extend(other.profile_sections)
-        self.start_payloads.update(other.start_payloads)
+        for prefix, opener in other.start_payloads.items():
+            self.start_payload(prefix)(opener)
         self.file_handlers.extend(other.file_handlers)
         for prefix, handler in other.buttons.items():
             self.button(prefix)(handler)

@@ -463,7 +463,7 @@ class Engine:
             self.settings,
             self.capabilities(event.platform),
             _Host(self, batch),
-            self.router,
+            self.router.buttons.keys(),
             room_locale=room_locale,
         )
 

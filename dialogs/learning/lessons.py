@@ -111,6 +111,7 @@ async def lesson(ctx: Context, id: str, qr: str | None) -> None:
     )
 
 
+@router.start_payload(DEEP_LINK_PREFIX)
 async def start_from_link(ctx: Context, key: str) -> None:
     """A poster's link reaches anyone who scans it: only members get the lesson (and a
     learning record); a guest is told how to join first."""
@@ -123,6 +124,3 @@ async def start_from_link(ctx: Context, key: str) -> None:
         )
         return
     await open_lesson(ctx, key)
-
-
-router.start_payloads[DEEP_LINK_PREFIX] = start_from_link
