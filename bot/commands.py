@@ -82,6 +82,29 @@ class Word(Arg):
     """One word, such as a code."""
 
 
+INT_DIGITS = 18
+"""Digits an ``Int`` reads at most: anything longer is out of range, refused unread."""
+
+
+@dataclass(frozen=True, slots=True)
+class Int(Arg):
+    """A whole number from ``minimum`` to ``maximum``, in the decimal digits of any script
+    (``12``; ``１２`` from a Chinese keyboard), no sign. Anything else is answered here with
+    ``invalid``: a catalog message that may name ``{minimum}``, ``{maximum}`` and, by the
+    argument's name, what was typed."""
+
+    minimum: int = field(default=1, kw_only=True)
+    maximum: int = field(kw_only=True)
+    invalid: str = field(default=_("Give a number from {minimum} to {maximum}."), kw_only=True)
+
+    def value(self, text: str) -> int | None:
+        """The number ``text`` is, or ``None`` when it is none or out of range."""
+        if not text.isdecimal() or len(text) > INT_DIGITS:
+            return None
+        number = int(text)
+        return number if self.minimum <= number <= self.maximum else None
+
+
 @dataclass(frozen=True, slots=True)
 class Rest(Arg):
     """Everything that is left, such as a name with spaces."""
@@ -397,6 +420,15 @@ class Router:
                     return None
                 values[arg.name] = branch
                 position += used
+            elif isinstance(arg, Int):
+                number = arg.value(left[0])
+                if number is None:
+                    bounds = {"minimum": arg.minimum, "maximum": arg.maximum}
+                    shown = {**bounds, arg.name: shorten(left[0])}
+                    ctx.reply(Markup.format(ctx.text(arg.invalid), **shown))
+                    return None
+                values[arg.name] = number
+                position += 1
             elif isinstance(arg, Number):
                 try:
                     values[arg.name] = arg.kind.digits(left[0])
@@ -448,10 +480,9 @@ def direct_link(ctx: Context, command: Command) -> str | None:
     Only the name travels, never arguments: anyone can post such a link, and a tap must not run
     ``/link <someone else's code>`` for the person who taps it.
     """
-    capabilities = ctx.capabilities
-    if capabilities.can_open_dm or not capabilities.deep_link:
+    if ctx.capabilities.can_open_dm:
         return None
-    return capabilities.deep_link.replace("{payload}", command.words[0])
+    return ctx.capabilities.deep_link_for(command.words[0])
 
 
 def direct_only(router: Router, name: str) -> Command | None:

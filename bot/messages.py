@@ -117,11 +117,17 @@ class Capabilities:
     group_messages_per_minute: int | None = None
     deep_link: str | None = None
     """A link that opens a direct chat with the bot and sends ``/start <payload>``; ``{payload}``
-    marks where the payload goes (Telegram's ``https://t.me/<bot>?start={payload}``)."""
+    marks where the payload goes (Telegram's ``https://t.me/<bot>?start={payload}``). Read it
+    through ``deep_link_for``."""
     topic_separator: str | None = None
     """Chat ids may name a topic inside a chat as ``<chat><separator><topic>`` (Telegram forum
     topics: ``"-100123/42"``). Rate limits belong to the chat, so delivery counts every topic
     of a chat against the chat's one budget."""
+
+    def deep_link_for(self, payload: str) -> str | None:
+        """The link that opens a direct chat with the bot and sends ``/start <payload>`` there
+        (an invite code, a lesson); ``None`` where the platform has no such links."""
+        return self.deep_link.replace("{payload}", payload) if self.deep_link else None
 
 
 @dataclass(frozen=True, slots=True)

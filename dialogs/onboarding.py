@@ -227,8 +227,8 @@ async def create_invite(ctx: Context, branch: Branch, role: str) -> None:
             code=code,
         ),
     ]
-    if ctx.capabilities.deep_link:
-        link = ctx.capabilities.deep_link.replace("{payload}", code)
+    link = ctx.capabilities.deep_link_for(code)
+    if link:
         lines.append(ctx.t(_("Or they open this link: [{link}]({link})"), link=link))
     ctx.reply(Markup.join(lines))
 
