@@ -15,6 +15,7 @@ from adapters.matrix import MatrixAdapter, MatrixSettings, Notices
 from adapters.playground import PlaygroundChannel, Standing
 from adapters.telegram import CommandMenu, TelegramAdapter
 from adapters.webhook import WebhookChannel, WebhookEndpoint
+from bot.builtins import builtin_router
 from bot.commands import Router, Where
 from bot.config import Config, load_config
 from bot.context import Settings
@@ -53,8 +54,10 @@ def configure(
 
 
 def build_dialogs(features: Sequence[Feature] = FEATURES) -> tuple[Router, DialogRegistry]:
-    """The features' commands and dialogs, in the features' order."""
+    """The built-in commands, then the features' commands and dialogs, in the features'
+    order (the built-ins answer over the whole router: ``/help`` lists every command)."""
     router = Router()
+    router.include(builtin_router(router))
     registry = DialogRegistry()
     for feature in features:
         router.include(feature.router)

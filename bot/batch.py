@@ -186,7 +186,7 @@ class Batch:
             shared.settings,
             shared.capabilities(event.platform),
             self,
-            shared.router,
+            shared.router.buttons.keys(),
             room_locale=room_locale,
         )
 

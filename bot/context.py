@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from types import EllipsisType
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -19,7 +20,6 @@ from store.clock import Clock
 from store.repos import Repositories
 
 if TYPE_CHECKING:
-    from bot.commands import Router
     from bot.conversation import Dialog
 
 S = TypeVar("S", bound=BaseModel)
@@ -80,7 +80,8 @@ class Context:
     settings: Settings
     capabilities: Capabilities
     host: ConversationHost
-    commands: Router
+    stateless_buttons: AbstractSet[str]
+    """The button prefixes the router handles outside any conversation (``Router.button``)."""
     conversation: Dialog | None = None
     next_version: int = 1
     outbox: list[Queued] = field(default_factory=list)
@@ -230,7 +231,7 @@ class Context:
         A stateless button (a prefix the router handles) stays unbound even when a
         conversation sends it: pressing it must not move that conversation on."""
         prefix, colon, _rest = choice.payload.partition(":")
-        if self.conversation is None or choice.url or (colon and prefix in self.commands.buttons):
+        if self.conversation is None or choice.url or (colon and prefix in self.stateless_buttons):
             return choice
         slot = "" if self.conversation.slot == "main" else self.conversation.slot
         return Choice(choice.label, f"{self.next_version}|{slot}|{choice.payload}")

@@ -474,7 +474,7 @@ class Delivery:
                 delay = await self._unfold(queue, row, error)
             else:
                 self._served += 1
-                reason = str(error) or type(error).__name__
+                reason = str(error)  # "<Refusal>: <detail>", read back by Refusal.of
                 self._finish(queue, row, "unreachable", None, reason, self._tried(row) + 1)
                 self._marked.add(_destination(row))
                 self._marks.append((_destination(row), reason))

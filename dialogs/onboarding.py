@@ -1,4 +1,4 @@
-"""Onboarding: help, branches, invites, joining, rooms, languages and linked accounts."""
+"""Onboarding: branches, invites, joining, rooms, languages and linked accounts."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot.builtins import LANGUAGE_NAMES, role_list
 from bot.commands import (
     BranchArg,
     May,
@@ -19,8 +20,6 @@ from bot.commands import (
     Router,
     Where,
     Word,
-    direct_only,
-    help_text,
     shorten,
 )
 from bot.context import Context
@@ -40,7 +39,6 @@ router = Router()
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 """No 0/O, 1/I/L: codes are read off phones and typed by hand."""
-LANGUAGE_NAMES = {"zh_Hans": "中文", "en": "English"}
 ROLE_NAMES = {"member": _("member"), "secretary": _("secretary")}
 LANGUAGES = (
     Option("zh", _("zh"), aliases=tuple(w for w, locale in ALIASES.items() if locale == "zh_Hans")),
@@ -69,115 +67,6 @@ async def member_id(ctx: Context) -> int:
     return await ctx.store.people.ensure(
         ctx.event.platform, ctx.event.sender.id, ctx.event.sender.name
     )
-
-
-# -- help ---------------------------------------------------------------------------------
-
-
-@router.command("help", summary=_("what I can do for you"))
-async def show_help(ctx: Context) -> None:
-    ctx.reply(
-        Markup.join(
-            [ctx.t(_("**Commands you can use**")), help_text(ctx, ctx.commands.visible_to(ctx))]
-        )
-    )
-
-
-@router.command(
-    "start", summary=_("start here"), args=[Word("payload", _("code"), optional=True)], hidden=True
-)
-async def start(ctx: Context, payload: str | None) -> None:
-    if payload and ctx.event.chat.direct:
-        if direct_only(ctx.commands, payload) is not None:  # a group sent them (direct_link)
-            await ctx.commands.dispatch(ctx, payload, ())
-            return
-        for prefix, handler in ctx.commands.start_payloads.items():
-            if payload.startswith(prefix):
-                await handler(ctx, payload[len(prefix) :])
-                return
-        await redeem(ctx, payload)
-        return
-    ctx.reply(_("Hello {name}! I am the branch assistant."), name=ctx.who.name)
-    if not ctx.who.has(Role.MEMBER):
-        ctx.reply(
-            _(
-                "To join your branch, send `/join <code>` with the invite code your "
-                "secretary gave you."
-            )
-        )
-    await show_help(ctx)
-
-
-@router.command("cancel", summary=_("stop what I am asking"))
-async def cancel(ctx: Context) -> None:
-    if ctx.cancel():
-        ctx.reply(_("Stopped. Nothing more will be asked."))
-    else:
-        ctx.reply(_("There is nothing to stop."))
-
-
-# -- who am I -----------------------------------------------------------------------------
-
-
-def role_list(
-    translate: Callable[..., Markup],
-    branch: str | None,
-    secretary_of: list[str],
-    admin: bool,
-) -> str:
-    """ "member of A, secretary of B, admin", in the reader's language (``translate``)."""
-    roles = []
-    if branch:
-        roles.append(translate(_("member of {branch}"), branch=branch))
-    roles.extend(
-        translate(_("secretary of {branch}"), branch=name) for name in sorted(secretary_of)
-    )
-    if admin:
-        roles.append(translate(_("admin")))
-    if not roles:
-        return translate(_("no branch and no role yet")).plain()
-    return translate(_(", ")).plain().join(r.plain() for r in roles)
-
-
-@router.command("me", summary=_("your branch, roles and language"))
-async def me(ctx: Context) -> None:
-    who = ctx.who
-    lines = [ctx.t(_("**{name}**"), name=who.name)]
-    if who.branch_name:
-        lines.append(ctx.t(_("Branch: {branch}"), branch=who.branch_name))
-    elif who.is_admin:
-        lines.append(
-            ctx.t(
-                _(
-                    "Branch: none. As an admin you can join one: `/invite <branch>`, then "
-                    "`/join <code>` here."
-                )
-            )
-        )
-    else:
-        lines.append(
-            ctx.t(
-                _(
-                    "Branch: none yet. Send `/join <code>` with the invite code a secretary "
-                    "of your branch gives you."
-                )
-            )
-        )
-    if who.branch_name or who.secretary_of or who.is_admin:
-        roles = role_list(ctx.t, who.branch_name, list(who.secretary_of.values()), who.is_admin)
-        lines.append(ctx.t(_("Roles: {roles}"), roles=roles))
-    lines.append(ctx.t(_("Account: `{account}`"), account=who.identity))
-    lines.append(
-        ctx.t(
-            _("Language: {language} (/lang to change)"),
-            language=LANGUAGE_NAMES[ctx.personal.locale],
-        )
-    )
-    if len(who.identities) > 1:
-        lines.append(ctx.t(_("Linked accounts: {accounts}"), accounts=ctx.listing(who.identities)))
-    for section in ctx.commands.profile_sections:
-        lines.extend(await section(ctx))
-    ctx.reply(Markup.join(lines))
 
 
 # -- language -----------------------------------------------------------------------------
@@ -340,8 +229,8 @@ async def create_invite(ctx: Context, branch: Branch, role: str) -> None:
             code=code,
         ),
     ]
-    if ctx.capabilities.deep_link:
-        link = ctx.capabilities.deep_link.replace("{payload}", code)
+    link = ctx.capabilities.deep_link_for(code)
+    if link:
         lines.append(ctx.t(_("Or they open this link: [{link}]({link})"), link=link))
     ctx.reply(Markup.join(lines))
 
@@ -603,6 +492,12 @@ async def redeem(ctx: Context, raw: str) -> bool:
         ctx.reply(_("Welcome to **{branch}**! /help shows what you can do."), branch=branch.name)
     ctx.mark_people_changed()
     return True
+
+
+@router.start_payload("")
+async def join_from_link(ctx: Context, code: str) -> None:
+    """``/start <code>``: an invite link (``create_invite``) joins like ``/join <code>``."""
+    await redeem(ctx, code)
 
 
 class JoinDialog(Dialog[None]):
@@ -1008,7 +903,7 @@ async def member_move(ctx: Context, target: str) -> None:
     named = await ctx.store.branches.named_by_run(words, len(words) - 1, at_end=True)
     if named is None:
         if len(words) < 2:
-            command, _family = ctx.commands.find("member", ["move"])
+            command, _family = router.find("member", ["move"])
             assert command is not None  # this very handler's declaration
             ctx.reply(_("Usage: `{usage}`"), usage=command.usage(ctx.text, ctx.who.has))
         else:

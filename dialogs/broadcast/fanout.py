@@ -19,7 +19,7 @@ from typing import Any
 from bot.feature import Services
 from bot.i18n import Plural, _, _n, translator
 from bot.markup import Markup
-from bot.messages import Address, Choice, Outgoing
+from bot.messages import Address, Choice, Outgoing, Refusal
 from bot.numbers import NOTICE, SCHEDULE
 from bot.outbox import Row, enqueue, hand_over, payload
 from bot.timetable import QuietHours, Timetable, next_run, parse_when
@@ -76,23 +76,14 @@ def user_text(raw: str) -> Markup:
     return Markup.format(raw.replace("{", "{{").replace("}", "}}"))
 
 
-KNOWN_REASONS = (
-    (("blocked", "deactivated"), _("has blocked the bot or closed their account")),
-    (
-        (
-            "kicked",
-            "not a member",
-            "no rights",
-            "not enough rights",
-            "write_forbidden",
-            "forbidden",
-        ),
-        _("the bot was removed from the chat or may not write there"),
-    ),
-    (("not found", "peer_id_invalid", "not a telegram chat"), _("the chat no longer exists")),
-    (("http",), _("the receiving service refused the message")),
-)
-"""Adapters' refusals (in English, for the logs), by what they contain, as readers see them."""
+REFUSAL_REASONS = {
+    Refusal.BLOCKED: _("has blocked the bot or closed their account"),
+    Refusal.FORBIDDEN: _("the bot was removed from the chat or may not write there"),
+    Refusal.GONE: _("the chat no longer exists"),
+    Refusal.REFUSED: _("the platform refused the message (details in the bot's log)"),
+}
+"""Each reason an adapter gives for a refusal, as readers of a report see it (the platform's
+own words go to the log)."""
 
 
 FAILED_REASON = _(
@@ -109,11 +100,7 @@ def _reason(error: str | None) -> str:
             "has never written to the bot, and on this platform the bot may not write first: "
             "ask them to open a chat with the bot (on Telegram: press Start)"
         )
-    detail = (error or "").lower()
-    for phrases, text in KNOWN_REASONS:
-        if any(phrase in detail for phrase in phrases):
-            return text
-    return _("the platform refused the message (details in the bot's log)")
+    return REFUSAL_REASONS[Refusal.of(error) or Refusal.REFUSED]
 
 
 class Broadcaster:

@@ -22,7 +22,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from bot.commands import Where, Word
+from bot.commands import Int, Where
 from bot.context import Context
 from bot.conversation import Dialog, answers
 from bot.i18n import _, _n
@@ -270,9 +270,17 @@ class GroupRound(Dialog["GroupRound.Arguments"]):
     summary=_("run a quiz for everyone in this room"),
     role=Role.SECRETARY,
     where=Where.GROUP,
-    args=[Word("count", _("number"), optional=True)],
+    args=[
+        Int(
+            "count",
+            _("number"),
+            optional=True,
+            maximum=20,
+            invalid=_("Give a number of questions from 1 to 20."),
+        )
+    ],
 )
-async def quiz_group(ctx: Context, count: str | None) -> None:
+async def quiz_group(ctx: Context, count: int | None) -> None:
     room = await ctx.store.rooms.by_chat(ctx.event.platform, ctx.event.chat.id)
     if room is None:
         ctx.reply(_("This room is not bound to a branch."))
@@ -282,16 +290,12 @@ async def quiz_group(ctx: Context, count: str | None) -> None:
         ctx.reply(_("Only the secretaries of this room's branch and admins can start a round."))
         return
     limit = ctx.settings.section(LearningConfig).group_questions
-    wanted = int(count) if count and count.isdecimal() and len(count) < 3 else None
-    if count is not None and (wanted is None or not 1 <= wanted <= 20):
-        ctx.reply(_("Give a number of questions from 1 to 20."))
-        return
     if ctx.in_room(GroupRound.slot):
         ctx.reply(_("A round is already running in this room."))
         return
     # The room's branch, not the secretary's (an admin may start it): its members answer.
     ids = await ctx.store.get(Learning).sample(
-        branch.id, wanted or limit, kinds=("single", "truefalse")
+        branch.id, count or limit, kinds=("single", "truefalse")
     )
     if not ids:
         no_questions(ctx)

@@ -109,8 +109,7 @@ async def lesson(ctx: Context, id: str, qr: str | None) -> None:
     if found is None:
         ctx.reply(_("There is no lesson {id}. /lessons lists them."), id=id)
         return
-    link = ctx.capabilities.deep_link
-    target = link.replace("{payload}", DEEP_LINK_PREFIX + found.key) if link else f"/lesson {id}"
+    target = ctx.capabilities.deep_link_for(DEEP_LINK_PREFIX + found.key) or f"/lesson {id}"
     ctx.reply(
         _("QR code for the lesson **{title}**: {target}"),
         title=found.title,
@@ -119,6 +118,7 @@ async def lesson(ctx: Context, id: str, qr: str | None) -> None:
     )
 
 
+@router.start_payload(DEEP_LINK_PREFIX)
 async def start_from_link(ctx: Context, key: str) -> None:
     """A poster's link reaches anyone who scans it: only members get the lesson (and a
     learning record); a guest is told how to join first."""
@@ -131,6 +131,3 @@ async def start_from_link(ctx: Context, key: str) -> None:
         )
         return
     await open_lesson(ctx, key)
-
-
-router.start_payloads[DEEP_LINK_PREFIX] = start_from_link

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import pairwise
 
-from bot.commands import Where, Word
+from bot.commands import Int, Where
 from bot.context import Context
 from bot.i18n import _
 from bot.identity import Role
@@ -14,6 +14,10 @@ from dialogs.learning.common import award, bar, learner, router, stars
 from dialogs.learning.runs import QuestionRun, RunArguments
 from store.learning import Learning
 from store.learning_tables import Level
+
+MAX_LEVEL = 99_999
+"""The highest level number ``/level`` reads (banks number levels 1, 2, 3, …)."""
+NO_SUCH_LEVEL = _("There is no level {number}. /levels shows them all.")
 
 
 def star_count(score: int, pass_mark: int) -> int:
@@ -128,14 +132,13 @@ async def show_levels(ctx: Context) -> None:
     summary=_("play a level"),
     role=Role.MEMBER,
     where=Where.DIRECT,
-    args=[Word("number", _("level number"))],
+    args=[Int("number", _("level number"), maximum=MAX_LEVEL, invalid=NO_SUCH_LEVEL)],
 )
-async def play_level(ctx: Context, number: str) -> None:
+async def play_level(ctx: Context, number: int) -> None:
     levels, records = await level_lines(ctx, await learner(ctx))
-    wanted = int(number) if number.isdecimal() and len(number) < 6 else 0
-    level = next((lv for lv in levels if lv.number == wanted), None)
+    level = next((lv for lv in levels if lv.number == number), None)
     if level is None:
-        ctx.reply(_("There is no level {number}. /levels shows them all."), number=number)
+        ctx.reply(NO_SUCH_LEVEL, number=number)
         return
     if level.number > unlocked(levels, records):
         ctx.reply(

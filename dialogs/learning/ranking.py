@@ -119,6 +119,7 @@ async def rank(ctx: Context, period: str) -> None:
     ctx.reply(Markup.join(lines))
 
 
+@router.profile_section
 async def learning_profile(ctx: Context) -> list[Markup]:
     """Points, streak and level progress for ``/me``."""
     if ctx.who.member_id is None:
@@ -148,9 +149,6 @@ async def learning_profile(ctx: Context) -> list[Markup]:
             )
         )
     return lines
-
-
-router.profile_sections.append(learning_profile)
 
 
 def by_size(activity: list[BranchActivity]) -> list[BranchActivity]:

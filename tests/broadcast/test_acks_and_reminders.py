@@ -11,7 +11,7 @@ from sqlalchemy import update
 from adapters.memory import MemoryAdapter
 from bot.app import BranchBot
 from bot.markup import Markup
-from bot.messages import Address, Capabilities, Choice, Outgoing, Unreachable
+from bot.messages import Address, Capabilities, Choice, Outgoing, Refusal, Unreachable
 from bot.timetable import QuietHours
 from dialogs.broadcast.fanout import Broadcaster
 from store.broadcast_tables import Broadcast
@@ -168,7 +168,8 @@ async def test_reminders_skip_unreachable_chats_and_come_in_chunks(make_bot: Bot
 
     def refuse_kai(address: Address, _message: Outgoing) -> Exception | None:
         tried.append(address.chat_id)
-        return Unreachable("blocked") if address.chat_id == "dm-kai" else None
+        refused = Unreachable("Forbidden: bot was blocked by the user", Refusal.BLOCKED)
+        return refused if address.chat_id == "dm-kai" else None
 
     bot, adapter = await make_bot(MemoryAdapter(fail=refuse_kai))
     # Quiet all day keeps the background ticks from reminding; the calls below do it by hand.
