@@ -494,12 +494,6 @@ async def redeem(ctx: Context, raw: str) -> bool:
     return True
 
 
-@router.start_payload("")
-async def join_from_link(ctx: Context, code: str) -> None:
-    """``/start <code>``: an invite link (``create_invite``) joins like ``/join <code>``."""
-    await redeem(ctx, code)
-
-
 class JoinDialog(Dialog[None]):
     """``/join`` without a code: ask for it, and keep asking until it works or /cancel."""
 
@@ -526,6 +520,12 @@ async def join(ctx: Context, code: str | None) -> None:
         await JoinDialog.start(ctx)
     else:
         await redeem(ctx, code)
+
+
+@router.start_payload("")
+async def join_from_link(ctx: Context, code: str) -> None:
+    """``/start <code>``: an invite link (``create_invite``) joins like ``/join <code>``."""
+    await redeem(ctx, code)
 
 
 # -- rooms --------------------------------------------------------------------------------

@@ -14,8 +14,7 @@ from bot.commands import Router
 from bot.context import Context
 from bot.feature import Feature
 from bot.markup import Markup
-from tests.conftest import settle
-from tests.helpers import ask
+from tests.support.chat import ask, settle
 
 router = Router()
 

@@ -20,9 +20,9 @@ from bot.i18n import LOCALES, translator
 from bot.markup import Markup
 from bot.messages import Accepted, Address, Outgoing, Refusal, Unreachable
 from dialogs.broadcast.fanout import REFUSAL_REASONS
-from tests.broadcast.conftest import broadcast, organisation
-from tests.conftest import BotFactory
-from tests.fake_telegram import FakeTelegram, running_fake
+from tests.support.broadcasts import broadcast, organisation
+from tests.support.chat import BotFactory
+from tests.support.telegram import FakeTelegram, running_fake
 
 HELLO = Outgoing(Markup.literal("hi"))
 
