@@ -15,7 +15,7 @@ from bot.messages import Address, Capabilities, Choice, Outgoing, Refusal, Unrea
 from bot.timetable import QuietHours
 from dialogs.broadcast.fanout import Broadcaster
 from store.broadcast_tables import Broadcast
-from store.clock import now
+from store.clock import SYSTEM_CLOCK
 from store.models import Identity
 from store.repos import Repositories
 from tests.support.broadcasts import broadcast, organisation
@@ -30,7 +30,7 @@ def texts_to(adapter: MemoryAdapter, user: str, since: int = 0) -> list[str]:
 
 async def age(bot: BranchBot, broadcast_id: int, hours: float) -> None:
     """Move the broadcast's sending (and last nudge) ``hours`` into the past."""
-    moment = now() - timedelta(hours=hours)
+    moment = SYSTEM_CLOCK.now() - timedelta(hours=hours)
     async with bot.db.session() as session:
         await session.execute(
             update(Broadcast).where(Broadcast.id == broadcast_id).values(finished_at=moment)
