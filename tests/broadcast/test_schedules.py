@@ -15,7 +15,7 @@ from bot.app import BranchBot
 from dialogs.broadcast.fanout import Broadcaster
 from store.broadcast_tables import Broadcast, BroadcastSchedule
 from store.broadcasts import Broadcasts
-from store.clock import SYSTEM_CLOCK
+from store.clock import SYSTEM_CLOCK, ManualClock
 from store.models import Secretary
 from store.repos import Repositories
 from tests.support.broadcasts import TEMPLATE, organisation
@@ -78,17 +78,16 @@ async def backdate(bot: BranchBot, schedule_id: int, days: int) -> None:
 
 
 async def test_missed_slots_run_once_after_a_restart(make_bot: BotFactory) -> None:
-    bot, adapter = await make_bot()
+    clock = ManualClock()
+    bot, adapter = await make_bot(clock=clock)
     await organisation(bot, adapter)
     daily = await add(bot, spec="daily 08:30", cron="30 8 * * *")
-    once = await add(bot, spec="at 2026-01-01 09:00", run_at=SYSTEM_CLOCK.now() - timedelta(days=2))
-    later = await add(
-        bot, spec="at 2099-01-01 09:00", run_at=SYSTEM_CLOCK.now() + timedelta(days=30)
-    )
-    await backdate(bot, daily, 5)  # five daily slots passed "while the bot was down"
+    once = await add(bot, spec="at 2026-01-01 09:00", run_at=clock.now() - timedelta(days=2))
+    later = await add(bot, spec="at 2099-01-01 09:00", run_at=clock.now() + timedelta(days=30))
     await bot.stop()
+    clock.advance(days=5)  # five daily slots pass while the bot is down
 
-    bot, adapter = await make_bot(adapter)
+    bot, adapter = await make_bot(adapter, clock=clock)
     await eventually(ran(bot, daily, 1))
     await eventually(ran(bot, once, 1))
     await eventually(registered(bot, later))
@@ -99,7 +98,7 @@ async def test_missed_slots_run_once_after_a_restart(make_bot: BotFactory) -> No
     assert bot.scheduler.job(bot.worker(Broadcaster), later) is not None
     await bot.stop()
 
-    bot, adapter = await make_bot(adapter)
+    bot, adapter = await make_bot(adapter, clock=clock)
     await eventually(registered(bot, daily))  # registering is when a missed slot would run
     assert await runs(bot, daily) == 1, "no slot passed since the last run"
     assert await runs(bot, once) == 1
