@@ -29,7 +29,6 @@ from bot.identity import Principal
 from bot.messages import Accepted, Capabilities
 from bot.outbox import Row, enqueue, payload
 from bot.principals import Principals
-from store.clock import now
 from store.people import Person
 from store.repos import Repositories
 from store.runtime import ConversationKey, PendingMessage, StoredConversation
@@ -257,7 +256,9 @@ class Batch:
             if model.slot in active:
                 self.remove(chat_key, model.slot)
             return
-        deadline = now() + timedelta(seconds=model.deadline_in) if model.deadline_in else None
+        deadline = None
+        if model.deadline_in:
+            deadline = self.store.clock.now() + timedelta(seconds=model.deadline_in)
         active[model.slot] = StoredConversation(
             model.name, model.state, model.data, version, deadline, model.choices, direct
         )
@@ -278,7 +279,7 @@ class Batch:
         if (
             stored is None
             or stored.version != item.timeout_version
-            or (stored.deadline is not None and stored.deadline > now())
+            or (stored.deadline is not None and stored.deadline > self.store.clock.now())
         ):
             return
         event = Incoming(

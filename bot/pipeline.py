@@ -28,7 +28,6 @@ from bot.i18n import _
 from bot.messages import Accepted, EngineStopped
 from bot.metrics import Metrics
 from bot.outbox import hand_over
-from store.clock import now
 from store.db import Database
 from store.repos import Repositories
 from store.runtime import PendingMessage
@@ -86,7 +85,7 @@ class Pipeline:
     async def queue_due_timeouts(self) -> int:
         """Queue a timeout event for every conversation whose deadline passed."""
         async with self.db.session() as session:
-            due = await Repositories(session).conversations.due(now())
+            due = await Repositories(session).conversations.due(self.db.clock.now())
         queued = 0
         for key, version in due:
             if key in self.shared.timeouts_queued:

@@ -31,7 +31,6 @@ from bot.markup import Markup
 from bot.messages import Address, Choice
 from store.attempts import CODE_WINDOW
 from store.branches import MAX_NAME, branch_key, is_expired
-from store.clock import now
 from store.models import Branch, LinkCode
 from store.people import Account, Person
 
@@ -210,7 +209,7 @@ async def create_invite(ctx: Context, branch: Branch, role: str) -> None:
         )
         return
     code = new_code()
-    expires = now() + timedelta(days=ctx.settings.invite_days)
+    expires = ctx.clock.now() + timedelta(days=ctx.settings.invite_days)
     inviter = await member_id(ctx)
     await ctx.store.invites.create(code, branch.id, role, inviter, expires)
     lines = [
@@ -393,7 +392,7 @@ async def too_many_failures(ctx: Context) -> bool:
     )
     if until is None:
         return False
-    minutes = max(1, math.ceil((until - now()).total_seconds() / 60))
+    minutes = max(1, math.ceil((until - ctx.clock.now()).total_seconds() / 60))
     ctx.reply(
         _n(
             "Too many wrong codes. Please try again in {count} minute.",
@@ -447,7 +446,7 @@ async def redeem(ctx: Context, raw: str) -> bool:
         or branch is None
         or invite.revoked_at is not None
         or invite.used_by is not None
-        or is_expired(invite.expires_at)
+        or is_expired(invite.expires_at, ctx.clock)
     ):
         await refuse_code(ctx, code or raw)
         return False
@@ -798,7 +797,7 @@ async def link(ctx: Context, code: str | None) -> None:
             mine,
             ctx.event.platform,
             ctx.event.sender.id,
-            now() + timedelta(minutes=minutes),
+            ctx.clock.now() + timedelta(minutes=minutes),
         )
         ctx.reply(
             Markup.join(

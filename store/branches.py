@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.clock import SYSTEM_CLOCK, Clock, as_utc, clock_of
+from store.clock import Clock, as_utc, clock_of
 from store.models import Branch, Invite, LinkCode, Member, Room, Secretary
 
 MAX_NAME = 64
@@ -231,7 +231,7 @@ class Invites:
         )
 
 
-def is_expired(expires_at: datetime, clock: Clock = SYSTEM_CLOCK) -> bool:
+def is_expired(expires_at: datetime, clock: Clock) -> bool:
     return as_utc(expires_at) <= clock.now()
 
 

@@ -39,11 +39,6 @@ class SystemClock:
 SYSTEM_CLOCK = SystemClock()
 
 
-def now() -> datetime:
-    """The system clock's time, for code that is not given a ``Clock``."""
-    return datetime.now(UTC)
-
-
 def as_utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
@@ -53,7 +48,7 @@ class ManualClock:
     """A clock that stands still until moved: tests make hours pass in no time. It starts at
     the real time, so what it stamps looks like what the bot writes."""
 
-    current: datetime = field(default_factory=now)
+    current: datetime = field(default_factory=SYSTEM_CLOCK.now)
 
     def now(self) -> datetime:
         return self.current

@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from store.banks import load
-from store.clock import now
+from store.clock import SYSTEM_CLOCK
 from store.learning import Learning
 from store.learning_tables import AnswerRecord, DailyDone
 from store.models import Invite, Room, Secretary
@@ -31,7 +31,7 @@ async def test_merge_moves_rows_and_keeps_the_survivors_on_conflict(make_bot: Bo
         await store.people.add_secretary(absorb, north.id)
         await store.people.add_secretary(absorb, south.id)
         invite = await store.invites.create(
-            "CODE1", south.id, "member", absorb, now() + timedelta(days=1)
+            "CODE1", south.id, "member", absorb, SYSTEM_CLOCK.now() + timedelta(days=1)
         )
         assert await store.invites.use(invite.code, absorb)
         await store.rooms.bind("memory", "room-1", south.id, "Room", absorb)

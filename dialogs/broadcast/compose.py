@@ -21,7 +21,6 @@ from bot.timetable import BadSchedule, NeverFires, When, parse_when
 from dialogs.broadcast.fanout import CATEGORIES, notice, user_text
 from dialogs.broadcast.schedule_words import schedule_words
 from store.broadcasts import Broadcasts
-from store.clock import now
 
 router = Router()
 
@@ -254,7 +253,7 @@ class BroadcastDialog(Dialog[None]):
                 example=_example(ctx),
             )
             return
-        if _past(when):
+        if _past(ctx, when):
             _refuse_past(ctx)
             return
         self.data["when"] = {"spec": when.spec}
@@ -331,7 +330,7 @@ class BroadcastDialog(Dialog[None]):
             )
             return
         parsed = parse_when(when["spec"], ctx.settings.timezone)
-        if _past(parsed):
+        if _past(ctx, parsed):
             # The preview may have waited while the moment went by: ask again, do not send now.
             await self.fire(ctx, "retime")
             return
@@ -384,13 +383,13 @@ def _label_key(text: str) -> str:
 
 def _example(ctx: Context) -> str:
     """A moment to show in examples: tomorrow at 09:00 (a fixed date soon lies in the past)."""
-    today = now().astimezone(ZoneInfo(ctx.settings.timezone)).date()
+    today = ctx.clock.now().astimezone(ZoneInfo(ctx.settings.timezone)).date()
     return f"{today + timedelta(days=1):%Y-%m-%d} 09:00"
 
 
-def _past(when: When) -> bool:
+def _past(ctx: Context, when: When) -> bool:
     """A one-off moment already gone would fire at once, which nobody asked for."""
-    return when.run_at is not None and when.run_at <= now()
+    return when.run_at is not None and when.run_at <= ctx.clock.now()
 
 
 def _refuse_past(ctx: Context) -> None:

@@ -26,7 +26,7 @@ from bot.timetable import QuietHours, Timetable, next_run, parse_when
 from dialogs.broadcast.config import BroadcastConfig
 from store.broadcast_tables import Broadcast, BroadcastRecipient, BroadcastSchedule
 from store.broadcasts import Broadcasts
-from store.clock import as_utc, now
+from store.clock import as_utc
 from store.repos import Repositories
 
 log = logging.getLogger(__name__)
@@ -108,6 +108,7 @@ class Broadcaster:
 
     def __init__(self, services: Services, config: BroadcastConfig) -> None:
         self.db = services.db
+        self.clock = services.clock
         self.deliver = services.deliver
         settings = self.settings = services.settings
         self.options = BroadcastOptions(
@@ -222,7 +223,7 @@ class Broadcaster:
         return [self._row(report_to, text)]
 
     def _due(self, schedule: BroadcastSchedule) -> bool:
-        moment = now() + timedelta(seconds=1)
+        moment = self.clock.now() + timedelta(seconds=1)
         if schedule.run_at is not None:
             return schedule.last_run_at is None and as_utc(schedule.run_at) <= moment
         if schedule.cron is None:
@@ -283,7 +284,7 @@ class Broadcaster:
                 await self._progress(broadcast.id)
             except Exception:
                 log.exception("broadcast %d: will try again", broadcast.id)
-        if not self.options.quiet_hours.contains(now(), self.settings.timezone):
+        if not self.options.quiet_hours.contains(self.clock.now(), self.settings.timezone):
             await self.remind()
 
     async def _expand(self, broadcast_id: int) -> None:
@@ -507,7 +508,7 @@ class Broadcaster:
         members is spread over several ticks, and each tick looks at the quiet hours again, so
         a long round cannot spill into them. A round is complete when a call finds fewer
         members left than it may take."""
-        before = now() - self.options.reminder_interval
+        before = self.clock.now() - self.options.reminder_interval
         budget = self.options.chunk
         async with self.db.session() as session:
             repos = Repositories(session)

@@ -32,7 +32,6 @@ from bot.messages import Choice
 from dialogs.learning.common import award, no_questions, router, today
 from dialogs.learning.config import LearningConfig
 from dialogs.learning.runs import GRACE, LETTERS, TRUTH, RunArguments, shown_option
-from store.clock import now
 from store.learning import Card, Learning
 
 MAX_SCORE = 1000
@@ -100,7 +99,7 @@ class GroupRound(Dialog["GroupRound.Arguments"]):
         if question.kind != "truefalse":
             random.shuffle(order)
         seconds: float = self.data["seconds"]
-        started = now().timestamp()
+        started = ctx.clock.now().timestamp()
         self.data.update(order=order, asked=started, until=started + seconds, answered={})
         lines, self.said = self.said, []
         total = len(self.data["ids"])
@@ -127,7 +126,7 @@ class GroupRound(Dialog["GroupRound.Arguments"]):
 
     @answers("asking")
     async def answered(self, ctx: Context, payload: str) -> None:
-        self.expire_in(max(0.1, self.data["until"] - now().timestamp()))
+        self.expire_in(max(0.1, self.data["until"] - ctx.clock.now().timestamp()))
         order: list[int] = self.data["order"]
         index = int(payload[1:]) if payload[:1] == "a" and payload[1:].isdecimal() else -1
         question = self.question()
@@ -202,7 +201,7 @@ class GroupRound(Dialog["GroupRound.Arguments"]):
     @answers("asking", text=True)
     async def chatter(self, ctx: Context, text: str) -> None:
         """Room chatter during a round is not for the bot."""
-        self.expire_in(max(0.1, self.data["until"] - now().timestamp()))
+        self.expire_in(max(0.1, self.data["until"] - ctx.clock.now().timestamp()))
 
     async def on_timeout(self, ctx: Context) -> None:
         question = self.question()

@@ -33,7 +33,6 @@ from bot.messages import Choice
 from dialogs.learning.common import award, learner, today
 from dialogs.learning.config import LearningConfig
 from store.banks import normalize
-from store.clock import now
 from store.learning import Card, Learning
 
 LETTERS = string.ascii_uppercase
@@ -119,7 +118,7 @@ class QuestionRun(Dialog[R]):
         if question.kind != "truefalse":
             random.shuffle(order)
         seconds = self.seconds(ctx)
-        asked = now().timestamp()
+        asked = ctx.clock.now().timestamp()
         self.data.update(order=order, picked=[], asked=asked, until=asked + seconds)
         self.choices = None
         lines, self.said = [*self.said, self.render(ctx, question, order, seconds)], []
@@ -194,7 +193,7 @@ class QuestionRun(Dialog[R]):
                 letters=chosen,
                 choices=self.buttons(ctx, question, order),
             )
-            self.expire_in(max(1.0, self.data["until"] - now().timestamp()))
+            self.expire_in(max(1.0, self.data["until"] - ctx.clock.now().timestamp()))
             return
         await self.settle(ctx, question, [order[index]])
 

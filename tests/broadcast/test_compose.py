@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from bot.app import BranchBot
 from store.broadcast_tables import Broadcast, BroadcastSchedule
-from store.clock import now
+from store.clock import SYSTEM_CLOCK
 from tests.support.broadcasts import (
     button,
     finished,
@@ -79,7 +79,7 @@ async def test_the_summary_names_the_branches_and_where_in_words(make_bot: BotFa
 async def test_the_schedule_examples_lie_in_the_future(make_bot: BotFactory) -> None:
     bot, adapter = await make_bot()
     await organisation(bot, adapter)
-    tomorrow = now().astimezone(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=1)
+    tomorrow = SYSTEM_CLOCK.now().astimezone(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=1)
     example = f"{tomorrow:%Y-%m-%d} 09:00"
     prompt = await to_preview(bot, adapter, steps=("Both", "Notice", "No", "Later"))
     assert f"time: {example} once" in plain(prompt)
@@ -130,7 +130,7 @@ async def test_notices_and_schedules_have_numbers_of_their_own_kind(make_bot: Bo
         await say(bot, adapter, "sam", f"/unschedule #s{schedule}")
     )
     again = plain(await say(bot, adapter, "sam", f"/unschedule S{schedule}"))
-    stopped = now().astimezone(ZoneInfo("Asia/Shanghai"))
+    stopped = SYSTEM_CLOCK.now().astimezone(ZoneInfo("Asia/Shanghai"))
     assert f"Schedule S{schedule} was already stopped on {stopped:%Y-%m-%d}" in again
     assert "You have no schedule S999" in plain(await say(bot, adapter, "sam", "/unschedule 999"))
 
@@ -141,9 +141,9 @@ async def test_a_moment_that_passes_during_the_preview_asks_for_another_time(
     bot, adapter = await make_bot()
     await organisation(bot, adapter)
     await to_preview(bot, adapter, steps=("Both", "Notice", "No", "Later"))
-    soon = (now() + timedelta(hours=9)).strftime("%Y-%m-%d %H:%M")  # Shanghai, UTC+8
+    soon = (SYSTEM_CLOCK.now() + timedelta(hours=9)).strftime("%Y-%m-%d %H:%M")  # Shanghai, UTC+8
     preview = await say(bot, adapter, "sam", soon)
-    later = now() + timedelta(hours=2)
+    later = SYSTEM_CLOCK.now() + timedelta(hours=2)
     monkeypatch.setattr("dialogs.broadcast.compose.now", lambda: later)
     refused = plain(await press(bot, adapter, "sam", button(preview, "Send")))
     assert refused == (

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 
 from dialogs.broadcast.fanout import Broadcaster
 from store.broadcast_tables import Broadcast, BroadcastSchedule
-from store.clock import now
+from store.clock import SYSTEM_CLOCK
 from store.models import Identity
 from tests.support.chat import code_in
 from tests.support.lab_broadcasts import compose, organisation
@@ -124,7 +124,9 @@ async def test_a_moment_in_the_past_is_refused(lab: Lab) -> None:
     await compose(lab, "sam", "Too late", "rooms", "Notice", "No", "Later")
     refused = await lab.say("sam", "2020-01-01 09:00")
     assert "already passed" in refused and "Asia/Shanghai" in refused
-    soon = (now() + timedelta(hours=9, minutes=1)).strftime("%Y-%m-%d %H:%M")  # Shanghai, UTC+8
+    soon = (SYSTEM_CLOCK.now() + timedelta(hours=9, minutes=1)).strftime(
+        "%Y-%m-%d %H:%M"
+    )  # Shanghai, UTC+8
     answers = await lab.ask("sam", soon)
     assert f"When: {soon} (China Time)" in answers[-1]["text"]
     async with lab.bot.db.session() as session:
@@ -143,7 +145,7 @@ async def test_digest_folds_queued_items_and_skips_empty(lab: Lab) -> None:
         await session.execute(
             update(BroadcastSchedule)
             .where(BroadcastSchedule.kind == "digest")
-            .values(last_run_at=None, created_at=now() - timedelta(days=8))
+            .values(last_run_at=None, created_at=SYSTEM_CLOCK.now() - timedelta(days=8))
         )
     digest = (await broadcaster.timetables())[0]
     await broadcaster.run(digest.id)
@@ -157,7 +159,7 @@ async def test_digest_folds_queued_items_and_skips_empty(lab: Lab) -> None:
         await session.execute(
             update(BroadcastSchedule)
             .where(BroadcastSchedule.kind == "digest")
-            .values(last_run_at=None, created_at=now() - timedelta(days=8))
+            .values(last_run_at=None, created_at=SYSTEM_CLOCK.now() - timedelta(days=8))
         )
     await broadcaster.run(digest.id)
     await asyncio.sleep(1.5)

@@ -13,7 +13,7 @@ from sqlalchemy import event, func, select, update
 from adapters.memory import MemoryAdapter
 from bot.app import BranchBot
 from bot.events import Chat, Incoming, Sender, parse_command
-from store.clock import ManualClock, now
+from store.clock import SYSTEM_CLOCK, ManualClock
 from store.models import CodeFailure, Invite, LinkCode
 from tests.support.chat import BotFactory, ask, code_in, settle
 
@@ -113,7 +113,7 @@ async def test_a_stranger_gets_one_answer_for_every_kind_of_bad_code(
         await session.execute(
             update(Invite)
             .where(Invite.code == expired)
-            .values(expires_at=now() - timedelta(minutes=1))
+            .values(expires_at=SYSTEM_CLOCK.now() - timedelta(minutes=1))
         )
     shapes = set()
     for code in (used, withdrawn, expired, "NOPE2345"):
@@ -244,12 +244,12 @@ async def test_the_daily_prune_deletes_expired_link_codes_and_old_failures(
         await session.execute(
             update(LinkCode)
             .where(LinkCode.code == stale)
-            .values(expires_at=now() - timedelta(minutes=1))
+            .values(expires_at=SYSTEM_CLOCK.now() - timedelta(minutes=1))
         )
         await session.execute(
             update(CodeFailure)
             .where(CodeFailure.key.in_(["eve", "dm-eve"]))
-            .values(failed_at=now() - timedelta(minutes=11))
+            .values(failed_at=SYSTEM_CLOCK.now() - timedelta(minutes=11))
         )
 
     assert await bot.scheduler.prune_codes() == 3  # the stale code, eve's two failure rows

@@ -20,7 +20,7 @@ from aiohttp import web
 from sqlalchemy import func, insert, select
 
 from store.broadcast_tables import Broadcast, BroadcastRecipient
-from store.clock import now
+from store.clock import SYSTEM_CLOCK
 from store.db import Database
 from store.models import Branch, Identity, Member
 from tests.support.ports import free_port
@@ -35,13 +35,18 @@ async def seed(url: str) -> None:
     db = Database(url)
     await db.upgrade()
     async with db.session() as session:
-        branch = Branch(name="Main", key="main", created_at=now())
+        branch = Branch(name="Main", key="main", created_at=SYSTEM_CLOCK.now())
         session.add(branch)
         await session.flush()
         await session.execute(
             insert(Member),
             [
-                {"id": i, "display_name": f"m{i}", "branch_id": branch.id, "created_at": now()}
+                {
+                    "id": i,
+                    "display_name": f"m{i}",
+                    "branch_id": branch.id,
+                    "created_at": SYSTEM_CLOCK.now(),
+                }
                 for i in range(1, RECIPIENTS + 1)
             ],
         )
@@ -73,7 +78,7 @@ async def seed(url: str) -> None:
                 rooms=True,
                 members=True,
                 ack=True,
-                created_at=now(),
+                created_at=SYSTEM_CLOCK.now(),
             )
         )
     await db.dispose()

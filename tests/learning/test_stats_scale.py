@@ -16,7 +16,7 @@ from bot.app import BranchBot
 from dialogs.learning.chart import COLOURS
 from store.banks import load
 from store.branches import branch_key
-from store.clock import now
+from store.clock import SYSTEM_CLOCK
 from store.learning import Learning
 from store.learning_tables import Question
 from store.models import Branch, Member
@@ -59,14 +59,14 @@ async def seed(bot: BranchBot, first: int, count: int) -> None:
                     {
                         "name": f"Branch {n:03}",
                         "key": branch_key(f"Branch {n:03}"),
-                        "created_at": now(),
+                        "created_at": SYSTEM_CLOCK.now(),
                     }
                     for n in range(first, first + count)
                 ],
             )
         )
         people = [
-            {"display_name": f"M{n}-{k}", "branch_id": branch, "created_at": now()}
+            {"display_name": f"M{n}-{k}", "branch_id": branch, "created_at": SYSTEM_CLOCK.now()}
             for n, branch in zip(range(first, first + count), branches, strict=True)
             for k in range(size_of(n))
         ]
