@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from importlib.util import find_spec
 from io import BytesIO
 from pathlib import Path
+from unicodedata import east_asian_width
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -26,7 +27,8 @@ def _font_file() -> Path:
     """The font's path inside the installed ``mplfonts`` package, found without importing it
     (its import would reach for matplotlib's global font list)."""
     spec = find_spec("mplfonts")
-    assert spec is not None and spec.submodule_search_locations, "mplfonts is not installed"
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("charts need the mplfonts package: make installs it")
     return Path(next(iter(spec.submodule_search_locations))) / "fonts" / "NotoSansCJKsc-Regular.otf"
 
 
@@ -38,8 +40,9 @@ WIDTH = 720
 """Pixels: a phone shows a chat image at the bubble's width, so the chart is drawn at about
 that size, never so wide that a phone shrinks its words out of reach."""
 DPI = 100
-LABEL_CHARACTERS = 24
-"""Longer category labels end in an ellipsis: the label column has a fixed width."""
+LABEL_WIDTH = 26
+"""Columns of a category label, a Chinese character counting two: longer labels end in an
+ellipsis, since the label column has a fixed width."""
 MAX_CATEGORIES = 50
 """The caller caps its bars (the learning chart at 20); past this a chart is a bug, not data."""
 ROW = 0.15
@@ -77,8 +80,19 @@ def _rgb(colour: Colour) -> tuple[float, float, float]:
     return (colour[0] / 255, colour[1] / 255, colour[2] / 255)
 
 
+def _columns(character: str) -> int:
+    return 2 if east_asian_width(character) in ("W", "F") else 1
+
+
 def _short(label: str) -> str:
-    return label if len(label) <= LABEL_CHARACTERS else label[: LABEL_CHARACTERS - 1] + "…"
+    """``label`` within ``LABEL_WIDTH`` columns."""
+    if sum(map(_columns, label)) <= LABEL_WIDTH:
+        return label
+    used, end = 1, 0
+    while used + _columns(label[end]) <= LABEL_WIDTH:
+        used += _columns(label[end])
+        end += 1
+    return label[:end] + "…"
 
 
 def figure(chart: BarChart) -> Figure:

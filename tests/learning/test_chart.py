@@ -19,6 +19,7 @@ from tests.support.chat import BotFactory, ask
 from tests.support.png import bars, decode, length
 
 NAMES = ["东区图书馆", "North", "西区分馆 West", "Branch with a name far too long to show"]
+LONG_CHINESE = "东区图书馆第一分馆少儿阅览室附属自习室"
 
 
 def learning(categories: list[str], part: list[float], right: list[float]) -> BarChart:
@@ -78,12 +79,15 @@ def test_the_scale_marks_every_quarter_with_its_percentage() -> None:
     assert [t.get_text() for t in axes.get_xticklabels()] == ["0%", "25%", "50%", "75%", "100%"]
 
 
-def test_a_long_name_is_cut_with_an_ellipsis() -> None:
-    fig = figure(learning(NAMES, [0.1] * 4, [0.2] * 4))
+def test_a_long_name_is_cut_with_an_ellipsis_and_stays_inside_the_picture() -> None:
+    fig = figure(learning([*NAMES, LONG_CHINESE], [0.1] * 5, [0.2] * 5))
+    fig.canvas.draw()
     (axes,) = fig.axes
-    labels = [t.get_text() for t in axes.get_yticklabels()]
-    assert labels[:3] == NAMES[:3]
-    assert labels[3].endswith("…") and NAMES[3].startswith(labels[3][:-1])
+    labels = axes.get_yticklabels()
+    assert [t.get_text() for t in labels[:3]] == NAMES[:3]
+    for cut, name in zip(labels[3:], [*NAMES[3:], LONG_CHINESE], strict=True):
+        assert cut.get_text().endswith("…") and name.startswith(cut.get_text()[:-1])
+    assert all(t.get_window_extent().x0 >= 0 for t in labels)
 
 
 def test_chinese_and_english_names_are_drawn_in_the_shipped_cjk_font() -> None:
