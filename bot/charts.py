@@ -110,15 +110,28 @@ def figure(chart: BarChart) -> Figure:
     for index, series in enumerate(chart.series):
         rows = [group + (index - (per_group - 1) / 2) * bar for group in range(count)]
         values = [max(0.0, min(1.0, v)) for v in series.values]
-        bars = axes.barh(rows, values, height=bar, color=_rgb(series.colour), label=series.label)
-        axes.bar_label(
-            bars,
-            labels=[f"{round(100 * v)}%" for v in values],
-            padding=3,
-            fontproperties=SMALL,
-            color=_rgb(AXIS),
+        axes.barh(rows, values, height=bar, color=_rgb(series.colour), label=series.label)
+        for row, value in zip(rows, values, strict=True):
+            axes.text(
+                value + 0.01,
+                row,
+                f"{round(100 * value)}%",
+                va="center",
+                fontproperties=SMALL,
+                color=_rgb(AXIS),
+            )
+    axes.set_yticks([])
+    for group, category in enumerate(chart.categories):
+        # plain texts left of the axis, not tick labels: ticks cost twice the time to draw
+        axes.text(
+            -0.02,
+            group,
+            _short(category),
+            ha="right",
+            va="center",
+            fontproperties=FONT,
+            color=_rgb(TEXT),
         )
-    axes.set_yticks(range(count), [_short(c) for c in chart.categories], fontproperties=FONT)
     axes.set_ylim(count - 0.5, -0.5)
     axes.set_xlim(0, 1.12)
     axes.xaxis.set_major_locator(FixedLocator([0, 0.25, 0.5, 0.75, 1]))
@@ -128,7 +141,6 @@ def figure(chart: BarChart) -> Figure:
     axes.grid(axis="x", color=_rgb(GRID))
     axes.set_axisbelow(True)
     axes.tick_params(colors=_rgb(AXIS), length=3)
-    axes.tick_params(axis="y", labelcolor=_rgb(TEXT))
     for side in ("top", "right"):
         axes.spines[side].set_visible(False)
     for side in ("left", "bottom"):
@@ -147,7 +159,8 @@ def figure(chart: BarChart) -> Figure:
 def png(chart: BarChart) -> bytes:
     """The chart as PNG bytes."""
     out = BytesIO()
-    figure(chart).savefig(out, format="png", dpi=DPI)
+    # the fastest zlib level: less time in the event for a few per cent more bytes
+    figure(chart).savefig(out, format="png", dpi=DPI, pil_kwargs={"compress_level": 1})
     return out.getvalue()
 
 
