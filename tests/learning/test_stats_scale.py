@@ -22,7 +22,8 @@ from store.learning_tables import Question
 from store.models import Branch, Member
 from store.repos import Repositories
 from tests.support.chat import BotFactory, ask, settle
-from tests.support.png import columns_with, decode
+from tests.support.png import bars as bars_of
+from tests.support.png import decode
 
 BANK = Path(__file__).parent / "banks" / "library.yaml"
 READS = re.compile(r"\b(FROM|JOIN)\s+(learning_answers|learning_questions|members|branches)\b")
@@ -108,9 +109,7 @@ async def stats(
 
 def bars(png: bytes) -> int:
     """How many blue (participation) bars the chart holds."""
-    pixels = decode(png)
-    blue = columns_with(pixels, COLOURS[0], range(len(pixels)))
-    return len([x for i, x in enumerate(blue) if i == 0 or blue[i - 1] != x - 1])
+    return len(bars_of(decode(png), COLOURS[0]))
 
 
 async def test_stats_of_400_branches_cost_the_queries_of_3_and_stay_short(

@@ -1,27 +1,45 @@
-"""Reading back the PNG charts the bot draws."""
+"""Reading back the PNG charts the bot draws (matplotlib's RGBA PNG, read with Pillow)."""
 
 from __future__ import annotations
 
-import struct
-import zlib
+from io import BytesIO
+
+from PIL import Image
 
 Pixel = tuple[int, int, int]
 
 
 def decode(png: bytes) -> list[list[Pixel]]:
-    """The chart's own PNG form (RGB, 8 bit, filter 0 on every row) back into pixels."""
-    width, height = struct.unpack(">II", png[16:24])
-    idat = png.index(b"IDAT")
-    length = struct.unpack(">I", png[idat - 4 : idat])[0]
-    raw = zlib.decompress(png[idat + 4 : idat + 4 + length])
-    stride = 1 + 3 * width
-    rows = []
-    for y in range(height):
-        row = raw[y * stride + 1 : (y + 1) * stride]
-        rows.append([(row[x], row[x + 1], row[x + 2]) for x in range(0, len(row), 3)])
-    return rows
+    """The PNG's pixels, rows of RGB; a malformed PNG raises."""
+    with Image.open(BytesIO(png)) as image:
+        assert image.format == "PNG"
+        rgb = image.convert("RGB")
+    width, height = rgb.size
+    data = rgb.tobytes()
+    return [
+        [(data[i], data[i + 1], data[i + 2]) for i in range(3 * width * y, 3 * width * (y + 1), 3)]
+        for y in range(height)
+    ]
 
 
-def columns_with(pixels: list[list[Pixel]], colour: Pixel, rows: range) -> list[int]:
-    """The x of every column with a pixel of ``colour`` in one of ``rows``."""
-    return [x for x in range(len(pixels[0])) if any(pixels[y][x] == colour for y in rows)]
+def runs(values: list[int]) -> list[range]:
+    """Consecutive values as ranges: the separate marks along one direction."""
+    found: list[range] = []
+    for value in values:
+        if found and found[-1].stop == value:
+            found[-1] = range(found[-1].start, value + 1)
+        else:
+            found.append(range(value, value + 1))
+    return found
+
+
+def bars(pixels: list[list[Pixel]], colour: Pixel) -> list[range]:
+    """The rows of each horizontal bar of ``colour``, top to bottom: every bar starts at the
+    scale's zero, the leftmost column in that colour (the legend's swatch is right of it)."""
+    zero = min(x for row in pixels for x, pixel in enumerate(row) if pixel == colour)
+    return runs([y for y, row in enumerate(pixels) if row[zero] == colour])
+
+
+def length(pixels: list[list[Pixel]], colour: Pixel, bar: range) -> int:
+    """How many pixels long a horizontal bar is, along the middle row of it."""
+    return sum(1 for pixel in pixels[(bar.start + bar.stop) // 2] if pixel == colour)
