@@ -44,7 +44,7 @@ LABEL_WIDTH = 26
 """Columns of a category label, a Chinese character counting two: longer labels end in an
 ellipsis, since the label column has a fixed width."""
 MAX_CATEGORIES = 50
-"""The caller caps its bars (the learning chart at 20); past this a chart is a bug, not data."""
+"""The caller caps its bars (a ranking shows 20 at most); past this a chart is a bug, not data."""
 ROW = 0.15
 """Inches of height per bar (a gap the height of a bar between groups)."""
 TOP, BOTTOM, MIN_PLOT = 0.85, 0.4, 1.35
