@@ -6,12 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
 from sqlalchemy import func, select
 
 from bot.app import BranchBot
 from store.broadcast_tables import Broadcast, BroadcastSchedule
-from store.clock import SYSTEM_CLOCK
+from store.clock import SYSTEM_CLOCK, ManualClock
 from tests.support.broadcasts import (
     button,
     finished,
@@ -136,15 +135,16 @@ async def test_notices_and_schedules_have_numbers_of_their_own_kind(make_bot: Bo
 
 
 async def test_a_moment_that_passes_during_the_preview_asks_for_another_time(
-    make_bot: BotFactory, monkeypatch: pytest.MonkeyPatch
+    make_bot: BotFactory,
 ) -> None:
-    bot, adapter = await make_bot()
+    clock = ManualClock()
+    bot, adapter = await make_bot(clock=clock)
     await organisation(bot, adapter)
     await to_preview(bot, adapter, steps=("Both", "Notice", "No", "Later"))
-    soon = (SYSTEM_CLOCK.now() + timedelta(hours=9)).strftime("%Y-%m-%d %H:%M")  # Shanghai, UTC+8
+    # Shanghai is UTC+8: nine hours from now in UTC is an hour from now there.
+    soon = (clock.now() + timedelta(hours=9)).strftime("%Y-%m-%d %H:%M")
     preview = await say(bot, adapter, "sam", soon)
-    later = SYSTEM_CLOCK.now() + timedelta(hours=2)
-    monkeypatch.setattr("dialogs.broadcast.compose.now", lambda: later)
+    clock.advance(hours=2)  # the author leaves the preview open past the moment
     refused = plain(await press(bot, adapter, "sam", button(preview, "Send")))
     assert refused == (
         "That moment has already passed (Asia/Shanghai time). Type a time in the future, "
