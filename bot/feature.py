@@ -62,8 +62,9 @@ class CliCommand:
     arguments: Callable[[argparse.ArgumentParser, argparse.ArgumentParser], None]
     """Declare the subcommand's own subparsers and arguments on the parser given first; the
     second is the parent every leaf parser takes (``--config``, ``--log-format``)."""
-    run: Callable[[Config, argparse.Namespace], int]
-    """Do it; returns the exit status."""
+    run: Callable[[Config, argparse.Namespace, Callable[[], Database]], int]
+    """Do it; returns the exit status. The third argument opens the store with every
+    feature's migrations (a feature cannot list the others), to upgrade and use."""
 
 
 @dataclass(frozen=True)
