@@ -40,6 +40,7 @@ from bot.messages import (
     EngineStopped,
     EventHandler,
     Outgoing,
+    Refusal,
     RetryLater,
     SentRef,
     TransientError,
@@ -53,8 +54,8 @@ MAX_SKEW = 300
 SIGNATURE_HEADER = "X-Branchbot-Signature"
 TIMESTAMP_HEADER = "X-Branchbot-Timestamp"
 REFUSED = frozenset({400, 410, 413, 415, 422})
-"""Answers about this one message (or a chat that is gone) that no retry can change: the row
-ends as unreachable with the status. 401/403/404 mean a misconfigured receiver: retried, so
+"""Answers about this one message (or a chat that is gone: 410) that no retry can change: the
+row ends as unreachable with the status. 401/403/404 mean a misconfigured receiver: retried, so
 nothing is lost once it is fixed."""
 
 
@@ -275,7 +276,10 @@ class WebhookChannel:
                         _retry_after(response.headers.get("Retry-After")), whole_account=True
                     )
                 if response.status in REFUSED:
-                    raise Unreachable(f"callback refused the message: HTTP {response.status}")
+                    raise Unreachable(
+                        f"callback refused the message: HTTP {response.status}",
+                        Refusal.GONE if response.status == 410 else Refusal.REFUSED,
+                    )
                 if not 200 <= response.status < 300:
                     raise TransientError(f"callback answered {response.status}")
         except (aiohttp.ClientError, TimeoutError) as error:

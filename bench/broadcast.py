@@ -26,9 +26,10 @@ from sqlalchemy import insert
 
 from adapters.webhook import signed_headers
 from bot.app import BranchBot, configure
-from store.clock import now
+from store.broadcast_tables import Broadcast
+from store.clock import SYSTEM_CLOCK
 from store.db import Database
-from store.models import Branch, Broadcast, Identity, Member
+from store.models import Branch, Identity, Member
 
 SECRET = "bench-secret-0123456789"
 RATE = 30
@@ -116,13 +117,18 @@ async def seed(url: str, count: int) -> None:
     db = Database(url)
     await db.upgrade()
     async with db.session() as session:
-        branch = Branch(name="Main", key="main", created_at=now())
+        branch = Branch(name="Main", key="main", created_at=SYSTEM_CLOCK.now())
         session.add(branch)
         await session.flush()
         await session.execute(
             insert(Member),
             [
-                {"id": i, "display_name": f"m{i}", "branch_id": branch.id, "created_at": now()}
+                {
+                    "id": i,
+                    "display_name": f"m{i}",
+                    "branch_id": branch.id,
+                    "created_at": SYSTEM_CLOCK.now(),
+                }
                 for i in range(1, count + 1)
             ],
         )
@@ -178,7 +184,7 @@ async def broadcast(count: int) -> dict[str, Any]:
                     rooms=False,
                     members=True,
                     ack=True,
-                    created_at=now(),
+                    created_at=SYSTEM_CLOCK.now(),
                 )
             )
         started = time.monotonic()

@@ -28,7 +28,7 @@ from bot.app import BranchBot, configure
 from dialogs.learning.config import LearningConfig
 from store.banks import Bank, ParsedQuestion
 from store.learning import Learning
-from store.models import AnswerRecord
+from store.learning_tables import AnswerRecord
 from store.repos import Repositories
 
 PG_SERVER = os.environ.get("BRANCHBOT_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")

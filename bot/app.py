@@ -15,13 +15,14 @@ from adapters.matrix import MatrixAdapter, MatrixSettings, Notices
 from adapters.playground import PlaygroundChannel, Standing
 from adapters.telegram import CommandMenu, TelegramAdapter
 from adapters.webhook import WebhookChannel, WebhookEndpoint
+from bot.builtins import builtin_router
 from bot.commands import Router, Where
 from bot.config import Config, load_config
 from bot.context import Settings
 from bot.conversation import DialogRegistry
 from bot.delivery import Delivery
 from bot.engine import Engine
-from bot.feature import Feature, Services
+from bot.feature import Feature, Services, migrations
 from bot.http import HttpServer
 from bot.i18n import LOCALES, _, translator
 from bot.identity import Role
@@ -29,6 +30,7 @@ from bot.messages import Adapter, Capabilities
 from bot.metrics import Metrics
 from bot.scheduler import Scheduler, ScheduleSource
 from dialogs import FEATURES
+from store.clock import SYSTEM_CLOCK, Clock
 from store.db import Database
 from store.repos import Repositories
 from store.runtime import PendingMessage
@@ -52,8 +54,10 @@ def configure(
 
 
 def build_dialogs(features: Sequence[Feature] = FEATURES) -> tuple[Router, DialogRegistry]:
-    """The features' commands and dialogs, in the features' order."""
+    """The built-in commands, then the features' commands and dialogs, in the features'
+    order (the built-ins answer over the whole router: ``/help`` lists every command)."""
     router = Router()
+    router.include(builtin_router(router))
     registry = DialogRegistry()
     for feature in features:
         router.include(feature.router)
@@ -144,7 +148,8 @@ def matrix_adapter(config: Config, db: Database) -> MatrixAdapter:
 
 
 class BranchBot:
-    """One running bot. ``extra_adapters`` lets tests and benchmarks plug in the memory adapter."""
+    """One running bot. ``extra_adapters`` lets tests and benchmarks plug in the memory adapter;
+    ``clock`` is the time everything reads (tests pass a ``ManualClock`` to move it)."""
 
     def __init__(
         self,
@@ -153,11 +158,12 @@ class BranchBot:
         features: Sequence[Feature] = FEATURES,
         extra_adapters: Sequence[Adapter] = (),
         serve_http: bool = True,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.config = config
         self.features = tuple(features)
         self.metrics = Metrics()
-        self.db = Database(config.database_url)
+        self.db = Database(config.database_url, clock=clock, migrations=migrations(self.features))
         self.http = HttpServer(
             config.http.host,
             config.http.port,

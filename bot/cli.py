@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.app import FEATURES, BranchBot, configure
 from bot.config import Config, ConfigError
+from bot.feature import migrations
 from store.db import Database
 from store.repos import Repositories
 
@@ -90,8 +91,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _database(config: Config) -> Database:
+    """The store, with every feature's migration branch."""
+    return Database(config.database_url, migrations=migrations(FEATURES))
+
+
 async def _upgrade(config: Config) -> None:
-    db = Database(config.database_url)
+    db = _database(config)
     try:
         await db.upgrade()
     finally:
@@ -99,7 +105,7 @@ async def _upgrade(config: Config) -> None:
 
 
 async def _admin_add(config: Config, identity: str) -> bool:
-    db = Database(config.database_url)
+    db = _database(config)
     try:
         await db.upgrade()
         async with db.session() as session:
@@ -144,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(_upgrade(config))
         print("database is up to date")
     elif args.command in FEATURE_COMMANDS:
-        return FEATURE_COMMANDS[args.command].run(config, args)
+        return FEATURE_COMMANDS[args.command].run(config, args, lambda: _database(config))
     elif args.command == "admin":
         if ":" not in args.identity:
             print(

@@ -82,6 +82,29 @@ class Word(Arg):
     """One word, such as a code."""
 
 
+INT_DIGITS = 18
+"""Digits an ``Int`` reads at most: anything longer is out of range, refused unread."""
+
+
+@dataclass(frozen=True, slots=True)
+class Int(Arg):
+    """A whole number from ``minimum`` to ``maximum``, in the decimal digits of any script
+    (``12``; ``１２`` from a Chinese keyboard), no sign. Anything else is answered here with
+    ``invalid``: a catalog message that may name ``{minimum}``, ``{maximum}`` and, by the
+    argument's name, what was typed."""
+
+    minimum: int = field(default=1, kw_only=True)
+    maximum: int = field(kw_only=True)
+    invalid: str = field(default=_("Give a number from {minimum} to {maximum}."), kw_only=True)
+
+    def value(self, text: str) -> int | None:
+        """The number ``text`` is, or ``None`` when it is none or out of range."""
+        if not text.isdecimal() or len(text) > INT_DIGITS:
+            return None
+        number = int(text)
+        return number if self.minimum <= number <= self.maximum else None
+
+
 @dataclass(frozen=True, slots=True)
 class Rest(Arg):
     """Everything that is left, such as a name with spaces."""
@@ -166,9 +189,10 @@ class Router:
 
     commands: list[Command] = field(default_factory=list)
     profile_sections: list[ProfileSection] = field(default_factory=list)
-    """Features add lines to ``/me`` here, so the module owning ``/me`` imports none of them."""
+    """Lines features add to ``/me`` (``profile_section``), so the core imports none of them."""
     start_payloads: dict[str, StartHandler] = field(default_factory=dict)
-    """Deep-link payload prefixes (``lesson_``) and the feature handler for each."""
+    """Deep-link payload prefixes (``lesson_``) and the feature handler for each
+    (``start_payload``)."""
     file_handlers: list[FileHandler] = field(default_factory=list)
     """Features that take files sent to the bot (question banks), asked in turn."""
     buttons: dict[str, ButtonHandler] = field(default_factory=dict)
@@ -204,6 +228,35 @@ class Router:
 
         return register
 
+    def profile_section(self, section: ProfileSection) -> ProfileSection:
+        """Register lines a feature adds to the caller's ``/me``, after the core's own (in
+        the order the features are composed)."""
+        self.profile_sections.append(section)
+        return section
+
+    def start_payload(self, prefix: str) -> Callable[[StartHandler], StartHandler]:
+        """Register the handler of ``/start <prefix>…`` deep links (it gets what follows the
+        prefix). The longest matching prefix wins; ``""`` takes every payload no other claims
+        (an invite code)."""
+
+        def register(handler: StartHandler) -> StartHandler:
+            if prefix in self.start_payloads:
+                raise ValueError(f"start payload prefix {prefix!r} is taken")
+            self.start_payloads[prefix] = handler
+            return handler
+
+        return register
+
+    async def open_payload(self, ctx: Context, payload: str) -> bool:
+        """Hand a deep link's payload to the handler of its longest prefix; ``False`` when no
+        prefix claims it."""
+        claims = [prefix for prefix in self.start_payloads if payload.startswith(prefix)]
+        if not claims:
+            return False
+        prefix = max(claims, key=len)
+        await self.start_payloads[prefix](ctx, payload[len(prefix) :])
+        return True
+
     def number(self, handler: NumberHandler) -> NumberHandler:
         """Register a handler for numbers typed outside a conversation: where a platform has
         no buttons, stateless buttons arrive as their number."""
@@ -213,7 +266,8 @@ class Router:
     def include(self, other: Router) -> None:
         self.commands.extend(other.commands)
         self.profile_sections.extend(other.profile_sections)
-        self.start_payloads.update(other.start_payloads)
+        for prefix, opener in other.start_payloads.items():
+            self.start_payload(prefix)(opener)
         self.file_handlers.extend(other.file_handlers)
         for prefix, handler in other.buttons.items():
             self.button(prefix)(handler)
@@ -366,6 +420,15 @@ class Router:
                     return None
                 values[arg.name] = branch
                 position += used
+            elif isinstance(arg, Int):
+                number = arg.value(left[0])
+                if number is None:
+                    bounds = {"minimum": arg.minimum, "maximum": arg.maximum}
+                    shown = {**bounds, arg.name: shorten(left[0])}
+                    ctx.reply(Markup.format(ctx.text(arg.invalid), **shown))
+                    return None
+                values[arg.name] = number
+                position += 1
             elif isinstance(arg, Number):
                 try:
                     values[arg.name] = arg.kind.digits(left[0])
@@ -417,10 +480,9 @@ def direct_link(ctx: Context, command: Command) -> str | None:
     Only the name travels, never arguments: anyone can post such a link, and a tap must not run
     ``/link <someone else's code>`` for the person who taps it.
     """
-    capabilities = ctx.capabilities
-    if capabilities.can_open_dm or not capabilities.deep_link:
+    if ctx.capabilities.can_open_dm:
         return None
-    return capabilities.deep_link.replace("{payload}", command.words[0])
+    return ctx.capabilities.deep_link_for(command.words[0])
 
 
 def direct_only(router: Router, name: str) -> Command | None:

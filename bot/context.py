@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from types import EllipsisType
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -15,10 +16,10 @@ from bot.i18n import Plural, Translator, translator
 from bot.identity import Principal
 from bot.markup import Markup
 from bot.messages import Address, Capabilities, Choice, Image, Outgoing
+from store.clock import Clock
 from store.repos import Repositories
 
 if TYPE_CHECKING:
-    from bot.commands import Router
     from bot.conversation import Dialog
 
 S = TypeVar("S", bound=BaseModel)
@@ -79,7 +80,8 @@ class Context:
     settings: Settings
     capabilities: Capabilities
     host: ConversationHost
-    commands: Router
+    stateless_buttons: AbstractSet[str]
+    """The button prefixes the router handles outside any conversation (``Router.button``)."""
     conversation: Dialog | None = None
     next_version: int = 1
     outbox: list[Queued] = field(default_factory=list)
@@ -90,6 +92,11 @@ class Context:
 
     # A message's language is decided by where it goes, never by who caused it: a room speaks
     # its branch's language to everyone in it (timers included), a direct chat its person's.
+
+    @property
+    def clock(self) -> Clock:
+        """The time handlers read (the store's: tests move it)."""
+        return self.store.clock
 
     @property
     def translator(self) -> Translator:
@@ -211,7 +218,7 @@ class Context:
         text = message if isinstance(message, Markup) else language(message, count, **values)
         rows = tuple(tuple(self._tag(choice) for choice in row) for row in choices or ())
         if rows and self.conversation is not None:
-            self.conversation.data["_choices"] = [
+            self.conversation.choices = [
                 c.payload for row in choices or () for c in row if not c.url
             ]
             self.conversation.showed_choices = True
@@ -224,7 +231,7 @@ class Context:
         A stateless button (a prefix the router handles) stays unbound even when a
         conversation sends it: pressing it must not move that conversation on."""
         prefix, colon, _rest = choice.payload.partition(":")
-        if self.conversation is None or choice.url or (colon and prefix in self.commands.buttons):
+        if self.conversation is None or choice.url or (colon and prefix in self.stateless_buttons):
             return choice
         slot = "" if self.conversation.slot == "main" else self.conversation.slot
         return Choice(choice.label, f"{self.next_version}|{slot}|{choice.payload}")

@@ -106,7 +106,7 @@ class TransientFailure:
     served: int
     troubled: int
     since: float
-    """When the row first failed transiently since the start (monotonic seconds)."""
+    """When the row first failed transiently since the start (``Clock.monotonic`` seconds)."""
 
 
 def error_text(error: BaseException) -> str:
@@ -305,6 +305,9 @@ class Delivery:
         self.flush_interval = flush_interval
         self.max_attempts = max_attempts
         self.transient_give_up = transient_give_up
+        self.clock = db.clock
+        """How long a row has failed is measured on it (tests move it); the pacing of sends
+        (rate limits, back-off) waits on the event loop, so it runs on the real time."""
         self.limiter = Limiter(adapter.capabilities)
         self._queues: dict[ChatId, deque[PendingMessage]] = {}
         self._heap: list[tuple[float, int, ChatId]] = []
@@ -471,7 +474,7 @@ class Delivery:
                 delay = await self._unfold(queue, row, error)
             else:
                 self._served += 1
-                reason = str(error) or type(error).__name__
+                reason = str(error)  # "<Refusal>: <detail>", read back by Refusal.of
                 self._finish(queue, row, "unreachable", None, reason, self._tried(row) + 1)
                 self._marked.add(_destination(row))
                 self._marks.append((_destination(row), reason))
@@ -519,7 +522,7 @@ class Delivery:
         and refuses this row); ``Blame.GIVE_UP`` when no other chat had traffic meanwhile and
         the row has failed for ``transient_give_up`` seconds and ``max_attempts`` tries. A real
         outage fails every chat, so it never counts and loses nothing."""
-        now = time.monotonic()
+        now = self.clock.monotonic()
         self._troubled += 1
         previous = self._transient.get(row.id)
         since = previous.since if previous else now
@@ -547,7 +550,7 @@ class Delivery:
         if verdict is not Blame.COUNT:
             return verdict
         failing = self._transient.get(row.id)
-        if failing is not None and time.monotonic() - failing.since >= self.transient_give_up:
+        if failing is not None and self.clock.monotonic() - failing.since >= self.transient_give_up:
             return Blame.GIVE_UP
         return None
 

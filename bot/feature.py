@@ -4,9 +4,11 @@ A feature (``dialogs/<name>/``) exports one ``FEATURE``; the composition root (`
 ``bot/cli.py``) iterates them and never names one. The core reads from the record: commands
 and dialogs (its ``Router`` and ``dialogs``), its config section (``config``: a pydantic model
 validated as the ``[<name>]`` table of the config file and ``BRANCHBOT_<NAME>__*`` variables),
-its scheduled sources and background workers (``workers``, built from ``Services``) and its
-``branchbot`` subcommands (``cli``). Its repositories need no declaration: a handler reaches
-one as ``ctx.store.get(Kind)`` (see ``store/repos.py``).
+its scheduled sources and background workers (``workers``, built from ``Services``), its
+``branchbot`` subcommands (``cli``), and its tables (``tables``, declared on the shared
+``store.models.Base`` in a module of its own) with the directory of their migrations
+(``migrations``, an Alembic branch of its own). Its repositories need no declaration: a
+handler reaches one as ``ctx.store.get(Kind)`` (see ``store/repos.py``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
@@ -21,7 +24,9 @@ from pydantic import BaseModel
 from bot.commands import Router
 from bot.conversation import Dialog
 from bot.messages import Capabilities
+from store.clock import Clock
 from store.db import Database
+from store.models import Base
 from store.runtime import PendingMessage
 
 if TYPE_CHECKING:
@@ -42,6 +47,11 @@ class Services:
     capabilities: Callable[[str], Capabilities]
     """A platform's capabilities (whether its bot may write to a person first, ...)."""
 
+    @property
+    def clock(self) -> Clock:
+        """The time workers read to decide what is due (the store's: tests move it)."""
+        return self.db.clock
+
 
 @dataclass(frozen=True, slots=True)
 class CliCommand:
@@ -52,8 +62,9 @@ class CliCommand:
     arguments: Callable[[argparse.ArgumentParser, argparse.ArgumentParser], None]
     """Declare the subcommand's own subparsers and arguments on the parser given first; the
     second is the parent every leaf parser takes (``--config``, ``--log-format``)."""
-    run: Callable[[Config, argparse.Namespace], int]
-    """Do it; returns the exit status."""
+    run: Callable[[Config, argparse.Namespace, Callable[[], Database]], int]
+    """Do it; returns the exit status. The third argument opens the store with every
+    feature's migrations (a feature cannot list the others), to upgrade and use."""
 
 
 @dataclass(frozen=True)
@@ -67,3 +78,19 @@ class Feature:
     workers: Callable[[Services], Sequence[ScheduleSource]] = field(default=lambda _: ())
     """Its schedule sources and periodic workers, given the core's services."""
     cli: Sequence[CliCommand] = ()
+    tables: Sequence[type[Base]] = ()
+    """Its tables: on the shared ``Base``, so their foreign keys reach the core's tables, a
+    ``/link`` merge moves their rows, and Alembic's autogenerate compares them."""
+    migrations: Path | None = None
+    """The directory of its own Alembic revisions (a branch with its ``branch_labels``), which
+    the store applies after the core's."""
+
+    def __post_init__(self) -> None:
+        for table in self.tables:
+            if table.metadata is not Base.metadata:
+                raise ValueError(f"{self.name}: {table.__name__} is not on store.models.Base")
+
+
+def migrations(features: Sequence[Feature]) -> list[Path]:
+    """The revision directories of ``features``, for ``Database(migrations=...)``."""
+    return [feature.migrations for feature in features if feature.migrations is not None]

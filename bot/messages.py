@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any, Protocol
 
 from bot.events import Incoming
@@ -117,11 +118,17 @@ class Capabilities:
     group_messages_per_minute: int | None = None
     deep_link: str | None = None
     """A link that opens a direct chat with the bot and sends ``/start <payload>``; ``{payload}``
-    marks where the payload goes (Telegram's ``https://t.me/<bot>?start={payload}``)."""
+    marks where the payload goes (Telegram's ``https://t.me/<bot>?start={payload}``). Read it
+    through ``deep_link_for``."""
     topic_separator: str | None = None
     """Chat ids may name a topic inside a chat as ``<chat><separator><topic>`` (Telegram forum
     topics: ``"-100123/42"``). Rate limits belong to the chat, so delivery counts every topic
     of a chat against the chat's one budget."""
+
+    def deep_link_for(self, payload: str) -> str | None:
+        """The link that opens a direct chat with the bot and sends ``/start <payload>`` there
+        (an invite code, a lesson); ``None`` where the platform has no such links."""
+        return self.deep_link.replace("{payload}", payload) if self.deep_link else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,8 +163,39 @@ class TransientError(DeliveryError):
     """Network failure, timeout, 5xx: retried with back-off, never dropped."""
 
 
+class Refusal(Enum):
+    """Why a destination refuses us for good, as the adapter classifies it: reports word each
+    reason for their readers, so no one downstream reads a platform's error text."""
+
+    BLOCKED = "blocked"
+    """The person blocked the bot or closed their account."""
+    GONE = "gone"
+    """The chat or the account no longer exists (or never did)."""
+    FORBIDDEN = "forbidden"
+    """The bot was removed from the chat, or may not write there."""
+    REFUSED = "refused"
+    """The platform refused this message (its content, its size), not the destination."""
+
+    @classmethod
+    def of(cls, stored: str | None) -> Refusal | None:
+        """The reason in an ``Unreachable`` as delivery stores it (``"blocked: …"``); ``None``
+        for any other error text."""
+        word, colon, _detail = (stored or "").partition(": ")
+        return next((r for r in cls if r.value == word), None) if colon else None
+
+
 class Unreachable(DeliveryError):
-    """The destination refuses us for good (blocked, kicked, no such chat)."""
+    """The destination refuses us for good (blocked, kicked, no such chat), for ``reason``.
+    ``detail`` is the platform's own words, for the log; the stored text is
+    ``"<reason>: <detail>"`` (``str``), which ``Refusal.of`` reads back."""
+
+    def __init__(self, detail: str, reason: Refusal = Refusal.REFUSED) -> None:
+        super().__init__(detail, reason)
+        self.detail = detail
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"{self.reason.value}: {self.detail}"
 
 
 @dataclass

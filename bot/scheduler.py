@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterator, Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -29,7 +29,6 @@ from apscheduler.triggers.date import DateTrigger
 
 from bot.engine import Engine
 from bot.timetable import Timetable, next_run, trigger
-from store.clock import now
 from store.db import Database
 from store.repos import Repositories
 
@@ -69,6 +68,9 @@ class Scheduler:
     ) -> None:
         self.engine = engine
         self.db = db
+        self.clock = db.clock
+        """What is due is decided on it (tests move it); APScheduler's timers run on the real
+        time, so a moved clock takes effect at the next sync, sweep or prune."""
         self.timezone = timezone
         self.outbox_retention = outbox_retention
         """How long finished outbox rows are kept (``delivery.retention_days``)."""
@@ -98,7 +100,7 @@ class Scheduler:
                 coalesce=True,
                 max_instances=1,
                 misfire_grace_time=None,
-                next_run_time=now(),
+                next_run_time=datetime.now(UTC),  # APScheduler's own timers: the real time
             )
             self._tickers.append(asyncio.create_task(self._ticking(number), name=f"tick:{number}"))
         self.scheduler.add_job(
@@ -210,7 +212,7 @@ class Scheduler:
             if self._missed(table):
                 await self._fire(number, table.id)
             if table.cron is not None:
-                if next_run(table.cron, self.timezone, now()) is None:
+                if next_run(table.cron, self.timezone, self.clock.now()) is None:
                     # A stored rule that never fires (31 April): registering it would make
                     # APScheduler search up to the year 9999, holding up the event loop.
                     log.warning("schedule %d never fires; not registered", table.id)
@@ -225,7 +227,7 @@ class Scheduler:
                     misfire_grace_time=None,
                     replace_existing=True,
                 )
-            elif table.run_at is not None and table.run_at > now():
+            elif table.run_at is not None and table.run_at > self.clock.now():
                 self.scheduler.add_job(
                     self._run,
                     DateTrigger(table.run_at),
@@ -237,11 +239,11 @@ class Scheduler:
 
     def _missed(self, table: Timetable) -> bool:
         if table.run_at is not None:
-            return table.last_run_at is None and table.run_at <= now()
+            return table.last_run_at is None and table.run_at <= self.clock.now()
         if table.cron is None:
             return False
         slot = next_run(table.cron, self.timezone, table.last_run_at or table.created_at)
-        return slot is not None and slot <= now()
+        return slot is not None and slot <= self.clock.now()
 
     async def _run(self, number: int, schedule_id: int) -> None:
         with self._tracked():
@@ -257,7 +259,7 @@ class Scheduler:
         try:
             with self._tracked():
                 async with self.db.session() as session:
-                    await Repositories(session).seen.prune(now() - SEEN_EVENTS_KEPT)
+                    await Repositories(session).seen.prune(self.clock.now() - SEEN_EVENTS_KEPT)
                 await self.prune_codes()
                 await self.prune_outbox()
         except Exception:
@@ -277,7 +279,7 @@ class Scheduler:
         """Delete finished outbox rows older than the retention, one small transaction per
         chunk (a stop ends it between two), keeping every row a source may still read.
         Returns how many were deleted."""
-        before = now() - self.outbox_retention
+        before = self.clock.now() - self.outbox_retention
         floors = [await source.outbox_floor() for source in self.sources]
         below = min((floor for floor in floors if floor is not None), default=None)
         after: int | None = 0

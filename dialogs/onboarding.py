@@ -1,4 +1,4 @@
-"""Onboarding: help, branches, invites, joining, rooms, languages and linked accounts."""
+"""Onboarding: branches, invites, joining, rooms, languages and linked accounts."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
+from bot.builtins import LANGUAGE_NAMES, role_list
 from bot.commands import (
     BranchArg,
     May,
@@ -20,12 +20,10 @@ from bot.commands import (
     Router,
     Where,
     Word,
-    direct_only,
-    help_text,
     shorten,
 )
 from bot.context import Context
-from bot.conversation import Dialog
+from bot.conversation import Dialog, answers
 from bot.feature import Feature
 from bot.i18n import ALIASES, LOCALES, _, _n, normalize_locale, translator
 from bot.identity import Role
@@ -33,7 +31,6 @@ from bot.markup import Markup
 from bot.messages import Address, Choice
 from store.attempts import CODE_WINDOW
 from store.branches import MAX_NAME, branch_key, is_expired
-from store.clock import now
 from store.models import Branch, LinkCode
 from store.people import Account, Person
 
@@ -41,7 +38,6 @@ router = Router()
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 """No 0/O, 1/I/L: codes are read off phones and typed by hand."""
-LANGUAGE_NAMES = {"zh_Hans": "中文", "en": "English"}
 ROLE_NAMES = {"member": _("member"), "secretary": _("secretary")}
 LANGUAGES = (
     Option("zh", _("zh"), aliases=tuple(w for w, locale in ALIASES.items() if locale == "zh_Hans")),
@@ -70,115 +66,6 @@ async def member_id(ctx: Context) -> int:
     return await ctx.store.people.ensure(
         ctx.event.platform, ctx.event.sender.id, ctx.event.sender.name
     )
-
-
-# -- help ---------------------------------------------------------------------------------
-
-
-@router.command("help", summary=_("what I can do for you"))
-async def show_help(ctx: Context) -> None:
-    ctx.reply(
-        Markup.join(
-            [ctx.t(_("**Commands you can use**")), help_text(ctx, ctx.commands.visible_to(ctx))]
-        )
-    )
-
-
-@router.command(
-    "start", summary=_("start here"), args=[Word("payload", _("code"), optional=True)], hidden=True
-)
-async def start(ctx: Context, payload: str | None) -> None:
-    if payload and ctx.event.chat.direct:
-        if direct_only(ctx.commands, payload) is not None:  # a group sent them (direct_link)
-            await ctx.commands.dispatch(ctx, payload, ())
-            return
-        for prefix, handler in ctx.commands.start_payloads.items():
-            if payload.startswith(prefix):
-                await handler(ctx, payload[len(prefix) :])
-                return
-        await redeem(ctx, payload)
-        return
-    ctx.reply(_("Hello {name}! I am the branch assistant."), name=ctx.who.name)
-    if not ctx.who.has(Role.MEMBER):
-        ctx.reply(
-            _(
-                "To join your branch, send `/join <code>` with the invite code your "
-                "secretary gave you."
-            )
-        )
-    await show_help(ctx)
-
-
-@router.command("cancel", summary=_("stop what I am asking"))
-async def cancel(ctx: Context) -> None:
-    if ctx.cancel():
-        ctx.reply(_("Stopped. Nothing more will be asked."))
-    else:
-        ctx.reply(_("There is nothing to stop."))
-
-
-# -- who am I -----------------------------------------------------------------------------
-
-
-def role_list(
-    translate: Callable[..., Markup],
-    branch: str | None,
-    secretary_of: list[str],
-    admin: bool,
-) -> str:
-    """ "member of A, secretary of B, admin", in the reader's language (``translate``)."""
-    roles = []
-    if branch:
-        roles.append(translate(_("member of {branch}"), branch=branch))
-    roles.extend(
-        translate(_("secretary of {branch}"), branch=name) for name in sorted(secretary_of)
-    )
-    if admin:
-        roles.append(translate(_("admin")))
-    if not roles:
-        return translate(_("no branch and no role yet")).plain()
-    return translate(_(", ")).plain().join(r.plain() for r in roles)
-
-
-@router.command("me", summary=_("your branch, roles and language"))
-async def me(ctx: Context) -> None:
-    who = ctx.who
-    lines = [ctx.t(_("**{name}**"), name=who.name)]
-    if who.branch_name:
-        lines.append(ctx.t(_("Branch: {branch}"), branch=who.branch_name))
-    elif who.is_admin:
-        lines.append(
-            ctx.t(
-                _(
-                    "Branch: none. As an admin you can join one: `/invite <branch>`, then "
-                    "`/join <code>` here."
-                )
-            )
-        )
-    else:
-        lines.append(
-            ctx.t(
-                _(
-                    "Branch: none yet. Send `/join <code>` with the invite code a secretary "
-                    "of your branch gives you."
-                )
-            )
-        )
-    if who.branch_name or who.secretary_of or who.is_admin:
-        roles = role_list(ctx.t, who.branch_name, list(who.secretary_of.values()), who.is_admin)
-        lines.append(ctx.t(_("Roles: {roles}"), roles=roles))
-    lines.append(ctx.t(_("Account: `{account}`"), account=who.identity))
-    lines.append(
-        ctx.t(
-            _("Language: {language} (/lang to change)"),
-            language=LANGUAGE_NAMES[ctx.personal.locale],
-        )
-    )
-    if len(who.identities) > 1:
-        lines.append(ctx.t(_("Linked accounts: {accounts}"), accounts=ctx.listing(who.identities)))
-    for section in ctx.commands.profile_sections:
-        lines.extend(await section(ctx))
-    ctx.reply(Markup.join(lines))
 
 
 # -- language -----------------------------------------------------------------------------
@@ -224,23 +111,26 @@ async def set_language(ctx: Context, locale: str) -> None:
     ctx.reply(_("I will speak English in the rooms of {branch} from now on."), branch=branch.name)
 
 
-class LanguageDialog(Dialog):
+class LanguageDialog(Dialog[None]):
+    """``/lang`` without a language: a button per language, or its name typed."""
+
     name = "language"
     states = ["choosing"]
-    initial = "choosing"
 
-    async def begin(self, ctx: Context, **arguments: Any) -> None:
+    async def on_enter_choosing(self, ctx: Context) -> None:
         ctx.reply(
             _("Which language shall I use?"),
             choices=[[Choice(LANGUAGE_NAMES[code], code) for code in LOCALES]],
         )
 
-    async def on_choice(self, ctx: Context, payload: str) -> None:
+    @answers("choosing")
+    async def chose(self, ctx: Context, payload: str) -> None:
         if payload in LOCALES:
             await set_language(ctx, payload)
             self.finish()
 
-    async def on_text(self, ctx: Context, text: str) -> None:
+    @answers("choosing", text=True)
+    async def typed(self, ctx: Context, text: str) -> None:
         locale = normalize_locale(text)
         if locale is None:
             ctx.reply(_("Please choose 中文 or English."))
@@ -258,7 +148,7 @@ async def lang(ctx: Context, language: str | None) -> None:
     locale = normalize_locale(language)
     if locale is None:
         if ctx.event.chat.direct or await room_branch(ctx) is not None:
-            await ctx.start(LanguageDialog)
+            await LanguageDialog.start(ctx)
     else:
         await set_language(ctx, locale)
 
@@ -319,7 +209,7 @@ async def create_invite(ctx: Context, branch: Branch, role: str) -> None:
         )
         return
     code = new_code()
-    expires = now() + timedelta(days=ctx.settings.invite_days)
+    expires = ctx.clock.now() + timedelta(days=ctx.settings.invite_days)
     inviter = await member_id(ctx)
     await ctx.store.invites.create(code, branch.id, role, inviter, expires)
     lines = [
@@ -338,8 +228,8 @@ async def create_invite(ctx: Context, branch: Branch, role: str) -> None:
             code=code,
         ),
     ]
-    if ctx.capabilities.deep_link:
-        link = ctx.capabilities.deep_link.replace("{payload}", code)
+    link = ctx.capabilities.deep_link_for(code)
+    if link:
         lines.append(ctx.t(_("Or they open this link: [{link}]({link})"), link=link))
     ctx.reply(Markup.join(lines))
 
@@ -348,7 +238,7 @@ def managed_branches(ctx: Context, all_branches: list[Branch]) -> list[Branch]:
     return [b for b in all_branches if ctx.who.manages(b.id)]
 
 
-class InviteDialog(Dialog):
+class InviteDialog(Dialog[None]):
     """``/invite`` without arguments: pick the branch, then the role, with buttons."""
 
     name = "invite"
@@ -356,9 +246,8 @@ class InviteDialog(Dialog):
     transitions = [
         {"trigger": "branch_chosen", "source": "choosing_branch", "dest": "choosing_role"}
     ]
-    initial = "choosing_branch"
 
-    async def begin(self, ctx: Context, **arguments: Any) -> None:
+    async def on_enter_choosing_branch(self, ctx: Context) -> None:
         choices = managed_branches(ctx, await ctx.store.branches.all())
         if not choices:
             ctx.reply(_("There are no branches yet. Create one with `/branch add <name>`."))
@@ -372,7 +261,26 @@ class InviteDialog(Dialog):
             choices=[[Choice(b.name, str(b.id))] for b in choices[:24]],
         )
 
+    @answers("choosing_branch")
+    async def pressed_branch(self, ctx: Context, payload: str) -> None:
+        branch = (
+            await ctx.store.branches.get(int(payload))
+            if payload.isdecimal() and payload.isascii() and len(payload) < 19
+            else None
+        )
+        if branch is not None:
+            await self.choose_branch(ctx, branch)
+
+    @answers("choosing_branch", text=True)
+    async def typed_branch(self, ctx: Context, text: str) -> None:
+        branch = await ctx.store.branches.by_name(text) if len(text) <= MAX_NAME else None
+        if branch is None:
+            ctx.reply(_("There is no branch called “{name}”."), name=shorten(text))
+            return
+        await self.choose_branch(ctx, branch)
+
     async def choose_branch(self, ctx: Context, branch: Branch) -> None:
+        """A secretary's invite is a member's, made at once; an admin chooses the role."""
         if not ctx.who.manages(branch.id):
             ctx.reply(
                 _("Only the secretaries of {branch} and admins can use /{command} for it."),
@@ -380,28 +288,22 @@ class InviteDialog(Dialog):
                 command="invite",
             )
             return
-        self.data["branch_id"] = branch.id
+        self.data.update(branch_id=branch.id, branch=branch.name)
         if not ctx.who.is_admin:
             await create_invite(ctx, branch, "member")
             self.finish()
             return
-        self.trigger("branch_chosen")
+        await self.fire(ctx, "branch_chosen")
+
+    async def on_enter_choosing_role(self, ctx: Context) -> None:
         ctx.update(
             _("Invite to {branch} as a member or a secretary?"),
-            branch=branch.name,
+            branch=self.data["branch"],
             choices=[[Choice(ctx.text(ROLE_NAMES[r]), r) for r in ("member", "secretary")]],
         )
 
-    async def on_choice(self, ctx: Context, payload: str) -> None:
-        if self.state == "choosing_branch":
-            branch = (
-                await ctx.store.branches.get(int(payload))
-                if payload.isdecimal() and payload.isascii() and len(payload) < 19
-                else None
-            )
-            if branch is not None:
-                await self.choose_branch(ctx, branch)
-            return
+    @answers("choosing_role")
+    async def chose_role(self, ctx: Context, payload: str) -> None:
         branch = await ctx.store.branches.get(self.data["branch_id"])
         if branch is None or payload not in ROLE_NAMES:
             ctx.reply(_("That branch no longer exists."))
@@ -410,20 +312,14 @@ class InviteDialog(Dialog):
         await create_invite(ctx, branch, payload)
         self.finish()
 
-    async def on_text(self, ctx: Context, text: str) -> None:
-        if self.state == "choosing_branch":
-            branch = await ctx.store.branches.by_name(text) if len(text) <= MAX_NAME else None
-            if branch is None:
-                ctx.reply(_("There is no branch called “{name}”."), name=shorten(text))
-                return
-            await self.choose_branch(ctx, branch)
-            return
+    @answers("choosing_role", text=True)
+    async def typed_role(self, ctx: Context, text: str) -> None:
         typed = text.strip().lower()
         role = next(
             (r for r, label in ROLE_NAMES.items() if typed in (r, ctx.text(label).lower())), None
         )
         if role is not None:
-            await self.on_choice(ctx, role)
+            await self.chose_role(ctx, role)
         else:
             ctx.reply(_("Please choose member or secretary."))
 
@@ -449,7 +345,7 @@ class InviteDialog(Dialog):
 )
 async def invite(ctx: Context, branch: Branch | None, role: str) -> None:
     if branch is None:
-        await ctx.start(InviteDialog)
+        await InviteDialog.start(ctx)
     else:
         await create_invite(ctx, branch, role)
 
@@ -496,7 +392,7 @@ async def too_many_failures(ctx: Context) -> bool:
     )
     if until is None:
         return False
-    minutes = max(1, math.ceil((until - now()).total_seconds() / 60))
+    minutes = max(1, math.ceil((until - ctx.clock.now()).total_seconds() / 60))
     ctx.reply(
         _n(
             "Too many wrong codes. Please try again in {count} minute.",
@@ -550,7 +446,7 @@ async def redeem(ctx: Context, raw: str) -> bool:
         or branch is None
         or invite.revoked_at is not None
         or invite.used_by is not None
-        or is_expired(invite.expires_at)
+        or is_expired(invite.expires_at, ctx.clock)
     ):
         await refuse_code(ctx, code or raw)
         return False
@@ -597,17 +493,17 @@ async def redeem(ctx: Context, raw: str) -> bool:
     return True
 
 
-class JoinDialog(Dialog):
+class JoinDialog(Dialog[None]):
     """``/join`` without a code: ask for it, and keep asking until it works or /cancel."""
 
     name = "join"
     states = ["waiting_code"]
-    initial = "waiting_code"
 
-    async def begin(self, ctx: Context, **arguments: Any) -> None:
+    async def on_enter_waiting_code(self, ctx: Context) -> None:
         ctx.reply(_("Please send me your invite code (or /cancel)."))
 
-    async def on_text(self, ctx: Context, text: str) -> None:
+    @answers("waiting_code", text=True)
+    async def typed_code(self, ctx: Context, text: str) -> None:
         if await redeem(ctx, text):
             self.finish()
 
@@ -620,9 +516,15 @@ class JoinDialog(Dialog):
 )
 async def join(ctx: Context, code: str | None) -> None:
     if code is None:
-        await ctx.start(JoinDialog)
+        await JoinDialog.start(ctx)
     else:
         await redeem(ctx, code)
+
+
+@router.start_payload("")
+async def join_from_link(ctx: Context, code: str) -> None:
+    """``/start <code>``: an invite link (``create_invite``) joins like ``/join <code>``."""
+    await redeem(ctx, code)
 
 
 # -- rooms --------------------------------------------------------------------------------
@@ -778,19 +680,28 @@ def link_warnings(ctx: Context, plan: LinkPlan) -> list[Markup]:
     return lines
 
 
-class LinkDialog(Dialog):
+class LinkDialog(Dialog["LinkDialog.Arguments"]):
     """``/link <code>``: show both accounts and the roles they would share, then Link or
     Cancel. Only the code is kept between the steps (a member id could change meanwhile)."""
+
+    @dataclass(frozen=True, slots=True)
+    class Arguments:
+        plan: LinkPlan
+        """Worked out by ``/link`` from the code; confirming works it out again."""
 
     name = "link"
     slot = "link"
     """Beside the main slot, so confirming a link in the middle of a quiz leaves the quiz."""
     states = ["confirming"]
-    initial = "confirming"
+    plan: LinkPlan
+    """The plan the question shows, while the dialog starts (only its code is stored)."""
 
-    async def begin(self, ctx: Context, **arguments: Any) -> None:
-        plan: LinkPlan = arguments["plan"]
-        self.data["code"] = plan.code
+    async def setup(self, ctx: Context, arguments: LinkDialog.Arguments) -> None:
+        self.plan = arguments.plan
+        self.data["code"] = arguments.plan.code
+
+    async def on_enter_confirming(self, ctx: Context) -> None:
+        plan = self.plan
         lines = [
             ctx.t(_("**Link two accounts?**")),
             ctx.t(
@@ -812,19 +723,21 @@ class LinkDialog(Dialog):
             choices=[[Choice(ctx.text(LINK), "link"), Choice(ctx.text(CANCEL), "cancel")]],
         )
 
-    async def on_choice(self, ctx: Context, payload: str) -> None:
+    @answers("confirming")
+    async def chose(self, ctx: Context, payload: str) -> None:
         if payload == "link":
             await self.confirm(ctx)
         elif payload == "cancel":
             ctx.reply(_("Not linked. Nothing was changed."))
             self.finish()
 
-    async def on_text(self, ctx: Context, text: str) -> None:
+    @answers("confirming", text=True)
+    async def typed(self, ctx: Context, text: str) -> None:
         typed = text.strip().casefold()
         if typed in ("link", ctx.text(LINK).casefold()):
             await self.confirm(ctx)
         elif typed in ("cancel", ctx.text(CANCEL).casefold()):
-            await self.on_choice(ctx, "cancel")
+            await self.chose(ctx, "cancel")
         else:
             ctx.reply(_("Please choose Link or Cancel (or send /cancel)."))
 
@@ -884,7 +797,7 @@ async def link(ctx: Context, code: str | None) -> None:
             mine,
             ctx.event.platform,
             ctx.event.sender.id,
-            now() + timedelta(minutes=minutes),
+            ctx.clock.now() + timedelta(minutes=minutes),
         )
         ctx.reply(
             Markup.join(
@@ -918,7 +831,7 @@ async def link(ctx: Context, code: str | None) -> None:
     if taken.member_id == ctx.who.member_id:
         ctx.reply(_("That link code came from this same account. Send it from your other account."))
         return
-    await ctx.start(LinkDialog, plan=plan)
+    await LinkDialog.start(ctx, LinkDialog.Arguments(plan))
 
 
 # -- moving and removing members ----------------------------------------------------------
@@ -989,7 +902,7 @@ async def member_move(ctx: Context, target: str) -> None:
     named = await ctx.store.branches.named_by_run(words, len(words) - 1, at_end=True)
     if named is None:
         if len(words) < 2:
-            command, _family = ctx.commands.find("member", ["move"])
+            command, _family = router.find("member", ["move"])
             assert command is not None  # this very handler's declaration
             ctx.reply(_("Usage: `{usage}`"), usage=command.usage(ctx.text, ctx.who.has))
         else:

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, delete, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.clock import as_utc, now
+from store.clock import as_utc, clock_of
 from store.models import CodeFailure
 
 CODE_WINDOW = timedelta(minutes=10)
@@ -21,13 +21,14 @@ CODE_WINDOW = timedelta(minutes=10)
 class CodeAttempts:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self.clock = clock_of(session)
 
     async def blocked_until(
         self, platform: str, sender: str, chat: str, limit: int, window: timedelta
     ) -> datetime | None:
         """When this sender may try again, if the sender or the chat already had ``limit``
         failures within ``window``; ``None`` when they may try now."""
-        since = now() - window
+        since = self.clock.now() - window
         rows = await self.session.execute(
             select(CodeFailure.scope, func.count(), func.min(CodeFailure.failed_at))
             .where(
@@ -45,7 +46,7 @@ class CodeAttempts:
 
     async def failed(self, platform: str, sender: str, chat: str, window: timedelta) -> None:
         """Count one wrong code for the sender and the chat; forget what left the window."""
-        moment = now()
+        moment = self.clock.now()
         await self.session.execute(
             delete(CodeFailure).where(CodeFailure.failed_at <= moment - window)
         )
@@ -61,6 +62,6 @@ class CodeAttempts:
         """Delete the failures that left the window: ``failed`` only forgets them when a new
         wrong code comes, so without this the last guesses of a quiet day stay for ever."""
         result = await self.session.execute(
-            delete(CodeFailure).where(CodeFailure.failed_at <= now() - window)
+            delete(CodeFailure).where(CodeFailure.failed_at <= self.clock.now() - window)
         )
         return int(getattr(result, "rowcount", 0))

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.clock import now
-from store.models import BankJob
+from store.clock import clock_of
+from store.learning_tables import BankJob
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +39,7 @@ class Claimed:
 class BankJobs:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self.clock = clock_of(session)
 
     async def add(self, upload: Upload) -> int:
         job = BankJob(
@@ -54,7 +55,7 @@ class BankJobs:
             user_id=upload.user_id,
             locale=upload.locale,
             attempts=0,
-            created_at=now(),
+            created_at=self.clock.now(),
         )
         self.session.add(job)
         await self.session.flush()
@@ -95,5 +96,5 @@ class BankJobs:
         await self.session.execute(
             update(BankJob)
             .where(BankJob.id == job_id)
-            .values(status=status, data=None, finished_at=now())
+            .values(status=status, data=None, finished_at=self.clock.now())
         )

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.clock import as_utc, now
+from store.clock import Clock, as_utc, clock_of
 from store.models import Branch, Invite, LinkCode, Member, Room, Secretary
 
 MAX_NAME = 64
@@ -32,6 +32,7 @@ class BranchSummary:
 class Branches:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self.clock = clock_of(session)
         self.languages_changed = False
         """Set by ``set_locale``: whoever caches room languages must read them again."""
 
@@ -39,7 +40,9 @@ class Branches:
         """A new branch, or ``None`` when one of that name (in any case) exists."""
         if await self.by_name(name) is not None:
             return None
-        branch = Branch(name=" ".join(name.split()), key=branch_key(name), created_at=now())
+        branch = Branch(
+            name=" ".join(name.split()), key=branch_key(name), created_at=self.clock.now()
+        )
         self.session.add(branch)
         await self.session.flush()
         return branch
@@ -125,6 +128,7 @@ class Branches:
 class Rooms:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self.clock = clock_of(session)
         self.languages_changed = False
         """Set when a room got, lost or moved its branch, so its language may have changed."""
 
@@ -153,7 +157,12 @@ class Rooms:
         if room is None:
             room = Room(platform=platform, chat_id=chat_id)
             self.session.add(room)
-        room.branch_id, room.title, room.bound_by, room.bound_at = branch_id, title, by, now()
+        room.branch_id, room.title, room.bound_by, room.bound_at = (
+            branch_id,
+            title,
+            by,
+            self.clock.now(),
+        )
         await self.session.flush()
         self.languages_changed = True
         return room
@@ -187,6 +196,7 @@ class Rooms:
 class Invites:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self.clock = clock_of(session)
 
     async def create(
         self, code: str, branch_id: int, role: str, by: int | None, expires_at: datetime
@@ -196,7 +206,7 @@ class Invites:
             branch_id=branch_id,
             role=role,
             created_by=by,
-            created_at=now(),
+            created_at=self.clock.now(),
             expires_at=expires_at,
         )
         self.session.add(invite)
@@ -211,23 +221,24 @@ class Invites:
         result = await self.session.execute(
             update(Invite)
             .where(Invite.code == code, Invite.used_by.is_(None), Invite.revoked_at.is_(None))
-            .values(used_by=member_id, used_at=now())
+            .values(used_by=member_id, used_at=self.clock.now())
         )
         return bool(getattr(result, "rowcount", 0))
 
     async def revoke(self, code: str) -> None:
         await self.session.execute(
-            update(Invite).where(Invite.code == code).values(revoked_at=now())
+            update(Invite).where(Invite.code == code).values(revoked_at=self.clock.now())
         )
 
 
-def is_expired(expires_at: datetime) -> bool:
-    return as_utc(expires_at) <= now()
+def is_expired(expires_at: datetime, clock: Clock) -> bool:
+    return as_utc(expires_at) <= clock.now()
 
 
 class LinkCodes:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self.clock = clock_of(session)
 
     async def create(
         self, code: str, member_id: int, platform: str, user_id: str, expires_at: datetime
@@ -247,14 +258,16 @@ class LinkCodes:
     async def valid(self, code: str) -> LinkCode | None:
         """The link code, unless it is unknown, expired, or older than the account it names."""
         link = await self.session.get(LinkCode, code.upper())
-        if link is None or link.user_id is None or is_expired(link.expires_at):
+        if link is None or link.user_id is None or is_expired(link.expires_at, self.clock):
             return None
         return link
 
     async def prune(self) -> int:
         """Delete the expired codes (each member has one at most, but a stranger's stays after
         it expires, one for every account that ever sent ``/link``). Returns how many."""
-        result = await self.session.execute(delete(LinkCode).where(LinkCode.expires_at <= now()))
+        result = await self.session.execute(
+            delete(LinkCode).where(LinkCode.expires_at <= self.clock.now())
+        )
         return int(getattr(result, "rowcount", 0))
 
     async def spend(self, link: LinkCode) -> None:

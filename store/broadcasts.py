@@ -12,19 +12,9 @@ from typing import Any, cast
 from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.clock import now
-from store.models import (
-    Branch,
-    Broadcast,
-    BroadcastRecipient,
-    BroadcastSchedule,
-    DigestItem,
-    Identity,
-    Member,
-    OutboxRow,
-    Room,
-    Secretary,
-)
+from store.broadcast_tables import Broadcast, BroadcastRecipient, BroadcastSchedule, DigestItem
+from store.clock import clock_of
+from store.models import Branch, Identity, Member, OutboxRow, Room, Secretary
 
 RECIPIENTS = cast(Table, BroadcastRecipient.__table__)
 
@@ -83,9 +73,10 @@ def _branch_filter(column: Any, branch_ids: Sequence[int] | None) -> Any:
 class Broadcasts:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self.clock = clock_of(session)
 
     async def create(self, **fields: Any) -> Broadcast:
-        broadcast = Broadcast(created_at=now(), status="new", total=0, **fields)
+        broadcast = Broadcast(created_at=self.clock.now(), status="new", total=0, **fields)
         self.session.add(broadcast)
         await self.session.flush()
         return broadcast
@@ -244,7 +235,7 @@ class Broadcasts:
         await self.session.execute(
             update(Broadcast)
             .where(Broadcast.id == broadcast_id)
-            .values(status="done", finished_at=now())
+            .values(status="done", finished_at=self.clock.now())
         )
 
     # -- acknowledgements ---------------------------------------------------------------
@@ -258,7 +249,7 @@ class Broadcasts:
                 BroadcastRecipient.member_id == member_id,
                 BroadcastRecipient.acked_at.is_(None),
             )
-            .values(acked_at=now())
+            .values(acked_at=self.clock.now())
         )
         if getattr(result, "rowcount", 0):
             return True
@@ -356,13 +347,13 @@ class Broadcasts:
         await self.session.execute(
             update(Broadcast)
             .where(Broadcast.id == broadcast_id)
-            .values(reminders=Broadcast.reminders + 1, reminded_at=now())
+            .values(reminders=Broadcast.reminders + 1, reminded_at=self.clock.now())
         )
 
     # -- schedules ----------------------------------------------------------------------
 
     async def add_schedule(self, **fields: Any) -> BroadcastSchedule:
-        schedule = BroadcastSchedule(created_at=now(), active=True, **fields)
+        schedule = BroadcastSchedule(created_at=self.clock.now(), active=True, **fields)
         self.session.add(schedule)
         await self.session.flush()
         return schedule
@@ -393,7 +384,7 @@ class Broadcasts:
         await self.session.execute(
             update(BroadcastSchedule)
             .where(BroadcastSchedule.id == schedule_id, BroadcastSchedule.active.is_(True))
-            .values(active=False, stopped_at=now())
+            .values(active=False, stopped_at=self.clock.now())
         )
 
     async def claim_run(self, schedule_id: int, last_run_at: datetime | None) -> bool:
@@ -408,14 +399,16 @@ class Broadcasts:
             .where(
                 BroadcastSchedule.id == schedule_id, BroadcastSchedule.active.is_(True), previous
             )
-            .values(last_run_at=now())
+            .values(last_run_at=self.clock.now())
         )
         return bool(getattr(result, "rowcount", 0))
 
     # -- digests ------------------------------------------------------------------------
 
     async def add_digest_item(self, branch_id: int | None, text: str, by: int | None) -> int:
-        item = DigestItem(branch_id=branch_id, text=text, created_by=by, created_at=now())
+        item = DigestItem(
+            branch_id=branch_id, text=text, created_by=by, created_at=self.clock.now()
+        )
         self.session.add(item)
         await self.session.flush()
         return item.id

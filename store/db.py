@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+from store.clock import SYSTEM_CLOCK, Clock
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -44,10 +47,21 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 class Database:
-    """One engine and its session factory. ``dialect`` tells repositories which upsert to use."""
+    """One engine and its session factory. ``dialect`` tells repositories which upsert to use;
+    ``clock`` is the time every session's repositories read (``store.clock.clock_of``)."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        clock: Clock = SYSTEM_CLOCK,
+        migrations: Sequence[Path] = (),
+    ) -> None:
         self.url = async_url(url)
+        self.clock = clock
+        self.migrations = tuple(migrations)
+        """The features' own revision directories, each a branch beside the core's."""
         parsed = make_url(self.url)
         self.dialect = parsed.get_backend_name()
         options: dict[str, Any] = {"echo": echo}
@@ -59,7 +73,9 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(self.url, **options)
         if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.sessions = async_sessionmaker(
+            self.engine, expire_on_commit=False, info={"clock": clock}
+        )
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -70,18 +86,23 @@ class Database:
     async def upgrade(self) -> None:
         """Bring the schema to the newest migration (``branchbot run`` does this on start)."""
         async with self.engine.begin() as connection:
-            await connection.run_sync(_upgrade)
+            await connection.run_sync(_upgrade, self.migrations)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
 
 
-def alembic_config(connection: Connection | None = None) -> Config:
+def alembic_config(connection: Connection | None = None, migrations: Sequence[Path] = ()) -> Config:
+    """The core's revisions, and ``migrations``: directories of a feature's own revisions, on
+    a branch of their own (``branch_labels``), so a feature adds tables without a core file."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("path_separator", "os")
+    locations = [MIGRATIONS / "versions", *migrations]
+    config.set_main_option("version_locations", os.pathsep.join(map(str, locations)))
     config.attributes["connection"] = connection
     return config
 
 
-def _upgrade(connection: Connection) -> None:
-    command.upgrade(alembic_config(connection), "head")
+def _upgrade(connection: Connection, migrations: Sequence[Path]) -> None:
+    command.upgrade(alembic_config(connection, migrations), "heads")

@@ -28,20 +28,19 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.banks import Bank
-from store.clock import now
-from store.models import (
+from store.clock import clock_of
+from store.learning_tables import (
     AnswerRecord,
-    Branch,
     DailyDone,
     Lesson,
     Level,
-    Member,
     PointsEntry,
     Question,
     QuestionBank,
     Record,
     Review,
 )
+from store.models import Branch, Member
 
 CHUNK = 500
 """Keys or rows per statement: SQLite allows 32,766 bound parameters (999 before 3.32),
@@ -190,6 +189,7 @@ class Learning:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self.clock = clock_of(session)
         self._answers: dict[str, dict[str, Any]] = {}
         self._reviews: dict[str, dict[str, Any]] = {}
         """By attempt: a schedule changes only if its answer was recorded."""
@@ -273,7 +273,7 @@ class Learning:
                 )
             )
             existing.update({key: row_id for key, row_id in rows})
-        stamp = now()
+        stamp = self.clock.now()
         added: list[dict[str, Any]] = []
         changed: list[dict[str, Any]] = []
         for parsed in bank.questions:
@@ -465,7 +465,7 @@ class Learning:
             "attempt": attempt,
             "mode": mode,
             "correct": correct,
-            "answered_at": now(),
+            "answered_at": self.clock.now(),
         }
         previous = (
             Schedule(int(card.schedule[0]), int(card.schedule[1]), card.schedule[2])

@@ -1,26 +1,24 @@
-"""The tables. Schema changes go through Alembic migrations in ``store/migrations`` only."""
+"""The core's tables and the shared ``Base``. A feature declares its own tables on this
+``Base`` in a module of its own (``store/learning_tables.py``, ``store/broadcast_tables.py``)
+and lists them in its ``Feature`` record. Schema changes go through Alembic migrations only."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
-    Date,
     DateTime,
-    Float,
     ForeignKey,
     Index,
     Integer,
-    LargeBinary,
     MetaData,
     String,
     Text,
-    UniqueConstraint,
-    func,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -172,6 +170,11 @@ class Conversation(Base):
     dialog: Mapped[str] = mapped_column(String(64))
     state: Mapped[str] = mapped_column(String(64))
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    choices: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
+    """The payloads of the choices the step showed, as a platform without buttons numbered
+    them (``None``: it showed none)."""
+    direct: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """Started in a direct chat: its timeout speaks there as in a direct chat."""
     version: Mapped[int] = mapped_column(Integer)
     deadline: Mapped[datetime | None] = mapped_column(index=True)
     updated_at: Mapped[datetime]
@@ -219,262 +222,3 @@ class KeyValue(Base):
     __tablename__ = "kv"
     name: Mapped[str] = mapped_column(String(128), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
-
-
-# -- learning -----------------------------------------------------------------------------
-
-
-class QuestionBank(Base):
-    """A named set of questions and who owns it: the organisation (``branch_id`` NULL; its
-    admins and the CLI import into it) or one branch (its secretaries' files go there). A
-    branch's bank may share its name with the organisation's; they are different banks."""
-
-    __tablename__ = "learning_banks"
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    name: Mapped[str] = mapped_column(String(64))
-    branch_id: Mapped[int | None] = mapped_column(
-        ForeignKey("branches.id", ondelete="CASCADE"), index=True
-    )
-
-
-Index(
-    "uq_learning_banks_owner_name",
-    func.coalesce(QuestionBank.branch_id, 0),
-    QuestionBank.name,
-    unique=True,
-)
-"""One bank of a name per owner; NULL (the organisation) counts as one owner."""
-
-
-class Question(Base):
-    """A bank question. ``key`` is stable across re-imports (explicit id or a text hash) and
-    unique within its bank only: another bank's file reusing it makes its own question."""
-
-    __tablename__ = "learning_questions"
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    bank_id: Mapped[int] = mapped_column(ForeignKey("learning_banks.id", ondelete="CASCADE"))
-    key: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(16))
-    """single, multiple, truefalse or fill."""
-    text: Mapped[str] = mapped_column(Text)
-    options: Mapped[list[str]] = mapped_column(JSON)
-    answers: Mapped[list[Any]] = mapped_column(JSON)
-    """Indexes of the right options; for fill-in, the accepted texts."""
-    feedback: Mapped[list[str]] = mapped_column(JSON)
-    """Per option (may be empty strings); for fill-in, one entry for a wrong answer."""
-    explanation: Mapped[str] = mapped_column(Text, default="")
-    category: Mapped[str] = mapped_column(String(64), index=True, default="")
-    difficulty: Mapped[int] = mapped_column(Integer, default=1)
-    updated_at: Mapped[datetime]
-
-    __table_args__ = (UniqueConstraint("bank_id", "key"),)
-
-
-class Level(Base):
-    __tablename__ = "learning_levels"
-    number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    title: Mapped[str] = mapped_column(String(128))
-    category: Mapped[str] = mapped_column(String(64))
-    questions: Mapped[int] = mapped_column(Integer)
-    pass_mark: Mapped[int] = mapped_column(Integer)
-    """Percent of right answers needed to pass."""
-
-
-class Lesson(Base):
-    __tablename__ = "learning_lessons"
-    key: Mapped[str] = mapped_column(String(32), primary_key=True)
-    title: Mapped[str] = mapped_column(String(128))
-    text: Mapped[str] = mapped_column(Text)
-    link: Mapped[str] = mapped_column(String(512), default="")
-    category: Mapped[str] = mapped_column(String(64))
-    questions: Mapped[int] = mapped_column(Integer)
-
-
-class AnswerRecord(Base):
-    """One answer to one question. ``attempt`` makes a recorded answer impossible to double."""
-
-    __tablename__ = "learning_answers"
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
-    branch_id: Mapped[int | None] = mapped_column(
-        ForeignKey("branches.id", ondelete="SET NULL"), index=True
-    )
-    question_id: Mapped[int] = mapped_column(
-        ForeignKey("learning_questions.id", ondelete="CASCADE")
-    )
-    attempt: Mapped[str] = mapped_column(String(64), unique=True)
-    mode: Mapped[str] = mapped_column(String(16))
-    correct: Mapped[bool] = mapped_column(Boolean)
-    answered_at: Mapped[datetime] = mapped_column(index=True)
-
-    __table_args__ = (Index("ix_learning_answers_member", "member_id", "answered_at"),)
-
-
-class Review(Base):
-    """SM-2 schedule of one question for one member."""
-
-    __tablename__ = "learning_reviews"
-    member_id: Mapped[int] = mapped_column(
-        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
-    )
-    question_id: Mapped[int] = mapped_column(
-        ForeignKey("learning_questions.id", ondelete="CASCADE"), primary_key=True
-    )
-    repetitions: Mapped[int] = mapped_column(Integer, default=0)
-    interval_days: Mapped[int] = mapped_column(Integer, default=0)
-    ease: Mapped[float] = mapped_column(Float, default=2.5)
-    due: Mapped[date] = mapped_column(Date, index=True)
-
-
-class PointsEntry(Base):
-    """Points earned: one row per award, the local ``day`` for daily caps and periods."""
-
-    __tablename__ = "learning_points"
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
-    branch_id: Mapped[int | None] = mapped_column(ForeignKey("branches.id", ondelete="SET NULL"))
-    activity: Mapped[str] = mapped_column(String(32))
-    points: Mapped[int] = mapped_column(Integer)
-    day: Mapped[date] = mapped_column(Date, index=True)
-
-    __table_args__ = (Index("ix_learning_points_member_day", "member_id", "day"),)
-
-
-class DailyDone(Base):
-    """The days a member finished the daily quiz (streaks, one quiz a day)."""
-
-    __tablename__ = "learning_daily"
-    member_id: Mapped[int] = mapped_column(
-        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
-    )
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    correct: Mapped[int] = mapped_column(Integer)
-
-
-class Record(Base):
-    """A member's best result by name: ``level:3`` (stars), ``challenge`` (run length)."""
-
-    __tablename__ = "learning_records"
-    member_id: Mapped[int] = mapped_column(
-        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
-    )
-    name: Mapped[str] = mapped_column(String(32), primary_key=True)
-    value: Mapped[int] = mapped_column(Integer)
-
-
-class Broadcast(Base):
-    """One notice to many: what to send, to whom (as a rule, expanded into recipients by the
-    fan-out worker) and how far sending has come. ``status``: new → sending → done."""
-
-    __tablename__ = "broadcasts"
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    created_by: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
-    report_to: Mapped[dict[str, Any]] = mapped_column(JSON)
-    """The sender's address and language, for progress and the report."""
-    text: Mapped[list[Any]] = mapped_column(JSON)
-    """The body as markup JSON."""
-    category: Mapped[str] = mapped_column(String(16))
-    branch_ids: Mapped[dict[str, Any]] = mapped_column(JSON)
-    """``{"all": true}`` or ``{"ids": [1, 2]}``."""
-    rooms: Mapped[bool] = mapped_column(Boolean)
-    members: Mapped[bool] = mapped_column(Boolean)
-    ack: Mapped[bool] = mapped_column(Boolean)
-    status: Mapped[str] = mapped_column(String(16), default="new", index=True)
-    total: Mapped[int] = mapped_column(Integer, default=0)
-    milestone: Mapped[int] = mapped_column(Integer, default=0)
-    schedule_id: Mapped[int | None] = mapped_column(BigId)
-    created_at: Mapped[datetime]
-    finished_at: Mapped[datetime | None]
-    reminded_at: Mapped[datetime | None]
-    reminders: Mapped[int] = mapped_column(Integer, default=0)
-
-
-class BroadcastRecipient(Base):
-    """One destination of a broadcast (a member's direct chat or a branch room), its outbox row
-    once queued, and the member's acknowledgement. A member reached only through rooms has a
-    row without a chat, so acknowledgements are still counted per person."""
-
-    __tablename__ = "broadcast_recipients"
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id", ondelete="CASCADE"))
-    member_id: Mapped[int | None] = mapped_column(BigId)
-    branch_id: Mapped[int | None] = mapped_column(BigId)
-    name: Mapped[str] = mapped_column(String(255), default="")
-    locale: Mapped[str | None] = mapped_column(String(16))
-    platform: Mapped[str | None] = mapped_column(String(64))
-    chat_id: Mapped[str | None] = mapped_column(String(255))
-    direct: Mapped[bool] = mapped_column(Boolean, default=False)
-    user_id: Mapped[str | None] = mapped_column(String(255))
-    status: Mapped[str] = mapped_column(String(16))
-    """queued (to be put in the outbox), outbox (it is there), unreachable, or track (acks only)."""
-    error: Mapped[str | None] = mapped_column(Text)
-    outbox_id: Mapped[int | None] = mapped_column(BigId)
-    acked_at: Mapped[datetime | None]
-    reminders: Mapped[int] = mapped_column(Integer, default=0)
-
-    __table_args__ = (
-        Index("ix_broadcast_recipients_queue", "broadcast_id", "status", "id"),
-        Index("ix_broadcast_recipients_member", "member_id", "broadcast_id"),
-    )
-
-
-class BroadcastSchedule(Base):
-    """A broadcast (or the digest) to send at a time or on a cron rule; APScheduler jobs are
-    registered from these rows, so a restart finds them again."""
-
-    __tablename__ = "broadcast_schedules"
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    kind: Mapped[str] = mapped_column(String(16))
-    """broadcast or digest."""
-    spec: Mapped[str] = mapped_column(String(128))
-    """What the person typed, normalised: shown by /schedules."""
-    cron: Mapped[str | None] = mapped_column(String(128))
-    run_at: Mapped[datetime | None]
-    template: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_by: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
-    branch_ids: Mapped[dict[str, Any]] = mapped_column(JSON)
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime]
-    last_run_at: Mapped[datetime | None]
-    stopped_at: Mapped[datetime | None]
-    """When ``active`` was cleared: ``/unschedule`` of a stopped schedule says when."""
-
-
-class DigestItem(Base):
-    """A line waiting for the next digest: for one branch, or the organisation (no branch)."""
-
-    __tablename__ = "digest_items"
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    branch_id: Mapped[int | None] = mapped_column(ForeignKey("branches.id", ondelete="CASCADE"))
-    text: Mapped[str] = mapped_column(Text)
-    created_by: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime]
-    broadcast_id: Mapped[int | None] = mapped_column(BigId, index=True)
-    """Set when folded into a digest."""
-
-
-class BankJob(Base):
-    """A bank file sent in a chat, kept until it is read: written in the event's transaction
-    (so nothing sent is lost), parsed and imported by the bank worker outside the engine's
-    batch, answered through the outbox. ``status``: pending → done or failed. The rights the
-    sender had are taken with the file: the bank's owner and whether levels may change."""
-
-    __tablename__ = "learning_bank_jobs"
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
-    file_name: Mapped[str] = mapped_column(String(255))
-    data: Mapped[bytes | None] = mapped_column(LargeBinary)
-    """The file; emptied once it has been read."""
-    skip_bad: Mapped[bool] = mapped_column(Boolean, default=False)
-    admin: Mapped[bool] = mapped_column(Boolean, default=False)
-    """An admin's file: organisation bank, and its levels and lessons count."""
-    branch_id: Mapped[int | None] = mapped_column(ForeignKey("branches.id", ondelete="CASCADE"))
-    """The branch whose bank a secretary's file goes to (NULL: the organisation's)."""
-    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
-    platform: Mapped[str] = mapped_column(String(64))
-    chat_id: Mapped[str] = mapped_column(String(255))
-    user_id: Mapped[str] = mapped_column(String(255))
-    locale: Mapped[str] = mapped_column(String(16))
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime]
-    finished_at: Mapped[datetime | None]

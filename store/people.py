@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.clock import now
+from store.clock import clock_of
 from store.models import MAX_DISPLAY_NAME, Admin, Base, Branch, Identity, Member, Secretary
 
 
@@ -97,6 +97,7 @@ def _unique_sets(table: Table, column: Column[Any]) -> list[list[Column[Any]]]:
 class People:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self.clock = clock_of(session)
 
     async def resolve(self, accounts: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Person]:
         """Load every known account of ``accounts`` in a fixed number of queries."""
@@ -214,7 +215,7 @@ class People:
         if member_id is not None:
             return member_id
         name = name[:MAX_DISPLAY_NAME]
-        member = Member(display_name=name, created_at=now())
+        member = Member(display_name=name, created_at=self.clock.now())
         self.session.add(member)
         await self.session.flush()
         self.session.add(
@@ -277,7 +278,7 @@ class People:
     async def add_admin(self, identity: str) -> bool:
         if await self.session.get(Admin, identity) is not None:
             return False
-        self.session.add(Admin(identity=identity, added_at=now()))
+        self.session.add(Admin(identity=identity, added_at=self.clock.now()))
         await self.session.flush()
         return True
 

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.attempts import CodeAttempts
 from store.branches import Branches, Invites, LinkCodes, Rooms
+from store.clock import clock_of
 from store.people import People
 from store.reachability import Reachability
 from store.runtime import Conversations, Outbox, SeenEvents, Values
@@ -31,6 +32,8 @@ class Buffered(Protocol):
 class Repositories:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self.clock = clock_of(session)
+        """The time this session's repositories read (the ``Database``'s clock)."""
         self.people = People(session)
         self.branches = Branches(session)
         self.rooms = Rooms(session)

@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.clock import as_utc, now
+from store.clock import as_utc, clock_of
 from store.models import Conversation, KeyValue, OutboxRow, SeenEvent
 
 CONVERSATIONS = cast(Table, Conversation.__table__)
@@ -39,6 +39,16 @@ class StoredConversation:
     data: dict[str, Any]
     version: int
     deadline: datetime | None
+    choices: list[str] | None = None
+    """The payloads of the step's choices, for answers typed as their numbers."""
+    direct: bool = False
+    """Started in a direct chat (a timeout has no event to tell)."""
+
+    @classmethod
+    def of(cls, row: Any) -> StoredConversation:
+        """From a row of ``conversations``."""
+        deadline = as_utc(row.deadline) if row.deadline else None
+        return cls(row.dialog, row.state, row.data, row.version, deadline, row.choices, row.direct)
 
 
 def _upsert(session: AsyncSession) -> Any:
@@ -48,6 +58,7 @@ def _upsert(session: AsyncSession) -> Any:
 class Conversations:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self.clock = clock_of(session)
 
     async def load(
         self, keys: Sequence[ConversationKey]
@@ -62,32 +73,10 @@ class Conversations:
                 select(table).where(key_columns.in_(list(keys[start : start + 500])))
             )
             for row in rows:
-                deadline = as_utc(row.deadline) if row.deadline else None
-                found[(row.platform, row.chat_id, row.user_id, row.slot)] = StoredConversation(
-                    row.dialog, row.state, row.data, row.version, deadline
+                found[(row.platform, row.chat_id, row.user_id, row.slot)] = StoredConversation.of(
+                    row
                 )
         return found
-
-    async def for_user(
-        self, platform: str, chat_id: str, user_id: str
-    ) -> dict[str, StoredConversation]:
-        rows = await self.session.execute(
-            select(CONVERSATIONS).where(
-                Conversation.platform == platform,
-                Conversation.chat_id == chat_id,
-                Conversation.user_id == user_id,
-            )
-        )
-        return {
-            row.slot: StoredConversation(
-                row.dialog,
-                row.state,
-                row.data,
-                row.version,
-                as_utc(row.deadline) if row.deadline else None,
-            )
-            for row in rows
-        }
 
     async def owner(self, platform: str, chat_id: str, slot: str, version: int) -> str | None:
         """Who in this chat holds the conversation at ``version`` in ``slot``: a button shown
@@ -107,7 +96,7 @@ class Conversations:
     async def save_many(self, items: dict[ConversationKey, StoredConversation]) -> None:
         if not items:
             return
-        stamp = now()
+        stamp = self.clock.now()
         rows = [
             {
                 "platform": k[0],
@@ -117,6 +106,8 @@ class Conversations:
                 "dialog": c.dialog,
                 "state": c.state,
                 "data": c.data,
+                "choices": c.choices,
+                "direct": c.direct,
                 "version": c.version,
                 "deadline": c.deadline,
                 "updated_at": stamp,
@@ -128,7 +119,16 @@ class Conversations:
             index_elements=["platform", "chat_id", "user_id", "slot"],
             set_={
                 name: statement.excluded[name]
-                for name in ("dialog", "state", "data", "version", "deadline", "updated_at")
+                for name in (
+                    "dialog",
+                    "state",
+                    "data",
+                    "choices",
+                    "direct",
+                    "version",
+                    "deadline",
+                    "updated_at",
+                )
             },
         )
         await self.session.execute(statement, rows)
@@ -181,12 +181,13 @@ class PendingMessage:
 class Outbox:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self.clock = clock_of(session)
 
     async def add_many(self, rows: Sequence[dict[str, Any]]) -> list[int]:
         """Queue messages; returns their ids in the order given."""
         if not rows:
             return []
-        stamp = now()
+        stamp = self.clock.now()
         values = [{**row, "created_at": stamp, "status": "pending", "attempts": 0} for row in rows]
         if self.session.get_bind().dialect.name == "sqlite":
             # SQLAlchemy cannot sort RETURNING rows on SQLite without falling back to one
@@ -336,7 +337,7 @@ class Outbox:
         if not results:
             return
         table = OUTBOX
-        stamp = now()
+        stamp = self.clock.now()
         await self.session.execute(
             update(table)
             .where(table.c.id == bindparam("row_id"))
@@ -414,6 +415,7 @@ class Outbox:
 class SeenEvents:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self.clock = clock_of(session)
 
     async def existing(self, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
         if not keys:
@@ -434,7 +436,7 @@ class SeenEvents:
 
     async def add_many(self, keys: Sequence[tuple[str, str]]) -> None:
         if keys:
-            stamp = now()
+            stamp = self.clock.now()
             await self.session.execute(
                 insert(SEEN_EVENTS),
                 [{"platform": p, "event_id": e, "seen_at": stamp} for p, e in keys],

@@ -4,31 +4,29 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 
 from adapters.memory import MemoryAdapter
 from bot.app import BranchBot, configure
-from tests.integration.synapse import synapse  # noqa: F401  (the Matrix tests' homeserver)
-
-PG_SERVER = os.environ.get("BRANCHBOT_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
+from store.clock import SYSTEM_CLOCK, Clock
+from tests.support.chat import BotFactory
+from tests.support.postgres import PG_SERVER, admin, reset_postgres
+from tests.support.synapse import Synapse, ensure_installed
+from tests.support.telegram import FakeTelegram, running_fake
+from tests.support.webhook import Lab, lab_bot
 
 
 @pytest.fixture(scope="session")
 def pg_server_url() -> str:
     """A database of this test session's own, dropped at the end."""
     name = f"branchbot_test_{os.getpid()}"
-
-    async def admin(sql: str) -> None:
-        connection = await asyncpg.connect(f"{PG_SERVER}/postgres")
-        try:
-            await connection.execute(sql)
-        finally:
-            await connection.close()
 
     def run(sql: str) -> None:
         # Its own thread and loop: this may be first requested from inside a running test loop.
@@ -41,14 +39,6 @@ def pg_server_url() -> str:
     run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-async def reset_postgres(url: str) -> None:
-    connection = await asyncpg.connect(url)
-    try:
-        await connection.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
-    finally:
-        await connection.close()
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def database_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
     if request.param == "sqlite":
@@ -58,16 +48,14 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
     return url
 
 
-BotFactory = Callable[..., Awaitable[tuple[BranchBot, MemoryAdapter]]]
-
-
 @pytest.fixture
 async def make_bot(database_url: str) -> AsyncIterator[BotFactory]:
-    """Start bots on the test's database with a memory adapter; all are stopped at the end."""
+    """Start bots on the test's database with a memory adapter; all are stopped at the end.
+    A test that moves time passes ``clock=ManualClock()``."""
     running: list[BranchBot] = []
 
     async def factory(
-        adapter: MemoryAdapter | None = None, **overrides: Any
+        adapter: MemoryAdapter | None = None, *, clock: Clock = SYSTEM_CLOCK, **overrides: Any
     ) -> tuple[BranchBot, MemoryAdapter]:
         adapter = adapter or MemoryAdapter()
         options: dict[str, Any] = {
@@ -77,7 +65,9 @@ async def make_bot(database_url: str) -> AsyncIterator[BotFactory]:
             "default_locale": "en",
         }
         options.update(overrides)
-        bot = BranchBot(configure(None, **options), extra_adapters=[adapter], serve_http=False)
+        bot = BranchBot(
+            configure(None, **options), extra_adapters=[adapter], serve_http=False, clock=clock
+        )
         await bot.start()
         running.append(bot)
         return bot, adapter
@@ -87,7 +77,36 @@ async def make_bot(database_url: str) -> AsyncIterator[BotFactory]:
         await bot.stop()
 
 
-async def settle(bot: BranchBot, timeout: float = 10.0) -> None:
-    """Wait until everything the bot queued so far has been sent."""
-    async with asyncio.timeout(timeout):
-        await bot.idle()
+@pytest.fixture
+def lab_options() -> dict[str, Any]:
+    """Settings the ``lab`` bot starts with beyond the lab's own; a module overrides this."""
+    return {}
+
+
+@pytest.fixture
+async def lab(database_url: str, lab_options: dict[str, Any]) -> AsyncIterator[Lab]:
+    """A bot on the webhook channel with a real receiver for its callbacks (see ``lab_bot``)."""
+    async with lab_bot(database_url, **lab_options) as lab:
+        yield lab
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    """The fake Telegram Bot API server, running."""
+    async with running_fake() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def synapse() -> Iterator[Synapse]:
+    """The session's homeserver; tests register their own users, so they stay independent."""
+    python = ensure_installed()
+    data = Path(tempfile.mkdtemp(prefix="branchbot-synapse-"))
+    server = Synapse(python, data)
+    server.start()
+    print(f"Synapse started in {server.start_seconds:.1f}s")
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(data, ignore_errors=True)

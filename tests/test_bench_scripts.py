@@ -19,6 +19,7 @@ TINY = {
     "core": ["--seconds", "0.3", "--people", "20", "--conversations", "100"],
     "quiz": ["--members", "12"],
     "broadcast": ["--recipients", "40", "--baseline", "10"],
+    "chart": ["--bars", "3", "--repeat", "2"],
 }
 
 

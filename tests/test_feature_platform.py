@@ -1,14 +1,20 @@
 """A feature is one record: a package outside the core gives the bot a command, a config
-section, a buffered repository and a worker, and nothing in ``bot/`` or ``store/`` changes."""
+section, a table with its migration, a buffered repository and a worker, and nothing in
+``bot/`` or ``store/`` changes."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from pydantic import BaseModel, Field
+from sqlalchemy import Connection, Integer, String
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from adapters.memory import MemoryAdapter
 from bot.app import FEATURES, BranchBot, configure
@@ -18,33 +24,45 @@ from bot.context import Context
 from bot.feature import Feature, Services
 from bot.markup import Markup
 from bot.timetable import Timetable
+from store.models import Base
 from store.repos import Repositories
-from store.runtime import Values
-from tests.conftest import settle
+from tests.support.chat import settle
 
 
 class TallyConfig(BaseModel):
     step: int = Field(1, ge=1)
 
 
+class TallyCount(Base):
+    """The feature's own table, on the shared ``Base``; ``tally_migrations`` creates it."""
+
+    __tablename__ = "tally_counts"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    total: Mapped[int] = mapped_column(Integer)
+
+
 class Tallies:
     """Keeps increments back until the batch commits, as learning's answers are."""
 
     def __init__(self, session: AsyncSession) -> None:
-        self.values = Values(session)
+        self.session = session
         self.pending = 0
         self.flushes = 0
 
     def add(self, step: int) -> None:
         self.pending += step
 
+    async def stored(self) -> int:
+        row = await self.session.get(TallyCount, "tally")
+        return row.total if row else 0
+
     async def total(self) -> int:
-        return int(await self.values.get("tally") or 0) + self.pending
+        return await self.stored() + self.pending
 
     async def flush(self) -> None:
         self.flushes += 1
         if self.pending:
-            await self.values.put("tally", str(await self.total()))
+            await self.session.merge(TallyCount(name="tally", total=await self.total()))
             self.pending = 0
 
 
@@ -79,7 +97,14 @@ class Ticker:
         return None
 
 
-TALLY = Feature("tally", router, config=TallyConfig, workers=lambda s: [Ticker(s)])
+TALLY = Feature(
+    "tally",
+    router,
+    config=TallyConfig,
+    workers=lambda s: [Ticker(s)],
+    tables=(TallyCount,),
+    migrations=Path(__file__).parent / "tally_migrations",
+)
 
 
 async def tally_bot(database_url: str, **overrides: Any) -> tuple[BranchBot, MemoryAdapter]:
@@ -102,7 +127,7 @@ async def test_a_feature_outside_the_core_gets_its_command_section_repository_an
         await settle(bot)
         assert [s.message.text.plain() for s in adapter.sent] == ["tally: 5", "tally: 10"]
         async with bot.db.session() as session:
-            assert await Repositories(session).values.get("tally") == "10"
+            assert await Repositories(session).get(Tallies).stored() == 10
         await bot.worker(Ticker).tick()
         assert bot.worker(Ticker).ticks >= 1
         assert bot.worker(Ticker).services.settings.section(TallyConfig).step == 5
@@ -136,3 +161,48 @@ async def test_a_repository_is_flushed_only_when_it_was_used(database_url: str) 
             assert tallies.flushes == 1
     finally:
         await bot.stop()
+
+
+def changes(connection: Connection) -> list[tuple[Any, ...]]:
+    """What Alembic's autogenerate would write: the shared ``Base`` against the database."""
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    found = compare_metadata(context, Base.metadata)
+    return [change for item in found for change in (item if isinstance(item, list) else [item])]
+
+
+@pytest.mark.filterwarnings("ignore:.*expression-based index")  # SQLite cannot reflect them
+async def test_autogenerate_sees_every_feature_table_the_migrations_made(
+    database_url: str,
+) -> None:
+    """The core's tables, the in-tree features' and this one's are all on the shared ``Base``
+    and made by the migrations: Alembic finds nothing to add or drop. (On SQLite, 0010 leaves
+    the display names' VARCHAR length alone, as SQLite does not enforce it.)"""
+    bot, _ = await tally_bot(database_url)
+    try:
+        async with bot.db.engine.connect() as connection:
+            found = await connection.run_sync(changes)
+    finally:
+        await bot.stop()
+    declared = [table.__table__ for feature in (*FEATURES, TALLY) for table in feature.tables]
+    core = {m.local_table for m in Base.registry.mappers if m.class_.__module__ == "store.models"}
+    assert len(declared) == len(set(declared)), "a table belongs to one feature"
+    assert set(Base.metadata.sorted_tables) == core | set(declared), "every table has an owner"
+    expected = set()
+    if bot.db.dialect == "sqlite":
+        expected = {("modify_type", table, "display_name") for table in ("members", "identities")}
+    assert {(change[0], *change[2:4]) for change in found} == expected
+
+
+def test_a_feature_table_must_be_on_the_shared_base() -> None:
+    """Its foreign keys reach the core's tables, a merge moves its rows and autogenerate sees
+    it only on the shared ``Base``."""
+
+    class Elsewhere(DeclarativeBase):
+        pass
+
+    class Stray(Elsewhere):
+        __tablename__ = "stray"
+        id: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+    with pytest.raises(ValueError, match=r"Stray is not on store\.models\.Base"):
+        Feature("stray", Router(), tables=(Stray,))  # type: ignore[arg-type]

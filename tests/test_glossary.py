@@ -15,8 +15,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from adapters.memory import MemoryAdapter
-from tests.conftest import BotFactory
-from tests.helpers import ask, code_in
+from tests.support.chat import BotFactory, ask, code_in
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOG = ROOT / "bot" / "locales" / "zh_Hans" / "LC_MESSAGES" / "branchbot.po"

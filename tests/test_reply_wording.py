@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from tests.conftest import BotFactory
-from tests.helpers import ask, code_in
-from tests.learning.test_engine_edges import with_bank
+from tests.support.chat import BotFactory, ask, code_in
+from tests.support.learning import with_bank
 
 
 async def test_a_move_mentions_secretary_roles_only_for_a_secretary(make_bot: BotFactory) -> None:

@@ -10,8 +10,7 @@ import pytest
 
 from bot.commands import Rest, Router
 from bot.context import Context
-from tests.conftest import BotFactory
-from tests.helpers import ask
+from tests.support.chat import BotFactory, ask
 
 
 def slow_router(seconds: float) -> Router:
@@ -37,7 +36,7 @@ async def test_an_event_over_its_budget_is_logged_and_counted(
         )
         return value or 0.0
 
-    caplog.set_level(logging.WARNING, logger="bot.engine")
+    caplog.set_level(logging.WARNING, logger="bot.pipeline")
     await ask(bot, adapter, "mei", "/help")
     assert slow_events() == 0.0
     assert await ask(bot, adapter, "mei", "/slow my secret words") == "done"

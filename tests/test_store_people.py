@@ -8,11 +8,12 @@ from pathlib import Path
 from sqlalchemy import select
 
 from store.banks import load
-from store.clock import now
+from store.clock import SYSTEM_CLOCK
 from store.learning import Learning
-from store.models import AnswerRecord, DailyDone, Invite, Room, Secretary
+from store.learning_tables import AnswerRecord, DailyDone
+from store.models import Invite, Room, Secretary
 from store.repos import Repositories
-from tests.conftest import BotFactory
+from tests.support.chat import BotFactory
 
 BANK = load(Path(__file__).parent / "learning" / "banks" / "library.yaml")
 
@@ -30,7 +31,7 @@ async def test_merge_moves_rows_and_keeps_the_survivors_on_conflict(make_bot: Bo
         await store.people.add_secretary(absorb, north.id)
         await store.people.add_secretary(absorb, south.id)
         invite = await store.invites.create(
-            "CODE1", south.id, "member", absorb, now() + timedelta(days=1)
+            "CODE1", south.id, "member", absorb, SYSTEM_CLOCK.now() + timedelta(days=1)
         )
         assert await store.invites.use(invite.code, absorb)
         await store.rooms.bind("memory", "room-1", south.id, "Room", absorb)
@@ -50,7 +51,7 @@ async def test_merge_moves_rows_and_keeps_the_survivors_on_conflict(make_bot: Bo
 
 
 async def test_joining_in_a_direct_chat_records_that_chat(make_bot: BotFactory) -> None:
-    from tests.helpers import ask, code_in
+    from tests.support.chat import ask, code_in
 
     bot, adapter = await make_bot()
     await ask(bot, adapter, "boss", "/branch add North")

@@ -23,6 +23,7 @@ from bot.messages import (
     Capabilities,
     DeliveryError,
     EventHandler,
+    Refusal,
     RetryLater,
     TransientError,
     Unreachable,
@@ -68,9 +69,10 @@ def failure(response: ErrorResponse) -> DeliveryError:
     if code == "M_LIMIT_EXCEEDED":
         return RetryLater(max(0.05, (response.retry_after_ms or 1000) / 1000), whole_account=True)
     if code in GONE:
-        return RoomGone(str(response))
+        forbidden = code == "M_FORBIDDEN"  # in the room no more, or may not post there
+        return RoomGone(str(response), Refusal.FORBIDDEN if forbidden else Refusal.GONE)
     if code in REFUSED:
-        return Unreachable(str(response))
+        return Unreachable(str(response), Refusal.REFUSED)
     return TransientError(str(response))
 
 

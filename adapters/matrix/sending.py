@@ -23,7 +23,7 @@ from nio import (
 from adapters.matrix import render
 from adapters.matrix.base import Offer, RoomGone, failure
 from adapters.matrix.invites import Invites
-from bot.messages import Address, Outgoing, SentRef, TransientError, Unreachable
+from bot.messages import Address, Outgoing, Refusal, SentRef, TransientError, Unreachable
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class Sending(Invites):
         to_person = address.user_id is not None and (address.direct or not address.chat_id)
         if not to_person:
             if not address.chat_id:
-                raise Unreachable("no chat and no user to open a direct chat with")
+                raise Unreachable("no chat and no user to open a direct chat with", Refusal.GONE)
             return await self._send_in(address.chat_id, message, message_id)
         assert address.user_id is not None
         room = await self._person_room(address.chat_id, address.user_id)
@@ -84,7 +84,7 @@ class Sending(Invites):
             # nio knows no such room. Before the first sync (or for a room the bot just
             # opened) that is a matter of time; after it, the bot is not in that room.
             if self.ready.is_set() and room not in client.rooms and room not in self._opened:
-                raise RoomGone(f"matrix send: {error}") from error
+                raise RoomGone(f"matrix send: {error}", Refusal.GONE) from error
             raise TransientError(f"matrix send: {error}") from error
         except SendRetryError as error:
             raise TransientError(f"matrix send: {error}") from error

@@ -34,6 +34,7 @@ from bot.messages import (
     Address,
     ChatMoved,
     Outgoing,
+    Refusal,
     RetryLater,
     SentRef,
     TransientError,
@@ -44,16 +45,19 @@ log = logging.getLogger(__name__)
 
 _TAG = re.compile(r"<[^>]+>")
 
-_UNREACHABLE = (
-    "chat not found",
-    "user not found",
+_GONE = ("chat not found", "user not found", "peer_id_invalid")
+"""Bad Request answers that mean the chat or the person is not there (any more)."""
+_FORBIDDEN = (
     "bot was kicked",
     "bot is not a member",
     "not enough rights",
     "have no rights",
     "chat_write_forbidden",
-    "peer_id_invalid",
 )
+"""Bad Request answers that mean the bot may not write in the chat."""
+_BLOCKED = ("blocked", "deactivated")
+"""Forbidden answers that are the person's doing: they blocked the bot or closed the account
+(any other Forbidden is the bot not being allowed there: kicked, never started)."""
 _NOT_EDITABLE = ("not found", "can't be edited", "there is no text in the message")
 """Edit refusals answered with a new message: the message is gone, too old, or a photo (whose
 caption ``editMessageText`` cannot touch)."""
@@ -105,7 +109,7 @@ class Sender:
         try:
             chat_id, thread = split_chat_key(address.chat_id or address.user_id or "")
         except ValueError:
-            raise Unreachable(f"not a Telegram chat: {address.chat_id!r}") from None
+            raise Unreachable(f"not a Telegram chat: {address.chat_id!r}", Refusal.GONE) from None
         progress = self.progress.setdefault(message_id, Progress())
         try:
             ref = await self._send(chat_id, thread, message, progress)
@@ -118,13 +122,19 @@ class Sender:
             raise ChatMoved(address.chat_id, new) from error
         except Forbidden as error:
             self.progress.pop(message_id, None)
-            raise Unreachable(str(error)) from error
+            blocked = any(phrase in error.message.lower() for phrase in _BLOCKED)
+            raise Unreachable(
+                str(error), Refusal.BLOCKED if blocked else Refusal.FORBIDDEN
+            ) from error
         except BadRequest as error:
             self.progress.pop(message_id, None)
-            if any(phrase in error.message.lower() for phrase in _UNREACHABLE):
-                raise Unreachable(error.message) from error
+            text = error.message.lower()
+            if any(phrase in text for phrase in _GONE):
+                raise Unreachable(error.message, Refusal.GONE) from error
+            if any(phrase in text for phrase in _FORBIDDEN):
+                raise Unreachable(error.message, Refusal.FORBIDDEN) from error
             log.error("telegram: Telegram refused outbox row %s: %s", message_id, error)
-            raise Unreachable(f"refused: {error.message}") from error
+            raise Unreachable(error.message, Refusal.REFUSED) from error
         except (NetworkError, InvalidToken, Conflict) as error:
             raise TransientError(str(error)) from error
         self.progress.pop(message_id, None)
@@ -178,7 +188,7 @@ class Sender:
             progress.done = index + offset + 1
             count += 1
         if sent is None:
-            raise Unreachable("nothing to send: empty text and no image")
+            raise Unreachable("nothing to send: empty text and no image", Refusal.REFUSED)
         return SentRef(str(sent.message_id), parts=count)
 
     async def _edit(

@@ -7,6 +7,7 @@ from bot.feature import Feature, Services
 from dialogs.broadcast import acks, compose, digest, schedules
 from dialogs.broadcast.config import BroadcastConfig
 from dialogs.broadcast.fanout import Broadcaster
+from store import broadcast_tables
 
 router = Router()
 for _module in (compose, schedules, digest, acks):
@@ -23,6 +24,7 @@ FEATURE = Feature(
     dialogs=(compose.BroadcastDialog,),
     config=BroadcastConfig,
     workers=_workers,
+    tables=broadcast_tables.TABLES,
 )
 
 __all__ = ["FEATURE"]

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from bot.commands import Router, Where
 from bot.context import Context
-from bot.conversation import Dialog
+from bot.conversation import Dialog, answers
 from bot.i18n import _
 from bot.identity import Role
 from bot.markup import Markup
@@ -21,7 +21,6 @@ from bot.timetable import BadSchedule, NeverFires, When, parse_when
 from dialogs.broadcast.fanout import CATEGORIES, notice, user_text
 from dialogs.broadcast.schedule_words import schedule_words
 from store.broadcasts import Broadcasts
-from store.clock import now
 
 router = Router()
 
@@ -47,7 +46,10 @@ def managed_branches(ctx: Context) -> dict[int, str] | None:
     return None if ctx.who.is_admin else dict(ctx.who.secretary_of)
 
 
-class BroadcastDialog(Dialog):
+class BroadcastDialog(Dialog[None]):
+    """Text, branches, where, category, acknowledgement, when (now, or a typed schedule), then
+    the preview to confirm; the preview may send the author back to type another time."""
+
     name = "broadcast"
     states = ["text", "branches", "where", "category", "ack", "when", "schedule", "confirm"]
     transitions = [
@@ -61,10 +63,22 @@ class BroadcastDialog(Dialog):
         {"trigger": "got_time", "source": "schedule", "dest": "confirm"},
         {"trigger": "retime", "source": "confirm", "dest": "schedule"},
     ]
-    initial = "text"
     timeout = 30 * 60
 
-    async def begin(self, ctx: Context, **arguments: Any) -> None:
+    async def on_text(self, ctx: Context, text: str) -> None:
+        """A button's label typed (``Send``, any case) is the same as pressing it, like
+        typing its number; any other text is this state's typed answer."""
+        offered = self.data.get("labels") or {}
+        key = _label_key(text)
+        payload = offered.get("labels", {}).get(key) if key else None
+        if payload is not None and offered.get("state") == self.state:
+            await self.on_choice(ctx, payload)
+        else:
+            await super().on_text(ctx, text)
+
+    # -- text -------------------------------------------------------------------------
+
+    async def on_enter_text(self, ctx: Context) -> None:
         ctx.reply(
             _(
                 "Send the text of the notice (several lines are fine). You can write "
@@ -73,76 +87,23 @@ class BroadcastDialog(Dialog):
             )
         )
 
-    async def on_text(self, ctx: Context, text: str) -> None:
-        offered = self.data.get("labels") or {}
-        key = _label_key(text)
-        payload = offered.get("labels", {}).get(key) if key else None
-        if payload is not None and offered.get("state") == self.state:
-            await self.on_choice(ctx, payload)  # a button's label typed, as on a keyboard
-        elif self.state == "text":
-            text = text.strip()
-            if not text or len(text) > MAX_TEXT:
-                ctx.reply(_("The text must be 1 to {most} characters long."), most=MAX_TEXT)
-                return
-            self.data["text"] = user_text(text).to_json()
-            self.trigger("got_text")
-            await self._ask_branches(ctx)
-        elif self.state == "branches":
-            await self._typed_branches(ctx, text)
-        elif self.state == "schedule":
-            try:
-                when = parse_when(text, ctx.settings.timezone)
-            except NeverFires as error:
-                ctx.reply(
-                    _(
-                        "`{rule}` has no date in the next five years (a day its months do not "
-                        "have, such as 31 April?). Type another time, or /cancel."
-                    ),
-                    rule=str(error),
-                )
-                return
-            except BadSchedule:
-                ctx.reply(
-                    _(
-                        "I can't read that time. Examples: `{example}`, `daily 08:30`, "
-                        "`weekly mon 09:00`, `cron 0 9 * * 1`."
-                    ),
-                    example=_example(ctx),
-                )
-                return
-            if _past(when):
-                _refuse_past(ctx)
-                return
-            self.data["when"] = {"spec": when.spec}
-            self.trigger("got_time")
-            await self._preview(ctx)
-        else:
-            await super().on_text(ctx, text)
+    @answers("text", text=True)
+    async def typed_text(self, ctx: Context, text: str) -> None:
+        text = text.strip()
+        if not text or len(text) > MAX_TEXT:
+            ctx.reply(_("The text must be 1 to {most} characters long."), most=MAX_TEXT)
+            return
+        self.data["text"] = user_text(text).to_json()
+        await self.fire(ctx, "got_text")
 
-    async def on_choice(self, ctx: Context, payload: str) -> None:
-        handlers = {
-            "branches": self._chose_branches,
-            "where": self._chose_where,
-            "category": self._chose_category,
-            "ack": self._chose_ack,
-            "when": self._chose_when,
-            "confirm": self._chose_confirm,
-        }
-        handler = handlers.get(self.state)
-        if handler is None:
-            await super().on_choice(ctx, payload)
-        else:
-            await handler(ctx, payload)
+    # -- branches ---------------------------------------------------------------------
 
-    # -- steps ------------------------------------------------------------------------
-
-    async def _ask_branches(self, ctx: Context) -> None:
+    async def on_enter_branches(self, ctx: Context) -> None:
         allowed = managed_branches(ctx)
         if allowed is not None and len(allowed) == 1:
             (branch_id,) = allowed
             self.data["branches"] = {"ids": [branch_id]}
-            self.trigger("got_branches")
-            self._ask_where(ctx)
+            await self.fire(ctx, "got_branches")
             return
         if allowed is None:
             branches = {b.id: b.name for b in await ctx.store.branches.all()}
@@ -156,7 +117,8 @@ class BroadcastDialog(Dialog):
             choices,
         )
 
-    async def _chose_branches(self, ctx: Context, payload: str) -> None:
+    @answers("branches")
+    async def chose_branches(self, ctx: Context, payload: str) -> None:
         allowed = managed_branches(ctx)
         if payload == "all":
             scope: dict[str, Any] = {"all": True} if allowed is None else {"ids": sorted(allowed)}
@@ -168,10 +130,10 @@ class BroadcastDialog(Dialog):
         else:
             return
         self.data["branches"] = scope
-        self.trigger("got_branches")
-        self._ask_where(ctx)
+        await self.fire(ctx, "got_branches")
 
-    async def _typed_branches(self, ctx: Context, text: str) -> None:
+    @answers("branches", text=True)
+    async def typed_branches(self, ctx: Context, text: str) -> None:
         allowed = managed_branches(ctx)
         ids: list[int] = []
         for name in (part.strip() for part in text.replace("，", ",").split(",")):
@@ -186,32 +148,39 @@ class BroadcastDialog(Dialog):
             ctx.reply(_("Please name at least one branch."))
             return
         self.data["branches"] = {"ids": sorted(set(ids))}
-        self.trigger("got_branches")
-        self._ask_where(ctx)
+        await self.fire(ctx, "got_branches")
 
-    def _ask_where(self, ctx: Context) -> None:
+    # -- where, category, acknowledgement ---------------------------------------------
+
+    async def on_enter_where(self, ctx: Context) -> None:
         self._ask(
             ctx,
             _("Where shall it go?"),
             [[Choice(ctx.text(label), key)] for key, label in WHERE.items()],
         )
 
-    async def _chose_where(self, ctx: Context, payload: str) -> None:
+    @answers("where")
+    async def chose_where(self, ctx: Context, payload: str) -> None:
         if payload not in WHERE:
             return
         self.data["where"] = payload
-        self.trigger("got_where")
+        await self.fire(ctx, "got_where")
+
+    async def on_enter_category(self, ctx: Context) -> None:
         self._ask(
             ctx,
             _("What kind of notice is it?"),
             [[Choice(ctx.text(CATEGORIES[key]), key)] for key in CHOOSABLE],
         )
 
-    async def _chose_category(self, ctx: Context, payload: str) -> None:
+    @answers("category")
+    async def chose_category(self, ctx: Context, payload: str) -> None:
         if payload not in CHOOSABLE:
             return
         self.data["category"] = payload
-        self.trigger("got_category")
+        await self.fire(ctx, "got_category")
+
+    async def on_enter_ack(self, ctx: Context) -> None:
         self._ask(
             ctx,
             _("Ask each member to confirm with a “received” button?"),
@@ -221,11 +190,16 @@ class BroadcastDialog(Dialog):
             ],
         )
 
-    async def _chose_ack(self, ctx: Context, payload: str) -> None:
+    @answers("ack")
+    async def chose_ack(self, ctx: Context, payload: str) -> None:
         if payload not in ("yes", "no"):
             return
         self.data["ack"] = payload == "yes"
-        self.trigger("got_ack")
+        await self.fire(ctx, "got_ack")
+
+    # -- when -------------------------------------------------------------------------
+
+    async def on_enter_when(self, ctx: Context) -> None:
         self._ask(
             ctx,
             _("When?"),
@@ -235,32 +209,60 @@ class BroadcastDialog(Dialog):
             ],
         )
 
-    async def _chose_when(self, ctx: Context, payload: str) -> None:
+    @answers("when")
+    async def chose_when(self, ctx: Context, payload: str) -> None:
         if payload == "now":
             self.data["when"] = None
-            self.trigger("now")
-            await self._preview(ctx)
+            await self.fire(ctx, "now")
         elif payload == "later":
-            self.trigger("later")
+            await self.fire(ctx, "later")
+
+    async def on_enter_schedule(self, ctx: Context) -> None:
+        if self.data.get("when"):  # back from the preview: its moment went by meanwhile
+            _refuse_past(ctx)
+            return
+        ctx.reply(
+            _(
+                "Type when, in {zone} time: `{example}` once, or `daily 08:30`, "
+                "`weekdays 08:30`, `weekly mon 09:00`, `monthly 1 09:00`, "
+                "`cron <minute hour day month weekday>`."
+            ),
+            zone=ctx.settings.timezone,
+            example=_example(ctx),
+        )
+
+    @answers("schedule", text=True)
+    async def typed_schedule(self, ctx: Context, text: str) -> None:
+        try:
+            when = parse_when(text, ctx.settings.timezone)
+        except NeverFires as error:
             ctx.reply(
                 _(
-                    "Type when, in {zone} time: `{example}` once, or `daily 08:30`, "
-                    "`weekdays 08:30`, `weekly mon 09:00`, `monthly 1 09:00`, "
-                    "`cron <minute hour day month weekday>`."
+                    "`{rule}` has no date in the next five years (a day its months do not "
+                    "have, such as 31 April?). Type another time, or /cancel."
                 ),
-                zone=ctx.settings.timezone,
+                rule=str(error),
+            )
+            return
+        except BadSchedule:
+            ctx.reply(
+                _(
+                    "I can't read that time. Examples: `{example}`, `daily 08:30`, "
+                    "`weekly mon 09:00`, `cron 0 9 * * 1`."
+                ),
                 example=_example(ctx),
             )
+            return
+        if _past(ctx, when):
+            _refuse_past(ctx)
+            return
+        self.data["when"] = {"spec": when.spec}
+        await self.fire(ctx, "got_time")
 
-    def _ask(self, ctx: Context, message: str | Markup, choices: list[list[Choice]]) -> None:
-        """Ask with buttons, remembering their labels: typing one (``Send``, any case) is
-        the same as pressing it, like typing its number."""
-        # An emoji-only label has no key: it would match any typed emoji or punctuation.
-        labels = {key: c.payload for row in choices for c in row if (key := _label_key(c.label))}
-        self.data["labels"] = {"state": self.state, "labels": labels}
-        ctx.reply(message, choices=choices)
+    # -- confirm ----------------------------------------------------------------------
 
-    async def _preview(self, ctx: Context) -> None:
+    async def on_enter_confirm(self, ctx: Context) -> None:
+        """The preview, exactly as readers will see it, then Send or Cancel."""
         message = notice(
             Markup.from_json(self.data["text"]),
             self.data["category"],
@@ -293,15 +295,8 @@ class BroadcastDialog(Dialog):
             ],
         )
 
-    async def _branch_names(self, ctx: Context) -> str:
-        """Every branch by name, or for an admin's "all" (later branches too) their count."""
-        branches = {b.id: b.name for b in await ctx.store.branches.all()}
-        scope = self.data["branches"]
-        if scope.get("all"):
-            return ctx.t(_("all branches ({count})"), count=len(branches)).plain()
-        return ctx.listing(branches[i] for i in scope["ids"] if i in branches)
-
-    async def _chose_confirm(self, ctx: Context, payload: str) -> None:
+    @answers("confirm")
+    async def chose_confirm(self, ctx: Context, payload: str) -> None:
         if payload == "cancel":
             ctx.reply(_("Cancelled. Nothing was sent."))
             self.finish()
@@ -335,10 +330,9 @@ class BroadcastDialog(Dialog):
             )
             return
         parsed = parse_when(when["spec"], ctx.settings.timezone)
-        if _past(parsed):
+        if _past(ctx, parsed):
             # The preview may have waited while the moment went by: ask again, do not send now.
-            self.trigger("retime")
-            _refuse_past(ctx)
+            await self.fire(ctx, "retime")
             return
         self.finish()
         schedule = await store.add_schedule(
@@ -359,6 +353,22 @@ class BroadcastDialog(Dialog):
             spec=schedule_words(ctx.translator, parsed.spec, ctx.settings.timezone),
         )
 
+    def _ask(self, ctx: Context, message: str | Markup, choices: list[list[Choice]]) -> None:
+        """Ask with buttons, remembering their labels: typing one (``Send``, any case) is
+        the same as pressing it, like typing its number."""
+        # An emoji-only label has no key: it would match any typed emoji or punctuation.
+        labels = {key: c.payload for row in choices for c in row if (key := _label_key(c.label))}
+        self.data["labels"] = {"state": self.state, "labels": labels}
+        ctx.reply(message, choices=choices)
+
+    async def _branch_names(self, ctx: Context) -> str:
+        """Every branch by name, or for an admin's "all" (later branches too) their count."""
+        branches = {b.id: b.name for b in await ctx.store.branches.all()}
+        scope = self.data["branches"]
+        if scope.get("all"):
+            return ctx.t(_("all branches ({count})"), count=len(branches)).plain()
+        return ctx.listing(branches[i] for i in scope["ids"] if i in branches)
+
 
 @router.button(PREVIEW)
 async def preview_pressed(ctx: Context, rest: str) -> None:
@@ -373,13 +383,13 @@ def _label_key(text: str) -> str:
 
 def _example(ctx: Context) -> str:
     """A moment to show in examples: tomorrow at 09:00 (a fixed date soon lies in the past)."""
-    today = now().astimezone(ZoneInfo(ctx.settings.timezone)).date()
+    today = ctx.clock.now().astimezone(ZoneInfo(ctx.settings.timezone)).date()
     return f"{today + timedelta(days=1):%Y-%m-%d} 09:00"
 
 
-def _past(when: When) -> bool:
+def _past(ctx: Context, when: When) -> bool:
     """A one-off moment already gone would fire at once, which nobody asked for."""
-    return when.run_at is not None and when.run_at <= now()
+    return when.run_at is not None and when.run_at <= ctx.clock.now()
 
 
 def _refuse_past(ctx: Context) -> None:
@@ -393,4 +403,4 @@ def _refuse_past(ctx: Context) -> None:
     "broadcast", summary=_("send a notice to branches"), role=Role.SECRETARY, where=Where.DIRECT
 )
 async def broadcast(ctx: Context) -> None:
-    await ctx.start(BroadcastDialog)
+    await BroadcastDialog.start(ctx)

@@ -19,15 +19,15 @@ from typing import Any
 from bot.feature import Services
 from bot.i18n import Plural, _, _n, translator
 from bot.markup import Markup
-from bot.messages import Choice, Outgoing
+from bot.messages import Address, Choice, Outgoing, Refusal
 from bot.numbers import NOTICE, SCHEDULE
+from bot.outbox import Row, enqueue, hand_over, payload
 from bot.timetable import QuietHours, Timetable, next_run, parse_when
 from dialogs.broadcast.config import BroadcastConfig
+from store.broadcast_tables import Broadcast, BroadcastRecipient, BroadcastSchedule
 from store.broadcasts import Broadcasts
-from store.clock import as_utc, now
-from store.models import Broadcast, BroadcastSchedule
+from store.clock import as_utc
 from store.repos import Repositories
-from store.runtime import PendingMessage
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +48,9 @@ its outbox row, too much work to repeat on every tick for 10,000 of them."""
 
 @dataclass(frozen=True, slots=True)
 class BroadcastOptions:
-    """The ``broadcast`` config section, as the worker needs it."""
+    """The ``broadcast`` config section, as the worker needs it (the zone and the default
+    language are the organisation's: ``Settings``)."""
 
-    timezone: str = "Asia/Shanghai"
-    default_locale: str = "zh_Hans"
     digest: str = "weekly mon 09:00"
     reminder_interval: timedelta = timedelta(hours=24)
     reminder_max: int = 2
@@ -77,23 +76,14 @@ def user_text(raw: str) -> Markup:
     return Markup.format(raw.replace("{", "{{").replace("}", "}}"))
 
 
-KNOWN_REASONS = (
-    (("blocked", "deactivated"), _("has blocked the bot or closed their account")),
-    (
-        (
-            "kicked",
-            "not a member",
-            "no rights",
-            "not enough rights",
-            "write_forbidden",
-            "forbidden",
-        ),
-        _("the bot was removed from the chat or may not write there"),
-    ),
-    (("not found", "peer_id_invalid", "not a telegram chat"), _("the chat no longer exists")),
-    (("http",), _("the receiving service refused the message")),
-)
-"""Adapters' refusals (in English, for the logs), by what they contain, as readers see them."""
+REFUSAL_REASONS = {
+    Refusal.BLOCKED: _("has blocked the bot or closed their account"),
+    Refusal.FORBIDDEN: _("the bot was removed from the chat or may not write there"),
+    Refusal.GONE: _("the chat no longer exists"),
+    Refusal.REFUSED: _("the platform refused the message (details in the bot's log)"),
+}
+"""Each reason an adapter gives for a refusal, as readers of a report see it (the platform's
+own words go to the log)."""
 
 
 FAILED_REASON = _(
@@ -110,11 +100,7 @@ def _reason(error: str | None) -> str:
             "has never written to the bot, and on this platform the bot may not write first: "
             "ask them to open a chat with the bot (on Telegram: press Start)"
         )
-    detail = (error or "").lower()
-    for phrases, text in KNOWN_REASONS:
-        if any(phrase in detail for phrase in phrases):
-            return text
-    return _("the platform refused the message (details in the bot's log)")
+    return REFUSAL_REASONS[Refusal.of(error) or Refusal.REFUSED]
 
 
 class Broadcaster:
@@ -122,11 +108,10 @@ class Broadcaster:
 
     def __init__(self, services: Services, config: BroadcastConfig) -> None:
         self.db = services.db
+        self.clock = services.clock
         self.deliver = services.deliver
-        settings = services.settings
+        settings = self.settings = services.settings
         self.options = BroadcastOptions(
-            timezone=settings.timezone,
-            default_locale=settings.default_locale,
             digest=config.digest,
             reminder_interval=timedelta(hours=config.reminder_interval_hours),
             reminder_max=config.reminder_max,
@@ -162,7 +147,7 @@ class Broadcaster:
             ]
 
     async def _ensure_digest(self, store: Any) -> None:
-        when = parse_when(self.options.digest, self.options.timezone)
+        when = parse_when(self.options.digest, self.settings.timezone)
         current = await store.active_schedules("digest")
         if any(s.spec == when.spec for s in current):
             return
@@ -181,7 +166,7 @@ class Broadcaster:
     async def run(self, schedule_id: int) -> None:
         """Fire a schedule if a slot of it is due and not yet run (so a second firing, a
         restart or a missed run that the scheduler coalesced all lead to one run)."""
-        pending: list[dict[str, Any]] = []
+        pending: list[Row] = []
         async with self.db.session() as session:
             repos = Repositories(session)
             store = repos.get(Broadcasts)
@@ -203,8 +188,8 @@ class Broadcaster:
                 await store.stop_schedule(schedule.id)
                 pending = self._stopped(schedule)
                 log.warning("schedule %d stopped: its creator lost the rights", schedule_id)
-            ids = await repos.outbox.add_many(pending)
-        self._hand_over(ids, pending)
+            queued = await enqueue(repos, pending)
+        hand_over(self.deliver, queued)
         log.info("schedule %d ran", schedule_id)
 
     async def _may_still_send(self, repos: Repositories, schedule: BroadcastSchedule) -> bool:
@@ -222,12 +207,12 @@ class Broadcaster:
         targets = schedule.branch_ids.get("ids") or []
         return bool(targets) and not schedule.branch_ids.get("all") and set(targets) <= secretary_of
 
-    def _stopped(self, schedule: BroadcastSchedule) -> list[dict[str, Any]]:
+    def _stopped(self, schedule: BroadcastSchedule) -> list[Row]:
         """Tell the creator, once (the schedule is stopped), why nothing went out."""
         report_to = schedule.template.get("report_to") or {}
         if not report_to:
             return []
-        t = translator(report_to.get("locale"), self.options.default_locale)
+        t = translator(report_to.get("locale"), self.settings.default_locale)
         text = t(
             _(
                 "Scheduled notice {number} was not sent and is stopped: you no longer manage "
@@ -238,13 +223,13 @@ class Broadcaster:
         return [self._row(report_to, text)]
 
     def _due(self, schedule: BroadcastSchedule) -> bool:
-        moment = now() + timedelta(seconds=1)
+        moment = self.clock.now() + timedelta(seconds=1)
         if schedule.run_at is not None:
             return schedule.last_run_at is None and as_utc(schedule.run_at) <= moment
         if schedule.cron is None:
             return False
         after = as_utc(schedule.last_run_at or schedule.created_at)
-        slot = next_run(schedule.cron, self.options.timezone, after)
+        slot = next_run(schedule.cron, self.settings.timezone, after)
         return slot is not None and slot <= moment
 
     # -- the digest ---------------------------------------------------------------------
@@ -299,7 +284,7 @@ class Broadcaster:
                 await self._progress(broadcast.id)
             except Exception:
                 log.exception("broadcast %d: will try again", broadcast.id)
-        if not self.options.quiet_hours.contains(now(), self.options.timezone):
+        if not self.options.quiet_hours.contains(self.clock.now(), self.settings.timezone):
             await self.remind()
 
     async def _expand(self, broadcast_id: int) -> None:
@@ -365,8 +350,8 @@ class Broadcaster:
                 ),
                 count=broadcast.total,
             )
-            ids = await repos.outbox.add_many(pending)
-        self._hand_over(ids, pending)
+            queued = await enqueue(repos, pending)
+        hand_over(self.deliver, queued)
 
     async def _queue(self, broadcast_id: int) -> None:
         """Put queued recipients into the outbox, one chunk per transaction."""
@@ -381,9 +366,9 @@ class Broadcaster:
                     return
                 text = Markup.from_json(broadcast.text)
                 rendered: dict[str, dict[str, Any]] = {}
-                rows = []
+                rows: list[Row] = []
                 for recipient in recipients:
-                    locale = recipient.locale or self.options.default_locale
+                    locale = recipient.locale or self.settings.default_locale
                     if locale not in rendered:
                         message = notice(
                             text,
@@ -391,23 +376,15 @@ class Broadcaster:
                             broadcast.id,
                             broadcast.ack,
                             locale,
-                            self.options.default_locale,
+                            self.settings.default_locale,
                         )
-                        rendered[locale] = {**message.to_json(), "locale": locale, "fold": True}
-                    rows.append(
-                        {
-                            "platform": recipient.platform,
-                            "chat_id": recipient.chat_id,
-                            "direct": recipient.direct,
-                            "user_id": recipient.user_id,
-                            "payload": rendered[locale],
-                        }
-                    )
-                ids = await repos.outbox.add_many(rows)
+                        rendered[locale] = payload(message, locale, fold=True)
+                    rows.append(Row(_address(recipient, recipient.direct), rendered[locale]))
+                queued = await enqueue(repos, rows)
                 await repos.get(Broadcasts).link_outbox(
-                    [(r.id, i) for r, i in zip(recipients, ids, strict=True)]
+                    [(r.id, m.id) for r, m in zip(recipients, queued, strict=True)]
                 )
-            self._hand_over(ids, rows)
+            hand_over(self.deliver, queued)
 
     async def _progress(self, broadcast_id: int) -> None:
         """The halfway message for big broadcasts, and the report once nothing is pending."""
@@ -426,7 +403,7 @@ class Broadcaster:
                     return
                 self._counted[broadcast_id] = moment
             counts = await repos.get(Broadcasts).delivery_counts(broadcast_id)
-            pending: list[dict[str, Any]] = []
+            pending: list[Row] = []
             if counts["pending"]:
                 done = counts["sent"] + counts["unreachable"] + counts["failed"]
                 if (
@@ -445,15 +422,15 @@ class Broadcaster:
                 self._counted.pop(broadcast_id, None)
                 await repos.get(Broadcasts).finish(broadcast_id)
                 pending = await self._report(repos, broadcast, counts)
-            ids = await repos.outbox.add_many(pending)
-        self._hand_over(ids, pending)
+            queued = await enqueue(repos, pending)
+        hand_over(self.deliver, queued)
 
     async def _report(
         self, repos: Repositories, broadcast: Broadcast, counts: dict[str, int]
-    ) -> list[dict[str, Any]]:
+    ) -> list[Row]:
         if not broadcast.report_to:
             return []
-        t = translator(broadcast.report_to.get("locale"), self.options.default_locale)
+        t = translator(broadcast.report_to.get("locale"), self.settings.default_locale)
         headline = (
             _("**{number} sent**: {sent} delivered, {unreachable} unreachable, {failed} failed.")
             if counts["failed"]
@@ -503,10 +480,10 @@ class Broadcaster:
         message: str | Plural,
         count: int | None = None,
         **values: object,
-    ) -> list[dict[str, Any]]:
+    ) -> list[Row]:
         if not broadcast.report_to:
             return []
-        t = translator(broadcast.report_to.get("locale"), self.options.default_locale)
+        t = translator(broadcast.report_to.get("locale"), self.settings.default_locale)
         return [
             self._row(
                 broadcast.report_to,
@@ -515,26 +492,12 @@ class Broadcaster:
         ]
 
     @staticmethod
-    def _row(report_to: dict[str, Any], text: Markup) -> dict[str, Any]:
-        return {
-            "platform": report_to["platform"],
-            "chat_id": report_to["chat_id"],
-            "direct": report_to["direct"],
-            "user_id": report_to["user_id"],
-            "payload": {**Outgoing(text).to_json(), "locale": report_to.get("locale")},
-        }
-
-    def _hand_over(self, ids: list[int], rows: list[dict[str, Any]]) -> None:
-        """After the commit: delivery gets the new rows (on a crash, it finds them on start)."""
-        if ids:
-            self.deliver(
-                [
-                    PendingMessage(
-                        i, r["platform"], r["chat_id"], r["direct"], r["user_id"], r["payload"], 0
-                    )
-                    for i, r in zip(ids, rows, strict=True)
-                ]
-            )
+    def _row(report_to: dict[str, Any], text: Markup) -> Row:
+        """A message to whoever a broadcast or schedule reports to."""
+        address = Address(
+            report_to["platform"], report_to["chat_id"], report_to["direct"], report_to["user_id"]
+        )
+        return Row(address, payload(Outgoing(text), report_to.get("locale")))
 
     # -- reminders ----------------------------------------------------------------------
 
@@ -545,11 +508,11 @@ class Broadcaster:
         members is spread over several ticks, and each tick looks at the quiet hours again, so
         a long round cannot spill into them. A round is complete when a call finds fewer
         members left than it may take."""
-        before = now() - self.options.reminder_interval
+        before = self.clock.now() - self.options.reminder_interval
         budget = self.options.chunk
         async with self.db.session() as session:
             repos = Repositories(session)
-            rows: list[dict[str, Any]] = []
+            rows: list[Row] = []
             for broadcast in await repos.get(Broadcasts).due_reminders(
                 before, self.options.reminder_max
             ):
@@ -558,39 +521,37 @@ class Broadcaster:
                 )
                 rendered: dict[str, dict[str, Any]] = {}
                 for recipient in waiting:
-                    locale = recipient.locale or self.options.default_locale
+                    locale = recipient.locale or self.settings.default_locale
                     if locale not in rendered:
                         rendered[locale] = self._nudge(broadcast, locale)
-                    rows.append(
-                        {
-                            "platform": recipient.platform,
-                            "chat_id": recipient.chat_id,
-                            "direct": True,
-                            "user_id": recipient.user_id,
-                            "payload": rendered[locale],
-                        }
-                    )
+                    rows.append(Row(_address(recipient, True), rendered[locale]))
                 await repos.get(Broadcasts).nudged([r.id for r in waiting])
                 budget -= len(waiting)
                 if budget <= 0:
                     break  # this round may have more members: the next tick goes on
                 await repos.get(Broadcasts).reminded(broadcast.id)
-            ids = await repos.outbox.add_many(rows)
-        self._hand_over(ids, rows)
+            queued = await enqueue(repos, rows)
+        hand_over(self.deliver, queued)
 
     def _nudge(self, broadcast: Broadcast, locale: str) -> dict[str, Any]:
         """A reminder's payload in one language (rendered once per language and round)."""
-        t = translator(locale, self.options.default_locale)
+        t = translator(locale, self.settings.default_locale)
         message = notice(
             Markup.from_json(broadcast.text),
             broadcast.category,
             broadcast.id,
             True,
             locale,
-            self.options.default_locale,
+            self.settings.default_locale,
         )
         nudge = Outgoing(
             Markup.join([t(_("Reminder: please confirm you have read this.")), message.text]),
             message.choices,
         )
-        return {**nudge.to_json(), "locale": locale, "fold": True}
+        return payload(nudge, locale, fold=True)
+
+
+def _address(recipient: BroadcastRecipient, direct: bool) -> Address:
+    """A recipient queued or nudged has a chat (one without is never either)."""
+    assert recipient.platform is not None and recipient.chat_id is not None
+    return Address(recipient.platform, recipient.chat_id, direct, recipient.user_id)

@@ -12,9 +12,9 @@ from bot.markup import Markup
 from bot.numbers import SCHEDULE
 from bot.timetable import next_run
 from dialogs.broadcast.schedule_words import schedule_words
+from store.broadcast_tables import BroadcastSchedule
 from store.broadcasts import Broadcasts
-from store.clock import as_utc, now
-from store.models import BroadcastSchedule
+from store.clock import as_utc
 
 router = Router()
 
@@ -41,7 +41,7 @@ async def schedules(ctx: Context) -> None:
     for schedule in rows:
         upcoming = schedule.run_at
         if schedule.cron:
-            upcoming = next_run(schedule.cron, ctx.settings.timezone, now())
+            upcoming = next_run(schedule.cron, ctx.settings.timezone, ctx.clock.now())
         first = opening(Markup.from_json(schedule.template["text"]).plain())
         lines.append(
             ctx.t(

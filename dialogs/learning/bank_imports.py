@@ -15,11 +15,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from bot.i18n import Translator, _, _n, translator
 from bot.markup import Markup
-from bot.messages import Outgoing
+from bot.messages import Address, Outgoing
+from bot.outbox import Row, enqueue, hand_over, payload
 from bot.timetable import Timetable
 from store.bank_jobs import BankJobs, Claimed
 from store.banks import LIMITS, Bank, Limits
@@ -158,24 +158,7 @@ class BankImports:
                 t = translator(upload.locale, self.default_locale)
                 lines = [*lines, *imported(t, bank, done)]
             await repos.get(BankJobs).finish(job.id, status)
-            row: dict[str, Any] = {
-                "platform": upload.platform,
-                "chat_id": upload.chat_id,
-                "direct": True,
-                "user_id": upload.user_id,
-                "payload": {**Outgoing(Markup.join(lines)).to_json(), "locale": upload.locale},
-            }
-            (row_id,) = await repos.outbox.add_many([row])
-        self.deliver(
-            [
-                PendingMessage(
-                    row_id,
-                    row["platform"],
-                    row["chat_id"],
-                    True,
-                    row["user_id"],
-                    row["payload"],
-                    0,
-                )
-            ]
-        )
+            address = Address(upload.platform, upload.chat_id, True, upload.user_id)
+            answer = payload(Outgoing(Markup.join(lines)), upload.locale)
+            queued = await enqueue(repos, [Row(address, answer)])
+        hand_over(self.deliver, queued)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from bot.commands import Where
 from bot.context import Context
 from bot.i18n import _
@@ -11,14 +9,14 @@ from bot.identity import Role
 from bot.markup import Markup
 from dialogs.learning.common import learner, no_questions, router
 from dialogs.learning.config import LearningConfig
-from dialogs.learning.runs import QuestionRun
+from dialogs.learning.runs import QuestionRun, RunArguments
 from store.learning import Learning
 
 CHALLENGE_LENGTH = 50
 """Questions drawn for one run; a perfect run ends there."""
 
 
-class Challenge(QuestionRun):
+class Challenge(QuestionRun[RunArguments]):
     name = "challenge"
     mode = "challenge"
     per_answer = "challenge_correct"
@@ -29,10 +27,9 @@ class Challenge(QuestionRun):
     def stop_after(self, correct: bool) -> bool:
         return not correct
 
-    async def begin(self, ctx: Context, **arguments: Any) -> None:
-        await self.start_run(
-            ctx, arguments["ids"], [ctx.t(_("**Challenge**: how far can you go without a miss?"))]
-        )
+    async def setup(self, ctx: Context, arguments: RunArguments) -> None:
+        await super().setup(ctx, arguments)
+        self.said.append(ctx.t(_("**Challenge**: how far can you go without a miss?")))
 
     async def conclude(self, ctx: Context, lines: list[Markup]) -> None:
         run = self.data["right"]
@@ -56,4 +53,4 @@ async def challenge(ctx: Context) -> None:
     if not ids:
         no_questions(ctx)
         return
-    await ctx.start(Challenge, ids=ids)
+    await Challenge.start(ctx, RunArguments(ids))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from bot.config import Config
@@ -32,8 +33,8 @@ def _arguments(parser: argparse.ArgumentParser, common: argparse.ArgumentParser)
     )
 
 
-async def _bank_import(config: Config, bank: banks.Bank) -> Imported:
-    db = Database(config.database_url)
+async def _bank_import(database: Callable[[], Database], bank: banks.Bank) -> Imported:
+    db = database()
     try:
         await db.upgrade()
         async with db.session() as session:
@@ -49,7 +50,9 @@ never reads an English error next to a Chinese summary. The config's ``default_l
 chat's language, not the terminal's."""
 
 
-def bank_import(config: Config, file: Path, name: str | None, skip_bad: bool) -> int:
+def bank_import(
+    database: Callable[[], Database], file: Path, name: str | None, skip_bad: bool
+) -> int:
     """Validate everything first; a file with errors imports nothing unless ``--skip-bad``,
     and a file of which nothing could be read is a failure with or without it. The CLI
     imports into the organisation's banks, parsed in the same fenced child process as a file
@@ -90,7 +93,7 @@ def bank_import(config: Config, file: Path, name: str | None, skip_bad: bool) ->
             file=sys.stderr,
         )
         return 1
-    done = asyncio.run(_bank_import(config, bank))
+    done = asyncio.run(_bank_import(database, bank))
     counts = [
         say(_n("{count} question added", "{count} questions added"), done.added),
         say(_n("{count} updated", "{count} updated"), done.updated),
@@ -112,8 +115,8 @@ def bank_import(config: Config, file: Path, name: str | None, skip_bad: bool) ->
     return 0
 
 
-def _run(config: Config, args: argparse.Namespace) -> int:
-    return bank_import(config, args.file, args.bank, args.skip_bad)
+def _run(config: Config, args: argparse.Namespace, database: Callable[[], Database]) -> int:
+    return bank_import(database, args.file, args.bank, args.skip_bad)
 
 
 BANK_IMPORT = CliCommand("bank", "question banks", _arguments, _run)

@@ -10,7 +10,6 @@ from bot.context import Context
 from bot.i18n import _
 from bot.identity import Role
 from dialogs.learning.config import LearningConfig
-from store.clock import now
 from store.learning import Learning
 
 router = Router()
@@ -20,7 +19,7 @@ BAR_FULL, BAR_EMPTY = "▰", "▱"
 
 def today(ctx: Context) -> date:
     """The organisation's local date: daily caps and streaks turn over at local midnight."""
-    return now().astimezone(ZoneInfo(ctx.settings.timezone)).date()
+    return ctx.clock.now().astimezone(ZoneInfo(ctx.settings.timezone)).date()
 
 
 def local_midnight(ctx: Context, day: date) -> datetime:

@@ -19,19 +19,19 @@ from __future__ import annotations
 
 import random
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
-from bot.commands import Where, Word
+from bot.commands import Int, Where
 from bot.context import Context
-from bot.conversation import Dialog
+from bot.conversation import Dialog, answers
 from bot.i18n import _, _n
 from bot.identity import Role
 from bot.markup import Markup
 from bot.messages import Choice
 from dialogs.learning.common import award, no_questions, router, today
 from dialogs.learning.config import LearningConfig
-from dialogs.learning.runs import GRACE, LETTERS, TRUTH, shown_option
-from store.clock import now
+from dialogs.learning.runs import GRACE, LETTERS, TRUTH, RunArguments, shown_option
 from store.learning import Card, Learning
 
 MAX_SCORE = 1000
@@ -45,47 +45,63 @@ def speed_score(elapsed: float, seconds: float) -> int:
     return round(MAX_SCORE * (1 - share / 2))
 
 
-class GroupRound(Dialog):
+class GroupRound(Dialog["GroupRound.Arguments"]):
+    """One state, ``asking``, entered again for each question when the last one's time is up."""
+
+    @dataclass(frozen=True, slots=True)
+    class Arguments(RunArguments):
+        branch_id: int
+        """The room's branch: its members are scored."""
+        branch: str
+
     name = "group_round"
     slot = "round"
     room = True
     states = ["asking"]
-    initial = "asking"
 
-    async def begin(self, ctx: Context, **arguments: Any) -> None:
-        cards = await ctx.store.get(Learning).cards(0, arguments["ids"])
+    def __init__(self, data: dict[str, Any] | None = None, state: str | None = None) -> None:
+        super().__init__(data, state)
+        self.said: list[Markup] = []
+        """What goes out above the next question: the round's introduction."""
+
+    async def setup(self, ctx: Context, arguments: GroupRound.Arguments) -> None:
+        cards = await ctx.store.get(Learning).cards(0, arguments.ids)
         self.data.update(
             cards=[c.to_json() for c in cards],
             ids=[c.id for c in cards],
             at=0,
             nonce=secrets.token_hex(8),
             seconds=ctx.settings.section(LearningConfig).group_seconds,
-            branch=arguments["branch_id"],
-            branch_name=arguments["branch"],
+            branch=arguments.branch_id,
+            branch_name=arguments.branch,
             scores={},
             names={},
         )
-        intro = ctx.t(
-            _n(
-                "**Group quiz**: {count} question for everyone in {branch}. Right and fast wins!",
-                "**Group quiz**: {count} questions for everyone in {branch}. Right and fast wins!",
-            ),
-            count=len(cards),
-            branch=arguments["branch"],
+        self.said.append(
+            ctx.t(
+                _n(
+                    "**Group quiz**: {count} question for everyone in {branch}. "
+                    "Right and fast wins!",
+                    "**Group quiz**: {count} questions for everyone in {branch}. "
+                    "Right and fast wins!",
+                ),
+                count=len(cards),
+                branch=arguments.branch,
+            )
         )
-        await self.ask(ctx, [intro])
 
     def question(self) -> Card:
         return Card.from_json(self.data["cards"][self.data["at"]])
 
-    async def ask(self, ctx: Context, lines: list[Markup]) -> None:
+    async def on_enter_asking(self, ctx: Context) -> None:
         question = self.question()
         order = list(range(len(question.options)))
         if question.kind != "truefalse":
             random.shuffle(order)
         seconds: float = self.data["seconds"]
-        started = now().timestamp()
+        started = ctx.clock.now().timestamp()
         self.data.update(order=order, asked=started, until=started + seconds, answered={})
+        lines, self.said = self.said, []
         total = len(self.data["ids"])
         lines.append(
             ctx.t(_("**Question {number}/{total}**"), number=self.data["at"] + 1, total=total)
@@ -108,8 +124,9 @@ class GroupRound(Dialog):
         )
         self.expire_in(seconds)
 
-    async def on_choice(self, ctx: Context, payload: str) -> None:
-        self.expire_in(max(0.1, self.data["until"] - now().timestamp()))
+    @answers("asking")
+    async def answered(self, ctx: Context, payload: str) -> None:
+        self.expire_in(max(0.1, self.data["until"] - ctx.clock.now().timestamp()))
         order: list[int] = self.data["order"]
         index = int(payload[1:]) if payload[:1] == "a" and payload[1:].isdecimal() else -1
         question = self.question()
@@ -181,9 +198,10 @@ class GroupRound(Dialog):
         if ctx.capabilities.can_open_dm or ctx.event.platform in ctx.who.direct_chats:
             ctx.reply_direct(message, **values)
 
-    async def on_text(self, ctx: Context, text: str) -> None:
+    @answers("asking", text=True)
+    async def chatter(self, ctx: Context, text: str) -> None:
         """Room chatter during a round is not for the bot."""
-        self.expire_in(max(0.1, self.data["until"] - now().timestamp()))
+        self.expire_in(max(0.1, self.data["until"] - ctx.clock.now().timestamp()))
 
     async def on_timeout(self, ctx: Context) -> None:
         question = self.question()
@@ -214,7 +232,7 @@ class GroupRound(Dialog):
         self.data["at"] += 1
         if self.data["at"] < len(self.data["ids"]):
             ctx.reply(Markup.join(lines))
-            await self.ask(ctx, [])
+            await self.enter(ctx, "asking")
             return
         self.podium(ctx, lines)
 
@@ -251,9 +269,17 @@ class GroupRound(Dialog):
     summary=_("run a quiz for everyone in this room"),
     role=Role.SECRETARY,
     where=Where.GROUP,
-    args=[Word("count", _("number"), optional=True)],
+    args=[
+        Int(
+            "count",
+            _("number"),
+            optional=True,
+            maximum=20,
+            invalid=_("Give a number of questions from 1 to 20."),
+        )
+    ],
 )
-async def quiz_group(ctx: Context, count: str | None) -> None:
+async def quiz_group(ctx: Context, count: int | None) -> None:
     room = await ctx.store.rooms.by_chat(ctx.event.platform, ctx.event.chat.id)
     if room is None:
         ctx.reply(_("This room is not bound to a branch."))
@@ -263,21 +289,17 @@ async def quiz_group(ctx: Context, count: str | None) -> None:
         ctx.reply(_("Only the secretaries of this room's branch and admins can start a round."))
         return
     limit = ctx.settings.section(LearningConfig).group_questions
-    wanted = int(count) if count and count.isdecimal() and len(count) < 3 else None
-    if count is not None and (wanted is None or not 1 <= wanted <= 20):
-        ctx.reply(_("Give a number of questions from 1 to 20."))
-        return
     if ctx.in_room(GroupRound.slot):
         ctx.reply(_("A round is already running in this room."))
         return
     # The room's branch, not the secretary's (an admin may start it): its members answer.
     ids = await ctx.store.get(Learning).sample(
-        branch.id, wanted or limit, kinds=("single", "truefalse")
+        branch.id, count or limit, kinds=("single", "truefalse")
     )
     if not ids:
         no_questions(ctx)
         return
-    await ctx.start(GroupRound, ids=ids, branch=branch.name, branch_id=branch.id)
+    await GroupRound.start(ctx, GroupRound.Arguments(ids, branch.id, branch.name))
 
 
 @router.command(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from typing import Any
+from dataclasses import dataclass
 
 import segno
 
@@ -14,25 +14,33 @@ from bot.identity import Role
 from bot.markup import Markup
 from bot.messages import Choice, Image
 from dialogs.learning.common import award, learner, router
-from dialogs.learning.runs import QuestionRun
+from dialogs.learning.runs import QuestionRun, RunArguments
 from store.learning import Learning
-from store.models import Lesson
+from store.learning_tables import Lesson
 
 DEEP_LINK_PREFIX = "lesson_"
 
 
-class LessonRun(QuestionRun):
+class LessonRun(QuestionRun["LessonRun.Arguments"]):
     """Shows the lesson, waits for "Start the quiz", then asks its questions."""
+
+    @dataclass(frozen=True, slots=True)
+    class Arguments(RunArguments):
+        lesson: Lesson
 
     name = "lesson"
     mode = "lesson"
     initial = "reading"
+    lesson: Lesson
+    """The lesson shown, while the run starts (only its key and title are stored)."""
 
-    async def begin(self, ctx: Context, **arguments: Any) -> None:
-        lesson: Lesson = arguments["lesson"]
-        ids: list[int] = arguments["ids"]
-        await self.load(ctx, ids)
-        self.data.update(lesson=lesson.key, title=lesson.title)
+    async def setup(self, ctx: Context, arguments: LessonRun.Arguments) -> None:
+        await super().setup(ctx, arguments)
+        self.lesson = arguments.lesson
+        self.data.update(lesson=arguments.lesson.key, title=arguments.lesson.title)
+
+    async def on_enter_reading(self, ctx: Context) -> None:
+        lesson = self.lesson
         lines = [Markup.format("**{title}**", title=lesson.title), Markup.literal(lesson.text)]
         if lesson.link:
             lines.append(Markup.format("[{link}]({link})", link=lesson.link))
@@ -60,7 +68,7 @@ async def open_lesson(ctx: Context, key: str) -> None:
         ctx.reply(_("There is no lesson {id}. /lessons lists them."), id=key)
         return
     ids = await ctx.store.get(Learning).sample(ctx.who.branch_id, lesson.questions, lesson.category)
-    await ctx.start(LessonRun, lesson=lesson, ids=ids)
+    await LessonRun.start(ctx, LessonRun.Arguments(ids, lesson))
 
 
 def qr_png(text: str) -> bytes:
@@ -101,8 +109,7 @@ async def lesson(ctx: Context, id: str, qr: str | None) -> None:
     if found is None:
         ctx.reply(_("There is no lesson {id}. /lessons lists them."), id=id)
         return
-    link = ctx.capabilities.deep_link
-    target = link.replace("{payload}", DEEP_LINK_PREFIX + found.key) if link else f"/lesson {id}"
+    target = ctx.capabilities.deep_link_for(DEEP_LINK_PREFIX + found.key) or f"/lesson {id}"
     ctx.reply(
         _("QR code for the lesson **{title}**: {target}"),
         title=found.title,
@@ -111,6 +118,7 @@ async def lesson(ctx: Context, id: str, qr: str | None) -> None:
     )
 
 
+@router.start_payload(DEEP_LINK_PREFIX)
 async def start_from_link(ctx: Context, key: str) -> None:
     """A poster's link reaches anyone who scans it: only members get the lesson (and a
     learning record); a guest is told how to join first."""
@@ -123,6 +131,3 @@ async def start_from_link(ctx: Context, key: str) -> None:
         )
         return
     await open_lesson(ctx, key)
-
-
-router.start_payloads[DEEP_LINK_PREFIX] = start_from_link

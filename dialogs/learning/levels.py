@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from itertools import pairwise
-from typing import Any
 
-from bot.commands import Where, Word
+from bot.commands import Int, Where
 from bot.context import Context
 from bot.i18n import _
 from bot.identity import Role
 from bot.markup import Markup
 from dialogs.learning.common import award, bar, learner, router, stars
-from dialogs.learning.runs import QuestionRun
+from dialogs.learning.runs import QuestionRun, RunArguments
 from store.learning import Learning
-from store.models import Level
+from store.learning_tables import Level
+
+MAX_LEVEL = 99_999
+"""The highest level number ``/level`` reads (banks number levels 1, 2, 3, …)."""
+NO_SUCH_LEVEL = _("There is no level {number}. /levels shows them all.")
 
 
 def star_count(score: int, pass_mark: int) -> int:
@@ -38,19 +42,28 @@ def unlocked(levels: list[Level], records: dict[str, int]) -> int:
     return highest
 
 
-class LevelRun(QuestionRun):
+class LevelRun(QuestionRun["LevelRun.Arguments"]):
+    @dataclass(frozen=True, slots=True)
+    class Arguments(RunArguments):
+        number: int
+        title: str
+        pass_mark: int
+        """The score (in %) that earns the first star."""
+
     name = "level"
     mode = "level"
 
-    async def begin(self, ctx: Context, **arguments: Any) -> None:
-        self.data.update(level=arguments["number"], pass_mark=arguments["pass_mark"])
-        title = ctx.t(
-            _("**Level {number}: {title}** — pass with {mark}%"),
-            number=arguments["number"],
-            title=arguments["title"],
-            mark=arguments["pass_mark"],
+    async def setup(self, ctx: Context, arguments: LevelRun.Arguments) -> None:
+        self.data.update(level=arguments.number, pass_mark=arguments.pass_mark)
+        await super().setup(ctx, arguments)
+        self.said.append(
+            ctx.t(
+                _("**Level {number}: {title}** — pass with {mark}%"),
+                number=arguments.number,
+                title=arguments.title,
+                mark=arguments.pass_mark,
+            )
         )
-        await self.start_run(ctx, arguments["ids"], [title])
 
     async def conclude(self, ctx: Context, lines: list[Markup]) -> None:
         right, total = self.data["right"], len(self.data["ids"])
@@ -119,14 +132,13 @@ async def show_levels(ctx: Context) -> None:
     summary=_("play a level"),
     role=Role.MEMBER,
     where=Where.DIRECT,
-    args=[Word("number", _("level number"))],
+    args=[Int("number", _("level number"), maximum=MAX_LEVEL, invalid=NO_SUCH_LEVEL)],
 )
-async def play_level(ctx: Context, number: str) -> None:
+async def play_level(ctx: Context, number: int) -> None:
     levels, records = await level_lines(ctx, await learner(ctx))
-    wanted = int(number) if number.isdecimal() and len(number) < 6 else 0
-    level = next((lv for lv in levels if lv.number == wanted), None)
+    level = next((lv for lv in levels if lv.number == number), None)
     if level is None:
-        ctx.reply(_("There is no level {number}. /levels shows them all."), number=number)
+        ctx.reply(NO_SUCH_LEVEL, number=number)
         return
     if level.number > unlocked(levels, records):
         ctx.reply(
@@ -139,6 +151,4 @@ async def play_level(ctx: Context, number: str) -> None:
     if not ids:
         ctx.reply(_("Level {number} has no questions yet."), number=level.number)
         return
-    await ctx.start(
-        LevelRun, ids=ids, number=level.number, title=level.title, pass_mark=level.pass_mark
-    )
+    await LevelRun.start(ctx, LevelRun.Arguments(ids, level.number, level.title, level.pass_mark))

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from bot.commands import Where
 from bot.context import Context
@@ -12,18 +12,24 @@ from bot.identity import Role
 from bot.markup import Markup
 from dialogs.learning.common import award, bar, learner, no_questions, router, today
 from dialogs.learning.config import LearningConfig
-from dialogs.learning.runs import QuestionRun
+from dialogs.learning.runs import QuestionRun, RunArguments
 from store.learning import Learning, streak_of
 
 
-class DailyQuiz(QuestionRun):
+class DailyQuiz(QuestionRun["DailyQuiz.Arguments"]):
+    @dataclass(frozen=True, slots=True)
+    class Arguments(RunArguments):
+        streak: int
+        """Days in a row the member did the quiz, up to yesterday."""
+
     name = "daily_quiz"
     mode = "quiz"
     per_answer = "quiz_correct"
 
-    async def begin(self, ctx: Context, **arguments: Any) -> None:
-        self.data["streak_before"] = arguments["streak"]
-        await self.start_run(ctx, arguments["ids"], [ctx.t(_("**Today's quiz**"))])
+    async def setup(self, ctx: Context, arguments: DailyQuiz.Arguments) -> None:
+        self.data["streak_before"] = arguments.streak
+        await super().setup(ctx, arguments)
+        self.said.append(ctx.t(_("**Today's quiz**")))
 
     async def conclude(self, ctx: Context, lines: list[Markup]) -> None:
         member = await learner(ctx)
@@ -66,4 +72,4 @@ async def quiz(ctx: Context) -> None:
     if not ids:
         no_questions(ctx)
         return
-    await ctx.start(DailyQuiz, ids=ids, streak=streak_of(days, day))
+    await DailyQuiz.start(ctx, DailyQuiz.Arguments(ids, streak_of(days, day)))

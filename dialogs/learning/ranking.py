@@ -11,7 +11,7 @@ from bot.i18n import _, _n
 from bot.identity import Role
 from bot.markup import Markup
 from bot.messages import Image
-from dialogs.learning.chart import bar_chart
+from dialogs.learning.chart import learning_chart
 from dialogs.learning.common import bar, local_midnight, period_start, router, today
 from store.learning import BranchActivity, CategoryAccuracy, Learning
 
@@ -119,6 +119,7 @@ async def rank(ctx: Context, period: str) -> None:
     ctx.reply(Markup.join(lines))
 
 
+@router.profile_section
 async def learning_profile(ctx: Context) -> list[Markup]:
     """Points, streak and level progress for ``/me``."""
     if ctx.who.member_id is None:
@@ -148,9 +149,6 @@ async def learning_profile(ctx: Context) -> list[Markup]:
             )
         )
     return lines
-
-
-router.profile_sections.append(learning_profile)
 
 
 def by_size(activity: list[BranchActivity]) -> list[BranchActivity]:
@@ -211,9 +209,9 @@ async def stats_learning(ctx: Context) -> None:
     weakest = await ctx.store.get(Learning).weakest_categories(since, WEAKEST_SHOWN)
     legend = ctx.t(
         _(
-            "Chart: each pair of bars is numbered like the list above and each bar shows its "
-            "percentage; blue = took part, green = right answers; the scale on the left marks "
-            "0% to 100%."
+            "Chart: each pair of bars is numbered and named like the list above and each bar "
+            "shows its percentage; blue = took part, green = right answers; the scale below "
+            "marks 0% to 100%."
         )
     )
     lines = [ctx.t(_("**Learning this week**"))]
@@ -229,5 +227,5 @@ async def stats_learning(ctx: Context) -> None:
     if len(charted) < len(activity):
         lines.append(chart_note(ctx, len(charted)))
     lines.append(legend)
-    chart = bar_chart([(b.participation, b.accuracy) for b in charted])
+    chart = learning_chart(ctx, charted)
     ctx.reply(Markup.join(lines), image=Image("image/png", chart))

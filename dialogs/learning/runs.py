@@ -20,17 +20,19 @@ from __future__ import annotations
 import random
 import secrets
 import string
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from typing_extensions import TypeVar
+
 from bot.context import Context
-from bot.conversation import Dialog
+from bot.conversation import Dialog, answers
 from bot.i18n import _
 from bot.markup import Markup
 from bot.messages import Choice
 from dialogs.learning.common import award, learner, today
 from dialogs.learning.config import LearningConfig
 from store.banks import normalize
-from store.clock import now
 from store.learning import Card, Learning
 
 LETTERS = string.ascii_uppercase
@@ -48,8 +50,22 @@ def shown_option(ctx: Context, question: Card, order: list[int], option: int) ->
     return f"{LETTERS[order.index(option)]}. {question.options[option]}"
 
 
-class QuestionRun(Dialog):
-    """Asks ``data["ids"]`` one by one; subclasses say what a run is worth and how it ends."""
+@dataclass(frozen=True, slots=True)
+class RunArguments:
+    """What every run starts with; a mode's ``Arguments`` add to it."""
+
+    ids: list[int]
+    """The questions, in the order they are asked."""
+
+
+R = TypeVar("R", bound=RunArguments, default=RunArguments)
+
+
+class QuestionRun(Dialog[R]):
+    """Asks ``data["ids"]`` one by one; subclasses say what a run is worth and how it ends.
+
+    ``reading`` (a lesson's text, until "Start the quiz") --go--> ``asking``, entered again for
+    each question until the last is settled."""
 
     states = ["reading", "asking"]
     transitions = [{"trigger": "go", "source": "reading", "dest": "asking"}]
@@ -69,6 +85,14 @@ class QuestionRun(Dialog):
         """The run is over: add the summary to ``lines`` and record results."""
         raise NotImplementedError
 
+    def __init__(self, data: dict[str, Any] | None = None, state: str | None = None) -> None:
+        super().__init__(data, state)
+        self.said: list[Markup] = []
+        """What goes out above the next question: the run's title, the last answer's verdict."""
+
+    async def setup(self, ctx: Context, arguments: R) -> None:
+        await self.load(ctx, arguments.ids)
+
     # -- asking -----------------------------------------------------------------------------
 
     async def load(self, ctx: Context, ids: list[int]) -> None:
@@ -85,23 +109,19 @@ class QuestionRun(Dialog):
             day=day.isoformat(),  # the local day the run began (the daily quiz's day)
         )
 
-    async def start_run(self, ctx: Context, ids: list[int], lines: list[Markup]) -> None:
-        await self.load(ctx, ids)
-        await self.ask(ctx, lines)
-
     def current(self) -> Card:
         return Card.from_json(self.data["cards"][self.data["at"]])
 
-    async def ask(self, ctx: Context, lines: list[Markup]) -> None:
+    async def on_enter_asking(self, ctx: Context) -> None:
         question = self.current()
         order = list(range(len(question.options)))
         if question.kind != "truefalse":
             random.shuffle(order)
         seconds = self.seconds(ctx)
-        asked = now().timestamp()
+        asked = ctx.clock.now().timestamp()
         self.data.update(order=order, picked=[], asked=asked, until=asked + seconds)
-        self.data.pop("_choices", None)
-        lines.append(self.render(ctx, question, order, seconds))
+        self.choices = None
+        lines, self.said = [*self.said, self.render(ctx, question, order, seconds)], []
         ctx.reply(Markup.join(lines), choices=self.buttons(ctx, question, order))
         self.expire_in(seconds)
 
@@ -141,12 +161,17 @@ class QuestionRun(Dialog):
 
     # -- answering --------------------------------------------------------------------------
 
-    async def on_choice(self, ctx: Context, payload: str) -> None:
-        if self.state == "reading":
-            if payload == "go":
-                self.trigger("go")
-                await self.ask(ctx, [])
-            return
+    @answers("reading")
+    async def pressed_start(self, ctx: Context, payload: str) -> None:
+        if payload == "go":
+            await self.fire(ctx, "go")
+
+    @answers("reading", text=True)
+    async def typed_while_reading(self, ctx: Context, text: str) -> None:
+        ctx.reply(_("Press the button to start the quiz, or send /cancel."))
+
+    @answers("asking")
+    async def chose(self, ctx: Context, payload: str) -> None:
         question = self.current()
         if self.late(ctx):
             await self.settle(ctx, question, None, late=True)
@@ -168,14 +193,12 @@ class QuestionRun(Dialog):
                 letters=chosen,
                 choices=self.buttons(ctx, question, order),
             )
-            self.expire_in(max(1.0, self.data["until"] - now().timestamp()))
+            self.expire_in(max(1.0, self.data["until"] - ctx.clock.now().timestamp()))
             return
         await self.settle(ctx, question, [order[index]])
 
-    async def on_text(self, ctx: Context, text: str) -> None:
-        if self.state == "reading":
-            ctx.reply(_("Press the button to start the quiz, or send /cancel."))
-            return
+    @answers("asking", text=True)
+    async def typed(self, ctx: Context, text: str) -> None:
         if ctx.event.received_at < self.data.get("asked", 0.0):
             ctx.reply(_("That answer was for the previous question; it was not counted."))
             return
@@ -216,11 +239,11 @@ class QuestionRun(Dialog):
         return ctx.event.received_at > until + GRACE
 
     async def on_timeout(self, ctx: Context) -> None:
+        """A lesson left unread ends quietly; a question unanswered counts as wrong."""
         if self.state == "reading":
             self.finish()
             return
-        question = self.current()
-        await self.settle(ctx, question, None)
+        await self.settle(ctx, self.current(), None)
 
     async def settle(
         self,
@@ -265,7 +288,8 @@ class QuestionRun(Dialog):
         if self.stop_after(correct):
             self.data["ids"] = self.data["ids"][: self.data["at"] + 1]
             self.data["cards"] = self.data["cards"][: self.data["at"] + 1]
-        await self.next_or_end(ctx, lines)
+        self.data["at"] += 1
+        await self.proceed(ctx, lines)
 
     def answer_text(self, ctx: Context, question: Card) -> str:
         if question.kind == "fill":
@@ -280,15 +304,13 @@ class QuestionRun(Dialog):
             return [] if correct or not notes or not notes[0] else [notes[0]]
         return [notes[i] for i in chosen or [] if i < len(notes) and notes[i]]
 
-    async def next_or_end(self, ctx: Context, lines: list[Markup]) -> None:
-        self.data["at"] += 1
-        await self.proceed(ctx, lines)
-
     async def proceed(self, ctx: Context, lines: list[Markup]) -> None:
+        """The next question, with ``lines`` above it; or, after the last, the summary."""
         if self.data["at"] < len(self.data["ids"]):
-            await self.ask(ctx, lines)
+            self.said = lines
+            await self.enter(ctx, "asking")
             return
-        self.data.pop("_choices", None)
+        self.choices = None
         await self.conclude(ctx, lines)
         if lines:
             ctx.reply(Markup.join(lines))

@@ -4,22 +4,20 @@ quiet hours, stopped by the acknowledgement. The clock is moved by moving the st
 from __future__ import annotations
 
 import dataclasses
-from datetime import timedelta
 
 from sqlalchemy import update
 
 from adapters.memory import MemoryAdapter
-from bot.app import BranchBot
 from bot.markup import Markup
-from bot.messages import Address, Capabilities, Choice, Outgoing, Unreachable
+from bot.messages import Address, Capabilities, Choice, Outgoing, Refusal, Unreachable
 from bot.timetable import QuietHours
 from dialogs.broadcast.fanout import Broadcaster
-from store.clock import now
-from store.models import Broadcast, Identity
+from store.broadcast_tables import Broadcast
+from store.clock import ManualClock
+from store.models import Identity
 from store.repos import Repositories
-from tests.broadcast.conftest import broadcast, organisation
-from tests.conftest import BotFactory, settle
-from tests.helpers import ask, code_in
+from tests.support.broadcasts import broadcast, organisation
+from tests.support.chat import BotFactory, ask, code_in, settle
 
 
 def texts_to(adapter: MemoryAdapter, user: str, since: int = 0) -> list[str]:
@@ -28,27 +26,14 @@ def texts_to(adapter: MemoryAdapter, user: str, since: int = 0) -> list[str]:
     ]
 
 
-async def age(bot: BranchBot, broadcast_id: int, hours: float) -> None:
-    """Move the broadcast's sending (and last nudge) ``hours`` into the past."""
-    moment = now() - timedelta(hours=hours)
-    async with bot.db.session() as session:
-        await session.execute(
-            update(Broadcast).where(Broadcast.id == broadcast_id).values(finished_at=moment)
-        )
-        await session.execute(
-            update(Broadcast)
-            .where(Broadcast.id == broadcast_id, Broadcast.reminded_at.is_not(None))
-            .values(reminded_at=moment)
-        )
-
-
 async def test_reminders_until_acknowledged_or_maximum(make_bot: BotFactory) -> None:
-    bot, adapter = await make_bot()
+    clock = ManualClock()
+    bot, adapter = await make_bot(clock=clock)
     bot.worker(Broadcaster).options = dataclasses.replace(
         bot.worker(Broadcaster).options, quiet_hours=QuietHours()
     )
     await organisation(bot, adapter)
-    number = await broadcast(bot)
+    await broadcast(bot)
     mei = next(
         s
         for s in adapter.sent
@@ -62,7 +47,7 @@ async def test_reminders_until_acknowledged_or_maximum(make_bot: BotFactory) -> 
     await settle(bot)
     assert len(adapter.sent) == start, "the interval has not passed yet"
 
-    await age(bot, number, 25)
+    clock.advance(hours=25)  # the reminder interval passes
     await bot.worker(Broadcaster).remind()
     await settle(bot)
     assert [t for t in texts_to(adapter, "kai", start) if "Reminder" in t]
@@ -73,27 +58,28 @@ async def test_reminders_until_acknowledged_or_maximum(make_bot: BotFactory) -> 
     kai = next(s for s in adapter.sent[start:] if s.address.chat_id == "dm-kai")
     assert "recorded" in await ask(bot, adapter, "kai", choice=kai.message.choices[0][0].payload)
     second = len(adapter.sent)
-    await age(bot, number, 25)
+    clock.advance(hours=25)  # the reminder interval passes
     await bot.worker(Broadcaster).remind()
     await settle(bot)
     assert texts_to(adapter, "sam", second) and not texts_to(adapter, "kai", second)
 
     third = len(adapter.sent)
-    await age(bot, number, 25)
+    clock.advance(hours=25)  # the reminder interval passes
     await bot.worker(Broadcaster).remind()
     await settle(bot)
     assert len(adapter.sent) == third, "reminder_max is 2"
 
 
 async def test_no_reminders_in_quiet_hours(make_bot: BotFactory) -> None:
-    bot, adapter = await make_bot()
+    clock = ManualClock()
+    bot, adapter = await make_bot(clock=clock)
     everything = QuietHours.parse("00:00-23:59")
     bot.worker(Broadcaster).options = dataclasses.replace(
         bot.worker(Broadcaster).options, quiet_hours=everything
     )
     await organisation(bot, adapter)
-    number = await broadcast(bot)
-    await age(bot, number, 25)
+    await broadcast(bot)
+    clock.advance(hours=25)  # the reminder interval passes
     start = len(adapter.sent)
     await bot.worker(Broadcaster).tick()
     await settle(bot)
@@ -168,9 +154,11 @@ async def test_reminders_skip_unreachable_chats_and_come_in_chunks(make_bot: Bot
 
     def refuse_kai(address: Address, _message: Outgoing) -> Exception | None:
         tried.append(address.chat_id)
-        return Unreachable("blocked") if address.chat_id == "dm-kai" else None
+        refused = Unreachable("Forbidden: bot was blocked by the user", Refusal.BLOCKED)
+        return refused if address.chat_id == "dm-kai" else None
 
-    bot, adapter = await make_bot(MemoryAdapter(fail=refuse_kai))
+    clock = ManualClock()
+    bot, adapter = await make_bot(MemoryAdapter(fail=refuse_kai), clock=clock)
     # Quiet all day keeps the background ticks from reminding; the calls below do it by hand.
     everything = QuietHours.parse("00:00-23:59")
     options = dataclasses.replace(bot.worker(Broadcaster).options, quiet_hours=everything, chunk=1)
@@ -179,7 +167,7 @@ async def test_reminders_skip_unreachable_chats_and_come_in_chunks(make_bot: Bot
     number = await broadcast(bot)
     report = next(t for t in texts_to(adapter, "sam") if "delivered" in t)
     assert "Kai (direct chat): has blocked the bot or closed their account" in report
-    await age(bot, number, 25)
+    clock.advance(hours=25)  # the reminder interval passes
     start = len(tried)
     await bot.worker(Broadcaster).remind()
     await settle(bot)

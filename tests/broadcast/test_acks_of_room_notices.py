@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from tests.broadcast.conftest import broadcast, organisation
-from tests.conftest import BotFactory
-from tests.helpers import ask
+from tests.support.broadcasts import broadcast, organisation
+from tests.support.chat import BotFactory, ask
 
 
 async def test_a_rooms_only_notice_counts_room_presses_per_member(make_bot: BotFactory) -> None:

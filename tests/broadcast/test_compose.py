@@ -8,52 +8,19 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from adapters.memory import MemoryAdapter, Sent
 from bot.app import BranchBot
-from store.clock import now
-from store.models import Broadcast, BroadcastSchedule
-from tests.broadcast.conftest import finished, organisation
-from tests.conftest import BotFactory, settle
-
-STEPS = ("Both", "Notice", "Yes", "Send now")
-
-
-async def press(bot: BranchBot, adapter: MemoryAdapter, user: str, payload: str) -> list[Sent]:
-    before = len(adapter.sent)
-    await adapter.say(user, choice=payload)
-    await settle(bot)
-    return adapter.sent[before:]
-
-
-async def say(bot: BranchBot, adapter: MemoryAdapter, user: str, text: str) -> list[Sent]:
-    before = len(adapter.sent)
-    await adapter.say(user, text)
-    await settle(bot)
-    return adapter.sent[before:]
-
-
-def button(answers: list[Sent], label: str) -> str:
-    for sent in reversed(answers):
-        for row in sent.message.choices:
-            for choice in row:
-                if label in choice.label:
-                    return choice.payload
-    raise AssertionError(f"no {label!r} button in {[s.message.choices for s in answers]}")
-
-
-def plain(answers: list[Sent]) -> str:
-    return "\n".join(s.message.text.plain() for s in answers)
-
-
-async def to_preview(
-    bot: BranchBot, adapter: MemoryAdapter, user: str = "sam", steps: tuple[str, ...] = STEPS
-) -> list[Sent]:
-    """Run /broadcast up to its preview, pressing the buttons labelled ``steps``."""
-    await say(bot, adapter, user, "/broadcast")
-    answers = await say(bot, adapter, user, "Branch meeting Friday")
-    for label in steps:
-        answers = await press(bot, adapter, user, button(answers, label))
-    return answers
+from store.broadcast_tables import Broadcast, BroadcastSchedule
+from store.clock import SYSTEM_CLOCK, ManualClock
+from tests.support.broadcasts import (
+    button,
+    finished,
+    organisation,
+    plain,
+    press,
+    say,
+    to_preview,
+)
+from tests.support.chat import BotFactory
 
 
 async def broadcasts(bot: BranchBot) -> int:
@@ -111,7 +78,7 @@ async def test_the_summary_names_the_branches_and_where_in_words(make_bot: BotFa
 async def test_the_schedule_examples_lie_in_the_future(make_bot: BotFactory) -> None:
     bot, adapter = await make_bot()
     await organisation(bot, adapter)
-    tomorrow = now().astimezone(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=1)
+    tomorrow = SYSTEM_CLOCK.now().astimezone(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=1)
     example = f"{tomorrow:%Y-%m-%d} 09:00"
     prompt = await to_preview(bot, adapter, steps=("Both", "Notice", "No", "Later"))
     assert f"time: {example} once" in plain(prompt)
@@ -162,6 +129,26 @@ async def test_notices_and_schedules_have_numbers_of_their_own_kind(make_bot: Bo
         await say(bot, adapter, "sam", f"/unschedule #s{schedule}")
     )
     again = plain(await say(bot, adapter, "sam", f"/unschedule S{schedule}"))
-    stopped = now().astimezone(ZoneInfo("Asia/Shanghai"))
+    stopped = SYSTEM_CLOCK.now().astimezone(ZoneInfo("Asia/Shanghai"))
     assert f"Schedule S{schedule} was already stopped on {stopped:%Y-%m-%d}" in again
     assert "You have no schedule S999" in plain(await say(bot, adapter, "sam", "/unschedule 999"))
+
+
+async def test_a_moment_that_passes_during_the_preview_asks_for_another_time(
+    make_bot: BotFactory,
+) -> None:
+    clock = ManualClock()
+    bot, adapter = await make_bot(clock=clock)
+    await organisation(bot, adapter)
+    await to_preview(bot, adapter, steps=("Both", "Notice", "No", "Later"))
+    # Shanghai is UTC+8: nine hours from now in UTC is an hour from now there.
+    soon = (clock.now() + timedelta(hours=9)).strftime("%Y-%m-%d %H:%M")
+    preview = await say(bot, adapter, "sam", soon)
+    clock.advance(hours=2)  # the author leaves the preview open past the moment
+    refused = plain(await press(bot, adapter, "sam", button(preview, "Send")))
+    assert refused == (
+        "That moment has already passed (Asia/Shanghai time). Type a time in the future, "
+        "or /cancel."
+    )
+    assert "Send it?" in plain(await say(bot, adapter, "sam", "daily 08:30"))
+    assert await broadcasts(bot) == 0

@@ -13,7 +13,7 @@ from bot.messages import Capabilities, Outgoing
 from bot.metrics import Metrics
 from store.repos import Repositories
 from store.runtime import OUTBOX, PendingMessage
-from tests.conftest import BotFactory, settle
+from tests.support.chat import BotFactory, settle
 
 
 def row(row_id: int, text: str, foldable: bool = True) -> PendingMessage:

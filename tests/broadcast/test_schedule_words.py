@@ -10,12 +10,10 @@ from bot.i18n import Translator
 from bot.markup import Code
 from dialogs.broadcast.schedule_words import schedule_words
 from store.broadcasts import Broadcasts
-from store.clock import now
+from store.clock import SYSTEM_CLOCK
 from store.repos import Repositories
-from tests.broadcast.conftest import organisation
-from tests.broadcast.test_compose import plain, say, to_preview
-from tests.broadcast.test_schedules import TEMPLATE
-from tests.conftest import BotFactory
+from tests.support.broadcasts import TEMPLATE, organisation, plain, say, to_preview
+from tests.support.chat import BotFactory
 
 ZONE = "Asia/Shanghai"
 ZH = Translator("zh_Hans")
@@ -26,7 +24,7 @@ LATER = ("两者都发", "通知", "不需要", "定时或重复")
 async def test_a_one_off_is_shown_as_a_chinese_moment_everywhere(make_bot: BotFactory) -> None:
     bot, adapter = await make_bot(default_locale="zh_Hans")
     await organisation(bot, adapter)
-    day = (now().astimezone(ZoneInfo(ZONE)) + timedelta(days=2)).date()
+    day = (SYSTEM_CLOCK.now().astimezone(ZoneInfo(ZONE)) + timedelta(days=2)).date()
     shown = f"{day.year}年{day.month}月{day.day}日 09:00"
     await to_preview(bot, adapter, steps=LATER)
     preview = plain(await say(bot, adapter, "sam", f"{day:%Y-%m-%d} 09:00"))

@@ -13,23 +13,13 @@ from sqlalchemy import delete, func, select
 
 from bot.app import BranchBot
 from dialogs.broadcast.fanout import Broadcaster
+from store.broadcast_tables import Broadcast, BroadcastSchedule
 from store.broadcasts import Broadcasts
-from store.clock import now
-from store.models import Broadcast, BroadcastSchedule, Secretary
+from store.clock import SYSTEM_CLOCK, ManualClock
+from store.models import Secretary
 from store.repos import Repositories
-from tests.broadcast.conftest import organisation
-from tests.conftest import BotFactory, settle
-from tests.helpers import ask
-
-TEMPLATE: dict[str, Any] = {
-    "report_to": {},
-    "text": [["t", "Tidy-up"]],
-    "category": "notice",
-    "rooms": True,
-    "members": False,
-    "ack": False,
-    "created_by": None,
-}
+from tests.support.broadcasts import TEMPLATE, organisation
+from tests.support.chat import BotFactory, ask, settle
 
 
 async def add(bot: BranchBot, **fields: Any) -> int:
@@ -84,19 +74,20 @@ async def backdate(bot: BranchBot, schedule_id: int, days: int) -> None:
     async with bot.db.session() as session:
         row = await session.get(BroadcastSchedule, schedule_id)
         assert row is not None
-        row.created_at = now() - timedelta(days=days)
+        row.created_at = SYSTEM_CLOCK.now() - timedelta(days=days)
 
 
 async def test_missed_slots_run_once_after_a_restart(make_bot: BotFactory) -> None:
-    bot, adapter = await make_bot()
+    clock = ManualClock()
+    bot, adapter = await make_bot(clock=clock)
     await organisation(bot, adapter)
     daily = await add(bot, spec="daily 08:30", cron="30 8 * * *")
-    once = await add(bot, spec="at 2026-01-01 09:00", run_at=now() - timedelta(days=2))
-    later = await add(bot, spec="at 2099-01-01 09:00", run_at=now() + timedelta(days=30))
-    await backdate(bot, daily, 5)  # five daily slots passed "while the bot was down"
+    once = await add(bot, spec="at 2026-01-01 09:00", run_at=clock.now() - timedelta(days=2))
+    later = await add(bot, spec="at 2099-01-01 09:00", run_at=clock.now() + timedelta(days=30))
     await bot.stop()
+    clock.advance(days=5)  # five daily slots pass while the bot is down
 
-    bot, adapter = await make_bot(adapter)
+    bot, adapter = await make_bot(adapter, clock=clock)
     await eventually(ran(bot, daily, 1))
     await eventually(ran(bot, once, 1))
     await eventually(registered(bot, later))
@@ -107,7 +98,7 @@ async def test_missed_slots_run_once_after_a_restart(make_bot: BotFactory) -> No
     assert bot.scheduler.job(bot.worker(Broadcaster), later) is not None
     await bot.stop()
 
-    bot, adapter = await make_bot(adapter)
+    bot, adapter = await make_bot(adapter, clock=clock)
     await eventually(registered(bot, daily))  # registering is when a missed slot would run
     assert await runs(bot, daily) == 1, "no slot passed since the last run"
     assert await runs(bot, once) == 1
@@ -120,7 +111,7 @@ async def test_a_schedule_made_or_stopped_while_running_is_registered(
 ) -> None:
     bot, _ = await make_bot()
     schedule = await add(bot, spec="weekly mon 09:00", cron="0 9 * * mon")
-    soon = await add(bot, spec="at soon", run_at=now() + timedelta(seconds=3.5))
+    soon = await add(bot, spec="at soon", run_at=SYSTEM_CLOCK.now() + timedelta(seconds=3.5))
     await eventually(registered(bot, schedule))
     await eventually(registered(bot, soon))
     job = bot.scheduler.job(bot.worker(Broadcaster), schedule)
@@ -143,7 +134,7 @@ async def run_digest(bot: BranchBot) -> None:
     async with bot.db.session() as session:
         row = await session.get(BroadcastSchedule, digest.id)
         assert row is not None and row.kind == "digest"
-        row.last_run_at, row.created_at = None, now() - timedelta(days=8)
+        row.last_run_at, row.created_at = None, SYSTEM_CLOCK.now() - timedelta(days=8)
     await bot.worker(Broadcaster).run(digest.id)
 
 

@@ -1,5 +1,5 @@
 """Every reply the user docs quote is what the bot says: their ```chat blocks run through the
-memory adapter (see tests/docs/chat_examples.py for the convention).
+memory adapter (see tests/support/chat_examples.py for the convention).
 
 docs/getting-started.md is one story: its blocks run in order on one bot. Each block of
 docs/commands.md stands alone, on a fresh bot. A reply quoted "in prose" instead (one that
@@ -16,8 +16,8 @@ import re
 import pytest
 from babel.messages.pofile import read_po
 
-from tests.conftest import BotFactory
-from tests.docs.chat_examples import FENCE, ROOT, Block, Conversation, blocks
+from tests.support.chat import BotFactory
+from tests.support.chat_examples import FENCE, ROOT, Block, Conversation, blocks
 
 STORY = ROOT / "docs" / "getting-started.md"
 EXAMPLES = ROOT / "docs" / "commands.md"

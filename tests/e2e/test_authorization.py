@@ -7,8 +7,7 @@ import pytest
 
 from adapters.memory import MemoryAdapter
 from bot.app import BranchBot
-from tests.conftest import BotFactory
-from tests.helpers import ask, code_in
+from tests.support.chat import BotFactory, ask, code_in
 
 REFUSED = ("Only ", "only its secretaries", "You have no invite code")
 

@@ -5,79 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
-from typing import Any
 
-import pytest
 from sqlalchemy import func, select, update
 
 from dialogs.broadcast.fanout import Broadcaster
-from store.clock import now
-from store.models import Broadcast, BroadcastSchedule, Identity
-from tests.webhook_harness import Lab, lab_bot
-
-CODE = re.compile(r"\b([A-HJ-NP-Z2-9]{8})\b")
-Message = dict[str, Any]
-
-
-@pytest.fixture
-async def lab(database_url: str) -> AsyncIterator[Lab]:
-    async with lab_bot(database_url) as lab:
-        yield lab
-
-
-def code_in(text: str) -> str:
-    match = CODE.search(text)
-    assert match, text
-    return match.group(1)
-
-
-async def until(lab: Lab, test: Callable[[Message], bool], timeout: float = 15) -> Message:
-    """The first message the receiver got that passes ``test``, waiting for it if need be."""
-    async with asyncio.timeout(timeout):
-        while True:
-            for message in lab.receiver.messages:
-                if test(message):
-                    return message
-            lab.receiver.changed.clear()
-            await lab.receiver.changed.wait()
-
-
-def to(user: str) -> Callable[[Message], bool]:
-    return lambda m: m["chat"]["id"] == f"dm-{user}"
-
-
-def button(message: Message, label: str) -> str:
-    for row in message["choices"]:
-        for choice in row:
-            if label in choice["label"]:
-                return str(choice["payload"])
-    raise AssertionError(f"no {label!r} in {message['choices']}")
-
-
-async def organisation(lab: Lab) -> None:
-    """Main Library: secretary sam, member mei, a bound room; Science: member tom."""
-    await lab.say("boss", "/branch add Main Library")
-    await lab.say("boss", "/branch add Science")
-    sam = code_in(await lab.say("boss", "/invite Main Library secretary"))
-    await lab.say("sam", f"/join {sam}")
-    for name, branch in (("mei", "Main Library"), ("tom", "Science")):
-        code = code_in(await lab.say("boss", f"/invite {branch} member"))
-        await lab.say(name, f"/join {code}")
-    for name in ("sam", "mei", "tom"):
-        await lab.say(name, "/me")
-    await lab.say("sam", "/bind Main Library", chat="room-1")
-
-
-async def compose(lab: Lab, user: str, text: str, *steps: str) -> list[Message]:
-    """Run /broadcast pressing the buttons labelled ``steps`` in order; returns the last answers."""
-    await lab.say(user, "/broadcast")
-    answers = await lab.ask(user, text)
-    for label in steps:
-        asking = next(a for a in reversed(answers) if a.get("choices"))
-        answers = await lab.ask(user, choice=button(asking, label))
-    return answers
+from store.broadcast_tables import Broadcast, BroadcastSchedule
+from store.clock import SYSTEM_CLOCK
+from store.models import Identity
+from tests.support.chat import code_in
+from tests.support.lab_broadcasts import compose, organisation
+from tests.support.webhook import Lab, button, to, until
 
 
 async def test_secretary_broadcast_report_and_acks(lab: Lab) -> None:
@@ -186,7 +124,9 @@ async def test_a_moment_in_the_past_is_refused(lab: Lab) -> None:
     await compose(lab, "sam", "Too late", "rooms", "Notice", "No", "Later")
     refused = await lab.say("sam", "2020-01-01 09:00")
     assert "already passed" in refused and "Asia/Shanghai" in refused
-    soon = (now() + timedelta(hours=9, minutes=1)).strftime("%Y-%m-%d %H:%M")  # Shanghai, UTC+8
+    soon = (SYSTEM_CLOCK.now() + timedelta(hours=9, minutes=1)).strftime(
+        "%Y-%m-%d %H:%M"
+    )  # Shanghai, UTC+8
     answers = await lab.ask("sam", soon)
     assert f"When: {soon} (China Time)" in answers[-1]["text"]
     async with lab.bot.db.session() as session:
@@ -205,7 +145,7 @@ async def test_digest_folds_queued_items_and_skips_empty(lab: Lab) -> None:
         await session.execute(
             update(BroadcastSchedule)
             .where(BroadcastSchedule.kind == "digest")
-            .values(last_run_at=None, created_at=now() - timedelta(days=8))
+            .values(last_run_at=None, created_at=SYSTEM_CLOCK.now() - timedelta(days=8))
         )
     digest = (await broadcaster.timetables())[0]
     await broadcaster.run(digest.id)
@@ -219,7 +159,7 @@ async def test_digest_folds_queued_items_and_skips_empty(lab: Lab) -> None:
         await session.execute(
             update(BroadcastSchedule)
             .where(BroadcastSchedule.kind == "digest")
-            .values(last_run_at=None, created_at=now() - timedelta(days=8))
+            .values(last_run_at=None, created_at=SYSTEM_CLOCK.now() - timedelta(days=8))
         )
     await broadcaster.run(digest.id)
     await asyncio.sleep(1.5)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from tests.e2e.test_broadcast import compose, lab, organisation, to, until
-from tests.webhook_harness import Lab
-
-__all__ = ["lab"]
+from tests.support.lab_broadcasts import compose, organisation
+from tests.support.webhook import Lab, to, until
 
 
 async def test_the_prompt_shows_the_syntax_and_italic_arrives_italic(lab: Lab) -> None:

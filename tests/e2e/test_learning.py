@@ -5,68 +5,32 @@ from __future__ import annotations
 import asyncio
 import base64
 import re
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 
-from store.banks import ParsedQuestion, load
-from store.learning import Learning
-from store.repos import Repositories
-from tests.e2e.test_onboarding import organisation
-from tests.webhook_harness import Lab, lab_bot
-
-BANKS = Path(__file__).parent.parent / "learning" / "banks"
-BANK = load(BANKS / "library.yaml")
-FILES = {path.name: path.read_bytes() for path in BANKS.iterdir()}
-PAYLOAD = re.compile(r"^\d+\|[a-z]*\|(a\d|done|go)$")
+from tests.support.lab_learning import (
+    answer,
+    buttons,
+    import_bank,
+    question_in,
+    send_file,
+)
+from tests.support.lab_onboarding import organisation
+from tests.support.webhook import Lab, lab_bot, wait_for_text
 
 
 @pytest.fixture
-async def lab(database_url: str) -> AsyncIterator[Lab]:
-    async with lab_bot(database_url, learning={"question_seconds": 30}) as lab:
-        await organisation(lab)
-        await import_bank(lab)
-        yield lab
+def lab_options() -> dict[str, Any]:
+    return {"learning": {"question_seconds": 30}}
 
 
-async def import_bank(lab: Lab) -> None:
-    async with lab.bot.db.session() as session:
-        await Repositories(session).get(Learning).import_bank(BANK)
-
-
-def question_in(message: dict[str, Any]) -> ParsedQuestion:
-    return next(q for q in BANK.questions if q.text in message["text"])
-
-
-def buttons(message: dict[str, Any]) -> dict[str, str]:
-    return {c["label"]: c["payload"] for row in message.get("choices", []) for c in row}
-
-
-async def answer(lab: Lab, user: str, message: dict[str, Any], right: bool) -> list[dict[str, Any]]:
-    """Answer the question in ``message`` rightly or wrongly, the way a person would."""
-    question = question_in(message)
-    keys = buttons(message)
-    assert all(PAYLOAD.match(p) for p in keys.values()), keys
-    if question.kind == "fill":
-        return await lab.ask(user, "  ＣＡＴＡＬＯＧＵＥ! " if right else "index")
-    if question.kind == "truefalse":
-        label = "True" if (question.answers == [0]) == right else "False"
-        return await lab.ask(user, choice=keys[label])
-    shown = {
-        line[3:]: line[0] for line in message["text"].splitlines() if re.match(r"^[A-F]\. ", line)
-    }
-    wanted = [question.options[i] for i in question.answers]
-    wrong = [letter for option, letter in shown.items() if option not in wanted][:1]
-    letters = [shown[o] for o in wanted] if right else wrong
-    if question.kind == "single":
-        return await lab.ask(user, choice=keys[letters[0]])
-    for letter in letters:
-        toggled = await lab.ask(user, choice=keys[letter])
-        keys = buttons(toggled[-1])
-    return await lab.ask(user, choice=keys["Done"])
+@pytest.fixture
+async def lab(lab: Lab) -> Lab:
+    await organisation(lab)
+    await import_bank(lab)
+    return lab
 
 
 async def play(lab: Lab, user: str, first: list[dict[str, Any]], right: list[bool]) -> str:
@@ -181,16 +145,6 @@ async def test_nothing_to_learn_yet(database_url: str) -> None:
         assert "Only members" in await lab.say("guest", "/quiz")
 
 
-async def wait_for_text(lab: Lab, needle: str) -> dict[str, Any]:
-    async with asyncio.timeout(15):
-        while True:
-            lab.receiver.changed.clear()
-            found = [m for m in lab.receiver.messages if needle in m["text"]]
-            if found:
-                return found[-1]
-            await lab.receiver.changed.wait()
-
-
 async def test_group_round_scores_the_room_and_posts_a_podium(database_url: str) -> None:
     async with lab_bot(database_url, learning={"group_seconds": 1.5}) as lab:
         await organisation(lab)
@@ -229,36 +183,6 @@ async def test_group_round_scores_the_room_and_posts_a_podium(database_url: str)
         assert modes == ["group", "group"]
         points = re.search(r"Points: (\d+)", await lab.say("mei", "/me"))
         assert points and 10 < int(points.group(1)) <= 20  # 10 for right, up to 10 for speed
-
-
-async def send_file(
-    lab: Lab,
-    user: str,
-    name: str,
-    caption: str | None = None,
-    data: bytes | None = None,
-    **options: Any,
-) -> str:
-    """Send a file (by default the test bank of that name) and wait for every answer."""
-    body = lab.event(user, caption, **options)
-    content = FILES[name] if data is None else data
-    body["file"] = {"name": name, "data": base64.b64encode(content).decode()}
-    before = len(lab.receiver.messages)
-    status, answer = await lab.post(body)
-    assert status == 200, answer
-    async with asyncio.timeout(10):
-        await lab.bot.idle()
-    said = [m["text"] for m in lab.receiver.messages[before:]]
-    if said and "I am checking it" in said[-1]:
-        # The bank worker reads the file outside the event and answers in a second message.
-        async with asyncio.timeout(30):
-            while True:
-                lab.receiver.changed.clear()
-                if len(lab.receiver.messages) > before + len(said):
-                    break
-                await lab.receiver.changed.wait()
-        said = [m["text"] for m in lab.receiver.messages[before:]]
-    return "\n".join(said)
 
 
 async def test_a_bank_sent_in_a_dm_is_imported(database_url: str) -> None:

@@ -3,7 +3,6 @@ the one member will have; both accounts are told; a run of questions survives th
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -11,18 +10,17 @@ from sqlalchemy import select
 
 from adapters.memory import MemoryAdapter
 from bot.messages import Capabilities
-from store.models import AnswerRecord, Identity
-from tests.conftest import BotFactory
-from tests.e2e.test_learning import answer, buttons, import_bank
-from tests.e2e.test_onboarding import code_in, organisation
-from tests.helpers import ask
-from tests.webhook_harness import Lab, lab_bot
+from store.learning_tables import AnswerRecord
+from store.models import Identity
+from tests.support.chat import BotFactory, ask, code_in
+from tests.support.lab_learning import answer, buttons, import_bank
+from tests.support.lab_onboarding import organisation
+from tests.support.webhook import Lab, lab_bot
 
 
 @pytest.fixture
-async def lab(database_url: str) -> AsyncIterator[Lab]:
-    async with lab_bot(database_url, learning={"question_seconds": 30}) as lab:
-        yield lab
+def lab_options() -> dict[str, Any]:
+    return {"learning": {"question_seconds": 30}}
 
 
 def in_chat(messages: list[dict[str, Any]], chat: str) -> str:

@@ -19,25 +19,19 @@ from nio import RoomCreateResponse
 from bot.app import BranchBot
 from bot.markup import Markup
 from bot.messages import Address, Image, Outgoing
-from tests.integration.synapse import Synapse
-from tests.matrix_harness import adapter_of, body, matrix_bot, matrix_config, members
+from tests.support.chat import code_in
+from tests.support.matrix import adapter_of, body, matrix_bot, matrix_config, members
+from tests.support.synapse import Synapse
 
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
     "0000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
 )
-CODE = re.compile(r"\b([A-HJ-NP-Z2-9]{8})\b")
 
 
 @pytest.fixture
 def database_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path}/branchbot.db"
-
-
-def code_in(text: str) -> str:
-    match = CODE.search(text)
-    assert match, text
-    return match.group(1)
 
 
 async def test_onboarding_in_a_direct_room_and_bind_in_a_group_room(

@@ -4,22 +4,21 @@ gets names a command that exists for them."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import func, select
 
 from store.models import Member, Secretary
-from tests.e2e.test_onboarding import code_in, organisation
-from tests.webhook_harness import Lab, lab_bot
+from tests.support.chat import code_in
+from tests.support.lab_onboarding import organisation
+from tests.support.webhook import Lab
 
 
 @pytest.fixture
-async def lab(database_url: str) -> AsyncIterator[Lab]:
-    async with lab_bot(database_url) as lab:
-        await organisation(lab)  # Main Library: secretary sam, member mei
-        await lab.say("boss", "/branch add Science Wing")
-        yield lab
+async def lab(lab: Lab) -> Lab:
+    await organisation(lab)  # Main Library: secretary sam, member mei
+    await lab.say("boss", "/branch add Science Wing")
+    return lab
 
 
 async def test_move_by_name_and_by_account(lab: Lab) -> None:

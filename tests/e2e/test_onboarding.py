@@ -2,36 +2,9 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import AsyncIterator
-
-import pytest
-
-from tests.webhook_harness import Lab, lab_bot
-
-CODE = re.compile(r"\b([A-HJ-NP-Z2-9]{8})\b")
-
-
-@pytest.fixture
-async def lab(database_url: str) -> AsyncIterator[Lab]:
-    async with lab_bot(database_url) as lab:
-        yield lab
-
-
-def code_in(text: str) -> str:
-    match = CODE.search(text)
-    assert match, text
-    return match.group(1)
-
-
-async def organisation(lab: Lab) -> tuple[str, str]:
-    """Library with secretary sam (and his room) and member mei; returns nothing secret."""
-    await lab.say("boss", "/branch add Main Library")
-    sam_code = code_in(await lab.say("boss", "/invite Main Library secretary"))
-    assert "Welcome" in await lab.say("sam", f"/join {sam_code}")
-    mei_code = code_in(await lab.say("sam", "/invite Main Library member"))
-    assert "Welcome to Main Library" in await lab.say("mei", f"/join {mei_code}")
-    return sam_code, mei_code
+from tests.support.chat import code_in
+from tests.support.lab_onboarding import organisation
+from tests.support.webhook import Lab
 
 
 async def test_help_lists_what_the_caller_may_use(lab: Lab) -> None:

@@ -3,18 +3,8 @@ shown in ``/help`` only where that person may use them."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-
-from tests.e2e.test_onboarding import code_in
-from tests.webhook_harness import Lab, lab_bot
-
-
-@pytest.fixture
-async def lab(database_url: str) -> AsyncIterator[Lab]:
-    async with lab_bot(database_url) as lab:
-        yield lab
+from tests.support.chat import code_in
+from tests.support.webhook import Lab
 
 
 async def chinese_library(lab: Lab) -> None:

@@ -17,9 +17,9 @@ import pytest
 from playwright.async_api import Locator, Page, Route, async_playwright, expect
 
 from bot.app import BranchBot, configure
+from bot.charts import BarChart, Series, png
 from bot.markup import Markup
 from bot.messages import Address, Choice, Image, Outgoing
-from dialogs.learning.chart import bar_chart
 
 pytestmark = pytest.mark.browser
 
@@ -447,7 +447,8 @@ async def history_and_layout(page: Page, playground: BranchBot) -> None:
     for number in range(8):
         await say(page, "dm-mei", f"/lang en {number}")
     await expect(bot_said(page, "dm-mei", "Usage")).to_have_count(8, timeout=WAIT)
-    poster = bar_chart([(1.0, 1.0)], height=600)
+    bars = [Series("bars", [1.0] * 16, (52, 120, 246))]
+    poster = png(BarChart("poster", [str(n) for n in range(16)], bars))
     await channel.send(
         Address("webhook:playground", "", direct=True, user_id="mei"),
         Outgoing(Markup.literal("the poster"), image=Image("image/png", poster)),

@@ -8,10 +8,9 @@ import asyncio
 
 from adapters.memory import MemoryAdapter, Sent
 from bot.app import BranchBot
-from tests.broadcast.conftest import broadcast
-from tests.conftest import BotFactory, settle
-from tests.helpers import ask, code_in
-from tests.learning.test_engine_edges import with_bank
+from tests.support.broadcasts import broadcast
+from tests.support.chat import BotFactory, ask, code_in, settle
+from tests.support.learning import with_bank
 
 
 async def lib(bot: BranchBot, adapter: MemoryAdapter) -> None:

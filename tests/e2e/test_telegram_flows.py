@@ -9,7 +9,6 @@ run on PostgreSQL as well (``database_url``).
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -17,12 +16,11 @@ import pytest
 from sqlalchemy import select
 
 from store.models import Identity, OutboxRow, Room
-from tests.fake_telegram import (
+from tests.support.telegram import (
     BOT_USERNAME,
     FakeTelegram,
     TgChat,
     TgUser,
-    running_fake,
     telegram_bot,
 )
 
@@ -33,12 +31,6 @@ GROUP = -1001234567890
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path}/branchbot.db"
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with running_fake() as fake:
-        yield fake
 
 
 async def say(fake: FakeTelegram, user: TgUser, text: str, **where: object) -> str:

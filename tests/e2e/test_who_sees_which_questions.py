@@ -5,15 +5,14 @@ with the banks sent in a chat the way an admin and a secretary send them."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from tests.e2e.test_learning import buttons, send_file, wait_for_text
-from tests.e2e.test_onboarding import organisation
-from tests.helpers import code_in
-from tests.webhook_harness import Lab, lab_bot
+from tests.support.chat import code_in
+from tests.support.lab_learning import buttons, send_file
+from tests.support.lab_onboarding import organisation
+from tests.support.webhook import Lab, wait_for_text
 
 ORG = {f"Org question {n}?" for n in range(1, 3)}
 MAIN = {f"Main question {n}?" for n in range(1, 9)}
@@ -28,19 +27,23 @@ def bank_file(texts: set[str]) -> bytes:
 
 
 @pytest.fixture
-async def lab(database_url: str) -> AsyncIterator[Lab]:
+def lab_options() -> dict[str, Any]:
+    return {"learning": {"daily_questions": 20, "group_seconds": 0.5}}
+
+
+@pytest.fixture
+async def lab(lab: Lab) -> Lab:
     """Main Library (secretary sam, member mei) and Science (secretary sue, member max); the
     organisation's bank from the admin, Main Library's own bank from sam."""
-    async with lab_bot(database_url, learning={"daily_questions": 20, "group_seconds": 0.5}) as lab:
-        await organisation(lab)
-        await lab.say("boss", "/branch add Science")
-        for user, role in (("sue", "secretary"), ("max", "member")):
-            code = code_in(await lab.say("boss", f"/invite Science {role}"))
-            assert "Welcome" in await lab.say(user, f"/join {code}")
-        assert "2 new questions" in await send_file(lab, "boss", "org.csv", data=bank_file(ORG))
-        by_sam = await send_file(lab, "sam", "main.csv", data=bank_file(MAIN))
-        assert "8 new questions" in by_sam
-        yield lab
+    await organisation(lab)
+    await lab.say("boss", "/branch add Science")
+    for user, role in (("sue", "secretary"), ("max", "member")):
+        code = code_in(await lab.say("boss", f"/invite Science {role}"))
+        assert "Welcome" in await lab.say(user, f"/join {code}")
+    assert "2 new questions" in await send_file(lab, "boss", "org.csv", data=bank_file(ORG))
+    by_sam = await send_file(lab, "sam", "main.csv", data=bank_file(MAIN))
+    assert "8 new questions" in by_sam
+    return lab
 
 
 def asked(message: dict[str, Any]) -> str:

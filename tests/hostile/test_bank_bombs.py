@@ -20,9 +20,8 @@ from bot.cli import main
 from dialogs.learning.bank_imports import BankImports
 from store.banks import Limits
 from store.banks.sandbox import parse_isolated
-from tests.conftest import BotFactory, settle
-from tests.learning.test_bank_files import RECEIVED, answer_after, questions, send_file
-from tests.learning.test_cli import count
+from tests.support.chat import BotFactory, settle
+from tests.support.learning import RECEIVED, answer_after, count, questions, send_file
 
 OTHER_USER_SECONDS = 2.0
 """How long another person may wait for an answer while a bomb is being read (generous: the

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import BotFactory, settle
-from tests.helpers import ask, code_in
+from tests.support.chat import BotFactory, ask, code_in, settle
 
 
 @pytest.mark.parametrize(

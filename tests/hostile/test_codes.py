@@ -13,10 +13,9 @@ from sqlalchemy import event, func, select, update
 from adapters.memory import MemoryAdapter
 from bot.app import BranchBot
 from bot.events import Chat, Incoming, Sender, parse_command
-from store.clock import now
+from store.clock import SYSTEM_CLOCK, ManualClock
 from store.models import CodeFailure, Invite, LinkCode
-from tests.conftest import BotFactory, settle
-from tests.helpers import ask, code_in
+from tests.support.chat import BotFactory, ask, code_in, settle
 
 REFUSED = "is not a valid invite code"
 TOO_MANY = "Too many wrong codes"
@@ -86,13 +85,13 @@ async def test_the_limit_also_holds_per_chat_and_inside_the_join_dialog(
 
 
 async def test_failures_older_than_the_window_are_forgotten(make_bot: BotFactory) -> None:
-    bot, adapter = await make_bot()
+    clock = ManualClock()
+    bot, adapter = await make_bot(clock=clock)
     good = await library(bot, adapter)
     for i in range(5):
         await ask(bot, adapter, "eve", f"/join GUESS{i:03d}")
     assert TOO_MANY in await ask(bot, adapter, "eve", f"/join {good}")
-    async with bot.db.session() as session:
-        await session.execute(update(CodeFailure).values(failed_at=now() - timedelta(minutes=11)))
+    clock.advance(minutes=11)
     assert REFUSED in await ask(bot, adapter, "eve", "/join GUESS999")
     async with bot.db.session() as session:
         kept = await session.scalar(select(func.count()).select_from(CodeFailure))
@@ -114,7 +113,7 @@ async def test_a_stranger_gets_one_answer_for_every_kind_of_bad_code(
         await session.execute(
             update(Invite)
             .where(Invite.code == expired)
-            .values(expires_at=now() - timedelta(minutes=1))
+            .values(expires_at=SYSTEM_CLOCK.now() - timedelta(minutes=1))
         )
     shapes = set()
     for code in (used, withdrawn, expired, "NOPE2345"):
@@ -245,12 +244,12 @@ async def test_the_daily_prune_deletes_expired_link_codes_and_old_failures(
         await session.execute(
             update(LinkCode)
             .where(LinkCode.code == stale)
-            .values(expires_at=now() - timedelta(minutes=1))
+            .values(expires_at=SYSTEM_CLOCK.now() - timedelta(minutes=1))
         )
         await session.execute(
             update(CodeFailure)
             .where(CodeFailure.key.in_(["eve", "dm-eve"]))
-            .values(failed_at=now() - timedelta(minutes=11))
+            .values(failed_at=SYSTEM_CLOCK.now() - timedelta(minutes=11))
         )
 
     assert await bot.scheduler.prune_codes() == 3  # the stale code, eve's two failure rows

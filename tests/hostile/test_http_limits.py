@@ -8,11 +8,11 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
-from tests.webhook_harness import Lab, lab_bot
+from tests.support.webhook import Lab
 
 IDLE = 0.6
 BODY = 0.6
@@ -21,10 +21,8 @@ BOUND = 3.0
 
 
 @pytest.fixture
-async def lab(database_url: str) -> AsyncIterator[Lab]:
-    http = {"host": "127.0.0.1", "port": 0, "idle_timeout": IDLE, "body_timeout": BODY}
-    async with lab_bot(database_url, http=http) as lab:
-        yield lab
+def lab_options() -> dict[str, Any]:
+    return {"http": {"host": "127.0.0.1", "port": 0, "idle_timeout": IDLE, "body_timeout": BODY}}
 
 
 async def connect(lab: Lab) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:

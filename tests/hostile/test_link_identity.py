@@ -3,8 +3,7 @@ not only by its display name, which anybody can set to anything, such as an admi
 
 from __future__ import annotations
 
-from tests.conftest import BotFactory, settle
-from tests.helpers import ask, code_in
+from tests.support.chat import BotFactory, ask, code_in, settle
 
 
 async def test_a_borrowed_display_name_does_not_hide_whose_account_it_is(

@@ -7,8 +7,7 @@ from sqlalchemy import select
 
 from bot.events import MAX_LABEL
 from store.models import MAX_DISPLAY_NAME, Identity, Member
-from tests.conftest import BotFactory
-from tests.helpers import ask
+from tests.support.chat import BotFactory, ask
 
 
 def test_the_store_keeps_every_name_the_edge_lets_through() -> None:

@@ -4,17 +4,16 @@ a loopback host exactly. Raw sockets, since an HTTP client would tidy these requ
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
-from tests.webhook_harness import Lab, lab_bot
+from tests.support.webhook import Lab
 
 
 @pytest.fixture
-async def lab(database_url: str) -> AsyncIterator[Lab]:
-    async with lab_bot(database_url, playground=True) as lab:
-        yield lab
+def lab_options() -> dict[str, Any]:
+    return {"playground": True}
 
 
 async def status(lab: Lab, head: str) -> int:

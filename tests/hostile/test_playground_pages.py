@@ -7,7 +7,7 @@ import asyncio
 import json
 
 from adapters.webhook import signed_headers
-from tests.webhook_harness import lab_bot
+from tests.support.webhook import lab_bot
 
 PATHS = ("/", "/playground/events", "/playground/people", "/playground/sample-bank.yaml")
 

@@ -29,14 +29,13 @@ from bot.messages import (
     TransientError,
     Unreachable,
 )
-from store.models import Broadcast, OutboxRow
-from store.repos import Repositories
-from store.runtime import Outbox, PendingMessage
-from tests.broadcast.conftest import broadcast, finished, organisation
-from tests.conftest import BotFactory, settle
-from tests.helpers import ask
-
-POISON = "poison"
+from store.broadcast_tables import Broadcast
+from store.clock import ManualClock
+from store.models import OutboxRow
+from store.runtime import Outbox
+from tests.support.broadcasts import broadcast, finished, organisation
+from tests.support.chat import BotFactory, ask, settle
+from tests.support.outbox import POISON, encode_error, queue
 
 
 def poisoned(
@@ -54,38 +53,6 @@ def poisoned(
         return None
 
     return MemoryAdapter(fail=fail)
-
-
-def encode_error() -> Exception:
-    """What the webhook channel raised for a lone surrogate in a display name."""
-    return UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed")
-
-
-async def queue(
-    bot: BranchBot, texts: list[str], chat: str = "dm-mei", foldable: bool = False
-) -> list[int]:
-    """Put messages for ``chat`` into the outbox and hand them to delivery, as the engine does."""
-    direct = chat.startswith("dm-")
-    user = chat.removeprefix("dm-") if direct else None
-    rows: list[dict[str, Any]] = [
-        {
-            "platform": "memory",
-            "chat_id": chat,
-            "direct": direct,
-            "user_id": user,
-            "payload": {**Outgoing(Markup.literal(text)).to_json(), "fold": foldable},
-        }
-        for text in texts
-    ]
-    async with bot.db.session() as session:
-        ids = await Repositories(session).outbox.add_many(rows)
-    bot.deliveries["memory"].enqueue(
-        [
-            PendingMessage(i, "memory", chat, direct, user, r["payload"], 0)
-            for i, r in zip(ids, rows, strict=True)
-        ]
-    )
-    return ids
 
 
 async def stored(bot: BranchBot, row_id: int) -> OutboxRow:
@@ -450,10 +417,16 @@ async def test_a_row_refused_with_a_5xx_while_others_are_served_fails_and_its_ch
 async def test_a_row_always_rate_limited_fails_and_stops_pausing_the_account(
     make_bot: BotFactory, quick_retries: None
 ) -> None:
+    """Each 429 comes twelve hours after the one before: past the give-up time of a day."""
     calls: list[str] = []
+    clock = ManualClock()
+
+    def limited() -> Exception:
+        clock.advance(hours=12)
+        return RetryLater(0.05, whole_account=True)
+
     bot, adapter = await make_bot(
-        refused(calls, lambda: RetryLater(0.05, whole_account=True)),
-        delivery={"max_attempts": 3, "transient_give_up_hours": 0.3 / 3600},
+        refused(calls, limited), clock=clock, delivery={"max_attempts": 3}
     )
     others = [f"other {i}" for i in range(100)]
     await queue(bot, others, chat="dm-kai")
@@ -495,33 +468,43 @@ async def test_a_busy_group_rate_limited_while_others_are_served_loses_nothing(
 async def test_a_row_failing_alone_for_the_give_up_time_fails(
     make_bot: BotFactory, quick_retries: None
 ) -> None:
-    """No other chat has traffic to show the platform is up: time and tries decide."""
+    """No other chat has traffic to show the platform is up: time and tries decide. Each
+    failure comes twelve hours after the one before, so the third is a day after the first:
+    the give-up time, and the third try."""
     calls: list[str] = []
+    clock = ManualClock()
+
+    def failing() -> Exception:
+        clock.advance(hours=12)
+        return TransientError("callback answered 500")
+
     bot, adapter = await make_bot(
-        refused(calls, lambda: TransientError("callback answered 500")),
-        delivery={"max_attempts": 3, "transient_give_up_hours": 0.5 / 3600},
+        refused(calls, failing), clock=clock, delivery={"max_attempts": 3}
     )
     poison, behind = await queue(bot, [POISON, "help"])
     await settle(bot, timeout=20)
     row = await stored(bot, poison)
-    assert row.status == "failed" and row.attempts == len(calls) >= 3
+    assert row.status == "failed" and row.attempts == len(calls) == 3
     assert (await stored(bot, behind)).status == "sent"
     assert texts_to(adapter, "dm-mei") == ["help"]
 
 
 @dataclass
 class Outage:
-    """Every send fails transiently while ``down``; ``enough`` is set once every one of
-    ``chats`` has failed eight times (more than the attempts allow) since ``last`` began."""
+    """Every send fails transiently while ``down``, four hours on ``clock`` after the failure
+    before; ``enough`` is set once every one of ``chats`` has failed eight times (more than the
+    attempts allow, and for more than a day) since ``last`` began."""
 
     chats: list[str]
     down: bool = True
     calls: list[str] = field(default_factory=list)
     enough: asyncio.Event = field(default_factory=asyncio.Event)
+    clock: ManualClock = field(default_factory=ManualClock)
 
     def fail(self, address: Address, message: Outgoing) -> Exception | None:
         if not self.down:
             return None
+        self.clock.advance(hours=4)
         self.calls.append(address.chat_id)
         if min(self.calls.count(chat) for chat in self.chats) >= 8:
             self.enough.set()
@@ -542,15 +525,17 @@ async def test_an_outage_of_every_chat_keeps_every_row_and_sends_them_all_after(
     back; across a restart too."""
     chats = {chat: [f"{chat} {i}" for i in range(3)] for chat in ("dm-mei", "dm-kai", "room")}
     outage = Outage(list(chats))
-    settings = {"max_attempts": 2, "transient_give_up_hours": 0.1 / 3600}
-    bot, _ = await make_bot(MemoryAdapter(fail=outage.fail), delivery=settings)
+    settings = {"max_attempts": 2}
+    bot, _ = await make_bot(MemoryAdapter(fail=outage.fail), clock=outage.clock, delivery=settings)
     ids = [i for chat, texts in chats.items() for i in await queue(bot, texts, chat=chat)]
     await outage.last()
     await bot.stop()
     assert {(await stored(bot, i)).status for i in ids} == {"pending"}
     assert failed_metric(bot, "TransientError") is None
 
-    bot, adapter = await make_bot(MemoryAdapter(fail=outage.fail), delivery=settings)
+    bot, adapter = await make_bot(
+        MemoryAdapter(fail=outage.fail), clock=outage.clock, delivery=settings
+    )
     await outage.last()
     assert {(await stored(bot, i)).status for i in ids} == {"pending"}
     outage.down = False

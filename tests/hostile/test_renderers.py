@@ -28,7 +28,7 @@ from adapters.webhook import render as webhook_render
 from bot.markup import Bold, Code, Italic, Link, Markup, Node, Text
 from bot.messages import Address, Outgoing
 from dialogs.broadcast.fanout import notice, user_text
-from tests.hostile.corpus import HOSTILE
+from tests.support.hostile_corpus import HOSTILE
 
 CONTEXTS = {
     "text": "Hello {v} there.",

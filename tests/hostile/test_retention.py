@@ -7,20 +7,21 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from adapters.memory import MemoryAdapter
 from bot.app import BranchBot, configure
 from bot.config import ConfigError
 from bot.delivery import Limiter
 from bot.messages import Address, Capabilities, Outgoing, TransientError
+from store.broadcast_tables import BroadcastRecipient
 from store.broadcasts import Broadcasts
-from store.clock import now
-from store.models import BroadcastRecipient, OutboxRow
+from store.clock import ManualClock
+from store.models import OutboxRow
 from store.repos import Repositories
-from tests.broadcast.conftest import broadcast, finished, organisation
-from tests.conftest import BotFactory
-from tests.hostile.test_poisoned_rows import POISON, encode_error, queue
+from tests.support.broadcasts import broadcast, finished, organisation
+from tests.support.chat import BotFactory
+from tests.support.outbox import POISON, encode_error, queue
 
 
 def test_the_limiter_forgets_chats_idle_longer_than_their_windows() -> None:
@@ -68,7 +69,10 @@ async def test_old_finished_rows_are_pruned_and_a_report_still_counts(
             return TransientError("platform is down")
         return None
 
-    bot, adapter = await make_bot(MemoryAdapter(fail=fail), delivery={"max_attempts": 1})
+    clock = ManualClock()
+    # The stuck chat's platform stays down for the 31 days that pass: its row waits.
+    delivery = {"max_attempts": 1, "transient_give_up_hours": 60 * 24}
+    bot, adapter = await make_bot(MemoryAdapter(fail=fail), clock=clock, delivery=delivery)
     await organisation(bot, adapter)
     first = await broadcast(bot, ack=False, text=[["t", "First notice"]])
     (stuck,) = await queue(bot, ["waits for a platform that is down"], chat="dm-stuck")
@@ -95,8 +99,8 @@ async def test_old_finished_rows_are_pruned_and_a_report_still_counts(
             )
         )
     await adapter.wait_for(len(adapter.sent) + 4)  # "Sending…", then sam, mei, room: not kai
+    clock.advance(days=31)
     async with bot.db.session() as session:
-        await session.execute(update(OutboxRow).values(created_at=now() - timedelta(days=31)))
         first_rows = list(
             await session.scalars(
                 select(BroadcastRecipient.outbox_id).where(BroadcastRecipient.broadcast_id == first)

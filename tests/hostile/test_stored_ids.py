@@ -12,9 +12,9 @@ from sqlalchemy import select, update
 
 from adapters.memory import MemoryAdapter
 from bot.app import BranchBot, configure
-from store.clock import now
+from store.clock import SYSTEM_CLOCK
 from store.models import Conversation
-from tests.helpers import ask
+from tests.support.chat import ask
 
 
 def bot_on(path: Path, adapter: MemoryAdapter) -> BranchBot:
@@ -36,7 +36,7 @@ async def test_a_stored_id_the_edge_refuses_does_not_stop_other_deadlines(tmp_pa
         assert "text of the notice" in await ask(bot, adapter, "boss", "/broadcast")
         async with bot.db.session() as session:
             await session.execute(
-                update(Conversation).values(deadline=now() - timedelta(minutes=1))
+                update(Conversation).values(deadline=SYSTEM_CLOCK.now() - timedelta(minutes=1))
             )
             row = await session.scalar(select(Conversation))
             assert row is not None
@@ -50,8 +50,8 @@ async def test_a_stored_id_the_edge_refuses_does_not_stop_other_deadlines(tmp_pa
                     state=row.state,
                     data=dict(row.data),
                     version=row.version,
-                    deadline=now() - timedelta(minutes=2),  # first in the sweep
-                    updated_at=now(),
+                    deadline=SYSTEM_CLOCK.now() - timedelta(minutes=2),  # first in the sweep
+                    updated_at=SYSTEM_CLOCK.now(),
                 )
             )
     finally:

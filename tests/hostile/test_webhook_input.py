@@ -5,23 +5,18 @@ never a 500 (which a sender retries forever), and the bot goes on answering ever
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
 from store.models import Identity, Member, OutboxRow, Room, SeenEvent
-from tests.e2e.test_broadcast import button, code_in, compose, to, until
-from tests.webhook_harness import Lab, lab_bot
+from tests.support.chat import code_in
+from tests.support.lab_broadcasts import compose
+from tests.support.webhook import Lab, button, to, until
 
 Event = dict[str, Any]
-
-
-@pytest.fixture
-async def lab(database_url: str) -> AsyncIterator[Lab]:
-    async with lab_bot(database_url) as lab:
-        yield lab
 
 
 def changed(**fields: Any) -> Callable[[Lab], bytes]:

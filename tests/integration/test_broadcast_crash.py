@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import socket
 import subprocess
 import sys
 from collections import defaultdict
@@ -20,19 +19,15 @@ import pytest
 from aiohttp import web
 from sqlalchemy import func, insert, select
 
-from store.clock import now
+from store.broadcast_tables import Broadcast, BroadcastRecipient
+from store.clock import SYSTEM_CLOCK
 from store.db import Database
-from store.models import Branch, Broadcast, BroadcastRecipient, Identity, Member
-from tests.webhook_harness import SECRET
+from store.models import Branch, Identity, Member
+from tests.support.ports import free_port
+from tests.support.webhook import SECRET
 
 ROOT = Path(__file__).resolve().parents[2]
 RECIPIENTS = 5000
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def seed(url: str) -> None:
@@ -40,13 +35,18 @@ async def seed(url: str) -> None:
     db = Database(url)
     await db.upgrade()
     async with db.session() as session:
-        branch = Branch(name="Main", key="main", created_at=now())
+        branch = Branch(name="Main", key="main", created_at=SYSTEM_CLOCK.now())
         session.add(branch)
         await session.flush()
         await session.execute(
             insert(Member),
             [
-                {"id": i, "display_name": f"m{i}", "branch_id": branch.id, "created_at": now()}
+                {
+                    "id": i,
+                    "display_name": f"m{i}",
+                    "branch_id": branch.id,
+                    "created_at": SYSTEM_CLOCK.now(),
+                }
                 for i in range(1, RECIPIENTS + 1)
             ],
         )
@@ -78,7 +78,7 @@ async def seed(url: str) -> None:
                 rooms=True,
                 members=True,
                 ack=True,
-                created_at=now(),
+                created_at=SYSTEM_CLOCK.now(),
             )
         )
     await db.dispose()

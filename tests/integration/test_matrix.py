@@ -20,8 +20,8 @@ from bot.config import ConfigError
 from bot.events import Chat, Incoming
 from bot.markup import Markup
 from bot.messages import Accepted, Address, Choice, Image, Outgoing, Unreachable
-from tests.integration.synapse import Synapse
-from tests.matrix_harness import body, matrix_bot, members
+from tests.support.matrix import body, matrix_bot, members
+from tests.support.synapse import Synapse
 
 UNREAD = Markup.literal("I could not read your message.")
 PNG = bytes.fromhex(

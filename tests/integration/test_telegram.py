@@ -36,23 +36,16 @@ from bot.messages import (
     Unreachable,
 )
 from store.repos import Repositories
-from tests.fake_telegram import (
+from tests.support.ports import free_port
+from tests.support.telegram import (
     GLOBAL_PER_SECOND,
     ApiError,
     FakeTelegram,
-    free_port,
     parse_html,
-    running_fake,
     telegram_bot,
 )
 
 GROUP = -1009876543210
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with running_fake() as fake:
-        yield fake
 
 
 @pytest.fixture

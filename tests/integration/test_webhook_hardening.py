@@ -11,13 +11,7 @@ import pytest
 
 from adapters.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, signed_headers
 from store.repos import Repositories
-from tests.webhook_harness import SECRET, Lab, lab_bot
-
-
-@pytest.fixture
-async def lab(database_url: str) -> AsyncIterator[Lab]:
-    async with lab_bot(database_url) as lab:
-        yield lab
+from tests.support.webhook import SECRET, Lab
 
 
 @pytest.mark.parametrize(

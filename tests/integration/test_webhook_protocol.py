@@ -5,18 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 
 from adapters.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, signed_headers
-from tests.webhook_harness import SECRET, Lab, lab_bot
-
-
-@pytest.fixture
-async def lab(database_url: str) -> AsyncIterator[Lab]:
-    async with lab_bot(database_url) as lab:
-        yield lab
+from tests.support.webhook import SECRET, Lab, lab_bot
 
 
 async def test_accepts_and_answers_through_the_callback(lab: Lab) -> None:

@@ -3,28 +3,23 @@ imported into the sender's own bank (a secretary's branch bank, or the organisat
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
 from adapters.memory import MemoryAdapter
 from bot.app import BranchBot
-from bot.events import Attachment
 from dialogs.learning.bank_imports import BankImports
 from store.banks import Bank, ParsedQuestion
 from store.db import Database
 from store.learning import Learning
-from store.models import BankJob, Question, QuestionBank
+from store.learning_tables import BankJob
 from store.repos import Repositories
-from tests.conftest import BotFactory
-from tests.helpers import ask
-from tests.learning.test_review_fixes import join
+from tests.support.chat import BotFactory, ask
+from tests.support.learning import RECEIVED, answer_after, join, questions, send_file
 
 BANKS = Path(__file__).parent / "banks"
-RECEIVED = "I am checking it"
 
 
 async def upload(
@@ -41,43 +36,6 @@ async def upload(
     received = await send_file(bot, adapter, user, name, data, caption)
     assert RECEIVED in received, received
     return await answer_after(adapter, user, len(adapter.sent), timeout)
-
-
-async def send_file(
-    bot: BranchBot, adapter: MemoryAdapter, user: str, name: str, data: bytes, caption: str = ""
-) -> str:
-    """Send a file and return what the engine answered at once."""
-    return await ask(
-        bot, adapter, user, caption, attachment=Attachment(name, "application/octet-stream", data)
-    )
-
-
-async def answer_after(adapter: MemoryAdapter, user: str, start: int, timeout: float) -> str:
-    """The first message to ``user``'s direct chat sent after the first ``start`` messages."""
-    chat = f"dm-{user}"
-    async with asyncio.timeout(timeout):
-        while True:
-            found = [s for s in adapter.sent[start:] if s.address.chat_id == chat]
-            if found:
-                return found[0].message.text.plain()
-            await adapter.wait_for(len(adapter.sent) + 1, timeout)
-
-
-async def questions(db: Database) -> list[tuple[Any, ...]]:
-    """(key, text, answers, bank name, bank's branch) of every question."""
-    async with db.session() as session:
-        rows = await session.execute(
-            select(
-                Question.key,
-                Question.text,
-                Question.answers,
-                QuestionBank.name,
-                QuestionBank.branch_id,
-            )
-            .join(QuestionBank, QuestionBank.id == Question.bank_id)
-            .order_by(Question.id)
-        )
-        return [tuple(row) for row in rows]
 
 
 async def branch_id(bot: BranchBot, name: str) -> int:

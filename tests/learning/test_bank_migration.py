@@ -3,16 +3,12 @@ question keeps its answers and reviews (SQLite rebuilds the table to change its 
 
 from __future__ import annotations
 
-from alembic import command
-from sqlalchemy import Connection, text
+from sqlalchemy import text
 
-from store.db import Database, alembic_config
+from store.db import Database
+from tests.support.migrations import migrate
 
 STAMP = "'2026-01-01 00:00:00'"
-
-
-def migrate(connection: Connection, revision: str) -> None:
-    command.upgrade(alembic_config(connection), revision)
 
 
 async def test_existing_banks_become_the_organisations(database_url: str) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from store.banks import load
 from store.db import Database
 from store.learning import Learning
-from store.models import Question, QuestionBank
+from store.learning_tables import Question, QuestionBank
 from store.repos import Repositories
 
 BANKS = Path(__file__).parent / "banks"

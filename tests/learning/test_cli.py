@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
 
 from bot.cli import main
-from store.db import Database
-from store.models import Question
+from tests.support.learning import count
 
 BANKS = Path(__file__).parent / "banks"
-
-
-def count(url: str) -> int:
-    async def run() -> int:
-        db = Database(url)
-        try:
-            await db.upgrade()
-            async with db.session() as session:
-                return int(await session.scalar(select(func.count()).select_from(Question)) or 0)
-        finally:
-            await db.dispose()
-
-    return asyncio.run(run())
 
 
 def cli_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:

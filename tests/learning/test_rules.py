@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import struct
-import zlib
 
 import pytest
 
 from bot.app import configure
+from bot.charts import BarChart, Series, png
 from bot.config import ConfigError
-from dialogs.learning.chart import bar_chart
+from dialogs.learning.chart import COLOURS
 from dialogs.learning.levels import star_count, unlocked
 from dialogs.learning.ranking import branch_order
 from store.learning import BranchActivity, Schedule, sm2
-from store.models import Level
+from store.learning_tables import Level
+from tests.support.png import decode
 
 
 def test_sm2_grows_intervals_and_resets_on_a_miss() -> None:
@@ -43,13 +44,12 @@ def test_a_small_keen_branch_beats_a_big_one() -> None:
 
 
 def test_chart_is_a_valid_png() -> None:
-    png = bar_chart([(0.5, 1.0), (0.0, 0.25)], height=50)
-    assert png.startswith(b"\x89PNG\r\n\x1a\n")
-    width, height = struct.unpack(">II", png[16:24])
-    idat = png.index(b"IDAT")
-    length = struct.unpack(">I", png[idat - 4 : idat])[0]
-    raw = zlib.decompress(png[idat + 4 : idat + 4 + length])
-    assert height == 50 and len(raw) == height * (1 + 3 * width)
+    series = [Series("took part", [0.5, 0.0], COLOURS[0]), Series("right", [1.0, 0.25], COLOURS[1])]
+    chart = png(BarChart("Chart", ["1. East", "2. 北区"], series))
+    assert chart.startswith(b"\x89PNG\r\n\x1a\n")
+    width, height = struct.unpack(">II", chart[16:24])
+    pixels = decode(chart)
+    assert (width, height) == (len(pixels[0]), len(pixels)) and height >= 260
 
 
 def test_points_table_is_configurable_and_checked() -> None:

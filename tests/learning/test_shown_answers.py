@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import BotFactory
-from tests.helpers import ask, code_in
-from tests.learning.test_review_fixes import yes_bank
+from tests.support.chat import BotFactory, ask, code_in
+from tests.support.learning import yes_bank
 
 
 async def test_a_wrong_true_false_answer_shows_the_translated_answer(

@@ -22,7 +22,7 @@ from nio import (
 
 from adapters.matrix import MatrixAdapter
 from bot.app import BranchBot, configure
-from tests.integration.synapse import Synapse, User
+from tests.support.synapse import Synapse, User
 
 Event = dict[str, Any]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +18,8 @@ from adapters.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign, signed_he
 from bot.app import BranchBot, configure
 
 SECRET = "test-secret-🔑"
+Message = dict[str, Any]
+"""What the bot POSTed to the receiver, as JSON."""
 
 
 @dataclass
@@ -154,3 +156,39 @@ async def lab_bot(database_url: str, **overrides: Any) -> AsyncIterator[Lab]:
     finally:
         await bot.stop()
         await runner.cleanup()
+
+
+async def until(lab: Lab, test: Callable[[Message], bool], timeout: float = 15) -> Message:
+    """The first message the receiver got that passes ``test``, waiting for it if need be."""
+    async with asyncio.timeout(timeout):
+        while True:
+            for message in lab.receiver.messages:
+                if test(message):
+                    return message
+            lab.receiver.changed.clear()
+            await lab.receiver.changed.wait()
+
+
+def to(user: str) -> Callable[[Message], bool]:
+    """A test for ``until``: the message went to ``user``'s direct chat."""
+    return lambda m: m["chat"]["id"] == f"dm-{user}"
+
+
+def button(message: Message, label: str) -> str:
+    """The payload of the first button in ``message`` whose label contains ``label``."""
+    for row in message["choices"]:
+        for choice in row:
+            if label in choice["label"]:
+                return str(choice["payload"])
+    raise AssertionError(f"no {label!r} in {message['choices']}")
+
+
+async def wait_for_text(lab: Lab, needle: str) -> Message:
+    """The latest message the receiver got that contains ``needle``, waiting for it if need be."""
+    async with asyncio.timeout(15):
+        while True:
+            lab.receiver.changed.clear()
+            found = [m for m in lab.receiver.messages if needle in m["text"]]
+            if found:
+                return found[-1]
+            await lab.receiver.changed.wait()

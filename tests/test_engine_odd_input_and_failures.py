@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from adapters.memory import MemoryAdapter
+from bot.batch import Batch
 from bot.messages import Capabilities, TransientError
-from tests.conftest import BotFactory, settle
-from tests.helpers import ask
+from tests.support.chat import BotFactory, ask, settle
 
 
 @pytest.mark.parametrize("typed", ["²", "1" * 5000, "0", "-1", "3"])
@@ -46,7 +46,7 @@ async def test_a_failed_commit_leaves_no_trace_in_the_caches(
     make_bot: BotFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     bot, adapter = await make_bot()
-    write = bot.engine._write
+    write = Batch.save
     failures = [RuntimeError("disk full")]
 
     async def flaky(batch: Any) -> Any:
@@ -54,7 +54,7 @@ async def test_a_failed_commit_leaves_no_trace_in_the_caches(
             raise failures.pop()
         return await write(batch)
 
-    monkeypatch.setattr(bot.engine, "_write", flaky)
+    monkeypatch.setattr(Batch, "save", flaky)
     assert "Sorry, something went wrong" in await ask(bot, adapter, "mei", "/lang zh")
     # The language change was rolled back: the next answer is in English again.
     answer = await ask(bot, adapter, "mei", "/me")

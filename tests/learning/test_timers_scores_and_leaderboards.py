@@ -9,30 +9,25 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bot.app import BranchBot
 from store.banks import load
+from store.clock import ManualClock
 from store.db import Database
 from store.learning import Learning
-from store.models import AnswerRecord, Member, Question
+from store.learning_tables import AnswerRecord, Question
+from store.models import Member
 from store.repos import Repositories
-from tests.conftest import BotFactory, settle
-from tests.helpers import ask, code_in
-
-BANK = Path(__file__).parent / "banks" / "library.yaml"
-
-
-async def with_bank(bot: BranchBot) -> None:
-    async with bot.db.session() as session:
-        await Repositories(session).get(Learning).import_bank(load(BANK))
+from tests.support.chat import BotFactory, ask, code_in, settle
+from tests.support.learning import BANK, with_bank
 
 
 async def test_question_timer_fires_after_a_restart(make_bot: BotFactory) -> None:
-    bot, adapter = await make_bot(learning={"question_seconds": 0.5})
+    clock = ManualClock()
+    bot, adapter = await make_bot(clock=clock, learning={"question_seconds": 30})
     await with_bank(bot)
     assert "Question 1/4" in await ask(bot, adapter, "boss", "/quiz")
     await bot.stop()
-    await asyncio.sleep(0.8)
-    bot, adapter = await make_bot(learning={"question_seconds": 30})
+    clock.advance(seconds=31)  # the question's time runs out while the bot is down
+    bot, adapter = await make_bot(clock=clock, learning={"question_seconds": 30})
     await adapter.wait_for(1, timeout=10)
     await settle(bot)
     text = adapter.sent[0].message.text.plain()

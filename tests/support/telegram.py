@@ -27,7 +27,6 @@ import itertools
 import json
 import math
 import re
-import socket
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
@@ -38,6 +37,7 @@ from typing import Any
 from aiohttp import ClientSession, ClientTimeout, web
 
 from bot.app import BranchBot, configure
+from tests.support.ports import free_port
 
 TOKEN = "123456:TEST-fake-token"
 BOT_ID = 123456
@@ -713,13 +713,6 @@ def _json(value: Any) -> Any:
     if isinstance(value, str | bytes) and value:
         return json.loads(value)
     return value
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @asynccontextmanager

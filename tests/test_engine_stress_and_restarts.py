@@ -11,8 +11,8 @@ import pytest
 from adapters.memory import MemoryAdapter
 from bot.messages import Address, Capabilities, Outgoing, TransientError
 from dialogs.onboarding import JoinDialog
-from tests.conftest import BotFactory, settle
-from tests.helpers import ask
+from store.clock import ManualClock
+from tests.support.chat import BotFactory, ask, settle
 
 ECHOED = re.compile(r"/(c\d+x\d+)")
 
@@ -77,34 +77,37 @@ async def test_redelivered_event_is_handled_once(make_bot: BotFactory) -> None:
     assert len(adapter.sent) == 1
 
 
-async def test_deadline_fires_after_a_restart(
-    make_bot: BotFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(JoinDialog, "timeout", 0.5)
-    bot, adapter = await make_bot()
+async def test_deadline_fires_after_a_restart(make_bot: BotFactory) -> None:
+    clock = ManualClock()
+    bot, adapter = await make_bot(clock=clock)
     await ask(bot, adapter, "mei", "/join")
     await bot.stop()
-    await asyncio.sleep(0.6)
-    bot, adapter = await make_bot()
+    clock.advance(seconds=JoinDialog.timeout + 1)  # the deadline passes while the bot is down
+    bot, adapter = await make_bot(clock=clock)
     await adapter.wait_for(1, timeout=5)
     assert "stopped waiting" in adapter.sent[0].message.text.plain()
     assert adapter.sent[0].address.chat_id == "dm-mei" and adapter.sent[0].address.direct
-    await asyncio.sleep(1.2)
+    assert await bot.engine.queue_due_timeouts() == 0
+    await settle(bot)
     assert len(adapter.sent) == 1
     assert "only respond to commands" in await ask(bot, adapter, "mei", "ABCDEFGH")
 
 
-async def test_an_answer_resets_the_deadline(
-    make_bot: BotFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(JoinDialog, "timeout", 1.5)
-    bot, adapter = await make_bot()
+async def test_an_answer_resets_the_deadline(make_bot: BotFactory) -> None:
+    clock = ManualClock()
+    bot, adapter = await make_bot(clock=clock)
+    timeout = JoinDialog.timeout
+    assert timeout is not None
     await ask(bot, adapter, "mei", "/join")
-    await asyncio.sleep(1.0)
+    clock.advance(seconds=timeout * 2 / 3)
     await ask(bot, adapter, "mei", "WRONG")
-    await asyncio.sleep(1.0)
+    clock.advance(seconds=timeout * 2 / 3)  # past the first deadline, not the second
+    assert await bot.engine.queue_due_timeouts() == 0
+    await settle(bot)
     assert all("stopped waiting" not in s.message.text.plain() for s in adapter.sent)
+    clock.advance(seconds=timeout / 3 + 1)
     await adapter.wait_for(3, timeout=5)
+    assert "stopped waiting" in adapter.sent[-1].message.text.plain()
 
 
 async def test_numbered_choices_where_there_are_no_buttons(make_bot: BotFactory) -> None:

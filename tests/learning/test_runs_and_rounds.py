@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from datetime import timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,17 +16,17 @@ from sqlalchemy import func, select
 
 from adapters.memory import MemoryAdapter
 from bot.app import BranchBot
+from bot.batch import Batch
 from bot.events import Chat, Incoming, Sender
-from dialogs.learning import common
 from store.banks import load, parse_file
-from store.clock import now
+from store.clock import SYSTEM_CLOCK, ManualClock
 from store.db import Database
 from store.learning import Imported, Learning
-from store.models import AnswerRecord, DailyDone, Member, PointsEntry, Question
+from store.learning_tables import AnswerRecord, DailyDone, PointsEntry, Question
+from store.models import Member
 from store.repos import Repositories
-from tests.conftest import BotFactory, settle
-from tests.helpers import ask, code_in
-from tests.learning.test_engine_edges import BANK, with_bank
+from tests.support.chat import BotFactory, ask, settle
+from tests.support.learning import BANK, join, with_bank, yes_bank
 
 
 async def press(
@@ -57,11 +57,6 @@ async def press(
 async def answers(bot: BranchBot) -> list[AnswerRecord]:
     async with bot.db.session() as session:
         return list(await session.scalars(select(AnswerRecord)))
-
-
-async def join(bot: BranchBot, adapter: MemoryAdapter, user: str, branch: str, role: str) -> None:
-    code = code_in(await ask(bot, adapter, "boss", f"/invite {branch} {role}"))
-    assert "Welcome" in await ask(bot, adapter, user, f"/join {code}")
 
 
 async def test_a_press_after_the_deadline_counts_as_a_timeout(make_bot: BotFactory) -> None:
@@ -148,30 +143,40 @@ async def test_two_starts_in_one_batch_run_one_round(make_bot: BotFactory) -> No
     assert sum("already running" in t for t in said) == 1
 
 
-async def finish_run(bot: BranchBot, adapter: MemoryAdapter, user: str) -> str:
-    """Answer whatever is asked with typed text until the run ends."""
+async def finish_run(
+    bot: BranchBot, adapter: MemoryAdapter, user: str, clock: ManualClock | None = None
+) -> str:
+    """Answer whatever is asked with typed text until the run ends (on ``clock``'s time, as a
+    platform would stamp it, when the bot runs on a moved clock)."""
+
+    async def say(text: str) -> str:
+        if clock is None:
+            return await ask(bot, adapter, user, text)
+        return await press(bot, adapter, user, text=text, received_at=clock.now().timestamp())
+
+    said = ""
     for _turn in range(12):
-        said = await ask(bot, adapter, user, "A")
+        said = await say("A")
         if "Please answer" in said:
-            said = await ask(bot, adapter, user, "true")
+            said = await say("true")
         if "Streak" in said or "Done:" in said:
             return said
-    raise AssertionError("the run never ended")
+    raise AssertionError(f"the run never ended: {said}")
 
 
-async def test_a_quiz_past_midnight_counts_for_the_day_it_began(
-    make_bot: BotFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    bot, adapter = await make_bot(learning={"question_seconds": 60})
+async def test_a_quiz_past_midnight_counts_for_the_day_it_began(make_bot: BotFactory) -> None:
+    clock = ManualClock()
+    bot, adapter = await make_bot(clock=clock, learning={"question_seconds": 60})
+    zone = ZoneInfo(bot.config.timezone)
+    today = clock.now().astimezone(zone).date()
+    clock.set(datetime(today.year, today.month, today.day, 23, 59, 30, tzinfo=zone))
     await with_bank(bot)
-    started = now()
     assert "Question 1/4" in await ask(bot, adapter, "boss", "/quiz")
-    monkeypatch.setattr(common, "now", lambda: now() + timedelta(days=1))
-    assert "Streak: 1 day" in await finish_run(bot, adapter, "boss")
+    clock.advance(seconds=45)  # past midnight, inside the question's minute
+    assert "Streak: 1 day" in await finish_run(bot, adapter, "boss", clock)
     async with bot.db.session() as session:
         days = list(await session.scalars(select(DailyDone.day)))
-    zone = ZoneInfo(bot.config.timezone)
-    assert days == [started.astimezone(zone).date()]
+    assert days == [today]
     assert "Question 1/4" in await ask(bot, adapter, "boss", "/quiz")
 
 
@@ -195,18 +200,6 @@ async def test_learning_stats_stay_out_of_rooms(make_bot: BotFactory) -> None:
     assert "direct chat" in said and "Learning this week" not in said
 
 
-async def yes_bank(bot: BranchBot, tmp_path: Path) -> None:
-    """Two true/false questions whose answer is "true", so a test knows what is right."""
-    bank = tmp_path / "two.yaml"
-    bank.write_text(
-        "questions:\n"
-        "  - {text: Say yes one, type: truefalse, answer: true}\n"
-        "  - {text: Say yes two, type: truefalse, answer: true}\n"
-    )
-    async with bot.db.session() as session:
-        await Repositories(session).get(Learning).import_bank(load(bank))
-
-
 async def test_a_run_checks_the_daily_cap_against_points_stored_meanwhile(
     make_bot: BotFactory, tmp_path: Path
 ) -> None:
@@ -219,7 +212,7 @@ async def test_a_run_checks_the_daily_cap_against_points_stored_meanwhile(
         member = await session.scalar(select(Member.id))
         assert member is not None
         zone = ZoneInfo(bot.config.timezone)
-        day = now().astimezone(zone).date()
+        day = SYSTEM_CLOCK.now().astimezone(zone).date()
         assert await store.award(member, None, "challenge_correct", 50, 50, day) == 50
     assert "Right!" in await ask(bot, adapter, "boss", "true")
     async with bot.db.session() as session:
@@ -230,7 +223,7 @@ async def test_a_run_checks_the_daily_cap_against_points_stored_meanwhile(
 
 
 async def test_participation_counts_only_current_members(database_url: str) -> None:
-    day = now().date()
+    day = SYSTEM_CLOCK.now().date()
     database = Database(database_url)
     await database.upgrade()
     try:
@@ -287,7 +280,7 @@ async def test_a_failed_batch_retried_one_by_one_records_each_answer_once(
     await join(bot, adapter, "mei", "Lib", "member")
     assert "Question 1/2" in await ask(bot, adapter, "boss", "/quiz")
     assert "Question 1/2" in await ask(bot, adapter, "mei", "/quiz")
-    write = bot.engine._write
+    write = Batch.save
     failures = [RuntimeError("disk full")]
 
     async def flaky(batch: Any) -> Any:
@@ -295,7 +288,7 @@ async def test_a_failed_batch_retried_one_by_one_records_each_answer_once(
             raise failures.pop()
         return await write(batch)
 
-    monkeypatch.setattr(bot.engine, "_write", flaky)
+    monkeypatch.setattr(Batch, "save", flaky)
     before = len(adapter.sent)
     await asyncio.gather(
         adapter.say("boss", "true"),

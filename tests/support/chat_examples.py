@@ -38,7 +38,7 @@ from bot.events import Attachment
 from store.bank_jobs import BankJobs
 from store.broadcasts import Broadcasts
 from store.repos import Repositories
-from tests.conftest import settle
+from tests.support.chat import settle
 
 ROOT = Path(__file__).resolve().parents[2]
 ROOM = "room-library"

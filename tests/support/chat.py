@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from adapters.memory import MemoryAdapter
 from bot.app import BranchBot
-from tests.conftest import settle
 
 CODE = re.compile(r"\b([A-HJ-NP-Z2-9]{8})\b")
+
+BotFactory = Callable[..., Awaitable[tuple[BranchBot, MemoryAdapter]]]
+"""What the ``make_bot`` fixture gives a test: start a bot (settings as keywords), get it and
+its memory adapter back."""
+
+
+async def settle(bot: BranchBot, timeout: float = 10.0) -> None:
+    """Wait until everything the bot queued so far has been sent."""
+    async with asyncio.timeout(timeout):
+        await bot.idle()
 
 
 async def ask(
@@ -23,6 +34,7 @@ async def ask(
 
 
 def code_in(text: str) -> str:
+    """The invitation or link code in a reply (the test fails if there is none)."""
     match = CODE.search(text)
     assert match, text
     return match.group(1)

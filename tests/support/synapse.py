@@ -15,20 +15,16 @@ import hmac
 import itertools
 import json
 import secrets
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
+from tests.support.ports import free_port
 
 SYNAPSE_VERSION = "1.163.2"
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,13 +71,6 @@ def ensure_installed() -> Path:
     STAMP.touch()
     print(f"installed Synapse {SYNAPSE_VERSION} in {time.monotonic() - started:.0f}s")
     return python
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -221,18 +210,3 @@ class Synapse:
             {"messages_per_second": 0, "burst_count": 0},
             token=self._admin.access_token,
         )
-
-
-@pytest.fixture(scope="session")
-def synapse() -> Iterator[Synapse]:
-    """The session's homeserver; tests register their own users, so they stay independent."""
-    python = ensure_installed()
-    data = Path(tempfile.mkdtemp(prefix="branchbot-synapse-"))
-    server = Synapse(python, data)
-    server.start()
-    print(f"Synapse started in {server.start_seconds:.1f}s")
-    try:
-        yield server
-    finally:
-        server.stop()
-        shutil.rmtree(data, ignore_errors=True)

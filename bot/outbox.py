@@ -1,0 +1,72 @@
+"""Outbox rows: how the engine and every worker queue a message and hand it to delivery.
+
+A message is promised by writing its row in the same transaction as the change that caused
+it (``enqueue``); only once that transaction is committed may delivery see it (``hand_over``):
+a row handed over before a rollback would send a message about something that never happened,
+and a crash in between loses nothing, for delivery reads pending rows again on start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.messages import Address, Outgoing
+from store.repos import Repositories
+from store.runtime import PendingMessage
+
+
+def payload(message: Outgoing, locale: str | None, *, fold: bool = False) -> dict[str, Any]:
+    """A message as its row stores it, with its reader's language (for what delivery adds,
+    such as the hint under numbered choices); ``fold``: delivery may merge it with others
+    waiting for the same chat."""
+    body = {**message.to_json(), "locale": locale}
+    if fold:
+        body["fold"] = True
+    return body
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """An outbox row to write: where, and the stored message (``payload``)."""
+
+    address: Address
+    payload: dict[str, Any]
+
+
+async def enqueue(store: Repositories, rows: Sequence[Row]) -> list[PendingMessage]:
+    """Write ``rows`` in the store's transaction; returns them as delivery will take them,
+    to be handed over once that transaction is committed."""
+    ids = await store.outbox.add_many(
+        [
+            {
+                "platform": row.address.platform,
+                "chat_id": row.address.chat_id,
+                "direct": row.address.direct,
+                "user_id": row.address.user_id,
+                "payload": row.payload,
+            }
+            for row in rows
+        ]
+    )
+    return [
+        PendingMessage(
+            row_id,
+            row.address.platform,
+            row.address.chat_id,
+            row.address.direct,
+            row.address.user_id,
+            row.payload,
+            0,
+        )
+        for row_id, row in zip(ids, rows, strict=True)
+    ]
+
+
+def hand_over(
+    deliver: Callable[[list[PendingMessage]], None], pending: list[PendingMessage]
+) -> None:
+    """After the commit: delivery gets the new rows (on a crash, it finds them on start)."""
+    if pending:
+        deliver(pending)
