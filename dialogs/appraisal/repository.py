@@ -301,29 +301,27 @@ class Appraisal:
 
     async def progress(self, number: int) -> list[Progress]:
         """Per target branch: how many submitted of how many eligible, by branch id."""
-        eligible = dict(
-            (
-                await self.session.execute(
-                    select(Eligible.branch_id, func.count())
-                    .where(Eligible.round_id == number)
-                    .group_by(Eligible.branch_id)
+        eligible: dict[int, int] = {
+            branch: count
+            for branch, count in await self.session.execute(
+                select(Eligible.branch_id, func.count())
+                .where(Eligible.round_id == number)
+                .group_by(Eligible.branch_id)
+            )
+        }
+        submitted: dict[int, int] = {
+            branch: count
+            for branch, count in await self.session.execute(
+                select(Eligible.branch_id, func.count())
+                .join(
+                    Submitted,
+                    (Submitted.round_id == Eligible.round_id)
+                    & (Submitted.member_id == Eligible.member_id),
                 )
-            ).tuples()
-        )
-        submitted = dict(
-            (
-                await self.session.execute(
-                    select(Eligible.branch_id, func.count())
-                    .join(
-                        Submitted,
-                        (Submitted.round_id == Eligible.round_id)
-                        & (Submitted.member_id == Eligible.member_id),
-                    )
-                    .where(Eligible.round_id == number)
-                    .group_by(Eligible.branch_id)
-                )
-            ).tuples()
-        )
+                .where(Eligible.round_id == number)
+                .group_by(Eligible.branch_id)
+            )
+        }
         branches = await self.session.scalars(
             select(RoundBranch.branch_id)
             .where(RoundBranch.round_id == number)
@@ -365,7 +363,7 @@ class Appraisal:
             .order_by(Answer.id)
         )
         found: dict[int, dict[str, list[JSON]]] = {}
-        for branch_id, question, value in rows.tuples():
+        for branch_id, question, value in rows:
             found.setdefault(branch_id, {}).setdefault(question, []).append(value)
         return found
 
