@@ -118,7 +118,7 @@ async def test_a_member_submits_once_and_only_while_the_round_is_open(database_u
 
 async def test_progress_counts_submitted_of_eligible_per_branch(database_url: str) -> None:
     async with appraisal_db(database_url) as (db, _):
-        lib, (cy, ann, bo) = await branch_with_members(db, "Lib", ["Cy", "Ann", "Bo"])
+        lib, (_, _, bo) = await branch_with_members(db, "Lib", ["Cy", "Ann", "Bo"])
         docs, (dee,) = await branch_with_members(db, "Docs", ["Dee"])
         empty, _ = await branch_with_members(db, "Empty", [])
         survey = await open_round(db, [lib, docs, empty])
@@ -194,7 +194,7 @@ async def test_the_feature_branch_goes_down_and_up_on_its_own(database_url: str)
         async with db.engine.begin() as connection:
             await connection.run_sync(migrate, "appraisal@head")
             tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
-        assert APPRAISAL_TABLES <= tables
+        assert tables >= APPRAISAL_TABLES
         lib, members = await branch_with_members(db, "Lib", ["Ann"])
         survey = await open_round(db, [lib])
         assert survey.number >= 1 and members
