@@ -7,6 +7,7 @@ See ``docs/privacy.md`` for the threat model."""
 from __future__ import annotations
 
 import logging
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -133,9 +134,15 @@ async def test_no_path_links_an_answer_to_its_member(
             f"SELECT value FROM appraisal_answers WHERE question <> 'scale' ORDER BY {position}",
         )
         owners = [owner(str(_text(value))) for (value,) in physical]
-        assert not sorted_by([rank[p] for p in owners]), "rows lie in submit order"
+        first = SUBMIT_ORDER[:K]
+        within = [rank[p] for p in owners if p in first]
+        assert not sorted_by(within), "the first batch's rows lie in submit order"
+        runs = sum(1 for a, b in pairwise(owners) if a != b) + 1
+        assert runs > len(PEOPLE), "a member's answers lie together"
         late = set(SUBMIT_ORDER[K:])
-        assert set(owners[-len(late) * len(QUESTIONS) :]) != late, "the last batch is visible"
+        span = len(late) * len(QUESTIONS)
+        ends = (set(owners[:span]), set(owners[-span:]))
+        assert late not in ends, "the last batch is visible"
         participation = await rows(
             db, f"SELECT member_id FROM appraisal_submitted ORDER BY {position}"
         )
