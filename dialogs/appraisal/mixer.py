@@ -10,7 +10,9 @@ that transaction (PostgreSQL's ``xmin``), by their order or by the file's pages.
 - it deletes the staged rows and rewrites every participation row of the round, in member
   order, in the same transaction, so no row of either ledger is the submit's any more;
 - when the round closes (``/survey close`` or its closing time, which the mixer enforces) it
-  rewrites the round's whole ledger as one batch and marks the round sealed;
+  rewrites the round's whole ledger as one batch and marks the round sealed; a branch with
+  fewer than k respondents keeps its answers only as "other branches", and grades given to a
+  member by fewer than k are dropped (no report may show them);
 - after the commit it scrubs what the store keeps of old rows: SQLite zeroes deleted content
   (``PRAGMA secure_delete``, on every connection, ``store.db``) and a truncating WAL checkpoint
   drops the old pages from the write-ahead log; PostgreSQL gets a VACUUM of the touched tables.
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,6 +37,7 @@ from bot.timetable import Timetable
 from dialogs.appraisal.repository import ROUND
 from dialogs.appraisal.tables import (
     Answer,
+    Eligible,
     Grade,
     Staged,
     StagedGrade,
@@ -159,6 +163,7 @@ async def mix(session: AsyncSession, round_id: int, now: datetime) -> Moved:
     if closing:
         answers += await _take(session, Answer, round_id, ("branch_id", "question", "value"))
         grades += await _take(session, Grade, round_id, ("member_id", "grade"))
+        answers, grades = await _fold_small_groups(session, round_id, k, answers, grades)
     if batch:
         await session.execute(delete(Staged).where(Staged.id.in_([row.id for row in batch])))
     await _insert_shuffled(session, Answer, answers)
@@ -169,6 +174,34 @@ async def mix(session: AsyncSession, round_id: int, now: datetime) -> Moved:
         survey.sealed = True
         await session.flush()
     return Moved(round_id, len(batch), closing)
+
+
+async def _fold_small_groups(
+    session: AsyncSession,
+    round_id: int,
+    k: int,
+    answers: list[dict[str, Any]],
+    grades: list[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """At the seal: a branch with fewer than k respondents keeps its answers only as "other
+    branches" (branch None), and a member graded by fewer than k keeps no grades, since no
+    report may show either and a copy of the store must not show them either."""
+    respondents = Counter(
+        await session.scalars(
+            select(Eligible.branch_id)
+            .join(
+                Submitted,
+                (Submitted.round_id == Eligible.round_id)
+                & (Submitted.member_id == Eligible.member_id),
+            )
+            .where(Eligible.round_id == round_id)
+        )
+    )
+    for row in answers:
+        if row["branch_id"] is not None and respondents[row["branch_id"]] < k:
+            row["branch_id"] = None
+    graders = Counter(row["member_id"] for row in grades)
+    return answers, [row for row in grades if graders[row["member_id"]] >= k]
 
 
 async def _take(

@@ -376,20 +376,22 @@ class Appraisal:
             or 0
         )
 
-    async def answers(self, number: int) -> dict[int, dict[str, list[JSON]]]:
-        """Per branch, per question, the values given, in the ledger's (random) order."""
+    async def answers(self, number: int) -> dict[int | None, dict[str, list[JSON]]]:
+        """Per branch, per question, the values given, in the ledger's (random) order; once
+        sealed, branch None holds the branches with fewer than k respondents."""
         rows = await self.session.execute(
             select(Answer.branch_id, Answer.question, Answer.value)
             .where(Answer.round_id == number)
             .order_by(Answer.id)
         )
-        found: dict[int, dict[str, list[JSON]]] = {}
+        found: dict[int | None, dict[str, list[JSON]]] = {}
         for branch_id, question, value in rows:
             found.setdefault(branch_id, {}).setdefault(question, []).append(value)
         return found
 
     async def grades_received(self, number: int, member_id: int) -> dict[str, int]:
-        """How many of each grade ``member_id`` received (the caller applies the k rule)."""
+        """How many of each grade ``member_id`` received; once sealed, nothing when fewer
+        than k graded them (the report still checks the k rule before it shows any)."""
         rows = await self.session.scalars(
             select(Grade.grade).where(Grade.round_id == number, Grade.member_id == member_id)
         )

@@ -8,6 +8,7 @@ from sqlalchemy import inspect, select
 from dialogs.appraisal.mixer import Mixer
 from dialogs.appraisal.repository import ROUND, Appraisal, Progress, SubmitResult
 from dialogs.appraisal.tables import Staged, Submitted
+from store.db import Database
 from store.models import Member, OutboxRow
 from store.repos import Repositories
 from tests.appraisal.store_support import (
@@ -138,34 +139,63 @@ async def test_progress_counts_submitted_of_eligible_per_branch(database_url: st
             assert await appraisal.not_submitted(survey.number, docs) == []
 
 
+async def submit_scores(db: Database, number: int, branch: int, members: list[int]) -> None:
+    """Each member answers q1 with their place in ``members`` and grades the others."""
+    async with db.session() as session:
+        appraisal = Repositories(session).get(Appraisal)
+        for score, member in enumerate(members, start=1):
+            others = {m: "competent" for m in members if m != member}
+            await appraisal.submit(number, member, branch, {"q1": score}, others)
+
+
 async def test_a_closed_round_reads_its_answers_and_grades_from_the_ledger(
     database_url: str,
 ) -> None:
     async with appraisal_db(database_url) as (db, _):
-        lib, members = await branch_with_members(db, "Lib", ["A", "B", "C"])
+        lib, members = await branch_with_members(db, "Lib", ["A", "B", "C", "D"])
         survey = await open_round(db, [lib], k=5)
-        async with db.session() as session:
-            appraisal = Repositories(session).get(Appraisal)
-            for score, member in enumerate(members, start=1):
-                others = {m: "competent" for m in members if m != member}
-                await appraisal.submit(survey.number, member, lib, {"q1": score}, others)
+        await submit_scores(db, survey.number, lib, members)
         mixer = Mixer(db)
         await mixer.tick()
         async with db.session() as session:
             appraisal = Repositories(session).get(Appraisal)
-            assert await appraisal.staged(survey.number) == 3, "fewer than k: nothing moved"
+            assert await appraisal.staged(survey.number) == 4, "fewer than k: nothing moved"
             assert await appraisal.answers(survey.number) == {}
+        # The same four in a round whose k they reach.
+        enough = await open_round(db, [lib], k=4)
+        await submit_scores(db, enough.number, lib, members)
+        async with db.session() as session:
+            appraisal = Repositories(session).get(Appraisal)
             await appraisal.close(survey.number)
+            await appraisal.close(enough.number)
         await mixer.tick()
         async with db.session() as session:
             appraisal = Repositories(session).get(Appraisal)
             assert await appraisal.staged(survey.number) == 0
-            closed = await appraisal.round(survey.number)
+            closed = await appraisal.round(enough.number)
             assert closed is not None and closed.sealed and closed.closed_at is not None
-            answers = await appraisal.answers(survey.number)
-            assert sorted(answers[lib]["q1"]) == [1, 2, 3]
-            assert await appraisal.grades_received(survey.number, members[0]) == {"competent": 2}
-            assert await appraisal.progress(survey.number) == [Progress(lib, 3, 3)]
+            answers = await appraisal.answers(enough.number)
+            assert sorted(answers[lib]["q1"]) == [1, 2, 3, 4]
+            assert await appraisal.progress(enough.number) == [Progress(lib, 4, 4)]
+            # Three graded each member: not k, so the grades are not kept.
+            assert await appraisal.grades_received(enough.number, members[0]) == {}
+            # Below k the branch is only part of "other branches", and keeps no grades.
+            small = await appraisal.answers(survey.number)
+            assert list(small) == [None] and sorted(small[None]["q1"]) == [1, 2, 3, 4]
+            assert await appraisal.grades_received(survey.number, members[0]) == {}
+
+
+async def test_grades_from_k_graders_are_kept(database_url: str) -> None:
+    async with appraisal_db(database_url) as (db, _):
+        lib, members = await branch_with_members(db, "Lib", ["A", "B", "C", "D"])
+        survey = await open_round(db, [lib], k=3)
+        await submit_scores(db, survey.number, lib, members)
+        async with db.session() as session:
+            await Repositories(session).get(Appraisal).close(survey.number)
+        await Mixer(db).tick()
+        async with db.session() as session:
+            appraisal = Repositories(session).get(Appraisal)
+            assert await appraisal.grades_received(survey.number, members[0]) == {"competent": 3}
 
 
 async def test_a_link_merge_moves_the_participation_and_the_grades(database_url: str) -> None:
