@@ -106,22 +106,21 @@ class Mixer:
 
 async def _due_rounds(session: AsyncSession, now: datetime) -> list[int]:
     """Rounds with work for the mixer: not sealed, and closed, past their time, or with a
-    branch's k submissions staged."""
+    branch's k submissions staged; or sealed with a submission staged after all."""
     full = (
         select(Staged.round_id)
         .join(SurveyRound, SurveyRound.id == Staged.round_id)
         .group_by(Staged.round_id, Staged.branch_id, SurveyRound.k)
         .having(func.count() >= SurveyRound.k)
     )
+    closed = or_(SurveyRound.closed_at.is_not(None), SurveyRound.closes_at <= now)
     rows = await session.scalars(
         select(SurveyRound.id)
         .where(
-            SurveyRound.sealed.is_(False),
             or_(
-                SurveyRound.closed_at.is_not(None),
-                SurveyRound.closes_at <= now,
-                SurveyRound.id.in_(full),
-            ),
+                SurveyRound.sealed.is_(False) & (closed | SurveyRound.id.in_(full)),
+                SurveyRound.sealed.is_(True) & SurveyRound.id.in_(select(Staged.round_id)),
+            )
         )
         .order_by(SurveyRound.id)
     )
@@ -135,13 +134,17 @@ async def mix(session: AsyncSession, round_id: int, now: datetime) -> Moved:
     survey = await session.scalar(
         select(SurveyRound).where(SurveyRound.id == round_id).with_for_update()
     )
-    if survey is None or survey.sealed:
+    if survey is None:
         return Moved(round_id, 0, False)
-    closing = survey.closed_at is not None or as_utc(survey.closes_at) <= now
+    staged = list(await session.scalars(select(Staged).where(Staged.round_id == round_id)))
+    if survey.sealed and not staged:
+        return Moved(round_id, 0, False)
+    # A sealed round with staged rows had a submit slip in as it closed (SQLite takes no share
+    # lock): it is sealed again, the newcomer shuffled into the whole round, never alone.
+    closing = survey.sealed or survey.closed_at is not None or as_utc(survey.closes_at) <= now
     if closing and survey.closed_at is None:
         survey.closed_at = survey.closes_at
     k = survey.k
-    staged = list(await session.scalars(select(Staged).where(Staged.round_id == round_id)))
     by_branch: dict[int, list[Staged]] = {}
     for row in staged:
         by_branch.setdefault(row.branch_id, []).append(row)

@@ -8,7 +8,6 @@ shuffled batches, so nothing here ever joins a member to an answer (``docs/priva
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -50,7 +49,7 @@ class Definition(Protocol):
     @property
     def key(self) -> str: ...
 
-    def to_json(self) -> Any: ...
+    def to_json(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,14 +102,6 @@ class Progress:
     eligible: int
 
 
-def _definition(template: Definition) -> dict[str, Any]:
-    raw = template.to_json()
-    value = json.loads(raw) if isinstance(raw, str | bytes) else raw
-    if not isinstance(value, dict):
-        raise TypeError(f"template {template.key}: to_json() is not a JSON object")
-    return value
-
-
 class Appraisal:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -126,7 +117,7 @@ class Appraisal:
         row = SurveyTemplate(
             key=template.key,
             version=(newest or 0) + 1,
-            definition=_definition(template),
+            definition=template.to_json(),
             imported_at=self.clock.now(),
         )
         self.session.add(row)

@@ -3,11 +3,11 @@ submitting once and only while open, progress, and the feature's own migration b
 
 from __future__ import annotations
 
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, text
 
 from dialogs.appraisal.mixer import Mixer
 from dialogs.appraisal.repository import ROUND, Appraisal, Progress, SubmitResult
-from dialogs.appraisal.tables import Staged, Submitted
+from dialogs.appraisal.tables import Staged, Submitted, random_id
 from store.db import Database
 from store.models import Member, OutboxRow
 from store.repos import Repositories
@@ -268,3 +268,39 @@ async def test_the_messages_of_an_answering_are_forgotten_with_the_submit(
             left = await session.execute(select(OutboxRow.chat_id, OutboxRow.payload))
             texts = sorted((chat, payload["text"]) for chat, payload in left)
         assert texts == [("ann", "invitation"), ("ann", "thank you"), ("bo", "question")]
+
+
+async def test_a_submit_that_slips_in_at_the_seal_is_shuffled_into_the_whole_round(
+    database_url: str,
+) -> None:
+    """On SQLite a submit may read the round open just before the mixer seals it and commit
+    just after: the round is sealed again with it, so it is never moved alone."""
+    async with appraisal_db(database_url) as (db, _):
+        lib, members = await branch_with_members(db, "Lib", ["A", "B", "C", "D"])
+        survey = await open_round(db, [lib], k=3)
+        await submit_scores(db, survey.number, lib, members[:3])
+        async with db.session() as session:
+            await Repositories(session).get(Appraisal).close(survey.number)
+        mixer = Mixer(db)
+        await mixer.tick()
+        async with db.session() as session:
+            session.add(
+                Submitted(round_id=survey.number, member_id=members[3], day=db.clock.now().date())
+            )
+            session.add(
+                Staged(id=random_id(), round_id=survey.number, branch_id=lib, answers={"q1": 4})
+            )
+        await mixer.tick()
+        async with db.session() as session:
+            appraisal = Repositories(session).get(Appraisal)
+            assert await appraisal.staged(survey.number) == 0
+            assert sorted((await appraisal.answers(survey.number))[lib]["q1"]) == [1, 2, 3, 4]
+        if db.dialect == "postgresql":
+            async with db.engine.connect() as connection:
+                writers = await connection.execute(
+                    text(
+                        "SELECT DISTINCT xmin::text FROM appraisal_answers UNION "
+                        "SELECT DISTINCT xmin::text FROM appraisal_submitted"
+                    )
+                )
+                assert len(writers.all()) == 1
