@@ -90,8 +90,13 @@ class Mixer:
         async with self.db.session() as session:
             due = await _due_rounds(session, self.db.clock.now())
         for round_id in due:
-            async with self.db.session() as session:
-                moved = await mix(session, round_id, self.db.clock.now())
+            try:
+                async with self.db.session() as session:
+                    moved = await mix(session, round_id, self.db.clock.now())
+            except Exception:
+                # The store hides statement parameters, so no answer reaches this log line.
+                log.exception("%s: the move failed; will try again", ROUND.format(round_id))
+                continue
             if moved.submissions or moved.sealed:
                 self._unscrubbed = True
                 log.info(
