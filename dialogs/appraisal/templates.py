@@ -73,7 +73,7 @@ class TemplateLimits:
     """The most a ``text`` question's ``max_length`` may allow."""
     yaml_depth: int = 10
     yaml_aliases: int = 50
-    yaml_nodes: int = 20_000
+    yaml_nodes: int = 3_000
     """YAML nodes with every alias expanded."""
     errors: int = 100
     """Problems listed before checking stops."""
