@@ -375,12 +375,16 @@ class _Checker:
             self.problem(node, f"{what}: {missing} is missing")
         return values
 
-    def sequence(self, node: yaml.Node, what: str, most: int) -> list[yaml.Node]:
+    def sequence(
+        self, node: yaml.Node, what: str, most: int, too_many: str = ""
+    ) -> list[yaml.Node]:
+        """A list's items; an empty list or one of more than ``most`` is a problem (reported
+        at the first item too many, as ``too_many`` when given)."""
         if not isinstance(node, yaml.SequenceNode) or not node.value:
             self.problem(node, f"{what} must be a list of at least one item")
             return []
         if len(node.value) > most:
-            self.problem(node.value[most], f"{what}: more than {most}")
+            self.problem(node.value[most], too_many or f"{what}: more than {most}")
             return []
         return list(node.value)
 
@@ -475,13 +479,12 @@ class _Checker:
         )
         questions: list[Question | None] = []
         if "questions" in values:
-            items = self.sequence(values["questions"], "questions", self.limits.questions)
+            too_many = f"the template has more than {self.limits.questions} questions"
+            items = self.sequence(values["questions"], "questions", self.limits.questions, too_many)
             room = self.limits.questions - self.questions
             self.questions += len(items)
             if len(items) > room:
-                self.problem(
-                    items[room], f"the template has more than {self.limits.questions} questions"
-                )
+                self.problem(items[room], too_many)
                 return None
             questions = [self.question(item) for item in items]
         if title is None or not questions or None in questions:
