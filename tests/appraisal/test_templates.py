@@ -19,7 +19,7 @@ from dialogs.appraisal.templates import (
     parse_template,
 )
 
-SHIPPED = Path(__file__).parents[2] / "dialogs" / "appraisal" / "templates"
+SHIPPED = Path(__file__).parents[2] / "dialogs" / "appraisal" / "shipped"
 
 HEAD = """\
 survey: check
