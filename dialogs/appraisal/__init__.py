@@ -7,12 +7,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.commands import Router
 from bot.feature import Feature, Services
-from dialogs.appraisal import tables
+from dialogs.appraisal import tables, template_files
+from dialogs.appraisal.cli import SURVEY_IMPORT
+from dialogs.appraisal.common import router
 from dialogs.appraisal.mixer import Mixer
 
 __all__ = ["FEATURE"]
+
+MODULES = (template_files,)
+"""Each module registers its handlers on ``router`` on import."""
 
 
 def _workers(services: Services) -> list[Mixer]:
@@ -21,8 +25,9 @@ def _workers(services: Services) -> list[Mixer]:
 
 FEATURE = Feature(
     "appraisal",
-    Router(),
+    router,
     workers=_workers,
+    cli=(SURVEY_IMPORT,),
     tables=tables.TABLES,
     migrations=Path(__file__).parent / "migrations",
 )

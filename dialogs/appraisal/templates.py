@@ -16,7 +16,7 @@ template at all. docs/appraisal.md documents the format and the limits.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -316,6 +316,15 @@ class _BoundedComposer(yaml.composer.Composer, CParser, yaml.resolver.Resolver):
         return node
 
 
+def _words(words: Iterable[str]) -> str:
+    """Keys and kinds listed in a problem: the YAML's own words, so its messages are English
+    whatever the reader's language (as the bank parsers' are)."""
+    return FILE_SEPARATOR.join(words)
+
+
+FILE_SEPARATOR = ", "
+
+
 def _line(node: yaml.Node) -> int:
     return node.start_mark.line + 1
 
@@ -357,7 +366,7 @@ class _Checker:
     ) -> dict[str, yaml.Node] | None:
         """A mapping's values by key; unknown, repeated and missing keys are problems."""
         if not isinstance(node, yaml.MappingNode):
-            self.problem(node, f"{what} must be a mapping of keys ({', '.join(sorted(required))})")
+            self.problem(node, f"{what} must be a mapping of keys ({_words(sorted(required))})")
             return None
         values: dict[str, yaml.Node] = {}
         for key, value in node.value:
@@ -503,7 +512,7 @@ class _Checker:
             if value is not None and value in {k.value for k in Kind}:
                 kind = Kind(value)
             elif value is not None:
-                self.problem(kind_node, f"kind must be one of {', '.join(Kind)}")
+                self.problem(kind_node, f"kind must be one of {_words(Kind)}")
         extra = QUESTION_KEYS[kind] if kind else set().union(*QUESTION_KEYS.values())
         values = self.mapping(node, "a question", common | extra, {"key", "kind", "text"})
         if values is None or kind is None:
