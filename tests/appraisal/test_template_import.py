@@ -147,6 +147,9 @@ async def test_a_template_with_problems_is_answered_with_its_lines_and_stores_no
     said = await send_file(bot, adapter, "boss", "broken.yaml", BROKEN)
     assert said.splitlines()[0] == "broken.yaml有3处问题："
     assert said.splitlines()[-1] == "没有导入任何内容。请修改文件后重新发送。"
+    huge = b"survey: huge\n" + b"# padding\n" * 7000
+    said = await send_file(bot, adapter, "boss", "huge.yaml", huge)
+    assert "huge.yaml:1: the file is 70,013 bytes; a template has at most 65,536" in said, said
     assert await templates_in(bot.db) == []
 
 
