@@ -1,0 +1,227 @@
+"""The mixer: moves staged submissions into the answer ledger in shuffled batches.
+
+A submit leaves one staged row (round, branch, answers; no member) beside the member's
+participation row, written by the same transaction. Left there, the two could be joined by
+that transaction (PostgreSQL's ``xmin``), by their order or by the file's pages. This worker (a
+``ScheduleSource`` with no schedules: only ``tick`` works) breaks every such link:
+
+- it moves a branch's staged rows only once at least k of them wait (and, at close, all that
+  are left), exploded into single answer and grade rows, shuffled, under fresh random ids;
+- it deletes the staged rows and rewrites every participation row of the round, in member
+  order, in the same transaction, so no row of either ledger is the submit's any more;
+- when the round closes (``/survey close`` or its closing time, which the mixer enforces) it
+  rewrites the round's whole ledger as one batch and marks the round sealed;
+- after the commit it scrubs what the store keeps of old rows: SQLite zeroes deleted content
+  (``PRAGMA secure_delete``, on every connection, ``store.db``) and a truncating WAL checkpoint
+  drops the old pages from the write-ahead log; PostgreSQL gets a VACUUM of the touched tables.
+
+Its log lines name rounds and counts, never a member. See ``docs/privacy.md``.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, or_, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.timetable import Timetable
+from dialogs.appraisal.repository import ROUND
+from dialogs.appraisal.tables import (
+    Answer,
+    Grade,
+    Staged,
+    StagedGrade,
+    Submitted,
+    SurveyRound,
+    random_id,
+)
+from store.clock import as_utc
+from store.db import Database
+
+log = logging.getLogger(__name__)
+
+SCRUBBED_TABLES = (
+    "appraisal_staged",
+    "appraisal_submitted",
+    "appraisal_answers",
+    "appraisal_grades",
+    "conversations",
+)
+"""What PostgreSQL vacuums after a move: the tables the move wrote, and the conversations,
+whose dead rows still hold the answering drafts deleted at submit."""
+
+_shuffle = secrets.SystemRandom().shuffle
+
+
+@dataclass(frozen=True, slots=True)
+class Moved:
+    round_id: int
+    submissions: int
+    sealed: bool
+
+
+@dataclass
+class Mixer:
+    db: Database
+    _unscrubbed: bool = field(default=False, init=False)
+    """A move committed whose scrub did not finish (the WAL was busy): try again next tick."""
+
+    async def timetables(self) -> list[Timetable]:
+        return []
+
+    async def run(self, schedule_id: int) -> None:
+        """The mixer has no schedules; nothing to run."""
+
+    async def outbox_floor(self) -> None:
+        """The mixer writes and reads no outbox row."""
+
+    async def tick(self) -> None:
+        """Close the rounds whose time came, move every batch that is due, then scrub."""
+        async with self.db.session() as session:
+            due = await _due_rounds(session, self.db.clock.now())
+        for round_id in due:
+            async with self.db.session() as session:
+                moved = await mix(session, round_id, self.db.clock.now())
+            if moved.submissions or moved.sealed:
+                self._unscrubbed = True
+                log.info(
+                    "%s: %d submissions moved into the ledger%s",
+                    ROUND.format(round_id),
+                    moved.submissions,
+                    ", round sealed" if moved.sealed else "",
+                )
+        if self._unscrubbed:
+            self._unscrubbed = not await scrub(self.db)
+
+
+async def _due_rounds(session: AsyncSession, now: datetime) -> list[int]:
+    """Rounds with work for the mixer: not sealed, and closed, past their time, or with a
+    branch's k submissions staged."""
+    full = (
+        select(Staged.round_id)
+        .join(SurveyRound, SurveyRound.id == Staged.round_id)
+        .group_by(Staged.round_id, Staged.branch_id, SurveyRound.k)
+        .having(func.count() >= SurveyRound.k)
+    )
+    rows = await session.scalars(
+        select(SurveyRound.id)
+        .where(
+            SurveyRound.sealed.is_(False),
+            or_(
+                SurveyRound.closed_at.is_not(None),
+                SurveyRound.closes_at <= now,
+                SurveyRound.id.in_(full),
+            ),
+        )
+        .order_by(SurveyRound.id)
+    )
+    return list(rows)
+
+
+async def mix(session: AsyncSession, round_id: int, now: datetime) -> Moved:
+    """One round's move, in the caller's transaction (see the module's docstring)."""
+    # The round's row lock: a submit still running holds a share lock on it, so it commits
+    # first and is among the staged rows read below, never moved alone after the seal.
+    survey = await session.scalar(
+        select(SurveyRound).where(SurveyRound.id == round_id).with_for_update()
+    )
+    if survey is None or survey.sealed:
+        return Moved(round_id, 0, False)
+    closing = survey.closed_at is not None or as_utc(survey.closes_at) <= now
+    if closing and survey.closed_at is None:
+        survey.closed_at = survey.closes_at
+    k = survey.k
+    staged = list(await session.scalars(select(Staged).where(Staged.round_id == round_id)))
+    by_branch: dict[int, list[Staged]] = {}
+    for row in staged:
+        by_branch.setdefault(row.branch_id, []).append(row)
+    batch = [row for rows in by_branch.values() if closing or len(rows) >= k for row in rows]
+    answers: list[dict[str, Any]] = []
+    grades: list[dict[str, Any]] = []
+    for row in batch:
+        answers += [
+            {"round_id": round_id, "branch_id": row.branch_id, "question": q, "value": v}
+            for q, v in row.answers.items()
+        ]
+    if batch:
+        graded = await session.execute(
+            select(StagedGrade.member_id, StagedGrade.grade).where(
+                StagedGrade.staged_id.in_([row.id for row in batch])
+            )
+        )
+        grades += [{"round_id": round_id, "member_id": m, "grade": g} for m, g in graded]
+    if closing:
+        answers += await _take(session, Answer, round_id, ("branch_id", "question", "value"))
+        grades += await _take(session, Grade, round_id, ("member_id", "grade"))
+    if batch:
+        await session.execute(delete(Staged).where(Staged.id.in_([row.id for row in batch])))
+    await _insert_shuffled(session, Answer, answers)
+    await _insert_shuffled(session, Grade, grades)
+    if batch or closing:
+        await _rewrite_participation(session, round_id)
+    if closing:
+        survey.sealed = True
+        await session.flush()
+    return Moved(round_id, len(batch), closing)
+
+
+async def _take(
+    session: AsyncSession, table: type[Answer] | type[Grade], round_id: int, columns: Sequence[str]
+) -> list[dict[str, Any]]:
+    """Delete the round's rows of a ledger and give them back, to be written again."""
+    rows = await session.execute(
+        select(*(getattr(table, c) for c in columns)).where(table.round_id == round_id)
+    )
+    taken = [{"round_id": round_id, **dict(zip(columns, row, strict=True))} for row in rows]
+    await session.execute(delete(table).where(table.round_id == round_id))
+    return taken
+
+
+async def _insert_shuffled(
+    session: AsyncSession, table: type[Answer] | type[Grade], rows: list[dict[str, Any]]
+) -> None:
+    """Write ``rows`` in a random order under random ids: neither the ids, nor SQLite's rowid
+    order (the id), nor PostgreSQL's physical order (the insert order) follows the submits."""
+    if not rows:
+        return
+    _shuffle(rows)
+    await session.execute(insert(table), [{"id": random_id(), **row} for row in rows])
+
+
+async def _rewrite_participation(session: AsyncSession, round_id: int) -> None:
+    """Write every participation row of the round anew, in member order: each now belongs
+    to this transaction and sits where member order puts it, not where its submit did."""
+    rows = (
+        await session.execute(
+            select(Submitted.member_id, Submitted.day)
+            .where(Submitted.round_id == round_id)
+            .order_by(Submitted.member_id)
+        )
+    ).all()
+    await session.execute(delete(Submitted).where(Submitted.round_id == round_id))
+    if rows:
+        await session.execute(
+            insert(Submitted),
+            [{"round_id": round_id, "member_id": m, "day": d} for m, d in rows],
+        )
+
+
+async def scrub(db: Database) -> bool:
+    """Make the store forget the rows a move deleted or rewrote; False when SQLite's WAL
+    could not be truncated yet (a reader held it), so the mixer tries again."""
+    if db.dialect == "sqlite":
+        async with db.engine.connect() as connection:
+            busy = (await connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))).scalar()
+            await connection.commit()
+        return not busy
+    async with db.engine.connect() as connection:
+        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        for table in SCRUBBED_TABLES:
+            await autocommit.execute(text(f"VACUUM {table}"))
+    return True
