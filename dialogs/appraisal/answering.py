@@ -354,7 +354,7 @@ class Answering(Dialog[Arguments]):
         """Say why an answer was not taken, then ask this step again: a reply makes the
         buttons above it stale, so the question comes again with fresh ones."""
         if message is not None:
-            ctx.reply(ctx.t(message, **values))
+            ctx.reply(Markup.format(ctx.text(message), **values))
         await self.enter(ctx, self.state)
 
     async def _advance(self, ctx: Context) -> None:
