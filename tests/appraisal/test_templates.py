@@ -384,3 +384,12 @@ def test_a_template_is_told_from_a_bank_by_its_first_key() -> None:
     assert is_template(b"\xef\xbb\xbfsurvey: x\n") and is_template(b"# a note\nsurvey: x\n")
     assert not is_template(b"questions:\n  - survey: x\n")
     assert not is_template(b"bank: x\nquestions: []\n")
+
+
+def test_the_example_in_the_docs_is_a_valid_template() -> None:
+    doc = (Path(__file__).parents[2] / "docs" / "appraisal.md").read_text(encoding="utf-8")
+    example = doc.split("### The format", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    loaded = parse_template(example.encode(), "appraisal.md")
+    assert loaded.errors == ()
+    assert loaded.template is not None
+    assert [q.kind for q in loaded.template.questions] == [Kind.SCALE, Kind.MULTIPLE, Kind.TEXT]
