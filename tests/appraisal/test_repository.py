@@ -3,12 +3,13 @@ submitting once and only while open, progress, and the feature's own migration b
 
 from __future__ import annotations
 
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, text
 
 from dialogs.appraisal.mixer import Mixer
 from dialogs.appraisal.repository import ROUND, Appraisal, Progress, SubmitResult
-from dialogs.appraisal.tables import Staged, Submitted
-from store.models import Member
+from dialogs.appraisal.tables import Staged, Submitted, random_id
+from store.db import Database
+from store.models import Member, OutboxRow
 from store.repos import Repositories
 from tests.appraisal.store_support import (
     Definition,
@@ -118,7 +119,7 @@ async def test_a_member_submits_once_and_only_while_the_round_is_open(database_u
 
 async def test_progress_counts_submitted_of_eligible_per_branch(database_url: str) -> None:
     async with appraisal_db(database_url) as (db, _):
-        lib, (cy, ann, bo) = await branch_with_members(db, "Lib", ["Cy", "Ann", "Bo"])
+        lib, (_, _, bo) = await branch_with_members(db, "Lib", ["Cy", "Ann", "Bo"])
         docs, (dee,) = await branch_with_members(db, "Docs", ["Dee"])
         empty, _ = await branch_with_members(db, "Empty", [])
         survey = await open_round(db, [lib, docs, empty])
@@ -138,34 +139,63 @@ async def test_progress_counts_submitted_of_eligible_per_branch(database_url: st
             assert await appraisal.not_submitted(survey.number, docs) == []
 
 
+async def submit_scores(db: Database, number: int, branch: int, members: list[int]) -> None:
+    """Each member answers q1 with their place in ``members`` and grades the others."""
+    async with db.session() as session:
+        appraisal = Repositories(session).get(Appraisal)
+        for score, member in enumerate(members, start=1):
+            others = {m: "competent" for m in members if m != member}
+            await appraisal.submit(number, member, branch, {"q1": score}, others)
+
+
 async def test_a_closed_round_reads_its_answers_and_grades_from_the_ledger(
     database_url: str,
 ) -> None:
     async with appraisal_db(database_url) as (db, _):
-        lib, members = await branch_with_members(db, "Lib", ["A", "B", "C"])
+        lib, members = await branch_with_members(db, "Lib", ["A", "B", "C", "D"])
         survey = await open_round(db, [lib], k=5)
-        async with db.session() as session:
-            appraisal = Repositories(session).get(Appraisal)
-            for score, member in enumerate(members, start=1):
-                others = {m: "competent" for m in members if m != member}
-                await appraisal.submit(survey.number, member, lib, {"q1": score}, others)
+        await submit_scores(db, survey.number, lib, members)
         mixer = Mixer(db)
         await mixer.tick()
         async with db.session() as session:
             appraisal = Repositories(session).get(Appraisal)
-            assert await appraisal.staged(survey.number) == 3, "fewer than k: nothing moved"
+            assert await appraisal.staged(survey.number) == 4, "fewer than k: nothing moved"
             assert await appraisal.answers(survey.number) == {}
+        # The same four in a round whose k they reach.
+        enough = await open_round(db, [lib], k=4)
+        await submit_scores(db, enough.number, lib, members)
+        async with db.session() as session:
+            appraisal = Repositories(session).get(Appraisal)
             await appraisal.close(survey.number)
+            await appraisal.close(enough.number)
         await mixer.tick()
         async with db.session() as session:
             appraisal = Repositories(session).get(Appraisal)
             assert await appraisal.staged(survey.number) == 0
-            closed = await appraisal.round(survey.number)
+            closed = await appraisal.round(enough.number)
             assert closed is not None and closed.sealed and closed.closed_at is not None
-            answers = await appraisal.answers(survey.number)
-            assert sorted(answers[lib]["q1"]) == [1, 2, 3]
-            assert await appraisal.grades_received(survey.number, members[0]) == {"competent": 2}
-            assert await appraisal.progress(survey.number) == [Progress(lib, 3, 3)]
+            answers = await appraisal.answers(enough.number)
+            assert sorted(answers[lib]["q1"]) == [1, 2, 3, 4]
+            assert await appraisal.progress(enough.number) == [Progress(lib, 4, 4)]
+            # Three graded each member: not k, so the grades are not kept.
+            assert await appraisal.grades_received(enough.number, members[0]) == {}
+            # Below k the branch is only part of "other branches", and keeps no grades.
+            small = await appraisal.answers(survey.number)
+            assert list(small) == [None] and sorted(small[None]["q1"]) == [1, 2, 3, 4]
+            assert await appraisal.grades_received(survey.number, members[0]) == {}
+
+
+async def test_grades_from_k_graders_are_kept(database_url: str) -> None:
+    async with appraisal_db(database_url) as (db, _):
+        lib, members = await branch_with_members(db, "Lib", ["A", "B", "C", "D"])
+        survey = await open_round(db, [lib], k=3)
+        await submit_scores(db, survey.number, lib, members)
+        async with db.session() as session:
+            await Repositories(session).get(Appraisal).close(survey.number)
+        await Mixer(db).tick()
+        async with db.session() as session:
+            appraisal = Repositories(session).get(Appraisal)
+            assert await appraisal.grades_received(survey.number, members[0]) == {"competent": 3}
 
 
 async def test_a_link_merge_moves_the_participation_and_the_grades(database_url: str) -> None:
@@ -194,7 +224,83 @@ async def test_the_feature_branch_goes_down_and_up_on_its_own(database_url: str)
         async with db.engine.begin() as connection:
             await connection.run_sync(migrate, "appraisal@head")
             tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
-        assert APPRAISAL_TABLES <= tables
+        assert tables >= APPRAISAL_TABLES
         lib, members = await branch_with_members(db, "Lib", ["Ann"])
         survey = await open_round(db, [lib])
         assert survey.number >= 1 and members
+
+
+async def test_the_messages_of_an_answering_are_forgotten_with_the_submit(
+    database_url: str,
+) -> None:
+    """The review message lists every answer beside the member's chat: what was sent of the
+    answering goes; the invitation before it, other chats and what is pending stay."""
+    async with appraisal_db(database_url) as (db, clock):
+
+        def message(chat: str, words: str) -> dict[str, object]:
+            return {
+                "platform": "memory",
+                "chat_id": chat,
+                "direct": True,
+                "user_id": chat,
+                "payload": {"text": words},
+            }
+
+        async with db.session() as session:
+            outbox = Repositories(session).outbox
+            (invitation,) = await outbox.add_many([message("ann", "invitation")])
+            await outbox.finish_many([(invitation, "sent", "1", None, 1)])
+        clock.advance(minutes=1)
+        started = clock.now()
+        async with db.session() as session:
+            outbox = Repositories(session).outbox
+            sent = await outbox.add_many(
+                [message("ann", "question"), message("ann", "review"), message("bo", "question")]
+            )
+            await outbox.finish_many([(i, "sent", str(i), None, 1) for i in sent])
+            await outbox.add_many([message("ann", "thank you")])
+        async with db.session() as session:
+            forgotten = (
+                await Repositories(session).get(Appraisal).forget_messages("memory", "ann", started)
+            )
+        assert forgotten == 2
+        async with db.session() as session:
+            left = await session.execute(select(OutboxRow.chat_id, OutboxRow.payload))
+            texts = sorted((chat, payload["text"]) for chat, payload in left)
+        assert texts == [("ann", "invitation"), ("ann", "thank you"), ("bo", "question")]
+
+
+async def test_a_submit_that_slips_in_at_the_seal_is_shuffled_into_the_whole_round(
+    database_url: str,
+) -> None:
+    """On SQLite a submit may read the round open just before the mixer seals it and commit
+    just after: the round is sealed again with it, so it is never moved alone."""
+    async with appraisal_db(database_url) as (db, _):
+        lib, members = await branch_with_members(db, "Lib", ["A", "B", "C", "D"])
+        survey = await open_round(db, [lib], k=3)
+        await submit_scores(db, survey.number, lib, members[:3])
+        async with db.session() as session:
+            await Repositories(session).get(Appraisal).close(survey.number)
+        mixer = Mixer(db)
+        await mixer.tick()
+        async with db.session() as session:
+            session.add(
+                Submitted(round_id=survey.number, member_id=members[3], day=db.clock.now().date())
+            )
+            session.add(
+                Staged(id=random_id(), round_id=survey.number, branch_id=lib, answers={"q1": 4})
+            )
+        await mixer.tick()
+        async with db.session() as session:
+            appraisal = Repositories(session).get(Appraisal)
+            assert await appraisal.staged(survey.number) == 0
+            assert sorted((await appraisal.answers(survey.number))[lib]["q1"]) == [1, 2, 3, 4]
+        if db.dialect == "postgresql":
+            async with db.engine.connect() as connection:
+                writers = await connection.execute(
+                    text(
+                        "SELECT DISTINCT xmin::text FROM appraisal_answers UNION "
+                        "SELECT DISTINCT xmin::text FROM appraisal_submitted"
+                    )
+                )
+                assert len(writers.all()) == 1
