@@ -7,8 +7,8 @@ validated definition, so a round always answers the questions it was opened with
 
 Reading is bounded before anything grows (``TemplateLimits``): the file's bytes, the YAML
 nesting, aliases and expanded nodes are counted while the node tree is composed, and the
-questions, options and text lengths while it is checked, so a file at the limits is a few
-milliseconds of work and a hostile one is one ``file:line`` error. Every problem is listed with
+questions, options and text lengths while it is checked, so a file at the limits is about
+10 ms of work and a hostile one is one ``file:line`` error. Every problem is listed with
 the line of the node it is about (the YAML marks), and a file with any problem gives no
 template at all. docs/appraisal.md documents the format and the limits.
 """
