@@ -337,6 +337,14 @@ class Batch:
         await self.feed(ctx, slot, action, (ctx.event.platform, ctx.event.chat.id, ROOM))
         return True
 
+    async def step_own(
+        self, ctx: Context, slot: str, action: Callable[[Dialog], Awaitable[None]]
+    ) -> bool:
+        if slot not in self.conversations_of(chat_of(ctx)):
+            return False
+        await self.feed(ctx, slot, action)
+        return True
+
 
 def chat_of(ctx: Context) -> ChatKey:
     """The speaker's own conversations in the chat of ``ctx``."""

@@ -40,6 +40,10 @@ class ConversationHost(Protocol):
         self, ctx: Context, slot: str, action: Callable[[Dialog], Awaitable[None]]
     ) -> bool: ...
 
+    async def step_own(
+        self, ctx: Context, slot: str, action: Callable[[Dialog], Awaitable[None]]
+    ) -> bool: ...
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:
@@ -253,6 +257,11 @@ class Context:
         """Let a command act on this group chat's room-wide conversation in ``slot`` (stop a
         round, say); ``False`` when none runs."""
         return await self.host.step_room(self, slot, action)
+
+    async def step(self, slot: str, action: Callable[[Dialog], Awaitable[None]]) -> bool:
+        """Let a command or a stateless button act on the speaker's own conversation in
+        ``slot`` of this chat (resume a survey from its invitation); ``False`` when none runs."""
+        return await self.host.step_own(self, slot, action)
 
     def mark_people_changed(self) -> None:
         """Roles, branches or languages changed: cached identities are reloaded after commit."""

@@ -1,18 +1,27 @@
-"""Appraisal surveys (民主评议): templates, rounds, anonymous answers (``docs/privacy.md``).
+"""Appraisal surveys (民主评议): templates, rounds, answering, anonymous answers.
 
-A first record from the storage side (helper survey-store), so the tables, the migrations
-and the mixer are composed; the commands and dialogs come with survey-dialogs' version."""
+Opening a round fixes who may answer and sends the invitations (``rounds``); each member
+answers in their direct chat, in a conversation of its own slot (``answering``); a submit
+stages the answers apart from who submitted, and the mixer moves them into the answer ledger
+in shuffled batches of at least k (``mixer``, ``docs/privacy.md``). ``/privacy`` says it in
+plain words.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from bot.commands import Router
 from bot.feature import Feature, Services
-from dialogs.appraisal import tables
+from dialogs.appraisal import answering, privacy_note, rounds, tables, template_files
+from dialogs.appraisal.cli import SURVEY_IMPORT
+from dialogs.appraisal.common import router
+from dialogs.appraisal.config import AppraisalConfig
 from dialogs.appraisal.mixer import Mixer
 
 __all__ = ["FEATURE"]
+
+MODULES = (rounds, answering, privacy_note, template_files)
+"""Each module registers its commands, buttons or dialogs on ``router`` on import."""
 
 
 def _workers(services: Services) -> list[Mixer]:
@@ -21,8 +30,11 @@ def _workers(services: Services) -> list[Mixer]:
 
 FEATURE = Feature(
     "appraisal",
-    Router(),
+    router,
+    dialogs=(rounds.OpenRound, answering.Answering),
+    config=AppraisalConfig,
     workers=_workers,
+    cli=(SURVEY_IMPORT,),
     tables=tables.TABLES,
     migrations=Path(__file__).parent / "migrations",
 )

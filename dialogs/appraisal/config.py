@@ -1,0 +1,17 @@
+"""The ``[appraisal]`` config section: the k rule, the excellent quota, answer limits
+(docs/appraisal.md, docs/privacy.md)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class AppraisalConfig(BaseModel):
+    k: int = Field(5, ge=2, le=1000)
+    """The fewest answers any figure is shown for, and the fewest submissions the mixer moves
+    into the answer ledger at once: below it nobody could stay anonymous."""
+    excellent_quota: float = Field(1 / 3, gt=0, le=1)
+    """The share of the members one person grades that may be graded excellent (rounded
+    down: with 1/3, one of three to five, two of six to eight)."""
+    text_max_length: int = Field(2000, ge=1, le=10000)
+    """Characters of a free-text answer at most, where the template sets no lower limit."""
