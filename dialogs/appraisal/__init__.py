@@ -12,14 +12,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.feature import Feature, Services
-from dialogs.appraisal import answering, privacy_note, rounds, tables
+from dialogs.appraisal import answering, privacy_note, rounds, tables, template_files
+from dialogs.appraisal.cli import SURVEY_IMPORT
 from dialogs.appraisal.common import router
 from dialogs.appraisal.config import AppraisalConfig
 from dialogs.appraisal.mixer import Mixer
 
 __all__ = ["FEATURE"]
 
-MODULES = (rounds, answering, privacy_note)
+MODULES = (rounds, answering, privacy_note, template_files)
 """Each module registers its commands, buttons or dialogs on ``router`` on import."""
 
 
@@ -33,6 +34,7 @@ FEATURE = Feature(
     dialogs=(rounds.OpenRound, answering.Answering),
     config=AppraisalConfig,
     workers=_workers,
+    cli=(SURVEY_IMPORT,),
     tables=tables.TABLES,
     migrations=Path(__file__).parent / "migrations",
 )

@@ -10,7 +10,9 @@ that transaction (PostgreSQL's ``xmin``), by their order or by the file's pages.
 - it deletes the staged rows and rewrites every participation row of the round, in member
   order, in the same transaction, so no row of either ledger is the submit's any more;
 - when the round closes (``/survey close`` or its closing time, which the mixer enforces) it
-  rewrites the round's whole ledger as one batch and marks the round sealed;
+  rewrites the round's whole ledger as one batch and marks the round sealed; a branch with
+  fewer than k respondents keeps its answers only as "other branches", and grades given to a
+  member by fewer than k are dropped (no report may show them);
 - after the commit it scrubs what the store keeps of old rows: SQLite zeroes deleted content
   (``PRAGMA secure_delete``, on every connection, ``store.db``) and a truncating WAL checkpoint
   drops the old pages from the write-ahead log; PostgreSQL gets a VACUUM of the touched tables.
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,6 +37,7 @@ from bot.timetable import Timetable
 from dialogs.appraisal.repository import ROUND
 from dialogs.appraisal.tables import (
     Answer,
+    Eligible,
     Grade,
     Staged,
     StagedGrade,
@@ -86,8 +90,13 @@ class Mixer:
         async with self.db.session() as session:
             due = await _due_rounds(session, self.db.clock.now())
         for round_id in due:
-            async with self.db.session() as session:
-                moved = await mix(session, round_id, self.db.clock.now())
+            try:
+                async with self.db.session() as session:
+                    moved = await mix(session, round_id, self.db.clock.now())
+            except Exception:
+                # The store hides statement parameters, so no answer reaches this log line.
+                log.exception("%s: the move failed; will try again", ROUND.format(round_id))
+                continue
             if moved.submissions or moved.sealed:
                 self._unscrubbed = True
                 log.info(
@@ -102,22 +111,21 @@ class Mixer:
 
 async def _due_rounds(session: AsyncSession, now: datetime) -> list[int]:
     """Rounds with work for the mixer: not sealed, and closed, past their time, or with a
-    branch's k submissions staged."""
+    branch's k submissions staged; or sealed with a submission staged after all."""
     full = (
         select(Staged.round_id)
         .join(SurveyRound, SurveyRound.id == Staged.round_id)
         .group_by(Staged.round_id, Staged.branch_id, SurveyRound.k)
         .having(func.count() >= SurveyRound.k)
     )
+    closed = or_(SurveyRound.closed_at.is_not(None), SurveyRound.closes_at <= now)
     rows = await session.scalars(
         select(SurveyRound.id)
         .where(
-            SurveyRound.sealed.is_(False),
             or_(
-                SurveyRound.closed_at.is_not(None),
-                SurveyRound.closes_at <= now,
-                SurveyRound.id.in_(full),
-            ),
+                SurveyRound.sealed.is_(False) & (closed | SurveyRound.id.in_(full)),
+                SurveyRound.sealed.is_(True) & SurveyRound.id.in_(select(Staged.round_id)),
+            )
         )
         .order_by(SurveyRound.id)
     )
@@ -131,13 +139,17 @@ async def mix(session: AsyncSession, round_id: int, now: datetime) -> Moved:
     survey = await session.scalar(
         select(SurveyRound).where(SurveyRound.id == round_id).with_for_update()
     )
-    if survey is None or survey.sealed:
+    if survey is None:
         return Moved(round_id, 0, False)
-    closing = survey.closed_at is not None or as_utc(survey.closes_at) <= now
+    staged = list(await session.scalars(select(Staged).where(Staged.round_id == round_id)))
+    if survey.sealed and not staged:
+        return Moved(round_id, 0, False)
+    # A sealed round with staged rows had a submit slip in as it closed (SQLite takes no share
+    # lock): it is sealed again, the newcomer shuffled into the whole round, never alone.
+    closing = survey.sealed or survey.closed_at is not None or as_utc(survey.closes_at) <= now
     if closing and survey.closed_at is None:
         survey.closed_at = survey.closes_at
     k = survey.k
-    staged = list(await session.scalars(select(Staged).where(Staged.round_id == round_id)))
     by_branch: dict[int, list[Staged]] = {}
     for row in staged:
         by_branch.setdefault(row.branch_id, []).append(row)
@@ -159,6 +171,7 @@ async def mix(session: AsyncSession, round_id: int, now: datetime) -> Moved:
     if closing:
         answers += await _take(session, Answer, round_id, ("branch_id", "question", "value"))
         grades += await _take(session, Grade, round_id, ("member_id", "grade"))
+        answers, grades = await _fold_small_groups(session, round_id, k, answers, grades)
     if batch:
         await session.execute(delete(Staged).where(Staged.id.in_([row.id for row in batch])))
     await _insert_shuffled(session, Answer, answers)
@@ -169,6 +182,34 @@ async def mix(session: AsyncSession, round_id: int, now: datetime) -> Moved:
         survey.sealed = True
         await session.flush()
     return Moved(round_id, len(batch), closing)
+
+
+async def _fold_small_groups(
+    session: AsyncSession,
+    round_id: int,
+    k: int,
+    answers: list[dict[str, Any]],
+    grades: list[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """At the seal: a branch with fewer than k respondents keeps its answers only as "other
+    branches" (branch None), and a member graded by fewer than k keeps no grades, since no
+    report may show either and a copy of the store must not show them either."""
+    respondents = Counter(
+        await session.scalars(
+            select(Eligible.branch_id)
+            .join(
+                Submitted,
+                (Submitted.round_id == Eligible.round_id)
+                & (Submitted.member_id == Eligible.member_id),
+            )
+            .where(Eligible.round_id == round_id)
+        )
+    )
+    for row in answers:
+        if row["branch_id"] is not None and respondents[row["branch_id"]] < k:
+            row["branch_id"] = None
+    graders = Counter(row["member_id"] for row in grades)
+    return answers, [row for row in grades if graders[row["member_id"]] >= k]
 
 
 async def _take(

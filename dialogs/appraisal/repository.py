@@ -8,7 +8,6 @@ shuffled batches, so nothing here ever joins a member to an answer (``docs/priva
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from sqlalchemy import BigInteger, func, insert, literal, select
+from sqlalchemy import BigInteger, String, cast, delete, func, insert, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import _
@@ -34,7 +33,8 @@ from dialogs.appraisal.tables import (
     random_id,
 )
 from store.clock import as_utc, clock_of
-from store.models import Member
+from store.models import Member, OutboxRow
+from store.runtime import FINISHED
 
 ROUND = Kind("R", _("round number"))
 """A round's public number: ``R3``."""
@@ -49,7 +49,7 @@ class Definition(Protocol):
     @property
     def key(self) -> str: ...
 
-    def to_json(self) -> Any: ...
+    def to_json(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,14 +102,6 @@ class Progress:
     eligible: int
 
 
-def _definition(template: Definition) -> dict[str, Any]:
-    raw = template.to_json()
-    value = json.loads(raw) if isinstance(raw, str | bytes) else raw
-    if not isinstance(value, dict):
-        raise TypeError(f"template {template.key}: to_json() is not a JSON object")
-    return value
-
-
 class Appraisal:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -125,7 +117,7 @@ class Appraisal:
         row = SurveyTemplate(
             key=template.key,
             version=(newest or 0) + 1,
-            definition=_definition(template),
+            definition=template.to_json(),
             imported_at=self.clock.now(),
         )
         self.session.add(row)
@@ -297,33 +289,51 @@ class Appraisal:
             )
         return SubmitResult.SUBMITTED
 
+    async def forget_messages(self, platform: str, chat_id: str, since: datetime) -> int:
+        """Delete what was already sent to the answering member's direct chat since ``since``
+        (the questions, the echoed choices, the review): the outbox keeps each message with
+        its chat for weeks, and the review lists every answer. The answering dialog calls
+        this with the submit; what is still pending (the confirmation) is left to be sent.
+        Returns how many rows went."""
+        pending = select(cast(OutboxRow.id, String)).where(OutboxRow.status == "pending")
+        result = await self.session.execute(
+            delete(OutboxRow).where(
+                OutboxRow.platform == platform,
+                OutboxRow.chat_id == chat_id,
+                OutboxRow.created_at >= since,
+                or_(
+                    OutboxRow.status.in_(FINISHED),
+                    (OutboxRow.status == "folded") & OutboxRow.sent_ref.not_in(pending),
+                ),
+            )
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
     # Progress (who, never what)
 
     async def progress(self, number: int) -> list[Progress]:
         """Per target branch: how many submitted of how many eligible, by branch id."""
-        eligible = dict(
-            (
-                await self.session.execute(
-                    select(Eligible.branch_id, func.count())
-                    .where(Eligible.round_id == number)
-                    .group_by(Eligible.branch_id)
+        eligible: dict[int, int] = {
+            branch: count
+            for branch, count in await self.session.execute(
+                select(Eligible.branch_id, func.count())
+                .where(Eligible.round_id == number)
+                .group_by(Eligible.branch_id)
+            )
+        }
+        submitted: dict[int, int] = {
+            branch: count
+            for branch, count in await self.session.execute(
+                select(Eligible.branch_id, func.count())
+                .join(
+                    Submitted,
+                    (Submitted.round_id == Eligible.round_id)
+                    & (Submitted.member_id == Eligible.member_id),
                 )
-            ).tuples()
-        )
-        submitted = dict(
-            (
-                await self.session.execute(
-                    select(Eligible.branch_id, func.count())
-                    .join(
-                        Submitted,
-                        (Submitted.round_id == Eligible.round_id)
-                        & (Submitted.member_id == Eligible.member_id),
-                    )
-                    .where(Eligible.round_id == number)
-                    .group_by(Eligible.branch_id)
-                )
-            ).tuples()
-        )
+                .where(Eligible.round_id == number)
+                .group_by(Eligible.branch_id)
+            )
+        }
         branches = await self.session.scalars(
             select(RoundBranch.branch_id)
             .where(RoundBranch.round_id == number)
@@ -357,20 +367,22 @@ class Appraisal:
             or 0
         )
 
-    async def answers(self, number: int) -> dict[int, dict[str, list[JSON]]]:
-        """Per branch, per question, the values given, in the ledger's (random) order."""
+    async def answers(self, number: int) -> dict[int | None, dict[str, list[JSON]]]:
+        """Per branch, per question, the values given, in the ledger's (random) order; once
+        sealed, branch None holds the branches with fewer than k respondents."""
         rows = await self.session.execute(
             select(Answer.branch_id, Answer.question, Answer.value)
             .where(Answer.round_id == number)
             .order_by(Answer.id)
         )
-        found: dict[int, dict[str, list[JSON]]] = {}
-        for branch_id, question, value in rows.tuples():
+        found: dict[int | None, dict[str, list[JSON]]] = {}
+        for branch_id, question, value in rows:
             found.setdefault(branch_id, {}).setdefault(question, []).append(value)
         return found
 
     async def grades_received(self, number: int, member_id: int) -> dict[str, int]:
-        """How many of each grade ``member_id`` received (the caller applies the k rule)."""
+        """How many of each grade ``member_id`` received; once sealed, nothing when fewer
+        than k graded them (the report still checks the k rule before it shows any)."""
         rows = await self.session.scalars(
             select(Grade.grade).where(Grade.round_id == number, Grade.member_id == member_id)
         )

@@ -142,7 +142,8 @@ class Answer(Base):
     round_id: Mapped[int] = mapped_column(
         ForeignKey("appraisal_rounds.id", ondelete="CASCADE"), index=True
     )
-    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id", ondelete="CASCADE"))
+    branch_id: Mapped[int | None] = mapped_column(ForeignKey("branches.id", ondelete="CASCADE"))
+    """None: "other branches", those with fewer than k respondents (folded when sealed)."""
     question: Mapped[str] = mapped_column(String(64))
     value: Mapped[Any] = mapped_column(JSON)
 

@@ -16,7 +16,7 @@ template at all. docs/appraisal.md documents the format and the limits.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -316,6 +316,15 @@ class _BoundedComposer(yaml.composer.Composer, CParser, yaml.resolver.Resolver):
         return node
 
 
+def _words(words: Iterable[str]) -> str:
+    """Keys and kinds listed in a problem: the YAML's own words, so its messages are English
+    whatever the reader's language (as the bank parsers' are)."""
+    return FILE_SEPARATOR.join(words)
+
+
+FILE_SEPARATOR = ", "
+
+
 def _line(node: yaml.Node) -> int:
     return node.start_mark.line + 1
 
@@ -357,7 +366,7 @@ class _Checker:
     ) -> dict[str, yaml.Node] | None:
         """A mapping's values by key; unknown, repeated and missing keys are problems."""
         if not isinstance(node, yaml.MappingNode):
-            self.problem(node, f"{what} must be a mapping of keys ({', '.join(sorted(required))})")
+            self.problem(node, f"{what} must be a mapping of keys ({_words(sorted(required))})")
             return None
         values: dict[str, yaml.Node] = {}
         for key, value in node.value:
@@ -375,12 +384,16 @@ class _Checker:
             self.problem(node, f"{what}: {missing} is missing")
         return values
 
-    def sequence(self, node: yaml.Node, what: str, most: int) -> list[yaml.Node]:
+    def sequence(
+        self, node: yaml.Node, what: str, most: int, too_many: str = ""
+    ) -> list[yaml.Node]:
+        """A list's items; an empty list or one of more than ``most`` is a problem (reported
+        at the first item too many, as ``too_many`` when given)."""
         if not isinstance(node, yaml.SequenceNode) or not node.value:
             self.problem(node, f"{what} must be a list of at least one item")
             return []
         if len(node.value) > most:
-            self.problem(node.value[most], f"{what}: more than {most}")
+            self.problem(node.value[most], too_many or f"{what}: more than {most}")
             return []
         return list(node.value)
 
@@ -475,13 +488,12 @@ class _Checker:
         )
         questions: list[Question | None] = []
         if "questions" in values:
-            items = self.sequence(values["questions"], "questions", self.limits.questions)
+            too_many = f"the template has more than {self.limits.questions} questions"
+            items = self.sequence(values["questions"], "questions", self.limits.questions, too_many)
             room = self.limits.questions - self.questions
             self.questions += len(items)
             if len(items) > room:
-                self.problem(
-                    items[room], f"the template has more than {self.limits.questions} questions"
-                )
+                self.problem(items[room], too_many)
                 return None
             questions = [self.question(item) for item in items]
         if title is None or not questions or None in questions:
@@ -500,7 +512,7 @@ class _Checker:
             if value is not None and value in {k.value for k in Kind}:
                 kind = Kind(value)
             elif value is not None:
-                self.problem(kind_node, f"kind must be one of {', '.join(Kind)}")
+                self.problem(kind_node, f"kind must be one of {_words(Kind)}")
         extra = QUESTION_KEYS[kind] if kind else set().union(*QUESTION_KEYS.values())
         values = self.mapping(node, "a question", common | extra, {"key", "kind", "text"})
         if values is None or kind is None:

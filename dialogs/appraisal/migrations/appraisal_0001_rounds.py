@@ -161,7 +161,7 @@ def upgrade() -> None:
         "appraisal_answers",
         sa.Column("id", BIG_ID, autoincrement=False, nullable=False),
         sa.Column("round_id", BIG_ID, nullable=False),
-        sa.Column("branch_id", BIG_ID, nullable=False),
+        sa.Column("branch_id", BIG_ID, nullable=True),
         sa.Column("question", sa.String(length=64), nullable=False),
         sa.Column("value", sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(
