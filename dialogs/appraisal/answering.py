@@ -99,8 +99,6 @@ class Answering(Dialog[Arguments]):
                 ]
             )
         )
-        if not self._questions():
-            await self.fire(ctx, "reviewed")
 
     # -- the draft --------------------------------------------------------------------------
 
@@ -413,14 +411,13 @@ class Answering(Dialog[Arguments]):
                 )
             )
         lines.append(ctx.t(_("Once submitted, your answers cannot be changed.")))
-        rows = [[Choice(ctx.text(_("Submit")), "submit")]]
-        if self._questions():
-            rows.append(
-                [
-                    Choice(ctx.text(_("Back")), "back"),
-                    Choice(ctx.text(_("From the first question")), "first"),
-                ]
-            )
+        rows = [
+            [Choice(ctx.text(_("Submit")), "submit")],
+            [
+                Choice(ctx.text(_("Back")), "back"),
+                Choice(ctx.text(_("From the first question")), "first"),
+            ],
+        ]
         rows.append([Choice(ctx.text(_("Later")), "later")])
         ctx.reply(Markup.join(lines), choices=rows)
         self._wait()
