@@ -20,7 +20,7 @@ from tests.support.appraisal import (
     to,
 )
 from tests.support.broadcasts import plain, press, say
-from tests.support.chat import BotFactory, settle
+from tests.support.chat import BotFactory, ask, code_in, settle
 
 
 async def submitted(bot: object, number: int, member: int) -> bool:
@@ -208,3 +208,22 @@ async def test_numbers_are_typed_where_there_are_no_buttons(make_bot: BotFactory
     answers = await say(bot, adapter, "mei", "2")  # 1. Weekly 2. Monthly
     assert "3/5" in plain(answers)
     await settle(bot)
+
+
+async def test_nobody_else_to_grade_and_one_colleague_with_no_excellent(
+    make_bot: BotFactory,
+) -> None:
+    bot, adapter = await make_bot()
+    await organisation(bot, adapter)
+    await import_template(bot)
+    await ask(bot, adapter, "boss", "/branch add Solo")
+    code = code_in(await ask(bot, adapter, "boss", "/invite Solo member"))
+    await ask(bot, adapter, "solo", f"/join {code}")
+    await open_round(bot, adapter, branches="All branches")
+    answers = await answer_all(bot, adapter, "solo", graded=0)
+    assert "There is nobody else in your branch to grade." in plain(answers)
+    answers = await press(bot, adapter, "solo", button(answers, "Next"))
+    assert "Your answers to survey R1" in plain(answers)
+    assert "are submitted" in plain(await press(bot, adapter, "solo", button(answers, "Submit")))
+    answers = await answer_all(bot, adapter, "ned", grade="Excellent", graded=1)
+    assert "You graded 1 member “Excellent”, but at most 0 of the 1 may be." in plain(answers)
