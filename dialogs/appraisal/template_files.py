@@ -5,7 +5,8 @@ nothing, its problems listed with their lines.
 Only admins import templates: a template is the organisation's (every branch's rounds use
 the same keys, and importing a key again is its next version for everyone), so a secretary is
 told that an admin can do it. Unlike a question bank, a template is read here, in the event's
-batch: the limits (``templates.LIMITS``) keep a file at them to a few milliseconds.
+batch: the limits (``templates.LIMITS``) keep the costliest file they let through to about
+10 ms (docs/appraisal.md).
 
 The handler claims only YAML files with a top-level ``survey:`` key (``is_template``), so a
 question bank still reaches the learning feature's handler, asked after this one.

@@ -7,8 +7,8 @@ validated definition, so a round always answers the questions it was opened with
 
 Reading is bounded before anything grows (``TemplateLimits``): the file's bytes, the YAML
 nesting, aliases and expanded nodes are counted while the node tree is composed, and the
-questions, options and text lengths while it is checked, so a file at the limits is a few
-milliseconds of work and a hostile one is one ``file:line`` error. Every problem is listed with
+questions, options and text lengths while it is checked, so a file at the limits is about
+10 ms of work and a hostile one is one ``file:line`` error. Every problem is listed with
 the line of the node it is about (the YAML marks), and a file with any problem gives no
 template at all. docs/appraisal.md documents the format and the limits.
 """
@@ -316,13 +316,13 @@ class _BoundedComposer(yaml.composer.Composer, CParser, yaml.resolver.Resolver):
         return node
 
 
+FILE_SEPARATOR = ", "
+
+
 def _words(words: Iterable[str]) -> str:
     """Keys and kinds listed in a problem: the YAML's own words, so its messages are English
     whatever the reader's language (as the bank parsers' are)."""
     return FILE_SEPARATOR.join(words)
-
-
-FILE_SEPARATOR = ", "
 
 
 def _line(node: yaml.Node) -> int:
@@ -714,12 +714,13 @@ def load_template(path: Path, limits: TemplateLimits = LIMITS) -> Loaded:
     return parse_template(path.read_bytes(), path.name, limits)
 
 
+SURVEY_KEYS = (b"survey:", b'"survey":', b"'survey':", b"\xef\xbb\xbfsurvey:")
+"""How a template's top-level ``survey`` key starts its line (a BOM may precede it)."""
+
+
 def is_template(data: bytes, limits: TemplateLimits = LIMITS) -> bool:
     """Whether a YAML file is meant as a template: a line of its first ``file_bytes`` starts
     with the top-level key ``survey:``. Cheap and bounded, for a file handler that must leave
     question banks (``bank:``, ``questions:``) to the learning feature."""
     head = data[: limits.file_bytes]
     return any(line.startswith(SURVEY_KEYS) for line in head.splitlines())
-
-
-SURVEY_KEYS = (b"survey:", b'"survey":', b"'survey':", b"\xef\xbb\xbfsurvey:")
