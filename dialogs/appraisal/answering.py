@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from bot.context import Context
 from bot.conversation import Dialog, answers
@@ -80,6 +81,7 @@ class Answering(Dialog[Arguments]):
             sub=0,
             answers={},
             grades={},
+            started=now().timestamp(),
         )
         ctx.reply(
             Markup.join(
@@ -490,8 +492,9 @@ class Answering(Dialog[Arguments]):
             return
         member_id = ctx.who.member_id
         result = SubmitResult.NOT_ELIGIBLE
+        store = ctx.store.get(Appraisal)
         if member_id is not None:
-            result = await ctx.store.get(Appraisal).submit(
+            result = await store.submit(
                 self.data["number"],
                 member_id,
                 self.data["branch"],
@@ -500,6 +503,10 @@ class Answering(Dialog[Arguments]):
             )
         self.finish()
         if result is SubmitResult.SUBMITTED:
+            # The questions and the review sent here are outbox rows next to this chat:
+            # they go with the submit (docs/privacy.md).
+            started = datetime.fromtimestamp(float(self.data["started"]), UTC)
+            await store.forget_messages(ctx.event.platform, ctx.event.chat.id, started)
             ctx.reply(
                 _(
                     "Thank you: your answers to survey {number} are submitted. They are kept "

@@ -5,10 +5,12 @@ buttons."""
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from adapters.memory import MemoryAdapter
 from bot.messages import Capabilities
 from dialogs.appraisal.repository import Appraisal
-from store.models import Conversation
+from store.models import Conversation, OutboxRow
 from store.repos import Repositories
 from tests.support.appraisal import (
     answer_all,
@@ -69,10 +71,20 @@ async def test_one_question_at_a_time_back_skip_review_submit(make_bot: BotFacto
     answers = await press(bot, adapter, "mei", button(answers, "Submit"))
     assert "your answers to survey R1 are submitted" in plain(answers)
     assert await submitted(bot, 1, await member_id(bot, "mei"))
+    await settle(bot)
+    assert not [text for text in await outbox_texts(bot, "dm-mei") if "How is the branch" in text]
+    assert [text for text in await outbox_texts(bot, "dm-mei") if "invited" in text]
     again = await press(bot, adapter, "mei", button(to(adapter, "mei"), "Start"))
     assert "already submitted your answers to survey R1" in plain(again)
     again = await say(bot, adapter, "mei", "/survey answer R1")
     assert "already submitted" in plain(again)
+
+
+async def outbox_texts(bot: object, chat: str) -> list[str]:
+    """The stored text of every outbox row of ``chat``."""
+    async with bot.db.session() as session:  # type: ignore[attr-defined]
+        payloads = await session.scalars(select(OutboxRow.payload).where(OutboxRow.chat_id == chat))
+        return [str(payload) for payload in payloads]
 
 
 async def member_id(bot: object, user: str) -> int:
