@@ -15,6 +15,7 @@ from store.repos import Repositories
 from tests.support.appraisal import (
     answer_all,
     button,
+    closing,
     import_template,
     join,
     open_round,
@@ -239,3 +240,26 @@ async def test_nobody_else_to_grade_and_one_colleague_with_no_excellent(
     assert "are submitted" in plain(await press(bot, adapter, "solo", button(answers, "Submit")))
     answers = await answer_all(bot, adapter, "ned", grade="Excellent", graded=1)
     assert "You graded 1 member “Excellent”, but at most 0 of the 1 may be." in plain(answers)
+
+
+async def test_in_chinese(make_bot: BotFactory) -> None:
+    bot, adapter = await make_bot(default_locale="zh_Hans")
+    await organisation(bot, adapter)
+    await import_template(bot)
+    answers = await say(bot, adapter, "boss", "/survey open")
+    answers = await press(bot, adapter, "boss", button(answers, "支部评议"))
+    await say(bot, adapter, "boss", "Main")
+    answers = await say(bot, adapter, "boss", closing())
+    assert "问卷：支部评议。支部：Main。" in plain(answers)
+    report = plain(await press(bot, adapter, "boss", button(answers, "发起")))
+    assert "问卷R1已发起" in report and "已邀请4位成员。" in report
+    invitation = to(adapter, "mei")
+    assert "请你填写问卷R1" in plain(invitation)
+    answers = await press(bot, adapter, "mei", button(invitation, "开始"))
+    assert "1/5" in plain(answers) and "支部如何？" in plain(answers)
+    for label in ("3", "每周", "跳过", "跳过", "合格", "合格", "优秀"):
+        answers = await press(bot, adapter, "mei", button(answers, label))
+    review = plain(answers)
+    assert "你对问卷R1的回答" in review and "优秀 1、合格 2、基本合格 0、不合格 0" in review
+    answers = await press(bot, adapter, "mei", button(answers, "提交"))
+    assert "你对问卷R1的回答已提交" in plain(answers)
