@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from bot.context import Context
 from bot.conversation import Dialog, answers
-from bot.i18n import _
+from bot.i18n import _, _n
 from bot.markup import Markup
 from bot.messages import Choice
 from dialogs.appraisal.common import ROUND, SLOT
@@ -80,6 +81,7 @@ class Answering(Dialog[Arguments]):
             sub=0,
             answers={},
             grades={},
+            started=now().timestamp(),
         )
         ctx.reply(
             Markup.join(
@@ -99,8 +101,6 @@ class Answering(Dialog[Arguments]):
                 ]
             )
         )
-        if not self._questions():
-            await self.fire(ctx, "reviewed")
 
     # -- the draft --------------------------------------------------------------------------
 
@@ -170,7 +170,7 @@ class Answering(Dialog[Arguments]):
                 lines.append(ctx.t(_("Your answer so far: {answer}"), answer=_cut(answer, 200)))
         elif question.kind == "grade_members":
             lines, rows = self._grading(ctx, question, lines)
-        rows.append(self._navigation(ctx, question, answer is not None))
+        rows.append(self._navigation(ctx, question))
         ctx.reply(Markup.join(lines), choices=rows)
         self._wait()
 
@@ -216,13 +216,17 @@ class Answering(Dialog[Arguments]):
         ]
         return lines, rows
 
-    def _navigation(self, ctx: Context, question: Question, answered: bool) -> list[Choice]:
+    def _navigation(self, ctx: Context, question: Question) -> list[Choice]:
+        """Back, then Next (an answer is there to keep) or Skip (an optional question), Later.
+        A grading question is answered member by member, so it offers Next only when there is
+        nobody to grade."""
         row = []
         if self.data["at"] > 0 or self.data["sub"] > 0:
             row.append(Choice(ctx.text(_("Back")), "back"))
-        if answered and question.kind != "grade_members":
+        grading = question.kind == "grade_members"
+        if self._answered(question) and (not grading or not self.data["members"]):
             row.append(Choice(ctx.text(_("Next")), "next"))
-        elif not question.required and question.kind != "grade_members":
+        elif not question.required:
             row.append(Choice(ctx.text(_("Skip")), "skip"))
         row.append(Choice(ctx.text(_("Later")), "later"))
         return row
@@ -247,31 +251,38 @@ class Answering(Dialog[Arguments]):
         if payload == "back":
             await self._back(ctx)
             return
-        if payload == "next" and question.key in self.data["answers"]:
+        if payload == "next" and self._answered(question):
             await self._advance(ctx)
             return
         if payload == "skip" and not question.required:
             self.data["answers"].pop(question.key, None)
+            if question.kind == "grade_members":
+                self.data["grades"] = {}
             await self._advance(ctx)
             return
-        kind, _sep, rest = payload[:1], "", payload[1:]
-        if not rest.isdecimal() and payload != "done":
+        kind, rest = payload[:1], payload[1:]
+        if payload == "done" and question.kind == "multiple":
+            await self._toggle(ctx, question, None)
             return
+        if not rest.isdecimal() or len(rest) > 3:
+            return
+        value = int(rest)
         if question.kind == "scale" and kind == "v" and question.scale is not None:
-            if int(rest) in question.scale.points:
-                self.data["answers"][question.key] = int(rest)
+            if value in question.scale.points:
+                self.data["answers"][question.key] = value
                 await self._advance(ctx)
-        elif question.kind == "single" and kind == "o" and int(rest) < len(question.options):
-            self.data["answers"][question.key] = int(rest)
+        elif question.kind == "single" and kind == "o" and value < len(question.options):
+            self.data["answers"][question.key] = value
             await self._advance(ctx)
-        elif question.kind == "multiple":
-            await self._toggle(ctx, question, payload)
-        elif question.kind == "grade_members" and kind == "g" and int(rest) < len(GRADES):
-            await self._grade(ctx, question, GRADES[int(rest)])
+        elif question.kind == "multiple" and kind == "o" and value < len(question.options):
+            await self._toggle(ctx, question, value)
+        elif question.kind == "grade_members" and kind == "g" and value < len(GRADES):
+            await self._grade(ctx, question, GRADES[value])
 
-    async def _toggle(self, ctx: Context, question: Question, payload: str) -> None:
+    async def _toggle(self, ctx: Context, question: Question, index: int | None) -> None:
+        """Press an option on or off (``index``), or Done (``None``) within the bounds."""
         picked: list[int] = list(self.data["answers"].get(question.key) or [])
-        if payload == "done":
+        if index is None:
             low = question.min_choices or (1 if question.required else 0)
             high = question.max_choices or len(question.options)
             if not low <= len(picked) <= high:
@@ -283,14 +294,13 @@ class Answering(Dialog[Arguments]):
                     count=len(picked),
                 )
                 return
-            if not picked:
-                self.data["answers"].pop(question.key, None)
             await self._advance(ctx)
             return
-        index = int(payload[1:])
-        if index >= len(question.options):
-            return
-        self.data["answers"][question.key] = sorted(set(picked) ^ {index})
+        chosen = sorted(set(picked) ^ {index})
+        if chosen:
+            self.data["answers"][question.key] = chosen
+        else:
+            self.data["answers"].pop(question.key, None)
         await self.enter(ctx, "asking")
 
     async def _grade(self, ctx: Context, question: Question, grade: str) -> None:
@@ -316,11 +326,13 @@ class Answering(Dialog[Arguments]):
         if given <= most:
             return False
         ctx.reply(
-            _(
-                "You graded {given} members “{excellent}”, but at most {most} of the {total} "
-                "may be. Please change some of the grades."
+            _n(
+                "You graded {count} member “{excellent}”, but at most {most} of the {total} "
+                "may be. Please change some of the grades.",
+                "You graded {count} members “{excellent}”, but at most {most} of the {total} "
+                "may be. Please change some of the grades.",
             ),
-            given=given,
+            count=given,
             most=most,
             total=len(members),
             excellent=ctx.text(GRADE_LABELS["excellent"]),
@@ -413,14 +425,13 @@ class Answering(Dialog[Arguments]):
                 )
             )
         lines.append(ctx.t(_("Once submitted, your answers cannot be changed.")))
-        rows = [[Choice(ctx.text(_("Submit")), "submit")]]
-        if self._questions():
-            rows.append(
-                [
-                    Choice(ctx.text(_("Back")), "back"),
-                    Choice(ctx.text(_("From the first question")), "first"),
-                ]
-            )
+        rows = [
+            [Choice(ctx.text(_("Submit")), "submit")],
+            [
+                Choice(ctx.text(_("Back")), "back"),
+                Choice(ctx.text(_("From the first question")), "first"),
+            ],
+        ]
         rows.append([Choice(ctx.text(_("Later")), "later")])
         ctx.reply(Markup.join(lines), choices=rows)
         self._wait()
@@ -481,8 +492,9 @@ class Answering(Dialog[Arguments]):
             return
         member_id = ctx.who.member_id
         result = SubmitResult.NOT_ELIGIBLE
+        store = ctx.store.get(Appraisal)
         if member_id is not None:
-            result = await ctx.store.get(Appraisal).submit(
+            result = await store.submit(
                 self.data["number"],
                 member_id,
                 self.data["branch"],
@@ -491,6 +503,10 @@ class Answering(Dialog[Arguments]):
             )
         self.finish()
         if result is SubmitResult.SUBMITTED:
+            # The questions and the review sent here are outbox rows next to this chat:
+            # they go with the submit (docs/privacy.md).
+            started = datetime.fromtimestamp(float(self.data["started"]), UTC)
+            await store.forget_messages(ctx.event.platform, ctx.event.chat.id, started)
             ctx.reply(
                 _(
                     "Thank you: your answers to survey {number} are submitted. They are kept "

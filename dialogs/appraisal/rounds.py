@@ -325,7 +325,9 @@ class OpenRound(Dialog[None]):
 
     @answers("template", "confirm", text=True)
     async def typed_instead(self, ctx: Context, text: str) -> None:
+        """Any reply makes the buttons above it stale, so the step is asked again."""
         ctx.reply(_("Please press one of the buttons (or type its number), or /cancel."))
+        await self.enter(ctx, self.state)
 
 
 async def open_round(

@@ -5,14 +5,17 @@ buttons."""
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from adapters.memory import MemoryAdapter
 from bot.messages import Capabilities
 from dialogs.appraisal.repository import Appraisal
-from store.models import Conversation
+from store.models import Conversation, OutboxRow
 from store.repos import Repositories
 from tests.support.appraisal import (
     answer_all,
     button,
+    closing,
     import_template,
     join,
     open_round,
@@ -20,7 +23,7 @@ from tests.support.appraisal import (
     to,
 )
 from tests.support.broadcasts import plain, press, say
-from tests.support.chat import BotFactory, settle
+from tests.support.chat import BotFactory, ask, code_in, settle
 
 
 async def submitted(bot: object, number: int, member: int) -> bool:
@@ -69,10 +72,20 @@ async def test_one_question_at_a_time_back_skip_review_submit(make_bot: BotFacto
     answers = await press(bot, adapter, "mei", button(answers, "Submit"))
     assert "your answers to survey R1 are submitted" in plain(answers)
     assert await submitted(bot, 1, await member_id(bot, "mei"))
+    await settle(bot)
+    assert not [text for text in await outbox_texts(bot, "dm-mei") if "How is the branch" in text]
+    assert [text for text in await outbox_texts(bot, "dm-mei") if "invited" in text]
     again = await press(bot, adapter, "mei", button(to(adapter, "mei"), "Start"))
     assert "already submitted your answers to survey R1" in plain(again)
     again = await say(bot, adapter, "mei", "/survey answer R1")
     assert "already submitted" in plain(again)
+
+
+async def outbox_texts(bot: object, chat: str) -> list[str]:
+    """The stored text of every outbox row of ``chat``."""
+    async with bot.db.session() as session:  # type: ignore[attr-defined]
+        payloads = await session.scalars(select(OutboxRow.payload).where(OutboxRow.chat_id == chat))
+        return [str(payload) for payload in payloads]
 
 
 async def member_id(bot: object, user: str) -> int:
@@ -208,3 +221,45 @@ async def test_numbers_are_typed_where_there_are_no_buttons(make_bot: BotFactory
     answers = await say(bot, adapter, "mei", "2")  # 1. Weekly 2. Monthly
     assert "3/5" in plain(answers)
     await settle(bot)
+
+
+async def test_nobody_else_to_grade_and_one_colleague_with_no_excellent(
+    make_bot: BotFactory,
+) -> None:
+    bot, adapter = await make_bot()
+    await organisation(bot, adapter)
+    await import_template(bot)
+    await ask(bot, adapter, "boss", "/branch add Solo")
+    code = code_in(await ask(bot, adapter, "boss", "/invite Solo member"))
+    await ask(bot, adapter, "solo", f"/join {code}")
+    await open_round(bot, adapter, branches="All branches")
+    answers = await answer_all(bot, adapter, "solo", graded=0)
+    assert "There is nobody else in your branch to grade." in plain(answers)
+    answers = await press(bot, adapter, "solo", button(answers, "Next"))
+    assert "Your answers to survey R1" in plain(answers)
+    assert "are submitted" in plain(await press(bot, adapter, "solo", button(answers, "Submit")))
+    answers = await answer_all(bot, adapter, "ned", grade="Excellent", graded=1)
+    assert "You graded 1 member “Excellent”, but at most 0 of the 1 may be." in plain(answers)
+
+
+async def test_in_chinese(make_bot: BotFactory) -> None:
+    bot, adapter = await make_bot(default_locale="zh_Hans")
+    await organisation(bot, adapter)
+    await import_template(bot)
+    answers = await say(bot, adapter, "boss", "/survey open")
+    answers = await press(bot, adapter, "boss", button(answers, "支部评议"))
+    await say(bot, adapter, "boss", "Main")
+    answers = await say(bot, adapter, "boss", closing())
+    assert "问卷：支部评议。支部：Main。" in plain(answers)
+    report = plain(await press(bot, adapter, "boss", button(answers, "发起")))
+    assert "问卷R1已发起" in report and "已邀请4位成员。" in report
+    invitation = to(adapter, "mei")
+    assert "请你填写问卷R1" in plain(invitation)
+    answers = await press(bot, adapter, "mei", button(invitation, "开始"))
+    assert "1/5" in plain(answers) and "支部如何？" in plain(answers)
+    for label in ("3", "每周", "跳过", "跳过", "合格", "合格", "优秀"):
+        answers = await press(bot, adapter, "mei", button(answers, label))
+    review = plain(answers)
+    assert "你对问卷R1的回答" in review and "优秀 1、合格 2、基本合格 0、不合格 0" in review
+    answers = await press(bot, adapter, "mei", button(answers, "提交"))
+    assert "你对问卷R1的回答已提交" in plain(answers)

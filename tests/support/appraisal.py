@@ -108,7 +108,10 @@ async def open_round(
     answers = await say(bot, adapter, user, "/survey open")
     answers = await press(bot, adapter, user, button(answers, "Branch appraisal"))
     if "To which branches" in plain(answers):
-        answers = await say(bot, adapter, user, branches)
+        if branches == "All branches":
+            answers = await press(bot, adapter, user, button(answers, branches))
+        else:
+            answers = await say(bot, adapter, user, branches)
     answers = await say(bot, adapter, user, closes or closing())
     return await press(bot, adapter, user, button(answers, "Open it"))
 
