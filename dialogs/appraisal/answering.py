@@ -26,7 +26,6 @@ from dialogs.appraisal.common import ROUND, SLOT
 from dialogs.appraisal.config import AppraisalConfig
 from dialogs.appraisal.repository import Appraisal, SubmitResult
 from dialogs.appraisal.templates import GRADES, Question, Template
-from store.clock import now
 
 GRADE_LABELS = {
     "excellent": _("Excellent"),
@@ -81,7 +80,7 @@ class Answering(Dialog[Arguments]):
             sub=0,
             answers={},
             grades={},
-            started=now().timestamp(),
+            started=ctx.clock.now().timestamp(),
         )
         ctx.reply(
             Markup.join(
@@ -116,14 +115,14 @@ class Answering(Dialog[Arguments]):
     def _shown(self) -> str:
         return ROUND.format(self.data["number"])
 
-    def _wait(self) -> None:
+    def _wait(self, ctx: Context) -> None:
         """The draft waits until the round closes (its deadline then ends it politely)."""
-        self.expire_in(max(1.0, float(self.data["closes"]) - now().timestamp()))
+        self.expire_in(max(1.0, float(self.data["closes"]) - ctx.clock.now().timestamp()))
 
     async def _still_open(self, ctx: Context) -> bool:
         """A round closed early (``/survey close``) takes no more answers."""
         row = await ctx.store.get(Appraisal).round(self.data["number"])
-        if row is None or not row.is_open(now()):
+        if row is None or not row.is_open(ctx.clock.now()):
             ctx.reply(closed(), number=self._shown())
             self.finish()
             return False
@@ -172,7 +171,7 @@ class Answering(Dialog[Arguments]):
             lines, rows = self._grading(ctx, question, lines)
         rows.append(self._navigation(ctx, question))
         ctx.reply(Markup.join(lines), choices=rows)
-        self._wait()
+        self._wait(ctx)
 
     def _section_of(self, ctx: Context, at: int) -> str | None:
         """The section's title above its first question (none for an untitled section)."""
@@ -396,7 +395,7 @@ class Answering(Dialog[Arguments]):
             number=self._shown(),
         )
         self.choices = None
-        self._wait()
+        self._wait(ctx)
 
     async def resume(self, ctx: Context, number: int) -> None:
         """The invitation pressed again (or ``/survey answer``): show where the draft is."""
@@ -434,7 +433,7 @@ class Answering(Dialog[Arguments]):
         ]
         rows.append([Choice(ctx.text(_("Later")), "later")])
         ctx.reply(Markup.join(lines), choices=rows)
-        self._wait()
+        self._wait(ctx)
 
     def _answer_words(self, ctx: Context, question: Question) -> str:
         locale = ctx.translator.locale

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from bot.config import Config
@@ -18,8 +19,6 @@ from store.banks import shown
 from store.db import Database
 from store.repos import Repositories
 
-MIGRATIONS = Path(__file__).parent / "migrations"
-"""The feature's own revisions (its record's ``migrations``), applied with the core's."""
 CLI_LOCALE = "en"
 """The language of everything the CLI prints: the loader's ``file:line`` messages are English,
 so its own lines are too (as ``branchbot bank import``'s)."""
@@ -36,8 +35,8 @@ def _arguments(parser: argparse.ArgumentParser, common: argparse.ArgumentParser)
     load.add_argument("--check", action="store_true", help="only check the file; import nothing")
 
 
-async def _import(config: Config, template: Template) -> StoredTemplate:
-    db = Database(config.database_url, migrations=[MIGRATIONS])
+async def _import(database: Callable[[], Database], template: Template) -> StoredTemplate:
+    db = database()
     try:
         await db.upgrade()
         async with db.session() as session:
@@ -49,7 +48,7 @@ async def _import(config: Config, template: Template) -> StoredTemplate:
         await db.dispose()
 
 
-def survey_import(config: Config, file: Path, check: bool) -> int:
+def survey_import(database: Callable[[], Database], file: Path, check: bool) -> int:
     """Check everything first: a file with any problem imports nothing, and every problem is
     printed as ``file:line: message``; the exit status is 1. ``--check`` stops after the
     checks, without the database."""
@@ -80,7 +79,7 @@ def survey_import(config: Config, file: Path, check: bool) -> int:
         )
         print(say(message, questions, file=file.name, key=template.key))
         return 0
-    stored = asyncio.run(_import(config, template))
+    stored = asyncio.run(_import(database, template))
     message = _n(
         "survey template {key} imported as version {version}: {count} question",
         "survey template {key} imported as version {version}: {count} questions",
@@ -89,8 +88,8 @@ def survey_import(config: Config, file: Path, check: bool) -> int:
     return 0
 
 
-def _run(config: Config, args: argparse.Namespace) -> int:
-    return survey_import(config, args.file, args.check)
+def _run(config: Config, args: argparse.Namespace, database: Callable[[], Database]) -> int:
+    return survey_import(database, args.file, args.check)
 
 
 SURVEY_IMPORT = CliCommand("survey", "survey templates", _arguments, _run)

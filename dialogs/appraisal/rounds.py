@@ -30,7 +30,7 @@ from dialogs.appraisal.common import ROUND, SLOT, START, router, template_of
 from dialogs.appraisal.config import AppraisalConfig
 from dialogs.appraisal.repository import Appraisal, RoundRow
 from dialogs.appraisal.templates import Template
-from store.clock import as_utc, now
+from store.clock import as_utc
 from store.models import Identity, Member
 
 RECENT = 10
@@ -286,7 +286,7 @@ class OpenRound(Dialog[None]):
                 zone=ctx.settings.timezone,
             )
             return
-        if when.run_at <= now():
+        if when.run_at <= ctx.clock.now():
             _refuse_past(ctx)
             return
         self.data["closes"] = when.run_at.timestamp()
@@ -317,7 +317,7 @@ class OpenRound(Dialog[None]):
         if payload != "open":
             return
         closes = datetime.fromtimestamp(self.data["closes"]).astimezone(ZoneInfo("UTC"))
-        if closes <= now():
+        if closes <= ctx.clock.now():
             await self.fire(ctx, "redate")
             return
         self.finish()
@@ -372,7 +372,7 @@ async def open_round(
 
 def _example(ctx: Context) -> str:
     """A closing moment to show: a week from today at 18:00."""
-    today = now().astimezone(ZoneInfo(ctx.settings.timezone)).date()
+    today = ctx.clock.now().astimezone(ZoneInfo(ctx.settings.timezone)).date()
     return f"{today + timedelta(days=7):%Y-%m-%d} 18:00"
 
 
@@ -470,7 +470,7 @@ async def answer(ctx: Context, number: int) -> None:
     if row is None or member_id is None or branch_id is None:
         ctx.reply(not_invited(), number=shown)
         return
-    if not row.is_open(now()):
+    if not row.is_open(ctx.clock.now()):
         ctx.reply(closed(), number=shown)
         return
     if await store.has_submitted(number, member_id):
