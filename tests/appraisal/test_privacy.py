@@ -19,7 +19,7 @@ from dialogs.appraisal.repository import Appraisal
 from store.clock import ManualClock
 from store.db import Database
 from store.repos import Repositories
-from tests.appraisal.store_support import appraisal_db, branch_with_members, open_round
+from tests.support.appraisal_store import appraisal_db, branch_with_members, open_round
 
 K = 5
 PEOPLE = [f"Person{n}" for n in range(K + 2)]

@@ -11,7 +11,7 @@ from dialogs.appraisal.tables import Staged, Submitted, random_id
 from store.db import Database
 from store.models import Member, OutboxRow
 from store.repos import Repositories
-from tests.appraisal.store_support import (
+from tests.support.appraisal_store import (
     Definition,
     appraisal_db,
     branch_with_members,

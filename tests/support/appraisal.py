@@ -14,7 +14,7 @@ from adapters.memory import MemoryAdapter, Sent
 from bot.app import BranchBot
 from dialogs.appraisal.repository import Appraisal
 from dialogs.appraisal.templates import parse_template
-from store.clock import now
+from store.clock import SYSTEM_CLOCK
 from store.repos import Repositories
 from tests.support.broadcasts import plain, press, say
 from tests.support.chat import ask, code_in
@@ -93,7 +93,7 @@ async def import_template(bot: BranchBot, source: bytes = TEMPLATE) -> int:
 
 def closing(days: int = 7) -> str:
     """A closing moment ``days`` from now as ``/survey open`` reads it (organisation time)."""
-    local = (now() + timedelta(days=days)).astimezone(ZoneInfo("Asia/Shanghai"))
+    local = (SYSTEM_CLOCK.now() + timedelta(days=days)).astimezone(ZoneInfo("Asia/Shanghai"))
     return f"{local:%Y-%m-%d} 18:00"
 
 
