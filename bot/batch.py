@@ -143,7 +143,11 @@ class Batch:
         await store.conversations.delete_many(removed)
         await store.conversations.save_many(saves)
         return await enqueue(
-            store, [Row(q.address, payload(q.message, q.locale)) for q in self.outbox]
+            store,
+            [
+                Row(q.address, payload(q.message, q.locale, ephemeral=q.ephemeral))
+                for q in self.outbox
+            ],
         )
 
     def learn(self) -> None:

@@ -74,6 +74,8 @@ class Queued:
     message: Outgoing
     locale: str
     """The reader's language, for what delivery adds (the hint under numbered choices)."""
+    ephemeral: bool = False
+    """Its stored text is erased once delivered (``Context.reply``)."""
 
 
 @dataclass
@@ -162,12 +164,15 @@ class Context:
         choices: list[list[Choice]] | None = None,
         image: Image | None = None,
         count: int | None = None,
+        ephemeral: bool = False,
         **values: object,
     ) -> None:
         """Answer where the event came from (in its thread, if it was written in one). A ``str``
-        is a catalog message, translated here, into this chat's language."""
+        is a catalog message, translated here, into this chat's language. ``ephemeral``: the
+        outbox keeps no text of it once it is delivered (or given up), for what must not stay
+        next to its chat, such as a survey's questions and answers (docs/privacy.md)."""
         language, thread = self.translator, self.event.thread
-        self._send(self.here, language, message, choices, image, count, values, thread)
+        self._send(self.here, language, message, choices, image, count, values, thread, ephemeral)
 
     def update(
         self,
@@ -218,6 +223,7 @@ class Context:
         count: int | None,
         values: dict[str, object],
         thread: str | None,
+        ephemeral: bool = False,
     ) -> None:
         text = message if isinstance(message, Markup) else language(message, count, **values)
         rows = tuple(tuple(self._tag(choice) for choice in row) for row in choices or ())
@@ -227,7 +233,7 @@ class Context:
             ]
             self.conversation.showed_choices = True
         self.outbox.append(
-            Queued(address, Outgoing(text, rows, image, thread=thread), language.locale)
+            Queued(address, Outgoing(text, rows, image, thread=thread), language.locale, ephemeral)
         )
 
     def _tag(self, choice: Choice) -> Choice:

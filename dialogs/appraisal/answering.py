@@ -8,14 +8,15 @@ over restarts; pressing the invitation again or ``/survey answer R3`` shows the 
 question again. Submit hands the answers to ``Appraisal.submit`` and ends the conversation in
 the same transaction, so the draft is deleted with the submit. A ``grade_members`` question is
 asked member by member, and the excellent quota is checked before the answering moves on and
-again at Submit.
+again at Submit. Every message that shows a question or an answer (the questions with their
+marks, the review, the quota and the answer checks) is an ephemeral reply: the outbox keeps
+no text of it once it is delivered (docs/privacy.md).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from bot.context import Context
 from bot.conversation import Dialog, answers
@@ -80,7 +81,6 @@ class Answering(Dialog[Arguments]):
             sub=0,
             answers={},
             grades={},
-            started=ctx.clock.now().timestamp(),
         )
         ctx.reply(
             Markup.join(
@@ -170,7 +170,7 @@ class Answering(Dialog[Arguments]):
         elif question.kind == "grade_members":
             lines, rows = self._grading(ctx, question, lines)
         rows.append(self._navigation(ctx, question))
-        ctx.reply(Markup.join(lines), choices=rows)
+        ctx.reply(Markup.join(lines), choices=rows, ephemeral=True)
         self._wait(ctx)
 
     def _section_of(self, ctx: Context, at: int) -> str | None:
@@ -335,6 +335,7 @@ class Answering(Dialog[Arguments]):
             most=most,
             total=len(members),
             excellent=ctx.text(GRADE_LABELS["excellent"]),
+            ephemeral=True,
         )
         return True
 
@@ -365,7 +366,7 @@ class Answering(Dialog[Arguments]):
         """Say why an answer was not taken, then ask this step again: a reply makes the
         buttons above it stale, so the question comes again with fresh ones."""
         if message is not None:
-            ctx.reply(Markup.format(ctx.text(message), **values))
+            ctx.reply(Markup.format(ctx.text(message), **values), ephemeral=True)
         await self.enter(ctx, self.state)
 
     async def _advance(self, ctx: Context) -> None:
@@ -432,7 +433,7 @@ class Answering(Dialog[Arguments]):
             ],
         ]
         rows.append([Choice(ctx.text(_("Later")), "later")])
-        ctx.reply(Markup.join(lines), choices=rows)
+        ctx.reply(Markup.join(lines), choices=rows, ephemeral=True)
         self._wait(ctx)
 
     def _answer_words(self, ctx: Context, question: Question) -> str:
@@ -502,10 +503,6 @@ class Answering(Dialog[Arguments]):
             )
         self.finish()
         if result is SubmitResult.SUBMITTED:
-            # The questions and the review sent here are outbox rows next to this chat:
-            # they go with the submit (docs/privacy.md).
-            started = datetime.fromtimestamp(float(self.data["started"]), UTC)
-            await store.forget_messages(ctx.event.platform, ctx.event.chat.id, started)
             ctx.reply(
                 _(
                     "Thank you: your answers to survey {number} are submitted. They are kept "

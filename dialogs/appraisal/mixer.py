@@ -56,9 +56,11 @@ SCRUBBED_TABLES = (
     "appraisal_answers",
     "appraisal_grades",
     "conversations",
+    "outbox",
 )
-"""What PostgreSQL vacuums after a move: the tables the move wrote, and the conversations,
-whose dead rows still hold the answering drafts deleted at submit."""
+"""What PostgreSQL vacuums after a move: the tables the move wrote, the conversations, whose
+dead rows still hold the answering drafts deleted at submit, and the outbox, whose dead rows
+still hold the text of the answering's ephemeral messages, erased once delivered."""
 
 _shuffle = secrets.SystemRandom().shuffle
 

@@ -15,7 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from sqlalchemy import BigInteger, String, cast, delete, func, insert, literal, or_, select
+from sqlalchemy import BigInteger, func, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import _
@@ -33,8 +33,7 @@ from dialogs.appraisal.tables import (
     random_id,
 )
 from store.clock import as_utc, clock_of
-from store.models import Member, OutboxRow
-from store.runtime import FINISHED
+from store.models import Member
 
 ROUND = Kind("R", _("round number"))
 """A round's public number: ``R3``."""
@@ -288,26 +287,6 @@ class Appraisal:
                 [{"staged_id": staged.id, "member_id": m, "grade": g} for m, g in grades.items()],
             )
         return SubmitResult.SUBMITTED
-
-    async def forget_messages(self, platform: str, chat_id: str, since: datetime) -> int:
-        """Delete what was already sent to the answering member's direct chat since ``since``
-        (the questions, the echoed choices, the review): the outbox keeps each message with
-        its chat for weeks, and the review lists every answer. The answering dialog calls
-        this with the submit; what is still pending (the confirmation) is left to be sent.
-        Returns how many rows went."""
-        pending = select(cast(OutboxRow.id, String)).where(OutboxRow.status == "pending")
-        result = await self.session.execute(
-            delete(OutboxRow).where(
-                OutboxRow.platform == platform,
-                OutboxRow.chat_id == chat_id,
-                OutboxRow.created_at >= since,
-                or_(
-                    OutboxRow.status.in_(FINISHED),
-                    (OutboxRow.status == "folded") & OutboxRow.sent_ref.not_in(pending),
-                ),
-            )
-        )
-        return int(getattr(result, "rowcount", 0) or 0)
 
     # Progress (who, never what)
 

@@ -9,7 +9,7 @@ from dialogs.appraisal.mixer import Mixer
 from dialogs.appraisal.repository import ROUND, Appraisal, Progress, SubmitResult
 from dialogs.appraisal.tables import Staged, Submitted, random_id
 from store.db import Database
-from store.models import Member, OutboxRow
+from store.models import Member
 from store.repos import Repositories
 from tests.support.appraisal_store import (
     Definition,
@@ -228,46 +228,6 @@ async def test_the_feature_branch_goes_down_and_up_on_its_own(database_url: str)
         lib, members = await branch_with_members(db, "Lib", ["Ann"])
         survey = await open_round(db, [lib])
         assert survey.number >= 1 and members
-
-
-async def test_the_messages_of_an_answering_are_forgotten_with_the_submit(
-    database_url: str,
-) -> None:
-    """The review message lists every answer beside the member's chat: what was sent of the
-    answering goes; the invitation before it, other chats and what is pending stay."""
-    async with appraisal_db(database_url) as (db, clock):
-
-        def message(chat: str, words: str) -> dict[str, object]:
-            return {
-                "platform": "memory",
-                "chat_id": chat,
-                "direct": True,
-                "user_id": chat,
-                "payload": {"text": words},
-            }
-
-        async with db.session() as session:
-            outbox = Repositories(session).outbox
-            (invitation,) = await outbox.add_many([message("ann", "invitation")])
-            await outbox.finish_many([(invitation, "sent", "1", None, 1)])
-        clock.advance(minutes=1)
-        started = clock.now()
-        async with db.session() as session:
-            outbox = Repositories(session).outbox
-            sent = await outbox.add_many(
-                [message("ann", "question"), message("ann", "review"), message("bo", "question")]
-            )
-            await outbox.finish_many([(i, "sent", str(i), None, 1) for i in sent])
-            await outbox.add_many([message("ann", "thank you")])
-        async with db.session() as session:
-            forgotten = (
-                await Repositories(session).get(Appraisal).forget_messages("memory", "ann", started)
-            )
-        assert forgotten == 2
-        async with db.session() as session:
-            left = await session.execute(select(OutboxRow.chat_id, OutboxRow.payload))
-            texts = sorted((chat, payload["text"]) for chat, payload in left)
-        assert texts == [("ann", "invitation"), ("ann", "thank you"), ("bo", "question")]
 
 
 async def test_a_submit_that_slips_in_at_the_seal_is_shuffled_into_the_whole_round(
