@@ -17,6 +17,7 @@ from dialogs.appraisal.cli import SURVEY_IMPORT
 from dialogs.appraisal.common import router
 from dialogs.appraisal.config import AppraisalConfig
 from dialogs.appraisal.mixer import Mixer
+from dialogs.appraisal.reminders import Reminders
 
 __all__ = ["FEATURE"]
 
@@ -24,8 +25,8 @@ MODULES = (rounds, answering, progress, privacy_note, template_files)
 """Each module registers its commands, buttons or dialogs on ``router`` on import."""
 
 
-def _workers(services: Services) -> list[Mixer]:
-    return [Mixer(services.db)]
+def _workers(services: Services) -> list[Mixer | Reminders]:
+    return [Mixer(services.db), Reminders(services)]
 
 
 FEATURE = Feature(

@@ -20,7 +20,7 @@ from bot.messages import Address, Choice
 from dialogs.appraisal.common import ROUND, START, router, template_of
 from dialogs.appraisal.repository import Appraisal, Progress, RoundRow
 from dialogs.appraisal.rounds import invitees
-from store.clock import as_utc, now
+from store.clock import as_utc
 from store.models import Branch, Secretary
 
 NUDGE = "survey-nudge"
@@ -94,7 +94,7 @@ async def survey_status(ctx: Context, number: int) -> None:
     names = await _names(ctx, row.branch_ids)
     shown = [p for p in await store.progress(number) if ctx.who.is_admin or p.branch_id in own]
     shown = slowest_first(shown, names)
-    is_open = row.is_open(now())
+    is_open = row.is_open(ctx.clock.now())
     closes = ctx.translator.moment(as_utc(row.closed_at or row.closes_at), ctx.settings.timezone)
     lines = [
         ctx.t(
@@ -149,7 +149,7 @@ async def nudge_pressed(ctx: Context, rest: str) -> None:
     if branch_id not in row.branch_ids:
         ctx.reply(_("That button is no longer in use."))
         return
-    if not row.is_open(now()):
+    if not row.is_open(ctx.clock.now()):
         ctx.reply(_("Survey {number} is closed: it takes no more answers."), number=row.label)
         return
     names = await _names(ctx, (branch_id,))
