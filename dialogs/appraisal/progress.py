@@ -9,7 +9,10 @@ every branch, and a Nudge button per slow branch that reminds its secretaries.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.commands import Number, Where
 from bot.context import Context
@@ -20,6 +23,7 @@ from bot.messages import Address, Choice
 from dialogs.appraisal.common import ROUND, START, router, template_of
 from dialogs.appraisal.repository import Appraisal, Progress, RoundRow
 from dialogs.appraisal.rounds import invitees
+from dialogs.appraisal.tables import Reminded
 from store.clock import as_utc
 from store.models import Branch, Secretary
 
@@ -27,6 +31,8 @@ NUDGE = "survey-nudge"
 """The stateless prefix of a Nudge button: ``survey-nudge:<round>:<branch>``."""
 BAR = 10
 """Cells of a progress bar."""
+NAMES_SHOWN = 30
+"""Names of a branch's members who have not submitted shown at most (the rest counted)."""
 
 
 def bar(submitted: int, eligible: int) -> str:
@@ -59,6 +65,28 @@ def reminder(language: Translator, row: RoundRow, title: str, zone: str) -> Mark
 
 def start_button(language: Translator, row: RoundRow) -> list[list[Choice]]:
     return [[Choice(language.text(_("Start")), f"{START}:{row.number}")]]
+
+
+async def record_reminder(
+    session: AsyncSession,
+    round_id: int,
+    member_id: int,
+    moment: datetime,
+    *,
+    counted: bool = False,
+) -> None:
+    """A reminder went to the member at ``moment``: the next automatic one is an interval
+    later. Only the worker's own reminders are ``counted`` against ``reminder_max``; a
+    secretary's nudge and the closing notice are not."""
+    known = await session.get(Reminded, (round_id, member_id))
+    if known is None:
+        session.add(
+            Reminded(round_id=round_id, member_id=member_id, sent=int(counted), last_at=moment)
+        )
+    else:
+        known.sent += int(counted)
+        known.last_at = moment
+    await session.flush()
 
 
 async def _round_for(ctx: Context, number: int) -> RoundRow | None:
@@ -124,8 +152,10 @@ async def survey_status(ctx: Context, number: int) -> None:
                 Markup.format("• {name}: {reason}", name=x.name, reason=ctx.text(x.reason))
                 if x.reason
                 else Markup.format("• {name}", name=x.name)
-                for x in people
+                for x in people[:NAMES_SHOWN]
             ]
+            if len(people) > NAMES_SHOWN:
+                lines.append(ctx.t(_("… and {count} more."), count=len(people) - NAMES_SHOWN))
             label = ctx.text(_("Nudge {branch}")).format(branch=name)
         elif p.submitted < p.eligible:
             label = ctx.text(_("Nudge the secretaries of {branch}")).format(branch=name)
@@ -180,6 +210,7 @@ async def _nudge_members(ctx: Context, row: RoundRow, branch_id: int, name: str)
             choices=start_button(language, row),
             locale=person.locale,
         )
+        await record_reminder(ctx.store.session, row.number, person.member_id, ctx.clock.now())
         reached += 1
     lines = [
         ctx.t(

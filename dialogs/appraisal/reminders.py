@@ -28,7 +28,7 @@ from bot.reminders import ReminderPolicy
 from bot.timetable import Timetable
 from dialogs.appraisal.common import template_of
 from dialogs.appraisal.config import AppraisalConfig
-from dialogs.appraisal.progress import reminder, start_button
+from dialogs.appraisal.progress import record_reminder, reminder, start_button
 from dialogs.appraisal.repository import Appraisal, RoundRow
 from dialogs.appraisal.rounds import Invitee, direct_chats
 from dialogs.appraisal.tables import ClosingNotice, Reminded, Submitted, SurveyRound
@@ -137,7 +137,7 @@ class Reminders:
         for person in await self._waiting(repos, row):
             if person.address is not None:
                 rows.append(self._message(person, row, template, closing=True))
-                await _record(session, row.number, person.member_id, moment, counted=False)
+                await record_reminder(session, row.number, person.member_id, moment)
         settings = self.services.settings
         languages = await repos.branches.locales(row.branch_ids)
         for branch_id in row.branch_ids:
@@ -190,27 +190,12 @@ class Reminders:
             person = waiting[member_id]
             if person.address is not None:
                 rows.append(self._message(person, row, template, closing=False))
-            await _record(session, row.number, member_id, moment, counted=True)
-        await session.flush()
+            await record_reminder(session, row.number, member_id, moment, counted=True)
         return rows
 
 
 def _title(template: Template | None, row: RoundRow, locale: str) -> str:
     return template.title.get(locale) if template else row.label
-
-
-async def _record(
-    session: AsyncSession, round_id: int, member_id: int, moment: datetime, *, counted: bool
-) -> None:
-    """A reminder (``counted``) or a closing notice went to the member at ``moment``."""
-    known = await session.get(Reminded, (round_id, member_id))
-    if known is None:
-        session.add(
-            Reminded(round_id=round_id, member_id=member_id, sent=int(counted), last_at=moment)
-        )
-    else:
-        known.sent += int(counted)
-        known.last_at = moment
 
 
 async def _forget_finished(session: AsyncSession) -> None:

@@ -23,6 +23,7 @@ from tests.support.appraisal import (
     button,
     closing,
     import_template,
+    join,
     open_round,
     organisation,
     to,
@@ -228,3 +229,28 @@ async def test_a_short_round_is_not_announced(make_bot: BotFactory) -> None:
     start = len(adapter.sent)
     await remind(bot, clock, 1)
     assert len(adapter.sent) == start, "the invitation said when it closes"
+
+
+async def test_a_nudge_puts_the_next_reminder_an_interval_later(make_bot: BotFactory) -> None:
+    bot, adapter, clock = await reminding_bot(make_bot)
+    clock.advance(hours=20)
+    await press(bot, adapter, "sam", "survey-nudge:1:1")
+    start = len(adapter.sent)
+    await remind(bot, clock, 5)
+    assert not reminders_to(adapter, "kai", start), "nudged 5 hours ago"
+    await remind(bot, clock, 20)
+    assert len(reminders_to(adapter, "kai", start)) == 1
+    await remind(bot, clock, 25)
+    await remind(bot, clock, 25)
+    assert len(reminders_to(adapter, "kai", start)) == 2, "the nudge is not counted in the maximum"
+
+
+async def test_a_long_list_of_names_is_cut(make_bot: BotFactory) -> None:
+    bot, adapter = await make_bot()
+    await organisation(bot, adapter)
+    await import_template(bot)
+    for number in range(30):
+        await join(bot, adapter, f"late{number:02}")
+    await open_round(bot, adapter, branches="Main")
+    text = plain(await say(bot, adapter, "sam", "/survey status R1"))
+    assert "0/34" in text and text.count("• ") == 30 and "… and 4 more." in text
