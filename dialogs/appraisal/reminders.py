@@ -38,6 +38,9 @@ from store.repos import Repositories
 
 DAY_BEFORE = timedelta(days=1)
 """How long before its closing a round is announced."""
+PASS_EVERY = 60.0
+"""Seconds between passes over the open rounds: reminders are hours apart, and a pass reads
+every open round's members, too much for every tick of the scheduler."""
 
 
 @dataclass
@@ -46,6 +49,8 @@ class Reminders:
     policy: ReminderPolicy = field(init=False)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
     """One tick at a time (the scheduler's and a test's or an operator's call)."""
+    _ran: float | None = field(default=None, init=False)
+    """When a pass last looked for what is due (the clock's ``monotonic``)."""
 
     def __post_init__(self) -> None:
         self.policy = ReminderPolicy.of(self.services.settings.section(AppraisalConfig))
@@ -66,11 +71,15 @@ class Reminders:
             await self._tick()
 
     async def _tick(self) -> None:
-        moment = self.services.clock.now()
+        clock = self.services.clock
+        if self._ran is not None and clock.monotonic() - self._ran < PASS_EVERY:
+            return
+        moment = clock.now()
         async with self.services.db.session() as session:
             await _forget_finished(session)
         if self.policy.quiet(moment, self.services.settings.timezone):
             return
+        self._ran = clock.monotonic()
         budget = self.policy.chunk
         async with self.services.db.session() as session:
             repos = Repositories(session)
@@ -89,10 +98,13 @@ class Reminders:
         stored = await repos.get(Appraisal).template_by_id(row.template_id)
         return template_of(stored) if stored else None
 
-    async def _waiting(self, repos: Repositories, row: RoundRow) -> list[Invitee]:
-        """Those who have not submitted, with their direct chat if the bot may write there."""
+    async def _waiting(self, repos: Repositories, row: RoundRow) -> list[int]:
+        """Those who have not submitted."""
         store = repos.get(Appraisal)
-        members = [m.id for b in row.branch_ids for m in await store.not_submitted(row.number, b)]
+        return [m.id for b in row.branch_ids for m in await store.not_submitted(row.number, b)]
+
+    async def _chats(self, repos: Repositories, members: list[int]) -> list[Invitee]:
+        """Their direct chats, where the bot may write."""
         capabilities = self.services.capabilities
         return await direct_chats(
             repos.session, members, lambda platform: capabilities(platform).can_open_dm
@@ -134,7 +146,7 @@ class Reminders:
             return []
         session.add(ClosingNotice(round_id=row.number, announced_at=moment))
         rows: list[Row] = []
-        for person in await self._waiting(repos, row):
+        for person in await self._chats(repos, await self._waiting(repos, row)):
             if person.address is not None:
                 rows.append(self._message(person, row, template, closing=True))
                 await record_reminder(session, row.number, person.member_id, moment)
@@ -169,7 +181,7 @@ class Reminders:
         """The reminders due in this round, at most ``budget``; an unreachable member's turn
         is counted too (the status view names them), so they do not hold up the others."""
         session = repos.session
-        waiting = {p.member_id: p for p in await self._waiting(repos, row)}
+        waiting = await self._waiting(repos, row)
         counts: dict[int, Reminded] = {
             r.member_id: r
             for r in await session.scalars(select(Reminded).where(Reminded.round_id == row.number))
@@ -186,11 +198,10 @@ class Reminders:
 
         due = self.policy.due(sorted(waiting), moment, sent, since)[:budget]
         rows: list[Row] = []
-        for member_id in due:
-            person = waiting[member_id]
+        for person in await self._chats(repos, due) if due else []:
             if person.address is not None:
                 rows.append(self._message(person, row, template, closing=False))
-            await record_reminder(session, row.number, member_id, moment, counted=True)
+            await record_reminder(session, row.number, person.member_id, moment, counted=True)
         return rows
 
 
@@ -204,4 +215,7 @@ async def _forget_finished(session: AsyncSession) -> None:
         Submitted.round_id == Reminded.round_id, Submitted.member_id == Reminded.member_id
     )
     closed = select(SurveyRound.id).where(SurveyRound.closed_at.is_not(None))
-    await session.execute(delete(Reminded).where(or_(submitted, Reminded.round_id.in_(closed))))
+    finished = or_(submitted, Reminded.round_id.in_(closed))
+    # Look first: a DELETE would take SQLite's write lock on every pass, even to delete nothing.
+    if await session.scalar(select(Reminded.round_id).where(finished).limit(1)) is not None:
+        await session.execute(delete(Reminded).where(finished))
