@@ -4,9 +4,9 @@ its closing the day before.
 The policy is the broadcast reminders' (``bot.reminders``, the ``[appraisal]`` section's
 ``reminder_interval_hours``, ``reminder_max``, ``quiet_hours``): the first reminder an interval
 after the round opened, the next an interval after the last, at most ``reminder_max``, none in
-the quiet hours, at most ``chunk`` per tick. Submitting stops them: only those
-``Appraisal.not_submitted`` names are looked at, and their reminder rows are deleted at the
-next tick, so no reminder time stays beside a participation row (``docs/privacy.md``). A day
+the quiet hours, at most ``chunk`` per pass (one pass a minute). Submitting stops them: only
+those ``Appraisal.not_submitted`` names are looked at, and their reminder rows are deleted at
+the next pass, so no reminder time stays beside a participation row (``docs/privacy.md``). A day
 before a round that ran longer than a day closes, those who have not submitted and the rooms of
 its branches are told, once.
 """
