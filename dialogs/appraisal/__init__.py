@@ -12,20 +12,21 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.feature import Feature, Services
-from dialogs.appraisal import answering, privacy_note, rounds, tables, template_files
+from dialogs.appraisal import answering, privacy_note, progress, rounds, tables, template_files
 from dialogs.appraisal.cli import SURVEY_IMPORT
 from dialogs.appraisal.common import router
 from dialogs.appraisal.config import AppraisalConfig
 from dialogs.appraisal.mixer import Mixer
+from dialogs.appraisal.reminders import Reminders
 
 __all__ = ["FEATURE"]
 
-MODULES = (rounds, answering, privacy_note, template_files)
+MODULES = (rounds, answering, progress, privacy_note, template_files)
 """Each module registers its commands, buttons or dialogs on ``router`` on import."""
 
 
-def _workers(services: Services) -> list[Mixer]:
-    return [Mixer(services.db)]
+def _workers(services: Services) -> list[Mixer | Reminders]:
+    return [Mixer(services.db), Reminders(services)]
 
 
 FEATURE = Feature(

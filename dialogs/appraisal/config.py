@@ -1,12 +1,17 @@
-"""The ``[appraisal]`` config section: the k rule, the excellent quota, answer limits
-(docs/appraisal.md, docs/privacy.md)."""
+"""The ``[appraisal]`` config section: the k rule, the excellent quota, answer limits, the
+reminders to those who have not submitted (docs/appraisal.md, docs/privacy.md)."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from bot.reminders import ReminderSettings
 
 
-class AppraisalConfig(BaseModel):
+class AppraisalConfig(ReminderSettings):
+    """``reminder_interval_hours``, ``reminder_max`` and ``quiet_hours`` (``ReminderSettings``)
+    govern the reminders to members who have not submitted, as they do a notice's."""
+
     k: int = Field(5, ge=2, le=1000)
     """The fewest answers any figure is shown for, and the fewest submissions the mixer moves
     into the answer ledger at once: below it nobody could stay anonymous."""

@@ -11,11 +11,13 @@ broadcast report names them; a chat that refuses the invitation later is marked 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.commands import Number, Where
 from bot.context import Context
@@ -74,7 +76,18 @@ class Invitee:
 async def invitees(ctx: Context, member_ids: list[int]) -> list[Invitee]:
     """Each member's direct chat: a known one that the platform has not refused (the first by
     platform), else one the bot may open on this platform, else none, with the reason."""
-    rows = await ctx.store.session.execute(
+    here, may_open = ctx.event.platform, ctx.capabilities.can_open_dm
+    return await direct_chats(
+        ctx.store.session, member_ids, lambda platform: platform == here and may_open
+    )
+
+
+async def direct_chats(
+    session: AsyncSession, member_ids: list[int], may_open: Callable[[str], bool]
+) -> list[Invitee]:
+    """``invitees`` where no event is at hand (the reminder worker): ``may_open`` says on
+    which platforms the bot may write to a person first."""
+    rows = await session.execute(
         select(
             Member.id,
             Member.display_name,
@@ -100,7 +113,7 @@ async def invitees(ctx: Context, member_ids: list[int]) -> list[Invitee]:
             reason = REFUSALS[Refusal.of(refused) or Refusal.REFUSED]
             found.setdefault(member_id, Invitee(member_id, name, locale, None, reason))
             continue
-        if chat is None and platform == ctx.event.platform and ctx.capabilities.can_open_dm:
+        if chat is None and may_open(platform):
             chat = ""
         if chat is None:
             if known is None:

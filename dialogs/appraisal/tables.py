@@ -161,6 +161,34 @@ class Grade(Base):
     grade: Mapped[str] = mapped_column(String(24))
 
 
+class Reminded(Base):
+    """The reminders a member who has not submitted got for a round: how many, the last when.
+    Who has not submitted is not secret (``/survey status`` shows it); the reminder worker
+    deletes the row once they have submitted, so no time stays beside a participation row."""
+
+    __tablename__ = "appraisal_reminders"
+    round_id: Mapped[int] = mapped_column(
+        ForeignKey("appraisal_rounds.id", ondelete="CASCADE"), primary_key=True
+    )
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
+    )
+    sent: Mapped[int] = mapped_column(Integer)
+    """Reminders counted against ``reminder_max`` (the closing notice is not one)."""
+    last_at: Mapped[datetime]
+    """The last reminder or closing notice; the next reminder is an interval after it."""
+
+
+class ClosingNotice(Base):
+    """A round whose closing was announced the day before, so it is announced once."""
+
+    __tablename__ = "appraisal_closing_notices"
+    round_id: Mapped[int] = mapped_column(
+        ForeignKey("appraisal_rounds.id", ondelete="CASCADE"), primary_key=True
+    )
+    announced_at: Mapped[datetime]
+
+
 TABLES: tuple[type[Base], ...] = (
     SurveyTemplate,
     SurveyRound,
@@ -171,4 +199,6 @@ TABLES: tuple[type[Base], ...] = (
     StagedGrade,
     Answer,
     Grade,
+    Reminded,
+    ClosingNotice,
 )
