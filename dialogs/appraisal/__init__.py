@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.feature import Feature, Services
-from dialogs.appraisal import answering, privacy_note, rounds, tables, template_files
+from dialogs.appraisal import answering, privacy_note, report, rounds, tables, template_files
 from dialogs.appraisal.cli import SURVEY_IMPORT
 from dialogs.appraisal.common import router
 from dialogs.appraisal.config import AppraisalConfig
@@ -20,7 +20,7 @@ from dialogs.appraisal.mixer import Mixer
 
 __all__ = ["FEATURE"]
 
-MODULES = (rounds, answering, privacy_note, template_files)
+MODULES = (rounds, answering, report, privacy_note, template_files)
 """Each module registers its commands, buttons or dialogs on ``router`` on import."""
 
 
