@@ -12,6 +12,7 @@ from pathlib import Path
 from bot.config import Config
 from bot.feature import CliCommand
 from bot.i18n import Plural, _, _n, translator
+from dialogs.appraisal import export
 from dialogs.appraisal.repository import Appraisal, StoredTemplate
 from dialogs.appraisal.templates import Template, load_template
 from store.banks import shown
@@ -34,6 +35,7 @@ def _arguments(parser: argparse.ArgumentParser, common: argparse.ArgumentParser)
     )
     load.add_argument("file", type=Path)
     load.add_argument("--check", action="store_true", help="only check the file; import nothing")
+    export.add_arguments(survey, common)
 
 
 async def _import(config: Config, template: Template) -> StoredTemplate:
@@ -90,6 +92,8 @@ def survey_import(config: Config, file: Path, check: bool) -> int:
 
 
 def _run(config: Config, args: argparse.Namespace) -> int:
+    if args.action == "export":
+        return export.survey_export(config, args.round, args.format, args.output)
     return survey_import(config, args.file, args.check)
 
 

@@ -196,11 +196,17 @@ def shorten(text: str) -> str:
     return flat if len(flat) <= TEXT_SHOWN else flat[: TEXT_SHOWN - 1] + "…"
 
 
-def messages(ctx: Context, blocks: list[list[Markup]]) -> list[Markup]:
+def messages(ctx: Context, blocks: list[list[Markup]], number: str) -> list[Markup]:
     """``blocks`` packed into messages of the platform's length, a block never split unless it
     alone is too long (then cut); at most ``MAX_MESSAGES``."""
     limit = ctx.capabilities.max_text_length
-    more = ctx.t(_("The report goes on: `branchbot survey export` writes all of it."))
+    more = ctx.t(
+        _(
+            "The report goes on beyond what fits here: `/survey report {number} <branch>` shows "
+            "one branch, `branchbot survey export {number}` writes every figure."
+        ),
+        number=number,
+    )
     packed: list[list[Markup]] = [[]]
     size = 0
     for block in blocks:
@@ -313,7 +319,7 @@ async def survey_report(ctx: Context, number: int, branch: Branch | None = None)
     blocks += group_block(ctx, found, found.organisation, ctx.text(_("Organisation")), config)
     for group in wanted:
         blocks += group_block(ctx, found, group, names.get(group.branch_id or 0, "?"), config)
-    texts = messages(ctx, blocks)
+    texts = messages(ctx, blocks, shown)
     drawn = next(
         (
             chart(ctx, found, g, names.get(g.branch_id or 0, "?"))

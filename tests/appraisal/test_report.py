@@ -5,20 +5,25 @@ is refused."""
 
 from __future__ import annotations
 
+import asyncio
+import csv
 from datetime import timedelta
 from io import BytesIO
+from pathlib import Path
 from typing import Any
 
 import pytest
+from openpyxl import load_workbook
 from PIL import Image
 from sqlalchemy import select
 
 from adapters.memory import MemoryAdapter, Sent
 from bot.app import BranchBot
+from bot.cli import main
 from dialogs.appraisal import figures
 from dialogs.appraisal.mixer import Mixer
 from dialogs.appraisal.repository import Appraisal
-from store.models import Branch
+from store.models import Branch, Member
 from store.repos import Repositories
 from tests.support.appraisal import import_template, join, organisation
 from tests.support.broadcasts import plain, say
@@ -259,3 +264,89 @@ async def test_a_members_own_report(make_bot: BotFactory) -> None:
     assert "Only branch secretaries and admins can use /survey grades." in plain(
         await report(bot, adapter, "mei", f"/survey grades R{number} kai")
     )
+
+
+def same(cell: str) -> str | float:
+    """A cell as both files hold it: a spreadsheet keeps 1.0 as the number 1."""
+    try:
+        return float(cell)
+    except ValueError:
+        return cell
+
+
+def export(url: str, monkeypatch: pytest.MonkeyPatch, *argv: str) -> int:
+    monkeypatch.setenv("BRANCHBOT_DATABASE_URL", url)
+    monkeypatch.setenv("BRANCHBOT_DEFAULT_LOCALE", "en")
+    return main(["survey", "export", *argv])
+
+
+async def test_the_export_holds_the_reports_figures_and_no_name(
+    make_bot: BotFactory, database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    bot, adapter = await make_bot()
+    branches = await prepare(bot, adapter)
+    template_id = await import_template(bot, HEALTH)
+    first = await held_round(bot, branches, template_id, MAIN_SCALES, remarks=K)
+    second = await held_round(bot, branches, template_id, {**MAIN_SCALES, "duty": 3}, remarks=K)
+    text = plain(await say(bot, adapter, "boss", f"/survey report R{second}"))
+    csv_file, xlsx_file = tmp_path / "r.csv", tmp_path / "r.xlsx"
+    for form, path in (("csv", csv_file), ("xlsx", xlsx_file)):
+        code = await asyncio.to_thread(
+            export, database_url, monkeypatch, f"R{second}", "--format", form, "--output", str(path)
+        )
+        assert code == 0
+    with csv_file.open(encoding="utf-8-sig", newline="") as source:
+        rows = list(csv.reader(source))
+    sheet = load_workbook(xlsx_file).active
+    assert sheet is not None
+    cells = [
+        ["" if c is None else str(c) for c in row] for row in sheet.iter_rows(values_only=True)
+    ]
+    assert [[same(c) for c in row] for row in cells] == [[same(c) for c in row] for row in rows]
+    header = rows[0]
+    assert header[:4] == ["Branch", "Answered", "Invited", "Response rate"]
+    assert f"Points from R{first}" in header
+    column = {name: header.index(name) for name in header}
+    by_group: dict[str, list[list[str]]] = {}
+    group = ""
+    for row in rows[1:]:
+        if row[0]:
+            group = row[0]
+        by_group.setdefault(group, []).append(row)
+    assert set(by_group) == {"Organisation", "Main", "North"}
+    main_rows = {row[column["Question"]]: row for row in by_group["Main"][1:]}
+    # The same figures as the report: Main's means, shares, colours, differences, problems.
+    for question, mean, share, colour in (
+        ("Study", "5.0", "1.0", "good"),
+        ("Meetings", "4.0", "0.75", "good"),
+        ("Service", "3.0", "0.5", "medium"),
+        ("Openness", "2.0", "0.25", "poor"),
+        ("Duty", "3.0", "0.5", "medium"),
+    ):
+        row = main_rows[question]
+        assert (row[column["Mean"]], row[column["Share of the scale"]]) == (mean, share)
+        assert row[column["Colour"]] == colour
+        mark = {"good": "🟢", "medium": "🟡", "poor": "🔴"}[colour]
+        percent = round(100 * float(share))
+        assert f"• {question}: {mean} of 5 ({percent}%) {mark} {colour}, 7 answers" in text
+        organisation = int(row[column["Points from the organisation"]])
+        shown = f"{organisation:+d}" if organisation else "±0"
+        assert f"{shown} points from the organisation" in text
+    assert main_rows["Duty"][column[f"Points from R{first}"]] == "50"
+    problems = {
+        q: r[column["Problem list"]] for q, r in main_rows.items() if r[column["Problem list"]]
+    }
+    assert problems == {"Openness": "1", "Duty": "2", "Service": "3"}
+    assert main_rows["How often to meet"][column["Distribution"]] == "Weekly: 4, Monthly: 3"
+    # North (two answers) is a row of counts and a note, no figures.
+    assert len(by_group["North"]) == 1
+    assert by_group["North"][0][column["Note"]] == "Fewer than 5 answers: nothing is shown."
+    # No name of any member, and no free text, in either file.
+    async with bot.db.session() as session:
+        names = list(await session.scalars(select(Member.display_name)))
+    written = csv_file.read_text(encoding="utf-8-sig")
+    for name in names:
+        assert name not in written
+    assert "remark" not in written
+    flat = " ".join(" ".join(row) for row in cells)
+    assert not any(name in flat for name in names)
