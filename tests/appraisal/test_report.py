@@ -20,6 +20,7 @@ from sqlalchemy import select
 from adapters.memory import MemoryAdapter, Sent
 from bot.app import BranchBot
 from bot.cli import main
+from bot.messages import Capabilities
 from dialogs.appraisal import figures
 from dialogs.appraisal.mixer import Mixer
 from dialogs.appraisal.repository import Appraisal
@@ -350,3 +351,21 @@ async def test_the_export_holds_the_reports_figures_and_no_name(
     assert "remark" not in written
     flat = " ".join(" ".join(row) for row in cells)
     assert not any(name in flat for name in names)
+
+
+async def test_a_long_report_is_split_to_the_platforms_length(make_bot: BotFactory) -> None:
+    limit = 600
+    bot, adapter = await make_bot(MemoryAdapter(capabilities=Capabilities(max_text_length=limit)))
+    branches = await prepare(bot, adapter)
+    template_id = await import_template(bot, HEALTH)
+    number = await held_round(bot, branches, template_id, MAIN_SCALES, remarks=K)
+    answers = await say(bot, adapter, "boss", f"/survey report R{number}")
+    assert len(answers) > 1
+    assert all(len(sent.message.text.plain()) <= limit for sent in answers)
+    # Nothing lost: every item of Main and its problem list are there, the chart on the first.
+    text = plain(answers)
+    for question in ("Study", "Meetings", "Service", "Openness", "Duty"):
+        assert f"• {question}: " in text
+    assert "Problem list:" in text
+    assert answers[0].message.image is not None
+    assert all(sent.message.image is None for sent in answers[1:])
