@@ -171,8 +171,11 @@ def group_block(
             [
                 ctx.t(_("Problem list:")),
                 *(
-                    Markup.literal(
-                        f"{n}. {item.question.text.get(locale)} ({percent(item.share or 0)})"
+                    ctx.t(
+                        _("{position}. {question} ({share})"),
+                        position=n,
+                        question=item.question.text.get(locale),
+                        share=percent(item.share or 0),
                     )
                     for n, item in enumerate(problems, start=1)
                 ),
@@ -348,7 +351,11 @@ def grade_lines(ctx: Context, counts: dict[str, int], k: int, fewer: str) -> lis
     return [
         ctx.t(_n("Graded by {count} member:", "Graded by {count} members:"), count=graders),
         *(
-            Markup.literal(f"• {ctx.text(GRADE_LABELS[grade])}: {counts.get(grade, 0)}")
+            ctx.t(
+                _("• {grade}: {count}"),
+                grade=ctx.text(GRADE_LABELS[grade]),
+                count=counts.get(grade, 0),
+            )
             for grade in GRADES
         ),
     ]

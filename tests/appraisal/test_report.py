@@ -369,3 +369,17 @@ async def test_a_long_report_is_split_to_the_platforms_length(make_bot: BotFacto
     assert "Problem list:" in text
     assert answers[0].message.image is not None
     assert all(sent.message.image is None for sent in answers[1:])
+
+
+async def test_the_report_in_chinese(make_bot: BotFactory) -> None:
+    bot, adapter = await make_bot(default_locale="zh_Hans")
+    branches = await prepare(bot, adapter)
+    template_id = await import_template(bot, HEALTH)
+    number = await held_round(bot, branches, template_id, MAIN_SCALES, remarks=0)
+    answers = await say(bot, adapter, "boss", f"/survey report R{number}")
+    text = plain(answers)
+    assert f"问卷R{number}体检报告：支部体检" in text
+    assert "• 公开：2.0/5（25%）🔴 差，7份答卷" in text
+    assert "• 会议：4.0/5（75%）🟢 好，7份答卷" in text
+    assert "问题清单：\n1. 责任（0%）\n2. 公开（25%）\n3. 服务（50%）" in text
+    assert answers[0].message.image is not None
