@@ -22,7 +22,6 @@ from bot.app import BranchBot
 from bot.cli import main
 from bot.messages import Capabilities
 from dialogs.appraisal import figures
-from dialogs.appraisal.mixer import Mixer
 from dialogs.appraisal.repository import Appraisal
 from store.models import Branch, Member
 from store.repos import Repositories
@@ -142,8 +141,20 @@ async def held_round(
                 await appraisal.submit(number, member.id, branch_id, answers, grades)
     async with bot.db.session() as session:
         await Repositories(session).get(Appraisal).close(number)
-    await Mixer(bot.db).tick()
+    await sealed(bot, number)
     return number
+
+
+async def sealed(bot: BranchBot, number: int) -> None:
+    """Wait for the bot's own mixer to seal the round (it ticks every half second). A second
+    mixer here would race it: on SQLite both could read the same staged rows."""
+    for _attempt in range(200):
+        async with bot.db.session() as session:
+            row = await Repositories(session).get(Appraisal).round(number)
+        if row is not None and row.sealed:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"R{number} was not sealed")
 
 
 async def report(bot: BranchBot, adapter: MemoryAdapter, user: str, text: str) -> list[Sent]:
