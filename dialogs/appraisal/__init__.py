@@ -12,7 +12,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.feature import Feature, Services
-from dialogs.appraisal import answering, privacy_note, progress, rounds, tables, template_files
+from dialogs.appraisal import (
+    answering,
+    privacy_note,
+    progress,
+    report,
+    rounds,
+    tables,
+    template_files,
+)
 from dialogs.appraisal.cli import SURVEY_IMPORT
 from dialogs.appraisal.common import router
 from dialogs.appraisal.config import AppraisalConfig
@@ -21,7 +29,7 @@ from dialogs.appraisal.reminders import Reminders
 
 __all__ = ["FEATURE"]
 
-MODULES = (rounds, answering, progress, privacy_note, template_files)
+MODULES = (rounds, answering, progress, report, privacy_note, template_files)
 """Each module registers its commands, buttons or dialogs on ``router`` on import."""
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from bot.config import Config
 from bot.feature import CliCommand
 from bot.i18n import Plural, _, _n, translator
+from dialogs.appraisal import export
 from dialogs.appraisal.repository import Appraisal, StoredTemplate
 from dialogs.appraisal.templates import Template, load_template
 from store.banks import shown
@@ -33,6 +34,7 @@ def _arguments(parser: argparse.ArgumentParser, common: argparse.ArgumentParser)
     )
     load.add_argument("file", type=Path)
     load.add_argument("--check", action="store_true", help="only check the file; import nothing")
+    export.add_arguments(survey, common)
 
 
 async def _import(database: Callable[[], Database], template: Template) -> StoredTemplate:
@@ -89,6 +91,8 @@ def survey_import(database: Callable[[], Database], file: Path, check: bool) -> 
 
 
 def _run(config: Config, args: argparse.Namespace, database: Callable[[], Database]) -> int:
+    if args.action == "export":
+        return export.survey_export(config, database, args.round, args.format, args.output)
     return survey_import(database, args.file, args.check)
 
 

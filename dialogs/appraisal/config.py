@@ -20,3 +20,8 @@ class AppraisalConfig(ReminderSettings):
     down: with 1/3, one of three to five, two of six to eight)."""
     text_max_length: int = Field(2000, ge=1, le=10000)
     """Characters of a free-text answer at most, where the template sets no lower limit."""
+    good_from: float = Field(0.75, ge=0, le=1)
+    """The share of the scale (0 at its lowest point, 1 at its highest) from which a report
+    colours an item, or a branch overall, good (好, green): 4 of 5 is 0.75."""
+    medium_from: float = Field(0.5, ge=0, le=1)
+    """The share from which it is medium (中, yellow); below it poor (差, red): 3 of 5 is 0.5."""
