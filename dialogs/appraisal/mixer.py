@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select, text
+from sqlalchemy import delete, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.timetable import Timetable
@@ -137,7 +137,12 @@ async def _due_rounds(session: AsyncSession, now: datetime) -> list[int]:
 async def mix(session: AsyncSession, round_id: int, now: datetime) -> Moved:
     """One round's move, in the caller's transaction (see the module's docstring)."""
     # The round's row lock: a submit still running holds a share lock on it, so it commits
-    # first and is among the staged rows read below, never moved alone after the seal.
+    # first and is among the staged rows read below, never moved alone after the seal. The
+    # no-op update takes it on both stores (SQLite ignores FOR UPDATE; an update takes its
+    # write lock before anything is read), so two movers never read the same staged rows.
+    await session.execute(
+        update(SurveyRound).where(SurveyRound.id == round_id).values(k=SurveyRound.k)
+    )
     survey = await session.scalar(
         select(SurveyRound).where(SurveyRound.id == round_id).with_for_update()
     )
