@@ -170,7 +170,8 @@ class Context:
         """Answer where the event came from (in its thread, if it was written in one). A ``str``
         is a catalog message, translated here, into this chat's language. ``ephemeral``: the
         outbox keeps no text of it once it is delivered (or given up), for what must not stay
-        next to its chat, such as a survey's questions and answers (docs/privacy.md)."""
+        next to its chat, such as the questions and answers of an anonymous form
+        (docs/privacy.md)."""
         language, thread = self.translator, self.event.thread
         self._send(self.here, language, message, choices, image, count, values, thread, ephemeral)
 
@@ -266,7 +267,8 @@ class Context:
 
     async def step(self, slot: str, action: Callable[[Dialog], Awaitable[None]]) -> bool:
         """Let a command or a stateless button act on the speaker's own conversation in
-        ``slot`` of this chat (resume a survey from its invitation); ``False`` when none runs."""
+        ``slot`` of this chat (resume a form from the button that started it); ``False``
+        when none runs."""
         return await self.host.step_own(self, slot, action)
 
     def mark_people_changed(self) -> None:

@@ -1,4 +1,4 @@
-"""Reminders to those who still owe something (an acknowledgement, a survey's answers).
+"""Reminders to those who still owe something (an acknowledgement, a form to fill in).
 
 One policy for every feature that reminds: an interval between reminders, a maximum per
 person, quiet hours in the organisation's zone, and a budget of reminders per worker tick (a
