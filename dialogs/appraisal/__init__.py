@@ -1,10 +1,10 @@
 """Appraisal surveys (民主评议): templates, rounds, answering, anonymous answers.
 
-Opening a round fixes who may answer and sends the invitations (``rounds``); each member
-answers in their direct chat, in a conversation of its own slot (``answering``); a submit
-stages the answers apart from who submitted, and the mixer moves them into the answer ledger
-in shuffled batches of at least k (``mixer``, ``docs/privacy.md``). ``/privacy`` says it in
-plain words.
+Opening a round fixes who may answer (``rounds``) and a worker sends the invitations
+(``invitations``); each member answers in their direct chat, in a conversation of its own slot
+(``answering``); a submit stages the answers apart from who submitted, and the mixer moves them
+into the answer ledger in shuffled batches of at least k (``mixer``, ``docs/privacy.md``).
+``/privacy`` says it in plain words.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from dialogs.appraisal import (
 from dialogs.appraisal.cli import SURVEY_IMPORT
 from dialogs.appraisal.common import router
 from dialogs.appraisal.config import AppraisalConfig
+from dialogs.appraisal.invitations import Invitations
 from dialogs.appraisal.mixer import Mixer
 from dialogs.appraisal.reminders import Reminders
 
@@ -33,8 +34,8 @@ MODULES = (rounds, answering, progress, report, privacy_note, template_files)
 """Each module registers its commands, buttons or dialogs on ``router`` on import."""
 
 
-def _workers(services: Services) -> list[Mixer | Reminders]:
-    return [Mixer(services.db), Reminders(services)]
+def _workers(services: Services) -> list[Mixer | Invitations | Reminders]:
+    return [Mixer(services.db), Invitations(services), Reminders(services)]
 
 
 FEATURE = Feature(

@@ -1,12 +1,13 @@
 """Rounds: ``/survey open`` (template → branches → closing date → confirm), ``/surveys``,
 ``/survey close R3``, ``/survey answer R3`` and the invitation's start button.
 
-Opening a round fixes who may answer (the members of its branches at that moment, in the
-repository) and, in the same transaction, queues each of them an invitation in their direct
-chat and each bound room of those branches a notice with the closing date. A member with no
-direct chat the bot may write to is named to whoever opened the round, with the reason, as a
-broadcast report names them; a chat that refuses the invitation later is marked by delivery
-(``store.reachability``), where the progress view finds it.
+Opening a round fixes who may answer (the members of its branches at that moment, one
+statement in the repository) and marks the round for the invitation worker
+(``dialogs.appraisal.invitations``), which queues each of them an invitation in their direct
+chat, each bound room of those branches a notice with the closing date, and then reports to
+whoever opened the round, naming each member with no direct chat the bot may write to with the
+reason, as a broadcast report names them; a chat that refuses the invitation later is marked by
+delivery (``store.reachability``), where the progress view finds it.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.commands import Number, Where
 from bot.context import Context
 from bot.conversation import Dialog, answers
-from bot.i18n import _, _n
+from bot.i18n import _
 from bot.identity import Role
 from bot.markup import Markup
 from bot.messages import Address, Choice, Refusal
@@ -31,7 +32,7 @@ from dialogs.appraisal.answering import Answering, Arguments, already_submitted,
 from dialogs.appraisal.common import ROUND, SLOT, START, router, template_of
 from dialogs.appraisal.config import AppraisalConfig
 from dialogs.appraisal.repository import Appraisal, RoundRow
-from dialogs.appraisal.templates import Template
+from dialogs.appraisal.tables import Inviting
 from store.clock import as_utc
 from store.models import Identity, Member
 
@@ -122,52 +123,6 @@ async def direct_chats(
         address = Address(platform, chat, True, user_id)
         found[member_id] = Invitee(member_id, name, locale, address, None)
     return [found[m] for m in member_ids if m in found]
-
-
-def invitation(ctx: Context, row: RoundRow, template: Template, person: Invitee) -> None:
-    assert person.address is not None
-    language = ctx.translator_for(person.address, person.locale)
-    number = ROUND.format(row.number)
-    text = language(
-        _(
-            "**{title}**\nYou are invited to answer survey {number}, open until {closes}. "
-            "Your answers are kept without your name: /privacy says who sees what. "
-            "Start with the button, or send /survey answer {number}."
-        ),
-        title=template.title.get(language.locale),
-        number=number,
-        closes=language.moment(as_utc(row.closes_at), ctx.settings.timezone),
-    )
-    ctx.send_to(
-        person.address,
-        text,
-        choices=[[Choice(language.text(_("Start")), f"{START}:{row.number}")]],
-        locale=person.locale,
-    )
-
-
-async def room_notices(ctx: Context, row: RoundRow, template: Template) -> int:
-    """A notice in each bound room of the round's branches, in the room's language."""
-    sent = 0
-    languages = await ctx.store.branches.locales(row.branch_ids)
-    for branch_id in row.branch_ids:
-        for room in await ctx.store.rooms.of_branch(branch_id):
-            address = Address(room.platform, room.chat_id, False, None)
-            locale = languages.get(branch_id)
-            language = ctx.translator_for(address, locale)
-            ctx.send_to(
-                address,
-                _(
-                    "📋 Survey {number}, **{title}**, is open until {closes}. Each member has an "
-                    "invitation in their direct chat with the bot; answers are anonymous."
-                ),
-                number=ROUND.format(row.number),
-                title=template.title.get(language.locale),
-                closes=language.moment(as_utc(row.closes_at), ctx.settings.timezone),
-                locale=locale,
-            )
-            sent += 1
-    return sent
 
 
 # -- /survey open -----------------------------------------------------------------------------
@@ -346,40 +301,31 @@ class OpenRound(Dialog[None]):
 async def open_round(
     ctx: Context, template_id: int, branch_ids: list[int], closes: datetime
 ) -> None:
-    """Open the round, queue the invitations and room notices, and report to the opener."""
+    """Open the round and mark it for the invitation worker, which sends the invitations and
+    the room notices and then reports to the opener (``dialogs.appraisal.invitations``)."""
     store = ctx.store.get(Appraisal)
     config = ctx.settings.section(AppraisalConfig)
-    stored = await store.template_by_id(template_id)
-    if stored is None:
+    if await store.template_by_id(template_id) is None:
         ctx.reply(_("That template is gone; nothing was opened."))
         return
     row = await store.open_round(template_id, branch_ids, closes, ctx.who.member_id, config.k)
-    template = template_of(stored)
-    eligible = [
-        member.id
-        for branch_id in row.branch_ids
-        for member in await store.eligible_members(row.number, branch_id)
-    ]
-    people = await invitees(ctx, eligible)
-    for person in people:
-        if person.address is not None:
-            invitation(ctx, row, template, person)
-    rooms = await room_notices(ctx, row, template)
+    report_to = {
+        "platform": ctx.here.platform,
+        "chat_id": ctx.here.chat_id,
+        "direct": ctx.here.direct,
+        "user_id": ctx.here.user_id,
+        "locale": ctx.translator.locale,
+    }
+    ctx.store.session.add(
+        Inviting(round_id=row.number, report_to=report_to, after=0, invited=0, unreachable=[])
+    )
     number = ROUND.format(row.number)
     closing = ctx.translator.moment(as_utc(row.closes_at), ctx.settings.timezone)
     lines = [
         ctx.t(_("Survey {number} is open until {closes}."), number=number, closes=closing),
-        ctx.t(_n("{count} member is invited.", "{count} members are invited."), count=len(people)),
-        ctx.t(_n("A notice went to {count} room.", "A notice went to {count} rooms."), count=rooms),
+        ctx.t(_("The invitations are going out; I will report when they are out.")),
         ctx.t(_("`/survey close {number}` ends it early."), number=number),
     ]
-    unreachable = [p for p in people if p.address is None]
-    if unreachable:
-        lines.append(ctx.t(_("Not reachable in a direct chat:")))
-        lines += [
-            Markup.format("• {name}: {reason}", name=p.name, reason=ctx.text(p.reason or ""))
-            for p in unreachable
-        ]
     ctx.reply(Markup.join(lines))
 
 

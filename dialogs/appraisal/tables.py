@@ -189,6 +189,25 @@ class ClosingNotice(Base):
     announced_at: Mapped[datetime]
 
 
+class Inviting(Base):
+    """A round whose invitations are still going out (``dialogs.appraisal.invitations``):
+    opening writes it, the worker moves ``after`` on with each chunk it queues, in the chunk's
+    transaction, and deletes the row with the room notices and the opener's report."""
+
+    __tablename__ = "appraisal_invitations"
+    round_id: Mapped[int] = mapped_column(
+        ForeignKey("appraisal_rounds.id", ondelete="CASCADE"), primary_key=True
+    )
+    report_to: Mapped[dict[str, Any]] = mapped_column(JSON)
+    """The opener's chat and language: the report goes there."""
+    after: Mapped[int] = mapped_column(BigId, default=0)
+    """The highest member id invited so far (eligible members go in id order)."""
+    invited: Mapped[int] = mapped_column(Integer, default=0)
+    """Eligible members looked at so far, reachable or not."""
+    unreachable: Mapped[list[list[str]]] = mapped_column(JSON, default=list)
+    """``[name, reason]`` of each member with no direct chat the bot may write to."""
+
+
 TABLES: tuple[type[Base], ...] = (
     SurveyTemplate,
     SurveyRound,
@@ -201,4 +220,5 @@ TABLES: tuple[type[Base], ...] = (
     Grade,
     Reminded,
     ClosingNotice,
+    Inviting,
 )

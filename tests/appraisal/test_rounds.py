@@ -17,6 +17,7 @@ from tests.support.appraisal import (
     button,
     closing,
     import_template,
+    invitations_out,
     open_round,
     organisation,
     to,
@@ -75,6 +76,7 @@ async def test_a_secretary_of_one_branch_is_not_asked_which(make_bot: BotFactory
     answers = await say(bot, adapter, "nia", closing())
     assert "Branches: North." in plain(answers)
     report = plain(await press(bot, adapter, "nia", button(answers, "Open it")))
+    report += plain(await invitations_out(bot, adapter))
     assert "2 members are invited." in report
     async with bot.db.session() as session:
         row = await Repositories(session).get(Appraisal).round(1)

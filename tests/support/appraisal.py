@@ -12,12 +12,13 @@ from zoneinfo import ZoneInfo
 
 from adapters.memory import MemoryAdapter, Sent
 from bot.app import BranchBot
+from dialogs.appraisal.invitations import Invitations
 from dialogs.appraisal.repository import Appraisal
 from dialogs.appraisal.templates import parse_template
 from store.clock import SYSTEM_CLOCK
 from store.repos import Repositories
 from tests.support.broadcasts import plain, press, say
-from tests.support.chat import ask, code_in
+from tests.support.chat import ask, code_in, settle
 
 TEMPLATE = """survey: test-appraisal
 title: {en: Branch appraisal, zh_Hans: "支部评议"}
@@ -104,7 +105,8 @@ async def open_round(
     branches: str = "Main",
     closes: str | None = None,
 ) -> list[Sent]:
-    """``/survey open`` driven to the end by ``user``; the answers of its last step."""
+    """``/survey open`` driven to the end by ``user``, and its invitations sent; the answers of
+    its last step, then everything the invitation worker sent (the report last)."""
     answers = await say(bot, adapter, user, "/survey open")
     answers = await press(bot, adapter, user, button(answers, "Branch appraisal"))
     if "To which branches" in plain(answers):
@@ -113,7 +115,17 @@ async def open_round(
         else:
             answers = await say(bot, adapter, user, branches)
     answers = await say(bot, adapter, user, closes or closing())
-    return await press(bot, adapter, user, button(answers, "Open it"))
+    answers = await press(bot, adapter, user, button(answers, "Open it"))
+    return answers + await invitations_out(bot, adapter)
+
+
+async def invitations_out(bot: BranchBot, adapter: MemoryAdapter) -> list[Sent]:
+    """Tick the invitation worker (the scheduler may have started already) until every round's
+    invitations, notices and report are sent; what was sent meanwhile."""
+    before = len(adapter.sent)
+    await bot.worker(Invitations).tick()
+    await settle(bot)
+    return adapter.sent[before:]
 
 
 def button(answers: list[Sent], label: str) -> str:
