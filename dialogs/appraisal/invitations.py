@@ -5,7 +5,7 @@ opener's report, the way broadcasts fan out (``dialogs.broadcast.fanout``).
 round over thousands of members never holds up other people's events. This worker takes it
 from there in small transactions: each chunk of invitations is queued in the outbox together
 with the row's progress marker (the highest member id invited), so a crash between two chunks
-resumes after the last one committed, inviting nobody twice and nobody never. The room notices
+resumes after the last one committed, inviting nobody twice and missing nobody. The room notices
 and the report to the opener (who could not be reached, and why) are queued with the row's
 deletion, after every invitation.
 """
@@ -84,7 +84,8 @@ class Invitations:
             members = list(
                 await session.scalars(
                     select(Eligible.member_id)
-                    .where(Eligible.round_id == number, Eligible.member_id > inviting.after)
+                    .where(Eligible.round_id == number)
+                    .where(Eligible.member_id > inviting.last_member_id)
                     .order_by(Eligible.member_id)
                     .limit(self.chunk)
                 )
@@ -114,7 +115,7 @@ class Invitations:
         people = await direct_chats(
             repos.session, members, lambda platform: capabilities(platform).can_open_dm
         )
-        inviting.after = members[-1]
+        inviting.last_member_id = members[-1]
         inviting.invited += len(people)
         missing = [[p.name, p.reason or ""] for p in people if p.address is None]
         if missing:

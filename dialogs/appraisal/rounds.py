@@ -317,7 +317,9 @@ async def open_round(
         "locale": ctx.translator.locale,
     }
     ctx.store.session.add(
-        Inviting(round_id=row.number, report_to=report_to, after=0, invited=0, unreachable=[])
+        Inviting(
+            round_id=row.number, report_to=report_to, last_member_id=0, invited=0, unreachable=[]
+        )
     )
     number = ROUND.format(row.number)
     closing = ctx.translator.moment(as_utc(row.closes_at), ctx.settings.timezone)

@@ -191,8 +191,8 @@ class ClosingNotice(Base):
 
 class Inviting(Base):
     """A round whose invitations are still going out (``dialogs.appraisal.invitations``):
-    opening writes it, the worker moves ``after`` on with each chunk it queues, in the chunk's
-    transaction, and deletes the row with the room notices and the opener's report."""
+    opening writes it, the worker moves ``last_member_id`` on with each chunk it queues, in the
+    chunk's transaction, and deletes the row with the room notices and the opener's report."""
 
     __tablename__ = "appraisal_invitations"
     round_id: Mapped[int] = mapped_column(
@@ -200,7 +200,7 @@ class Inviting(Base):
     )
     report_to: Mapped[dict[str, Any]] = mapped_column(JSON)
     """The opener's chat and language: the report goes there."""
-    after: Mapped[int] = mapped_column(BigId, default=0)
+    last_member_id: Mapped[int] = mapped_column(BigId, default=0)
     """The highest member id invited so far (eligible members go in id order)."""
     invited: Mapped[int] = mapped_column(Integer, default=0)
     """Eligible members looked at so far, reachable or not."""

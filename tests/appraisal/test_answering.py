@@ -17,6 +17,7 @@ from tests.support.appraisal import (
     button,
     closing,
     import_template,
+    invitations_out,
     join,
     open_round,
     organisation,
@@ -252,6 +253,8 @@ async def test_in_chinese(make_bot: BotFactory) -> None:
     answers = await say(bot, adapter, "boss", closing())
     assert "问卷：支部评议。支部：Main。" in plain(answers)
     report = plain(await press(bot, adapter, "boss", button(answers, "发起")))
+    assert "邀请正在发出；全部发出后我会告诉你。" in report
+    report += plain(await invitations_out(bot, adapter))
     assert "问卷R1已发起" in report and "已邀请4位成员。" in report
     invitation = to(adapter, "mei")
     assert "请你填写问卷R1" in plain(invitation)

@@ -22,7 +22,7 @@ def upgrade() -> None:
         "appraisal_invitations",
         sa.Column("round_id", BIG_ID, nullable=False),
         sa.Column("report_to", sa.JSON(), nullable=False),
-        sa.Column("after", BIG_ID, nullable=False),
+        sa.Column("last_member_id", BIG_ID, nullable=False),
         sa.Column("invited", sa.Integer(), nullable=False),
         sa.Column("unreachable", sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(
