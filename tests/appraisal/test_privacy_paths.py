@@ -148,6 +148,7 @@ async def a_round_each_side_of_k(
 
     # The report: Main's figures and its five remarks, unsigned; nobody named.
     assert "Main: 5 of 5 answered" in report
+    assert "Anything else? (free text, in random order):" in report
     for name in MAIN:
         assert MARKERS[name] in report
         assert not mentions(report, name), name
