@@ -285,6 +285,7 @@ async def run(url: str, branches: int, members: int, questions: int) -> dict[str
             "report_fits": bool(texts) and all(len(t) <= limit for t in texts),
             "report_k_suppressed": any("answers, not shown" in t for t in texts)
             and not any("Remark from a member" in t for t in texts),
+            "report_points_to_export": any("survey export" in t for t in texts),
             "report_branches_named": sum(
                 any(f"Branch {b}" in t for t in texts) for b in range(branches)
             ),
