@@ -22,7 +22,7 @@ from bot.cli import _logging, main
 from dialogs.appraisal.mixer import Mixer
 from tests.support.appraisal import closing, import_template
 from tests.support.chat import code_in
-from tests.support.webhook import Lab, Message, button, lab_bot
+from tests.support.webhook import Lab, Message, button, lab_bot, to, until
 
 K = 3
 MAIN = ("sam", "mei", "kai", "lin", "max")
@@ -87,8 +87,9 @@ async def open_round(lab: Lab, branch: str, invited: int) -> None:
     answers = await lab.ask("boss", choice=button(asking(answers), "Branch appraisal"))
     await lab.ask("boss", branch)
     answers = await lab.ask("boss", closing())
-    answers = await lab.ask("boss", choice=button(asking(answers), "Open it"))
-    assert f"{invited} members are invited." in answers[-1]["text"]
+    await lab.ask("boss", choice=button(asking(answers), "Open it"))
+    # The invitation worker reports once the invitations are out.
+    await until(lab, lambda m: to("boss")(m) and f"{invited} members are invited." in m["text"])
 
 
 async def answer(lab: Lab, user: str, number: int, scale: int, others: int) -> None:

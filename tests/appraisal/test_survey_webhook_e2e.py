@@ -113,7 +113,8 @@ async def test_a_survey_round_end_to_end_on_the_webhook_channel(
         await lab.ask("boss", "Main")
         answers = await lab.ask("boss", closing())
         answers = await lab.ask("boss", choice=button(asking(answers), "Open it"))
-        assert "3 members are invited." in answers[-1]["text"]
+        assert "The invitations are going out" in answers[-1]["text"]
+        await until(lab, lambda m: to("boss")(m) and "3 members are invited." in m["text"])
         for name in ("sam", "mei", "kai"):
             await until(lab, lambda m, n=name: to(n)(m) and "invited" in m["text"])
         assert not [m for m in lab.receiver.messages if to("nia")(m) and "invited" in m["text"]]

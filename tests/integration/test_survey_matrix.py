@@ -87,7 +87,8 @@ async def test_answering_a_survey_on_matrix(synapse: Synapse, database_url: str)
             if "To which branches" in text:
                 await boss.say("Main")
             await boss.say(closing())
-            assert "2 members are invited." in await boss.choose("Open it")
+            assert "invitations are going out" in await boss.choose("Open it")
+            await boss.member.wait(lambda r, e: "2 members are invited." in body(e))
 
             await mei.member.wait(lambda r, e: "invited" in body(e) and e.get("sender") == bot)
             assert "1/5" in await mei.choose("Start")

@@ -73,7 +73,9 @@ async def test_answering_a_survey_on_telegram(fake: FakeTelegram, sqlite_url: st
         if "To which branches" in text:
             await say(bot, fake, boss, "Main")
         await say(bot, fake, boss, closing())
-        assert "2 members are invited." in await press(bot, fake, boss, "Open it")
+        await press(bot, fake, boss, "Open it")
+        assert any("invitations are going out" in s.text for s in fake.to(boss.id))
+        await fake.wait(lambda: any("2 members are invited." in s.text for s in fake.to(boss.id)))
 
         await fake.wait(lambda: any("invited" in s.text for s in fake.to(mei.id)))
         assert "1/5" in await press(bot, fake, mei, "Start")
