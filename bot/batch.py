@@ -143,7 +143,11 @@ class Batch:
         await store.conversations.delete_many(removed)
         await store.conversations.save_many(saves)
         return await enqueue(
-            store, [Row(q.address, payload(q.message, q.locale)) for q in self.outbox]
+            store,
+            [
+                Row(q.address, payload(q.message, q.locale, ephemeral=q.ephemeral))
+                for q in self.outbox
+            ],
         )
 
     def learn(self) -> None:
@@ -335,6 +339,14 @@ class Batch:
         if not self.in_room(ctx, slot):
             return False
         await self.feed(ctx, slot, action, (ctx.event.platform, ctx.event.chat.id, ROOM))
+        return True
+
+    async def step_own(
+        self, ctx: Context, slot: str, action: Callable[[Dialog], Awaitable[None]]
+    ) -> bool:
+        if slot not in self.conversations_of(chat_of(ctx)):
+            return False
+        await self.feed(ctx, slot, action)
         return True
 
 

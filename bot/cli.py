@@ -60,8 +60,16 @@ def _logging(level: str, style: str) -> None:
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
-    # httpx logs every request URL at INFO, and Telegram's URLs carry the bot token.
-    for chatty in ("apscheduler", "transitions", "alembic.runtime.migration", "httpx", "httpcore"):
+    # httpx logs every request URL at INFO, and Telegram's URLs carry the bot token;
+    # aiosqlite logs every statement with its parameters at DEBUG (docs/privacy.md).
+    for chatty in (
+        "apscheduler",
+        "transitions",
+        "alembic.runtime.migration",
+        "httpx",
+        "httpcore",
+        "aiosqlite",
+    ):
         logging.getLogger(chatty).setLevel(logging.WARNING)
 
 

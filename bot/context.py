@@ -40,6 +40,10 @@ class ConversationHost(Protocol):
         self, ctx: Context, slot: str, action: Callable[[Dialog], Awaitable[None]]
     ) -> bool: ...
 
+    async def step_own(
+        self, ctx: Context, slot: str, action: Callable[[Dialog], Awaitable[None]]
+    ) -> bool: ...
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:
@@ -70,6 +74,8 @@ class Queued:
     message: Outgoing
     locale: str
     """The reader's language, for what delivery adds (the hint under numbered choices)."""
+    ephemeral: bool = False
+    """Its stored text is erased once delivered (``Context.reply``)."""
 
 
 @dataclass
@@ -158,12 +164,16 @@ class Context:
         choices: list[list[Choice]] | None = None,
         image: Image | None = None,
         count: int | None = None,
+        ephemeral: bool = False,
         **values: object,
     ) -> None:
         """Answer where the event came from (in its thread, if it was written in one). A ``str``
-        is a catalog message, translated here, into this chat's language."""
+        is a catalog message, translated here, into this chat's language. ``ephemeral``: the
+        outbox keeps no text of it once it is delivered (or given up), for what must not stay
+        next to its chat, such as the questions and answers of an anonymous form
+        (docs/privacy.md)."""
         language, thread = self.translator, self.event.thread
-        self._send(self.here, language, message, choices, image, count, values, thread)
+        self._send(self.here, language, message, choices, image, count, values, thread, ephemeral)
 
     def update(
         self,
@@ -214,6 +224,7 @@ class Context:
         count: int | None,
         values: dict[str, object],
         thread: str | None,
+        ephemeral: bool = False,
     ) -> None:
         text = message if isinstance(message, Markup) else language(message, count, **values)
         rows = tuple(tuple(self._tag(choice) for choice in row) for row in choices or ())
@@ -223,7 +234,7 @@ class Context:
             ]
             self.conversation.showed_choices = True
         self.outbox.append(
-            Queued(address, Outgoing(text, rows, image, thread=thread), language.locale)
+            Queued(address, Outgoing(text, rows, image, thread=thread), language.locale, ephemeral)
         )
 
     def _tag(self, choice: Choice) -> Choice:
@@ -253,6 +264,12 @@ class Context:
         """Let a command act on this group chat's room-wide conversation in ``slot`` (stop a
         round, say); ``False`` when none runs."""
         return await self.host.step_room(self, slot, action)
+
+    async def step(self, slot: str, action: Callable[[Dialog], Awaitable[None]]) -> bool:
+        """Let a command or a stateless button act on the speaker's own conversation in
+        ``slot`` of this chat (resume a form from the button that started it); ``False``
+        when none runs."""
+        return await self.host.step_own(self, slot, action)
 
     def mark_people_changed(self) -> None:
         """Roles, branches or languages changed: cached identities are reloaded after commit."""

@@ -25,6 +25,8 @@ or is refused (``Unreachable``: a platform refuses content that way too), is unf
 failing says nothing about which of its rows is bad, so the head gets its own message back, the
 absorbed rows are pending again, and all of them go one by one, never merged again, so only a
 bad row uses up its attempts (or is refused) and the others are delivered.
+An ephemeral row (``bot.outbox.payload``) loses its text with its outcome, whatever it is: the
+flush that records it replaces the payload with an erased marker in the same transaction.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ from bot.metrics import Metrics
 from store.db import Database
 from store.reachability import Destination
 from store.repos import Repositories
-from store.runtime import PendingMessage
+from store.runtime import EPHEMERAL, PendingMessage, erased
 
 log = logging.getLogger(__name__)
 
@@ -326,6 +328,8 @@ class Delivery:
         self._transient: dict[int, TransientFailure] = {}
         self._results: list[tuple[int, str, str | None, str | None, int]] = []
         self._tries: list[tuple[int, int, str]] = []
+        self._erasures: list[tuple[int, dict[str, Any]]] = []
+        """Ephemeral rows with an outcome to record: their payloads go with it."""
         self._marked: set[Destination] = set()
         self._marks: list[tuple[Destination, str | None]] = []
         self._folded: dict[int, list[int]] = {}
@@ -717,6 +721,8 @@ class Delivery:
     ) -> None:
         queue.popleft()
         self._results.append((row.id, status, ref, error, attempts))
+        if row.payload.get(EPHEMERAL):  # never merged (``bot.outbox.payload``)
+            self._erasures.append((row.id, erased(row.payload)))
         for absorbed in self._folded.pop(row.id, []):
             self._results.append((absorbed, status, ref, error, 0))
         self._attempts.pop(row.id, None)
@@ -740,16 +746,19 @@ class Delivery:
         results, self._results = self._results, []
         marks, self._marks = self._marks, []
         tries, self._tries = self._tries, []
+        erasures, self._erasures = self._erasures, []
         try:
             async with self.db.session() as session:
                 repositories = Repositories(session)
                 await repositories.outbox.tried_many(tries)
                 await repositories.outbox.finish_many(results)
+                await repositories.outbox.erase_many(erasures)
                 await repositories.reachability.set_many(self.adapter.name, marks)
         except BaseException:  # a cancelled flush must not lose outcomes either
             self._results[:0] = results
             self._marks[:0] = marks
             self._tries[:0] = tries
+            self._erasures[:0] = erasures
             raise
         for row_id, *_rest in results:
             self._known.discard(row_id)

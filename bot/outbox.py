@@ -14,15 +14,21 @@ from typing import Any
 
 from bot.messages import Address, Outgoing
 from store.repos import Repositories
-from store.runtime import PendingMessage
+from store.runtime import EPHEMERAL, PendingMessage
 
 
-def payload(message: Outgoing, locale: str | None, *, fold: bool = False) -> dict[str, Any]:
+def payload(
+    message: Outgoing, locale: str | None, *, fold: bool = False, ephemeral: bool = False
+) -> dict[str, Any]:
     """A message as its row stores it, with its reader's language (for what delivery adds,
     such as the hint under numbered choices); ``fold``: delivery may merge it with others
-    waiting for the same chat."""
+    waiting for the same chat; ``ephemeral``: delivery erases the stored text once the row has
+    its outcome (``store.runtime.erased``). An ephemeral message is never merged: a merge
+    keeps the head row's own payload to undo it, so its text would outlive its delivery."""
     body = {**message.to_json(), "locale": locale}
-    if fold:
+    if ephemeral:
+        body[EPHEMERAL] = True
+    elif fold:
         body["fold"] = True
     return body
 

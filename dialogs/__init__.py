@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from bot.feature import Feature
-from dialogs import broadcast, learning, onboarding
+from dialogs import appraisal, broadcast, learning, onboarding
 
-FEATURES: tuple[Feature, ...] = (onboarding.FEATURE, learning.FEATURE, broadcast.FEATURE)
+FEATURES: tuple[Feature, ...] = (
+    onboarding.FEATURE,
+    appraisal.FEATURE,
+    learning.FEATURE,
+    broadcast.FEATURE,
+)
 
 __all__ = ["FEATURES"]

@@ -43,6 +43,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA secure_delete=ON")  # deleted rows are zeroed (docs/privacy.md)
     cursor.close()
 
 
@@ -64,7 +65,8 @@ class Database:
         """The features' own revision directories, each a branch beside the core's."""
         parsed = make_url(self.url)
         self.dialect = parsed.get_backend_name()
-        options: dict[str, Any] = {"echo": echo}
+        # No statement's parameters in a log line or an error's text (docs/privacy.md).
+        options: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         if self.dialect == "sqlite":
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

@@ -167,6 +167,20 @@ class Conversations:
         return int(await self.session.scalar(select(func.count()).select_from(Conversation)) or 0)
 
 
+EPHEMERAL = "ephemeral"
+"""The payload key of a message whose text the outbox keeps only until its outcome."""
+
+
+def erased(payload: dict[str, Any]) -> dict[str, Any]:
+    """What an ephemeral row keeps once it has its outcome: that its text is gone, and whether
+    it offered choices, so that a number typed after it still answers it (and matches no
+    stateless button) rather than an older message (``Outbox.last_choices``)."""
+    marker: dict[str, Any] = {"erased": True}
+    if payload.get("choices"):
+        marker["had_choices"] = True
+    return marker
+
+
 @dataclass(frozen=True, slots=True)
 class PendingMessage:
     id: int
@@ -295,7 +309,8 @@ class Outbox:
     async def last_choices(self, platform: str, chat_id: str, scan: int = 50) -> list[str]:
         """The payloads of the choices (no links) of the newest message sent to a chat that had
         any, in the order a platform without buttons numbered them. A row merged into another
-        answers with the merged message, whose choices are those its reader saw."""
+        answers with the merged message, whose choices are those its reader saw. An erased
+        ephemeral message that had choices is that newest message, with none left to match."""
         table = OUTBOX
         mine = (table.c.platform == platform, table.c.chat_id == chat_id)
         rows = await self.session.execute(
@@ -304,7 +319,9 @@ class Outbox:
             .order_by(table.c.id.desc())
             .limit(scan)
         )
-        found = next(((i, p, r) for i, p, r in rows if p.get("choices")), None)
+        found = next(
+            ((i, p, r) for i, p, r in rows if p.get("choices") or p.get("had_choices")), None
+        )
         if found is None:
             return []
         payload, ref = found[1], found[2]
@@ -359,6 +376,20 @@ class Outbox:
                 }
                 for i, s, r, e, a in results
             ],
+        )
+
+    async def erase_many(self, bodies: Sequence[tuple[int, dict[str, Any]]]) -> None:
+        """Replace the payloads of ephemeral rows that got their outcome with their erased
+        marker (id, ``erased(payload)``), in the transaction that records the outcome: with
+        SQLite's ``secure_delete`` the old bytes are zeroed in the page (docs/privacy.md)."""
+        if not bodies:
+            return
+        table = OUTBOX
+        await self.session.execute(
+            update(table)
+            .where(table.c.id == bindparam("row_id"))
+            .values(payload=bindparam("body", type_=table.c.payload.type)),
+            [{"row_id": i, "body": body} for i, body in bodies],
         )
 
     async def tried_many(self, tries: Sequence[tuple[int, int, str]]) -> None:

@@ -20,6 +20,7 @@ TINY = {
     "quiz": ["--members", "12"],
     "broadcast": ["--recipients", "40", "--baseline", "10"],
     "chart": ["--bars", "3", "--repeat", "2"],
+    "survey": ["--branches", "2", "--members", "6", "--questions", "4"],
 }
 
 

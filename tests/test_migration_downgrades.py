@@ -101,7 +101,7 @@ async def test_every_migration_goes_down_and_up_again_with_rows_in_the_tables(
             assert again == down, f"going down from {revision} again"
 
         async with db.engine.begin() as connection:
-            await connection.run_sync(migrate, "head")
+            await connection.run_sync(migrate, "heads")
             back = await connection.run_sync(row_counts)
         assert {t: back[t] for t in again} == again
     finally:

@@ -10,6 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, MetaData, text
 
+from bot.feature import migrations
 from dialogs import FEATURES
 from store.db import Database
 from store.models import Base
@@ -68,7 +69,7 @@ def named(difference: Any) -> Difference | None:
 
 
 async def test_a_database_migrated_to_head_is_what_the_models_declare(database_url: str) -> None:
-    db = Database(database_url)
+    db = Database(database_url, migrations=migrations(FEATURES))
     try:
         await db.upgrade()
         async with db.engine.connect() as connection:

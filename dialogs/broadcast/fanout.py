@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -22,7 +22,8 @@ from bot.markup import Markup
 from bot.messages import Address, Choice, Outgoing, Refusal
 from bot.numbers import NOTICE, SCHEDULE
 from bot.outbox import Row, enqueue, hand_over, payload
-from bot.timetable import QuietHours, Timetable, next_run, parse_when
+from bot.reminders import ReminderPolicy
+from bot.timetable import Timetable, next_run, parse_when
 from dialogs.broadcast.config import BroadcastConfig
 from store.broadcast_tables import Broadcast, BroadcastRecipient, BroadcastSchedule
 from store.broadcasts import Broadcasts
@@ -47,15 +48,12 @@ its outbox row, too much work to repeat on every tick for 10,000 of them."""
 
 
 @dataclass(frozen=True, slots=True)
-class BroadcastOptions:
-    """The ``broadcast`` config section, as the worker needs it (the zone and the default
+class BroadcastOptions(ReminderPolicy):
+    """The ``broadcast`` config section, as the worker needs it: the reminder policy (its
+    ``chunk`` also bounds recipients per transaction) and the digest (the zone and the default
     language are the organisation's: ``Settings``)."""
 
     digest: str = "weekly mon 09:00"
-    reminder_interval: timedelta = timedelta(hours=24)
-    reminder_max: int = 2
-    quiet_hours: QuietHours = field(default_factory=QuietHours)
-    chunk: int = 500
 
 
 def notice(
@@ -111,12 +109,13 @@ class Broadcaster:
         self.clock = services.clock
         self.deliver = services.deliver
         settings = self.settings = services.settings
+        policy = ReminderPolicy.of(config, config.chunk)
         self.options = BroadcastOptions(
+            reminder_interval=policy.reminder_interval,
+            reminder_max=policy.reminder_max,
+            quiet_hours=policy.quiet_hours,
+            chunk=policy.chunk,
             digest=config.digest,
-            reminder_interval=timedelta(hours=config.reminder_interval_hours),
-            reminder_max=config.reminder_max,
-            quiet_hours=QuietHours.parse(config.quiet_hours),
-            chunk=config.chunk,
         )
         self.can_open_dm = lambda platform: services.capabilities(platform).can_open_dm
         """Whether a platform's bot may write to a person first (its ``Capabilities``)."""
@@ -284,7 +283,7 @@ class Broadcaster:
                 await self._progress(broadcast.id)
             except Exception:
                 log.exception("broadcast %d: will try again", broadcast.id)
-        if not self.options.quiet_hours.contains(self.clock.now(), self.settings.timezone):
+        if not self.options.quiet(self.clock.now(), self.settings.timezone):
             await self.remind()
 
     async def _expand(self, broadcast_id: int) -> None:
@@ -508,7 +507,7 @@ class Broadcaster:
         members is spread over several ticks, and each tick looks at the quiet hours again, so
         a long round cannot spill into them. A round is complete when a call finds fewer
         members left than it may take."""
-        before = self.clock.now() - self.options.reminder_interval
+        before = self.options.cutoff(self.clock.now())
         budget = self.options.chunk
         async with self.db.session() as session:
             repos = Repositories(session)

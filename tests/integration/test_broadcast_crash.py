@@ -19,6 +19,8 @@ import pytest
 from aiohttp import web
 from sqlalchemy import func, insert, select
 
+from bot.feature import migrations
+from dialogs import FEATURES
 from store.broadcast_tables import Broadcast, BroadcastRecipient
 from store.clock import SYSTEM_CLOCK
 from store.db import Database
@@ -32,7 +34,7 @@ RECIPIENTS = 5000
 
 async def seed(url: str) -> None:
     """An organisation of 5,000 members who all talked to the bot, and a confirmed broadcast."""
-    db = Database(url)
+    db = Database(url, migrations=migrations(FEATURES))
     await db.upgrade()
     async with db.session() as session:
         branch = Branch(name="Main", key="main", created_at=SYSTEM_CLOCK.now())
@@ -86,7 +88,7 @@ async def seed(url: str) -> None:
 
 async def still_queued(url: str) -> int:
     """Recipients not yet put into the outbox."""
-    db = Database(url)
+    db = Database(url, migrations=migrations(FEATURES))
     async with db.session() as session:
         count = await session.scalar(
             select(func.count()).where(BroadcastRecipient.status == "queued")
@@ -200,7 +202,7 @@ channels = [{{ name = "lab", secret = "{SECRET}", callback_url = "{callback}" }}
     for chat, _id in deliveries:
         per_chat[chat] += 1
     assert max(per_chat.values()) <= 2
-    db = Database(url)
+    db = Database(url, migrations=migrations(FEATURES))
     async with db.session() as session:
         status = await session.scalar(select(Broadcast.status))
     await db.dispose()

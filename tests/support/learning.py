@@ -11,6 +11,8 @@ from sqlalchemy import func, select
 
 from adapters.memory import Attachment, MemoryAdapter
 from bot.app import BranchBot
+from bot.feature import migrations
+from dialogs import FEATURES
 from store.banks import load
 from store.db import Database
 from store.learning import Learning
@@ -88,7 +90,7 @@ def count(url: str) -> int:
     """How many questions the store at ``url`` holds (from outside any running loop)."""
 
     async def run() -> int:
-        db = Database(url)
+        db = Database(url, migrations=migrations(FEATURES))
         try:
             await db.upgrade()
             async with db.session() as session:

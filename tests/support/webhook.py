@@ -16,6 +16,7 @@ from aiohttp import web
 
 from adapters.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign, signed_headers
 from bot.app import BranchBot, configure
+from store.clock import SYSTEM_CLOCK, Clock
 
 SECRET = "test-secret-🔑"
 Message = dict[str, Any]
@@ -126,7 +127,10 @@ class Lab:
 
 
 @asynccontextmanager
-async def lab_bot(database_url: str, **overrides: Any) -> AsyncIterator[Lab]:
+async def lab_bot(
+    database_url: str, clock: Clock = SYSTEM_CLOCK, **overrides: Any
+) -> AsyncIterator[Lab]:
+    """A bot on the lab channel; ``clock`` is the time it reads (a ``ManualClock`` to move it)."""
     receiver = Receiver()
     app = web.Application()
     app.router.add_post("/inbox", receiver.inbox)
@@ -148,7 +152,7 @@ async def lab_bot(database_url: str, **overrides: Any) -> AsyncIterator[Lab]:
         },
     }
     options.update(overrides)
-    bot = BranchBot(configure(None, **options))
+    bot = BranchBot(configure(None, **options), clock=clock)
     await bot.start()
     try:
         async with aiohttp.ClientSession() as client:
