@@ -63,6 +63,7 @@ class MemoryAdapter:
         choice: str | None = None,
         event_id: str | None = None,
         attachment: Attachment | None = None,
+        replied_to: str | None = None,
     ) -> Accepted:
         """Send ``text`` (or press ``choice``) as ``user``; ``chat=None`` is their direct chat."""
         command = None if choice else parse_command(text)
@@ -77,6 +78,7 @@ class MemoryAdapter:
                 args=command[1] if command else (),
                 choice=choice,
                 attachment=attachment,
+                replied_to=replied_to,
             )
         )
 

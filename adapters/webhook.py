@@ -177,6 +177,7 @@ def parse_event(platform: str, body: bytes) -> Incoming:
             args=command[1] if command else (),
             choice=choice,
             reply_to=_id(data, "message_id", "", required=False),
+            replied_to=_id(data, "in_reply_to", "", required=False),
             attachment=attachment,
         )
     except InvalidText as error:  # the core's own last check; the fields above come first

@@ -145,7 +145,10 @@ class Batch:
         return await enqueue(
             store,
             [
-                Row(q.address, payload(q.message, q.locale, ephemeral=q.ephemeral))
+                Row(
+                    q.address,
+                    payload(q.message, q.locale, ephemeral=q.ephemeral, vanish=q.vanish, tag=q.tag),
+                )
                 for q in self.outbox
             ],
         )
@@ -215,6 +218,11 @@ class Batch:
             cached = self.shared.caches.conversations.get(chat_key)
             self.conversations[chat_key] = dict(cached or {})
         return self.conversations[chat_key]
+
+    def takes_files(self, stored: StoredConversation) -> bool:
+        """Whether the conversation waits for a file in its current step."""
+        cls = self.shared.dialogs.get(stored.dialog)
+        return cls is not None and cls.takes_files(stored.state)
 
     async def feed(
         self,

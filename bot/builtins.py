@@ -1,9 +1,11 @@
-"""The commands every bot has, whatever its features: ``/help``, ``/start``, ``/cancel``, ``/me``.
+"""The commands every bot has, whatever its features: ``/help``, ``/start``, ``/cancel``, ``/me``,
+and ``/privacy`` once a feature says something there.
 
 They are built over the composed router (``builtin_router(commands)``), so ``/help`` lists
 every feature's commands and ``/start`` hands deep links to the feature that made them, and the
 ``Context`` needs no router. Features add to them only through declarations on their own
-``Router``: ``@router.profile_section`` (lines of ``/me``) and ``@router.start_payload(prefix)``.
+``Router``: ``@router.profile_section`` (lines of ``/me``), ``@router.privacy_section`` (lines
+of ``/privacy``) and ``@router.start_payload(prefix)``.
 """
 
 from __future__ import annotations
@@ -89,6 +91,13 @@ def builtin_router(commands: Router) -> Router:
         for section in commands.profile_sections:
             lines.extend(await section(ctx))
         ctx.reply(Markup.join(lines))
+
+    if commands.privacy_sections:
+
+        @router.command("privacy", summary=_("what is stored about you, and who sees it"))
+        async def privacy(ctx: Context) -> None:
+            parts = [Markup.join(await section(ctx)) for section in commands.privacy_sections]
+            ctx.reply(Markup.join(parts, "\n\n"))
 
     return router
 

@@ -35,6 +35,9 @@ ButtonHandler = Callable[["Context", str], Awaitable[None]]
 """Handles a press of a button that belongs to no conversation; gets what follows the prefix."""
 NumberHandler = Callable[["Context", int], Awaitable[bool]]
 """Handles a typed number when no conversation waits for one; ``False``: not for me."""
+ReplyHandler = Callable[["Context"], Awaitable[bool]]
+"""Handles a platform reply to one of the bot's messages (``Incoming.replied_to``); ``False``:
+not a message of mine."""
 May = Callable[[Role], bool]
 """Whether the reader of a usage line has a role (``Principal.has``)."""
 
@@ -197,6 +200,10 @@ class Router:
     """Features that take files sent to the bot (question banks), asked in turn."""
     buttons: dict[str, ButtonHandler] = field(default_factory=dict)
     numbers: list[NumberHandler] = field(default_factory=list)
+    replies: list[ReplyHandler] = field(default_factory=list)
+    """Features that take platform replies to their messages, asked in turn."""
+    privacy_sections: list[ProfileSection] = field(default_factory=list)
+    """What features say in ``/privacy`` about what they store (``privacy_section``)."""
 
     def command(
         self,
@@ -263,6 +270,24 @@ class Router:
         self.numbers.append(handler)
         return handler
 
+    def reply(self, handler: ReplyHandler) -> ReplyHandler:
+        """Register a handler for platform replies to the bot's messages: asked before the
+        conversation the chat holds, so a secretary in the middle of something else can still
+        answer a letter by replying to it."""
+        self.replies.append(handler)
+        return handler
+
+    def privacy_section(self, section: ProfileSection) -> ProfileSection:
+        """Register what a feature says in ``/privacy`` (lines, in the reader's language)."""
+        self.privacy_sections.append(section)
+        return section
+
+    async def replied(self, ctx: Context) -> bool:
+        for handler in self.replies:
+            if await handler(ctx):
+                return True
+        return False
+
     def include(self, other: Router) -> None:
         self.commands.extend(other.commands)
         self.profile_sections.extend(other.profile_sections)
@@ -272,6 +297,8 @@ class Router:
         for prefix, handler in other.buttons.items():
             self.button(prefix)(handler)
         self.numbers.extend(other.numbers)
+        self.replies.extend(other.replies)
+        self.privacy_sections.extend(other.privacy_sections)
 
     async def press(self, ctx: Context, payload: str) -> bool:
         """Run the stateless button handler for ``payload``; ``False`` when it has none."""

@@ -29,6 +29,7 @@ from bot.i18n import _
 
 if TYPE_CHECKING:
     from bot.context import Context
+    from bot.events import Attachment
 
 
 ROOM = "*"
@@ -39,16 +40,22 @@ A = TypeVar("A", default=Any)
 H = TypeVar("H", bound=Callable[..., Awaitable[None]])
 ANSWERS = "__dialog_answers__"
 """The attribute ``@answers`` marks a method with: the ``(state, text)`` pairs it answers."""
+FILES = "__dialog_files__"
+"""The attribute ``@answers(..., files=True)`` marks a method with: the states it takes files in."""
 
 Answer = Callable[["Context", str], Awaitable[None]]
 Enter = Callable[["Context"], Awaitable[None]]
 
 
-def answers(*states: str, text: bool = False) -> Callable[[H], H]:
+def answers(*states: str, text: bool = False, files: bool = False) -> Callable[[H], H]:
     """Mark a method as the answer to ``states``: ``handler(ctx, payload)`` for a button press
-    or a choice's number typed, or with ``text=True`` ``handler(ctx, text)`` for free text."""
+    or a choice's number typed, with ``text=True`` ``handler(ctx, text)`` for free text, or with
+    ``files=True`` ``handler(ctx, attachment)`` for a file sent (an image for a letter)."""
 
     def mark(handler: H) -> H:
+        if files:
+            setattr(handler, FILES, [*getattr(handler, FILES, []), *states])
+            return handler
         keys: list[tuple[str, bool]] = getattr(handler, ANSWERS, [])
         setattr(handler, ANSWERS, [*keys, *((state, text) for state in states)])
         return handler
@@ -86,6 +93,8 @@ class Dialog(Generic[A]):
 
     _handlers: ClassVar[dict[tuple[str, bool], str]] = {}
     """``(state, text)`` → the name of the ``@answers`` method, collected per class."""
+    _file_handlers: ClassVar[dict[str, str]] = {}
+    """state → the name of the ``@answers(files=True)`` method."""
     _machines: ClassVar[dict[type[Dialog], Machine]] = {}
     state: str
     trigger: Callable[..., bool]
@@ -97,13 +106,17 @@ class Dialog(Generic[A]):
         if not hasattr(cls, "initial"):
             cls.initial = cls.states[0]
         handlers: dict[tuple[str, bool], str] = {}
+        file_handlers: dict[str, str] = {}
         for klass in reversed(cls.__mro__):
             for attribute, value in vars(klass).items():
                 for key in getattr(value, ANSWERS, ()):
                     handlers[key] = attribute
+                for state in getattr(value, FILES, ()):
+                    file_handlers[state] = attribute
         cls._handlers = handlers
+        cls._file_handlers = file_handlers
         hooks = [a[len("on_enter_") :] for a in dir(cls) if a.startswith("on_enter_")]
-        named = {s for s, _text in handlers} | set(hooks) | {cls.initial}
+        named = {s for s, _text in handlers} | set(file_handlers) | set(hooks) | {cls.initial}
         if named - set(cls.states):
             raise ValueError(f"{cls.__name__} has no state {sorted(named - set(cls.states))}")
 
@@ -197,6 +210,20 @@ class Dialog(Generic[A]):
     async def on_text(self, ctx: Context, text: str) -> None:
         """A plain message while this conversation is active."""
         await self._answer(ctx, text, text=True)
+
+    @classmethod
+    def takes_files(cls, state: str) -> bool:
+        """Whether ``state`` has an ``@answers(files=True)`` method."""
+        return state in cls._file_handlers
+
+    async def on_file(self, ctx: Context, attachment: Attachment) -> None:
+        """A file sent while this conversation waits for one (``takes_files``)."""
+        name = self._file_handlers.get(self.state)
+        if name is None:
+            ctx.reply(_("Please answer the question above, or send /cancel to stop."))
+            return
+        handler = cast("Callable[[Context, Attachment], Awaitable[None]]", getattr(self, name))
+        await handler(ctx, attachment)
 
     async def _answer(self, ctx: Context, value: str, *, text: bool) -> None:
         name = self._handlers.get((self.state, text))

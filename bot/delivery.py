@@ -26,7 +26,8 @@ failing says nothing about which of its rows is bad, so the head gets its own me
 absorbed rows are pending again, and all of them go one by one, never merged again, so only a
 bad row uses up its attempts (or is refused) and the others are delivered.
 An ephemeral row (``bot.outbox.payload``) loses its text with its outcome, whatever it is: the
-flush that records it replaces the payload with an erased marker in the same transaction.
+flush that records it replaces the payload with an erased marker in the same transaction; a
+vanishing row is deleted there instead.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ from bot.metrics import Metrics
 from store.db import Database
 from store.reachability import Destination
 from store.repos import Repositories
-from store.runtime import EPHEMERAL, PendingMessage, erased
+from store.runtime import EPHEMERAL, VANISH, PendingMessage, erased
 
 log = logging.getLogger(__name__)
 
@@ -329,6 +330,7 @@ class Delivery:
         self._results: list[tuple[int, str, str | None, str | None, int]] = []
         self._tries: list[tuple[int, int, str]] = []
         self._erasures: list[tuple[int, dict[str, Any]]] = []
+        self._vanished: list[int] = []
         """Ephemeral rows with an outcome to record: their payloads go with it."""
         self._marked: set[Destination] = set()
         self._marks: list[tuple[Destination, str | None]] = []
@@ -721,7 +723,9 @@ class Delivery:
     ) -> None:
         queue.popleft()
         self._results.append((row.id, status, ref, error, attempts))
-        if row.payload.get(EPHEMERAL):  # never merged (``bot.outbox.payload``)
+        if row.payload.get(VANISH):  # ephemeral too: never merged
+            self._vanished.append(row.id)
+        elif row.payload.get(EPHEMERAL):  # never merged (``bot.outbox.payload``)
             self._erasures.append((row.id, erased(row.payload)))
         for absorbed in self._folded.pop(row.id, []):
             self._results.append((absorbed, status, ref, error, 0))
@@ -747,18 +751,21 @@ class Delivery:
         marks, self._marks = self._marks, []
         tries, self._tries = self._tries, []
         erasures, self._erasures = self._erasures, []
+        vanished, self._vanished = self._vanished, []
         try:
             async with self.db.session() as session:
                 repositories = Repositories(session)
                 await repositories.outbox.tried_many(tries)
                 await repositories.outbox.finish_many(results)
                 await repositories.outbox.erase_many(erasures)
+                await repositories.outbox.delete_many(vanished)
                 await repositories.reachability.set_many(self.adapter.name, marks)
         except BaseException:  # a cancelled flush must not lose outcomes either
             self._results[:0] = results
             self._marks[:0] = marks
             self._tries[:0] = tries
             self._erasures[:0] = erasures
+            self._vanished[:0] = vanished
             raise
         for row_id, *_rest in results:
             self._known.discard(row_id)

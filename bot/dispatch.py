@@ -1,5 +1,7 @@
-"""Routing one event inside its batch: a duplicate, a chat that moved, a command, a file, a
-button press, a numbered answer, or text for the conversation the chat holds.
+"""Routing one event inside its batch: a duplicate, a chat that moved, a command, a file (to
+the conversation that waits for one, else to the features that take files), a button press, a
+reply to one of the bot's messages, a numbered answer, or text for the conversation the chat
+holds.
 
 A press whose button belongs to an earlier step, an ended question or someone else is told
 so (in a group privately, to whoever pressed it) and changes nothing.
@@ -60,10 +62,17 @@ async def _route(ctx: Context, batch: Batch) -> None:
         await router.dispatch(ctx, event.command, event.args)
         return
     if event.attachment is not None:
-        await router.dispatch_file(ctx, event.attachment)
+        attachment = event.attachment
+        slot = next((s for s, c in active.items() if batch.takes_files(c)), None)
+        if slot is not None:
+            await batch.feed(ctx, slot, lambda m: m.on_file(ctx, attachment), chat_key)
+        else:
+            await router.dispatch_file(ctx, attachment)
         return
     if event.choice is not None:
         await _choice(ctx, batch, active, event.choice)
+        return
+    if event.replied_to is not None and router.replies and await router.replied(ctx):
         return
     owner = chat_key
     if not active and not event.chat.direct:

@@ -124,6 +124,10 @@ class Incoming:
     reply_to: str | None = None
     thread: str | None = None
     """The platform's id of the thread the message was written in (Matrix ``m.thread`` root)."""
+    replied_to: str | None = None
+    """The platform's id of the message this one replies to (a Telegram reply to one of the
+    bot's messages, a Matrix reply, or a message in a thread: its root), so a feature can take
+    the reply back to what the bot's message was about (``Outbox.tag_of``)."""
     received_at: float = field(default_factory=time.time)
     attachment: Attachment | None = None
     moved_to: str | None = None
@@ -141,6 +145,8 @@ class Incoming:
             _check_id("reply_to", self.reply_to)
         if self.thread is not None:
             _check_id("thread", self.thread)
+        if self.replied_to is not None:
+            _check_id("replied_to", self.replied_to)
         if self.moved_to is not None:
             _check_id("moved_to", self.moved_to)
         if not _plain(self.text):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -122,6 +122,10 @@ class Translator:
         if not named:
             return f"{date} {local:%H:%M}"
         return self.text(MOMENT).format(date=date, time=f"{local:%H:%M}", zone=self.zone(zone))
+
+    def day(self, when: date) -> str:
+        """A calendar day as this language writes it (``2026年12月1日``, ``2026-12-01``)."""
+        return str(format_date(when, self.text(DATE_PATTERN), locale=BABEL_LOCALES[self.locale]))
 
     def zone(self, zone: str) -> str:
         """The time zone's name in this language (``中国时间``, ``China Time``)."""

@@ -14,19 +14,31 @@ from typing import Any
 
 from bot.messages import Address, Outgoing
 from store.repos import Repositories
-from store.runtime import EPHEMERAL, PendingMessage
+from store.runtime import EPHEMERAL, TAG, VANISH, PendingMessage
 
 
 def payload(
-    message: Outgoing, locale: str | None, *, fold: bool = False, ephemeral: bool = False
+    message: Outgoing,
+    locale: str | None,
+    *,
+    fold: bool = False,
+    ephemeral: bool = False,
+    vanish: bool = False,
+    tag: str | None = None,
 ) -> dict[str, Any]:
     """A message as its row stores it, with its reader's language (for what delivery adds,
     such as the hint under numbered choices); ``fold``: delivery may merge it with others
     waiting for the same chat; ``ephemeral``: delivery erases the stored text once the row has
     its outcome (``store.runtime.erased``). An ephemeral message is never merged: a merge
-    keeps the head row's own payload to undo it, so its text would outlive its delivery."""
+    keeps the head row's own payload to undo it, so its text would outlive its delivery.
+    ``vanish``: an ephemeral message whose whole row is deleted with its outcome. ``tag``: what
+    the sender calls it, for a platform reply to it (``Outbox.tag_of``)."""
     body = {**message.to_json(), "locale": locale}
-    if ephemeral:
+    if tag is not None:
+        body[TAG] = tag
+    if vanish:
+        body[VANISH] = True
+    if ephemeral or vanish:
         body[EPHEMERAL] = True
     elif fold:
         body["fold"] = True

@@ -169,6 +169,12 @@ class Conversations:
 
 EPHEMERAL = "ephemeral"
 """The payload key of a message whose text the outbox keeps only until its outcome."""
+VANISH = "vanish"
+"""The payload key of an ephemeral message whose whole row goes with its outcome: not even
+that something was sent to that chat then is kept (an anonymous writer's answers)."""
+TAG = "tag"
+"""The payload key of what a feature calls its message (``mail:12``), so that a platform reply
+to it can be taken back to what it was about (``Outbox.tag_of``)."""
 
 
 def erased(payload: dict[str, Any]) -> dict[str, Any]:
@@ -391,6 +397,34 @@ class Outbox:
             .values(payload=bindparam("body", type_=table.c.payload.type)),
             [{"row_id": i, "body": body} for i, body in bodies],
         )
+
+    async def delete_many(self, ids: Sequence[int]) -> None:
+        """Delete vanishing rows (``VANISH``) that got their outcome, in the transaction that
+        records it."""
+        if ids:
+            await self.session.execute(delete(OUTBOX).where(OUTBOX.c.id.in_(list(ids))))
+
+    async def first_since(self, moment: datetime) -> int | None:
+        """The id of the first row written at or after ``moment`` (a worker's floor)."""
+        first = await self.session.scalar(
+            select(func.min(OUTBOX.c.id)).where(OUTBOX.c.created_at >= moment)
+        )
+        return int(first) if first is not None else None
+
+    async def tag_of(self, platform: str, chat_id: str, sent_ref: str) -> str | None:
+        """The tag of our message ``sent_ref`` in that chat (what a person replied to), or
+        ``None``: untagged, not ours, or pruned."""
+        table = OUTBOX
+        payloads = await self.session.scalars(
+            select(table.c.payload)
+            .where(table.c.platform == platform, table.c.chat_id == chat_id)
+            .where(table.c.sent_ref == sent_ref)
+            .order_by(table.c.id.desc())
+            .limit(1)
+        )
+        found = payloads.first()
+        tag = found.get(TAG) if isinstance(found, dict) else None
+        return tag if isinstance(tag, str) else None
 
     async def tried_many(self, tries: Sequence[tuple[int, int, str]]) -> None:
         """Record failed tries of rows still pending: (id, attempts so far, last error). A

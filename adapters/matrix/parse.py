@@ -97,6 +97,7 @@ def message(
         args=command[1] if command else (),
         reply_to=_optional_id(reply_to, "m.in_reply_to.event_id"),
         thread=_optional_id(thread, "m.relates_to.event_id"),
+        replied_to=_optional_id(reply_to or thread, "m.relates_to.event_id"),
     )
 
 

@@ -89,4 +89,19 @@ def to_incoming(platform: str, update: Update, bot_username: str) -> Incoming | 
         command=command[0] if command else None,
         args=command[1] if command else (),
         reply_to=str(message.message_id),
+        replied_to=_replied_to(message, bot_username),
     )
+
+
+def _replied_to(message: Message, bot_username: str) -> str | None:
+    """The id of the bot's own message this one replies to (a reply to anyone else's is not
+    an answer to anything the bot sent). In a forum topic Telegram marks every message as a
+    reply to the topic's first message; that is not a reply either."""
+    replied = message.reply_to_message
+    if replied is None or replied.from_user is None or not replied.from_user.is_bot:
+        return None
+    if (replied.from_user.username or "").lower() != bot_username.lower():
+        return None
+    if message.is_topic_message and replied.message_id == message.message_thread_id:
+        return None
+    return str(replied.message_id)
