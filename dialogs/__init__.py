@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from bot.feature import Feature
-from dialogs import appraisal, broadcast, learning, onboarding
+from dialogs import appraisal, broadcast, learning, mailbox, onboarding
 
 FEATURES: tuple[Feature, ...] = (
     onboarding.FEATURE,
     appraisal.FEATURE,
+    mailbox.FEATURE,
     learning.FEATURE,
     broadcast.FEATURE,
 )

@@ -21,6 +21,7 @@ TINY = {
     "broadcast": ["--recipients", "40", "--baseline", "10"],
     "chart": ["--bars", "3", "--repeat", "2"],
     "survey": ["--branches", "2", "--members", "6", "--questions", "4"],
+    "mailbox": ["--branches", "2", "--members", "3"],
 }
 
 

@@ -1,0 +1,131 @@
+"""The mailbox end to end on the webhook channel, over real HTTP: a signed letter answered,
+followed up both ways, passed to the admins, closed, reopened and rated; an anonymous letter
+released at its slot, answered through the relay, its writer blocked; the daily cap; the
+authorization matrix (a secretary of another branch, a member who is not the writer)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from dialogs.mailbox.tables import Entry, Letter
+from store.clock import ManualClock
+from store.models import OutboxRow
+from tests.support.mailbox import SETTINGS, asking, organisation, write
+from tests.support.webhook import Lab, button, lab_bot, to, until
+
+
+def texts(lab: Lab, user: str) -> list[str]:
+    return [m["text"] for m in lab.receiver.messages if to(user)(m)]
+
+
+async def test_a_signed_letter_end_to_end(database_url: str) -> None:
+    async with lab_bot(database_url, **SETTINGS) as lab:
+        await organisation(lab)
+        number = await write(lab, "mei", ["The reading room lamp is broken.", "Since Monday."])
+        letter = await until(lab, lambda m: to("sam")(m) and number in m["text"])
+        assert (
+            "From: Mei" in letter["text"] and "The reading room lamp is broken." in letter["text"]
+        )
+        assert "Since Monday." in letter["text"] and "answer due" in letter["text"]
+
+        # Nobody else can read or answer it: another branch's secretary, another member.
+        for outsider in ("nia", "kai", "noa"):
+            for command in (f"/mail show {number}", f"/reply {number} hello"):
+                answer = await lab.say(outsider, command)
+                assert f"There is no letter {number} that you can see." in answer
+        assert "There is no letter M-2026-9999" in await lab.say("sam", "/mail show M-2026-9999")
+
+        answer = await lab.say("sam", f"/reply {number} We will fix it this week.\nThank you.")
+        assert "was sent to its writer" in answer
+        to_mei = await until(
+            lab, lambda m: to("mei")(m) and "an answer from your secretary" in m["text"]
+        )
+        assert "We will fix it this week.\nThank you." in to_mei["text"]
+
+        assert "Your follow-up" in await lab.say("mei", f"/reply {number} Which day?")
+        await until(lab, lambda m: to("sam")(m) and "a follow-up from its writer" in m["text"])
+
+        listing = await lab.say("sam", "/inbox")
+        assert number in listing and "1 open letter" in listing
+        assert "Only the writer" in await lab.say("sam", f"/mail close {number}")
+
+        answers = await lab.ask("sam", f"/mail pass {number} Needs the budget committee.")
+        await lab.ask("sam", choice=button(asking(answers), "The admins"))
+        passed = await until(lab, lambda m: to("boss")(m) and "passed to you by Sam" in m["text"])
+        assert "Needs the budget committee." in passed["text"]
+        await until(lab, lambda m: to("boss")(m) and "From: Mei" in m["text"])
+        assert "was sent to its writer" in await lab.say("boss", f"/reply {number} Approved.")
+
+        assert "rated 4 of 5" in await lab.say("mei", f"/mail rate {number} 4")
+        assert "is closed" in await lab.say("mei", f"/mail close {number}")
+        assert "is closed; its writer can reopen it" in await lab.say("sam", f"/reply {number} x")
+        assert "open again" in await lab.say("mei", f"/mail reopen {number}")
+        listing = await lab.say("mei", "/mail list")
+        assert number in listing and "reopened" in listing
+
+        thread = await lab.say("mei", f"/mail show {number}")
+        for step in (
+            "the letter",
+            "answer",
+            "follow-up",
+            "passed on",
+            "rated 4/5",
+            "closed",
+            "reopened",
+        ):
+            assert step in thread, (step, thread)
+        stats = await lab.ask("boss", "/mail stats")
+        assert stats[-1].get("image") and "Main" in stats[-1]["text"]
+        assert "letters 1 (Work 1)" in stats[-1]["text"]
+
+
+async def test_an_anonymous_letter_its_relay_its_block_and_the_cap(database_url: str) -> None:
+    clock = ManualClock()
+    settings = {"mailbox": {**SETTINGS["mailbox"], "daily_cap": 2}}
+    async with lab_bot(database_url, clock=clock, **settings) as lab:
+        await organisation(lab)
+        number = await write(
+            lab, "kai", ["Someone shouts at the desk."], anonymous=True, category="Complaint"
+        )
+        assert not any(number in text for text in texts(lab, "sam")), "released before its slot"
+        clock.advance(minutes=2)
+        letter = await until(lab, lambda m: to("sam")(m) and number in m["text"])
+        assert "From: anonymous writer" in letter["text"] and "Kai" not in letter["text"]
+
+        assert "was sent to its writer" in await lab.say(
+            "sam", f"/reply {number} Thank you, we will look."
+        )
+        await until(lab, lambda m: to("kai")(m) and "Thank you, we will look." in m["text"])
+        async with lab.bot.db.session() as session:
+            letters = list(await session.scalars(select(Letter)))
+            assert [row.writer_id for row in letters] == [None]
+            mine = list(await session.scalars(select(Entry).where(Entry.author == "writer")))
+            assert mine and all(e.author_id is None and e.at is None for e in mine)
+            rows = list(
+                await session.scalars(select(OutboxRow).where(OutboxRow.chat_id == "dm-kai"))
+            )
+            assert not [r for r in rows if "Thank you, we will look." in str(r.payload)]
+
+        # kai finds it among their letters and follows up; sam hears at the next slot.
+        assert number in await lab.say("kai", "/mail list")
+        assert "Your follow-up" in await lab.say("kai", f"/reply {number} It happened again.")
+        clock.advance(minutes=2)
+        await until(lab, lambda m: to("sam")(m) and "It happened again." in m["text"])
+
+        # The writer writes from a group: the group learns nothing, nothing is posted.
+        answer = await lab.say("kai", f"/reply {number} in public", chat="room-x")
+        assert "There is no letter" in answer
+
+        # The cap: a second letter today is fine, a third is refused.
+        await write(lab, "kai", ["Second matter."], anonymous=True)
+        assert "the most for one day" in await lab.say("kai", "/mail")
+
+        # Block: sam blocks the writer of the case without learning who it is.
+        answer = await lab.say("sam", f"/mail block {number} 30")
+        assert "cannot send letters until" in answer and "Kai" not in answer
+        clock.advance(days=1)
+        assert "You cannot send letters until" in await lab.say("kai", "/mail")
+        assert "Added" not in await lab.say("mei", "/mail")  # mei is not blocked: asked to choose
+        blocks = await lab.say("boss", "/mail blocks")
+        assert number in blocks and "Sam" in blocks and "Kai" not in blocks
+        assert "Only admins" in await lab.say("sam", "/mail blocks")
