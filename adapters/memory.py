@@ -17,6 +17,8 @@ class Sent:
     address: Address
     message: Outgoing
     message_id: str
+    ref: str = ""
+    """What the platform calls it (``SentRef``): what a reply to it names."""
 
 
 @dataclass
@@ -42,11 +44,12 @@ class MemoryAdapter:
             error = self.fail(address, message)
             if error is not None:
                 raise error
-        self.sent.append(Sent(address, message, message_id))
+        ref = f"m{next(self._ids)}"
+        self.sent.append(Sent(address, message, message_id, ref))
         if self._sent_signal is not None:
             async with self._sent_signal:
                 self._sent_signal.notify_all()
-        return SentRef(f"m{next(self._ids)}")
+        return SentRef(ref)
 
     async def push(self, event: Incoming) -> Accepted:
         if self._handle is None:

@@ -15,7 +15,7 @@ from adapters.matrix import MatrixAdapter, MatrixSettings, Notices
 from adapters.playground import PlaygroundChannel, Standing
 from adapters.telegram import CommandMenu, TelegramAdapter
 from adapters.webhook import WebhookChannel, WebhookEndpoint
-from bot.builtins import builtin_router
+from bot.builtins import builtin_router, privacy_router
 from bot.commands import Router, Where
 from bot.config import Config, load_config
 from bot.context import Settings
@@ -55,7 +55,8 @@ def configure(
 
 def build_dialogs(features: Sequence[Feature] = FEATURES) -> tuple[Router, DialogRegistry]:
     """The built-in commands, then the features' commands and dialogs, in the features'
-    order (the built-ins answer over the whole router: ``/help`` lists every command)."""
+    order (the built-ins answer over the whole router: ``/help`` lists every command), then
+    ``/privacy`` when a feature says something there."""
     router = Router()
     router.include(builtin_router(router))
     registry = DialogRegistry()
@@ -63,6 +64,8 @@ def build_dialogs(features: Sequence[Feature] = FEATURES) -> tuple[Router, Dialo
         router.include(feature.router)
         for dialog in feature.dialogs:
             registry.register(dialog)
+    if router.privacy_sections:
+        router.include(privacy_router(router))
     return router, registry
 
 

@@ -1,5 +1,5 @@
 """The commands every bot has, whatever its features: ``/help``, ``/start``, ``/cancel``, ``/me``,
-and ``/privacy`` once a feature says something there.
+and ``/privacy`` once a feature says something there (``privacy_router``, composed after them).
 
 They are built over the composed router (``builtin_router(commands)``), so ``/help`` lists
 every feature's commands and ``/start`` hands deep links to the feature that made them, and the
@@ -92,12 +92,17 @@ def builtin_router(commands: Router) -> Router:
             lines.extend(await section(ctx))
         ctx.reply(Markup.join(lines))
 
-    if commands.privacy_sections:
+    return router
 
-        @router.command("privacy", summary=_("what is stored about you, and who sees it"))
-        async def privacy(ctx: Context) -> None:
-            parts = [Markup.join(await section(ctx)) for section in commands.privacy_sections]
-            ctx.reply(Markup.join(parts, "\n\n"))
+
+def privacy_router(commands: Router) -> Router:
+    """``/privacy``: what each feature says it stores, and who sees it (its sections)."""
+    router = Router()
+
+    @router.command("privacy", summary=_("what is stored about you, and who sees it"))
+    async def privacy(ctx: Context) -> None:
+        parts = [Markup.join(await section(ctx)) for section in commands.privacy_sections]
+        ctx.reply(Markup.join(parts, "\n\n"))
 
     return router
 

@@ -77,7 +77,7 @@ class Queued:
     ephemeral: bool = False
     """Its stored text is erased once delivered (``Context.reply``)."""
     vanish: bool = False
-    """Its whole row is deleted once delivered (``Context.send_to``)."""
+    """Its row loses its text, chat and person once delivered (``Context.send_to``)."""
     tag: str | None = None
     """What the feature calls this message, for a platform reply to it (``Outbox.tag_of``)."""
 
@@ -177,8 +177,8 @@ class Context:
         is a catalog message, translated here, into this chat's language. ``ephemeral``: the
         outbox keeps no text of it once it is delivered (or given up), for what must not stay
         next to its chat, such as the questions and answers of an anonymous form
-        (docs/privacy.md). ``vanish``: not even the row is kept (an anonymous writer's
-        replies). ``tag``: see ``send_to``."""
+        (docs/privacy.md). ``vanish``: the row also loses its chat and person (an
+        anonymous writer's replies). ``tag``: see ``send_to``."""
         language, thread = self.translator, self.event.thread
         self._send(self.here, language, message, choices, image, count, values, thread, ephemeral)
         self.outbox[-1].vanish, self.outbox[-1].tag = vanish, tag
@@ -221,8 +221,9 @@ class Context:
     ) -> None:
         """Queue ``message`` for ``address``, in the language of that address (``locale``: its
         reader's, required for any chat but this one and the speaker's DM). ``vanish``: the
-        outbox deletes its row once delivered; ``tag``: what the feature calls it, so that a
-        platform reply to it can be taken back to its subject (``Outbox.tag_of``)."""
+        outbox row keeps neither text nor chat once delivered; ``tag``: what the feature calls
+        it, so that a platform reply to it can be taken back to its subject
+        (``Outbox.tag_of``)."""
         language = self.translator_for(address, locale)
         self._send(address, language, message, choices, image, count, values, thread, vanish)
         self.outbox[-1].vanish, self.outbox[-1].tag = vanish, tag

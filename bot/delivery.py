@@ -27,7 +27,7 @@ absorbed rows are pending again, and all of them go one by one, never merged aga
 bad row uses up its attempts (or is refused) and the others are delivered.
 An ephemeral row (``bot.outbox.payload``) loses its text with its outcome, whatever it is: the
 flush that records it replaces the payload with an erased marker in the same transaction; a
-vanishing row is deleted there instead.
+vanishing row loses its chat, person and platform id there as well.
 """
 
 from __future__ import annotations
@@ -724,7 +724,7 @@ class Delivery:
         queue.popleft()
         self._results.append((row.id, status, ref, error, attempts))
         if row.payload.get(VANISH):  # ephemeral too: never merged
-            self._vanished.append(row.id)
+            self._vanished.append(row.id)  # recorded after its outcome (finish_many)
         elif row.payload.get(EPHEMERAL):  # never merged (``bot.outbox.payload``)
             self._erasures.append((row.id, erased(row.payload)))
         for absorbed in self._folded.pop(row.id, []):
@@ -758,7 +758,7 @@ class Delivery:
                 await repositories.outbox.tried_many(tries)
                 await repositories.outbox.finish_many(results)
                 await repositories.outbox.erase_many(erasures)
-                await repositories.outbox.delete_many(vanished)
+                await repositories.outbox.vanish_many(vanished)
                 await repositories.reachability.set_many(self.adapter.name, marks)
         except BaseException:  # a cancelled flush must not lose outcomes either
             self._results[:0] = results

@@ -31,8 +31,9 @@ def payload(
     waiting for the same chat; ``ephemeral``: delivery erases the stored text once the row has
     its outcome (``store.runtime.erased``). An ephemeral message is never merged: a merge
     keeps the head row's own payload to undo it, so its text would outlive its delivery.
-    ``vanish``: an ephemeral message whose whole row is deleted with its outcome. ``tag``: what
-    the sender calls it, for a platform reply to it (``Outbox.tag_of``)."""
+    ``vanish``: an ephemeral message whose row also loses its chat and person with its
+    outcome. ``tag``: what the sender calls it, for a platform reply to it
+    (``Outbox.tag_of``)."""
     body = {**message.to_json(), "locale": locale}
     if tag is not None:
         body[TAG] = tag

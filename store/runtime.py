@@ -170,8 +170,11 @@ class Conversations:
 EPHEMERAL = "ephemeral"
 """The payload key of a message whose text the outbox keeps only until its outcome."""
 VANISH = "vanish"
-"""The payload key of an ephemeral message whose whole row goes with its outcome: not even
-that something was sent to that chat then is kept (an anonymous writer's answers)."""
+"""The payload key of an ephemeral message that loses its address with its outcome too: not
+even that something was sent to that chat then is kept (an anonymous writer's answers). The
+row itself stays, emptied: on SQLite a deleted last row's id would be handed out again, and a
+platform that takes the row id as its idempotency key (a Matrix transaction id) would drop the
+next message as a repeat."""
 TAG = "tag"
 """The payload key of what a feature calls its message (``mail:12``), so that a platform reply
 to it can be taken back to what it was about (``Outbox.tag_of``)."""
@@ -398,11 +401,17 @@ class Outbox:
             [{"row_id": i, "body": body} for i, body in bodies],
         )
 
-    async def delete_many(self, ids: Sequence[int]) -> None:
-        """Delete vanishing rows (``VANISH``) that got their outcome, in the transaction that
-        records it."""
+    async def vanish_many(self, ids: Sequence[int]) -> None:
+        """Empty vanishing rows (``VANISH``) that got their outcome, in the transaction that
+        records it: no chat, no person, no text, no platform id is left."""
         if ids:
-            await self.session.execute(delete(OUTBOX).where(OUTBOX.c.id.in_(list(ids))))
+            await self.session.execute(
+                update(OUTBOX)
+                .where(OUTBOX.c.id.in_(list(ids)))
+                .values(
+                    chat_id="", user_id=None, payload={"erased": True}, sent_ref=None, error=None
+                )
+            )
 
     async def first_since(self, moment: datetime) -> int | None:
         """The id of the first row written at or after ``moment`` (a worker's floor)."""

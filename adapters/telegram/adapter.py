@@ -39,8 +39,8 @@ from telegram.request import HTTPXRequest
 
 from adapters.telegram.render import MAX_TEXT
 from adapters.telegram.sending import Sender, retry_seconds
-from adapters.telegram.updates import to_incoming
-from bot.events import Incoming
+from adapters.telegram.updates import MAX_PHOTO_BYTES, Photo, photo_of, to_incoming
+from bot.events import Attachment, Incoming
 from bot.messages import (
     Address,
     Capabilities,
@@ -244,7 +244,8 @@ class TelegramAdapter:
         handle = self.handle
         if handle is None:
             raise EngineStopped("telegram: not started, or stopping")
-        taken = [(update, self._event(update)) for update in updates]
+        events = await asyncio.gather(*(self._event(update) for update in updates))
+        taken = list(zip(updates, events, strict=True))
         results = await asyncio.gather(
             *(handle(event) for _, event in taken if event is not None), return_exceptions=True
         )
@@ -256,17 +257,35 @@ class TelegramAdapter:
                 raise result
         self.offset = updates[-1].update_id + 1
 
-    def _event(self, update: Update) -> Incoming | None:
+    async def _event(self, update: Update) -> Incoming | None:
         try:
             event = to_incoming(self.name, update, self.username)
         except Exception:
             log.exception("telegram: dropped update %s that could not be read", update.update_id)
             return None
+        photo = photo_of(update.message)
+        if event is not None and photo is not None:
+            event = await self._with_photo(event, photo)
         if update.callback_query is not None:
             task = asyncio.create_task(self._answer(update.callback_query.id))
             self._answers.add(task)
             task.add_done_callback(self._answers.discard)
         return event
+
+    async def _with_photo(self, event: Incoming, photo: Photo) -> Incoming | None:
+        """The event with the photo's bytes (the core never talks to a platform). A photo over
+        the Bot API's download limit, or one that cannot be fetched now, is left out: the
+        caption still goes in, and without one the event is dropped with a log line."""
+        if photo.size is not None and photo.size > MAX_PHOTO_BYTES:
+            log.info("telegram: photo of %d bytes is over the download limit", photo.size)
+            return event if event.text.strip() else None
+        try:
+            file = await self.bot.get_file(photo.file_id)
+            data = bytes(await file.download_as_bytearray())
+        except TelegramError as error:
+            log.warning("telegram: could not fetch a photo: %s", error)
+            return event if event.text.strip() else None
+        return dataclasses.replace(event, attachment=Attachment(photo.name, photo.mime, data))
 
     async def _answer(self, query_id: str) -> None:
         """Every press is answered at once, whatever comes of it: no spinning button."""

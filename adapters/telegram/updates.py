@@ -14,6 +14,7 @@ A group upgraded to a supergroup gets a new chat id; Telegram says so with a ser
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from telegram import Chat as TgChat
 from telegram import MaybeInaccessibleMessage, Message, Update
@@ -74,7 +75,7 @@ def to_incoming(platform: str, update: Update, bot_username: str) -> Incoming | 
     if message is None or message.from_user is None or message.from_user.is_bot:
         return None
     text = clean_text(message.text or message.caption or "")
-    if not text.strip():
+    if not text.strip() and photo_of(message) is None:
         return None
     command = parse_command(text, bot_username)
     if command is None and parse_command(text) is not None:
@@ -91,6 +92,36 @@ def to_incoming(platform: str, update: Update, bot_username: str) -> Incoming | 
         reply_to=str(message.message_id),
         replied_to=_replied_to(message, bot_username),
     )
+
+
+MAX_PHOTO_BYTES = 20 * 1024 * 1024
+"""The Bot API's own limit on files a bot downloads (``getFile``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Photo:
+    """The photo of a message, to fetch before the event is handed in (the largest size)."""
+
+    file_id: str
+    size: int | None
+    name: str
+    mime: str
+
+
+def photo_of(message: Message | None) -> Photo | None:
+    """The photo a message in a private chat carries, or an image sent there as a file; ``None``
+    when it has none. Photos in groups are people talking to each other: never fetched."""
+    if message is None or message.chat.type != PRIVATE:
+        return None
+    if message.photo:
+        largest = max(message.photo, key=lambda size: size.width * size.height)
+        name = f"photo-{message.message_id}.jpg"
+        return Photo(largest.file_id, largest.file_size, name, "image/jpeg")
+    document = message.document
+    if document is not None and (document.mime_type or "").startswith("image/"):
+        name = document.file_name or f"image-{message.message_id}"
+        return Photo(document.file_id, document.file_size, name, document.mime_type or "")
+    return None
 
 
 def _replied_to(message: Message, bot_username: str) -> str | None:

@@ -5,13 +5,18 @@ authorization matrix (a secretary of another branch, a member who is not the wri
 
 from __future__ import annotations
 
+import base64
+
 from sqlalchemy import select
 
 from dialogs.mailbox.tables import Entry, Letter
 from store.clock import ManualClock
 from store.models import OutboxRow
-from tests.support.mailbox import SETTINGS, asking, organisation, write
+from tests.support.mailbox import CASE, SETTINGS, asking, organisation, write
 from tests.support.webhook import Lab, button, lab_bot, to, until
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(64))
+"""An image's bytes, as a chat system sends them (the mailbox keeps them as they are)."""
 
 
 def texts(lab: Lab, user: str) -> list[str]:
@@ -129,3 +134,39 @@ async def test_an_anonymous_letter_its_relay_its_block_and_the_cap(database_url:
         blocks = await lab.say("boss", "/mail blocks")
         assert number in blocks and "Sam" in blocks and "Kai" not in blocks
         assert "Only admins" in await lab.say("sam", "/mail blocks")
+
+
+async def test_a_letter_with_an_image_answered_by_a_webhook_reply(database_url: str) -> None:
+    async with lab_bot(database_url, **SETTINGS) as lab:
+        await organisation(lab)
+        answers = await lab.ask("mei", "/mail")
+        answers = await lab.ask("mei", choice=button(asking(answers), "With my name"))
+        answers = await lab.ask("mei", choice=button(asking(answers), "Work"))
+        await lab.ask("mei", "The window of room 3 is broken, see the photo.")
+        for name, mime, expected in (
+            ("notes.pdf", "application/pdf", "Only images can go with a letter"),
+            ("window.png", "image/png", "Image added"),
+        ):
+            body = lab.event("mei")
+            body["file"] = {"name": name, "mime": mime, "data": base64.b64encode(PNG).decode()}
+            before = len(lab.receiver.messages)
+            assert (await lab.post(body))[0] == 200
+            reply = await until(
+                lab, lambda m, b=before: to("mei")(m) and m in lab.receiver.messages[b:]
+            )
+            assert expected in reply["text"], reply
+        answers = await lab.ask("mei", choice=button(asking(lab.receiver.messages), "Done"))
+        assert "images: 1" in answers[-1]["text"]
+        answers = await lab.ask("mei", choice=button(asking(answers), "Send"))
+        number = CASE.search(answers[-1]["text"])
+        assert number, answers
+        letter = await until(lab, lambda m: to("sam")(m) and number.group(0) in m["text"])
+        image = await until(lab, lambda m: to("sam")(m) and "Image of" in m["text"])
+        assert base64.b64decode(image["image"]["data"]) == PNG
+
+        body = lab.event("sam", "We replace it on Monday.")
+        body["in_reply_to"] = letter["id"]
+        before = len(lab.receiver.messages)
+        assert (await lab.post(body))[0] == 200
+        await until(lab, lambda m: to("mei")(m) and "We replace it on Monday." in m["text"])
+        assert any("was sent to its writer" in m["text"] for m in lab.receiver.messages[before:])

@@ -233,6 +233,8 @@ class FakeTelegram:
     """``max_connections`` of the last ``setWebhook``: updates POSTed at once at most."""
     webhook_peak: int = 0
     """The most updates that were in flight to the webhook at once."""
+    files: dict[str, bytes] = field(default_factory=dict)
+    """File id → the bytes of a photo someone sent, for ``getFile`` and its download."""
     url: str = ""
 
     def __post_init__(self) -> None:
@@ -253,6 +255,7 @@ class FakeTelegram:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._dispatch)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         self._runner = web.AppRunner(app, shutdown_timeout=0.5, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -522,6 +525,42 @@ class FakeTelegram:
             await asyncio.sleep(0.1)
 
     # -- the bot -------------------------------------------------------------------------
+
+    async def _download(self, request: web.Request) -> web.Response:
+        """``https://api.telegram.org/file/bot<token>/<file_path>``, as ``getFile`` named it."""
+        if request.match_info["token"] != self.token:
+            return web.Response(status=401)
+        file_id = request.match_info["path"].removeprefix("photos/")
+        if file_id not in self.files:
+            return web.Response(status=404)
+        return web.Response(body=self.files[file_id], content_type="application/octet-stream")
+
+    async def m_getfile(self, params: dict[str, Any]) -> dict[str, Any]:
+        file_id = str(params.get("file_id", ""))
+        if file_id not in self.files:
+            raise ApiError(400, "Bad Request: invalid file_id")
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"u-{file_id}",
+            "file_size": len(self.files[file_id]),
+            "file_path": f"photos/{file_id}",
+        }
+
+    def send_photo(self, user: TgUser, data: bytes, caption: str = "") -> dict[str, Any]:
+        """``user`` sends a photo in their private chat (three sizes, as Telegram stores it)."""
+        place = self.chats[user.id]
+        message_id = self._next_message_id(place.id)
+        sizes = []
+        for n, side in enumerate((90, 320, 800)):
+            file_id = f"photo{message_id}-{n}"
+            self.files[file_id] = data if side == 800 else data[:10]
+            sizes.append(
+                {"file_id": file_id, "file_unique_id": f"u{file_id}", "width": side,
+                 "height": side, "file_size": len(self.files[file_id])}
+            )  # fmt: skip
+        extra: dict[str, Any] = {"photo": sizes, "caption": caption or None}
+        message = self._message(place, user.to_dict(), message_id, **extra)
+        return self.push({"message": message})
 
     async def m_getme(self, params: dict[str, Any]) -> dict[str, Any]:
         return {
