@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-from bot.commands import Int, Number, Rest
+from bot.commands import Int, Number, Rest, Where
 from bot.context import Context
 from bot.i18n import _
 from bot.identity import Role
@@ -226,6 +226,7 @@ async def writers_letter(ctx: Context, number: int) -> Letter | None:
     "mail close",
     summary=_("close your letter: the matter is settled"),
     role=Role.MEMBER,
+    where=Where.DIRECT,
     args=[Number("number", _("case number"), kind=CASE)],
 )
 async def close(ctx: Context, number: int) -> None:
@@ -253,6 +254,7 @@ async def close(ctx: Context, number: int) -> None:
     "mail reopen",
     summary=_("reopen your closed letter"),
     role=Role.MEMBER,
+    where=Where.DIRECT,
     args=[Number("number", _("case number"), kind=CASE)],
 )
 async def reopen(ctx: Context, number: int) -> None:
@@ -288,6 +290,7 @@ async def reopen(ctx: Context, number: int) -> None:
     "mail rate",
     summary=_("rate the answer to your letter"),
     role=Role.MEMBER,
+    where=Where.DIRECT,
     args=[
         Number("number", _("case number"), kind=CASE),
         Int("stars", _("1-5"), maximum=5, invalid=_("Rate from {minimum} to {maximum}.")),

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from bot.charts import BarChart, Series, png
-from bot.commands import BranchArg, Number
+from bot.commands import BranchArg, Number, Where
 from bot.context import Context
 from bot.i18n import _, _n
 from bot.identity import Role
@@ -44,15 +44,15 @@ KIND = {
 }
 
 
-@router.command("mail list", summary=_("your letters and their status"), role=Role.MEMBER)
+@router.command(
+    "mail list", summary=_("your letters and their status"), role=Role.MEMBER, where=Where.DIRECT
+)
 async def mail_list(ctx: Context) -> None:
-    assert ctx.who.member_id is not None
-    day = today(ctx)
-    letters = await ctx.store.get(Mailbox).mine(ctx.who.member_id, relay(ctx), day)
-    hidden = ctx.event.chat.direct and any(letter.anonymous for letter in letters)
-    if not ctx.event.chat.direct:
-        ctx.reply_direct(_("Your letters are listed in our direct chat: send /mail list there."))
-        return
+    day, member_id = today(ctx), ctx.who.member_id
+    letters = (
+        [] if member_id is None else await ctx.store.get(Mailbox).mine(member_id, relay(ctx), day)
+    )
+    hidden = any(letter.anonymous for letter in letters)
     if not letters:
         ctx.reply(_("You have written no letters yet. /mail writes one."))
         return

@@ -39,17 +39,22 @@ IMAGE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp"}
 
 
 async def refusal(ctx: Context) -> str | None:
-    """Why the speaker may not write a letter now (a block, the daily cap), or ``None``."""
-    assert ctx.who.member_id is not None
+    """Why the speaker may not write a letter now (no membership yet, a block, the daily cap),
+    or ``None``."""
+    member_id = ctx.who.member_id
+    if member_id is None:  # an admin of the config who never joined a branch
+        return ctx.translator(
+            _("Letters are written by members: join a branch with `/join <code>` first.")
+        ).plain()
     mailbox, key, day = ctx.store.get(Mailbox), relay(ctx), today(ctx)
-    until = await mailbox.blocked_until(ctx.who.member_id, key, day)
+    until = await mailbox.blocked_until(member_id, key, day)
     if until is not None:
         return ctx.translator(
             _("You cannot send letters until {until}: a secretary blocked it after a letter."),
             until=ctx.translator.day(until),
         ).plain()
     cap = config(ctx).daily_cap
-    if await mailbox.sent_today(ctx.who.member_id, key, day) >= cap:
+    if await mailbox.sent_today(member_id, key, day) >= cap:
         return ctx.translator(
             _n(
                 "You have sent {count} letter today, the most for one day. Write again tomorrow.",

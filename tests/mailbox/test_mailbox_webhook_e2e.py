@@ -67,6 +67,7 @@ async def test_a_signed_letter_end_to_end(database_url: str) -> None:
         assert "open again" in await lab.say("mei", f"/mail reopen {number}")
         listing = await lab.say("mei", "/mail list")
         assert number in listing and "reopened" in listing
+        assert "in a direct chat" in await lab.say("mei", "/mail list", chat="room-x")
 
         thread = await lab.say("mei", f"/mail show {number}")
         for step in (
