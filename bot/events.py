@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 MAX_ID = 255
 """Ids are keys in the store (``String(255)`` columns): a longer one would make PostgreSQL
 raise on every redelivery, so the event is refused instead."""
+MAX_IMAGE = 10 * 1024 * 1024
+"""Bytes of an image someone sends that an adapter fetches at most (a phone photo is 1-5 MB):
+a larger one is not downloaded, and its event keeps only its caption."""
 MAX_LABEL = 255
 """Names and titles are cut to this; the store keeps as much (``store.models.MAX_DISPLAY_NAME``,
 room titles ``String(255)``), so a name an admin types is the name stored."""

@@ -1,4 +1,5 @@
-"""Each adapter tells which of the bot's messages a message replies to (``replied_to``): a
+"""Each adapter tells which of the bot's messages a message replies to (``replied_to``), and
+Matrix which image a direct message carries (``picture``): a
 Telegram reply to the bot's own message (not to someone else's, nor a forum topic's implicit
 reply to its first message), a Matrix reply or a message in a thread (its root), and the
 webhook protocol's ``in_reply_to``, refused with a 400 reason when no store could keep it."""
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 from telegram import Update
 
+from adapters.matrix.parse import Malformed, Media, picture
 from adapters.matrix.parse import message as matrix_message
 from adapters.telegram.updates import to_incoming
 from adapters.webhook import BadEvent, parse_event
@@ -74,3 +76,40 @@ def test_the_webhook_takes_in_reply_to_and_refuses_what_no_store_keeps() -> None
     for bad, reason in (("x" * 256, "longer than"), ("a\u0000b", "NUL"), ([1], "in_reply_to")):
         with pytest.raises(BadEvent, match=reason):
             parse_event("webhook:lab", webhook(in_reply_to=bad))
+
+
+def image(content: dict[str, Any], direct: bool = True) -> tuple[Any, Media] | None:
+    event = {"event_id": "$i", "sender": "@mei:x", "content": content}
+    return picture("matrix", Chat("!dm", direct), event, {})
+
+
+def test_a_matrix_image_in_a_direct_chat_is_taken_with_its_caption() -> None:
+    content = {
+        "msgtype": "m.image",
+        "body": "the broken shelf",
+        "filename": "shelf.jpg",
+        "url": "mxc://x/abc",
+        "info": {"mimetype": "image/jpeg", "size": 1200},
+        "m.relates_to": {"m.in_reply_to": {"event_id": "$letter"}},
+    }
+    found = image(content)
+    assert found is not None
+    event, media = found
+    assert (event.text, event.replied_to) == ("the broken shelf", "$letter")
+    assert media == Media("mxc://x/abc", "shelf.jpg", "image/jpeg", 1200)
+    assert image(content, direct=False) is None  # a photo in a room is not fetched
+    bare = image({"msgtype": "m.image", "body": "IMG_1.png", "url": "mxc://x/a"})
+    assert bare is not None and (bare[0].text, bare[1].name, bare[1].size) == (
+        "",
+        "IMG_1.png",
+        None,
+    )
+    pdf = {
+        "msgtype": "m.file",
+        "body": "a.pdf",
+        "url": "mxc://x/a",
+        "info": {"mimetype": "application/pdf"},
+    }
+    assert image(pdf) is None
+    with pytest.raises(Malformed, match="mxc"):
+        image({**content, "url": "https://example.org/a.png"})

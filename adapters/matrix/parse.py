@@ -63,6 +63,55 @@ def strip_reply_fallback(body: str) -> str:
     return "\n".join(lines[index:]).lstrip("\n")
 
 
+@dataclass(frozen=True, slots=True)
+class Media:
+    """An image a message carries, for the adapter to download from ``url`` (an ``mxc://``)
+    and, in an encrypted room, decrypt with ``file`` (its key, iv and hashes)."""
+
+    url: str
+    name: str
+    mime: str
+    size: int | None
+    file: dict[str, Any] | None = None
+
+
+def picture(
+    platform: str, chat: Chat, event: dict[str, Any], names: dict[str, str]
+) -> tuple[Incoming, Media] | None:
+    """An ``m.image``, or an ``m.file`` whose type is an image, in a direct chat: the event
+    (its caption as the text) and the image to fetch into it. Images in group rooms are people
+    talking to each other: never fetched."""
+    content = _dict(event, "content")
+    info = _dict(content, "info")
+    mime = info.get("mimetype")
+    mime = mime if isinstance(mime, str) else ""
+    kind = content.get("msgtype")
+    if not chat.direct or kind not in ("m.image", "m.file"):
+        return None
+    if kind == "m.file" and not mime.startswith("image/"):
+        return None
+    if _dict(content, "m.relates_to").get("rel_type") == "m.replace":
+        return None
+    body = content.get("body")
+    if not isinstance(body, str):
+        raise Malformed("body is not a string")
+    filename = content.get("filename")
+    # With a ``filename`` the body is a caption; without one it is the file's name.
+    name = filename if isinstance(filename, str) and filename else body
+    encrypted = content.get("file")
+    if encrypted is not None and not isinstance(encrypted, dict):
+        raise Malformed("file is not an object")
+    url = (encrypted or content).get("url")
+    if not isinstance(url, str) or not url.startswith("mxc://"):
+        raise Malformed("url is not an mxc:// URI")
+    size = info.get("size")
+    known = size if isinstance(size, int) and not isinstance(size, bool) else None
+    media = Media(url, name[:255] or "image", mime or "image/jpeg", known, encrypted)
+    text_content = {**content, "msgtype": "m.text", "body": body if body != name else ""}
+    found = message(platform, chat, {**event, "content": text_content}, names)
+    return (found, media) if found is not None else None
+
+
 def message(
     platform: str, chat: Chat, event: dict[str, Any], names: dict[str, str]
 ) -> Incoming | None:

@@ -39,8 +39,8 @@ from telegram.request import HTTPXRequest
 
 from adapters.telegram.render import MAX_TEXT
 from adapters.telegram.sending import Sender, retry_seconds
-from adapters.telegram.updates import MAX_PHOTO_BYTES, Photo, photo_of, to_incoming
-from bot.events import Attachment, Incoming
+from adapters.telegram.updates import Photo, photo_of, to_incoming
+from bot.events import MAX_IMAGE, Attachment, Incoming
 from bot.messages import (
     Address,
     Capabilities,
@@ -274,9 +274,9 @@ class TelegramAdapter:
 
     async def _with_photo(self, event: Incoming, photo: Photo) -> Incoming | None:
         """The event with the photo's bytes (the core never talks to a platform). A photo over
-        the Bot API's download limit, or one that cannot be fetched now, is left out: the
-        caption still goes in, and without one the event is dropped with a log line."""
-        if photo.size is not None and photo.size > MAX_PHOTO_BYTES:
+        ``MAX_IMAGE``, or one that cannot be fetched now, is left out: the caption still goes
+        in, and without one the event is dropped with a log line."""
+        if photo.size is not None and photo.size > MAX_IMAGE:
             log.info("telegram: photo of %d bytes is over the download limit", photo.size)
             return event if event.text.strip() else None
         try:
@@ -284,6 +284,8 @@ class TelegramAdapter:
             data = bytes(await file.download_as_bytearray())
         except TelegramError as error:
             log.warning("telegram: could not fetch a photo: %s", error)
+            return event if event.text.strip() else None
+        if len(data) > MAX_IMAGE:
             return event if event.text.strip() else None
         return dataclasses.replace(event, attachment=Attachment(photo.name, photo.mime, data))
 

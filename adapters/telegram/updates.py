@@ -94,10 +94,6 @@ def to_incoming(platform: str, update: Update, bot_username: str) -> Incoming | 
     )
 
 
-MAX_PHOTO_BYTES = 20 * 1024 * 1024
-"""The Bot API's own limit on files a bot downloads (``getFile``)."""
-
-
 @dataclass(frozen=True, slots=True)
 class Photo:
     """The photo of a message, to fetch before the event is handed in (the largest size)."""

@@ -6,10 +6,12 @@ SQLite only, as the other platform flows (the store work is the same on any plat
 from __future__ import annotations
 
 import asyncio
+import io
 import re
 from pathlib import Path
 
 import pytest
+from nio import UploadResponse
 
 from bot.app import BranchBot
 from tests.support.chat import code_in
@@ -17,7 +19,6 @@ from tests.support.mailbox import CASE, SETTINGS
 from tests.support.matrix import Event, Member, body, matrix_bot, members
 from tests.support.synapse import Synapse
 from tests.support.telegram import FakeTelegram, Sent, TgUser, telegram_bot
-
 
 PHOTO = b"\xff\xd8\xff\xe0" + bytes(range(200))
 """A photo's bytes as the fake server stores them (the mailbox keeps them as they are)."""
@@ -138,6 +139,20 @@ async def test_a_matrix_reply_and_a_thread_answer_the_letter(
             await say(mei, numbered(mei, "With my name"))
             await say(mei, numbered(mei, "Work"))
             await say(mei, "The heating is off in the stacks.")
+            uploaded, _keys = await mei.client.upload(
+                io.BytesIO(PHOTO), content_type="image/jpeg", filesize=len(PHOTO)
+            )
+            assert isinstance(uploaded, UploadResponse), uploaded
+            image = {
+                "msgtype": "m.image",
+                "body": "thermometer.jpg",
+                "url": uploaded.content_uri,
+                "info": {"mimetype": "image/jpeg", "size": len(PHOTO)},
+            }
+            before = len(mei.from_bot(bot, rooms[mei.id]))
+            await mei.send(rooms[mei.id], image)
+            added = await mei.wait(lambda r, e: len(mei.from_bot(bot, rooms[mei.id])) > before)
+            assert "Image added" in body(mei.from_bot(bot, rooms[mei.id])[before]), added
             await say(mei, numbered(mei, "Done"))
             sent = await say(mei, numbered(mei, "Send"))
             match = CASE.search(sent)
