@@ -80,6 +80,8 @@ class Batch:
     removed: set[ConversationKey] = field(default_factory=set)
     seen: list[tuple[str, str]] = field(default_factory=list)
     seen_set: set[tuple[str, str]] = field(default_factory=set)
+    unrecorded: set[tuple[str, str]] = field(default_factory=set)
+    """Events taken in whose ids are kept in memory only (``Context.leave_no_trace``)."""
     outbox: list[Queued] = field(default_factory=list)
     answers: list[tuple[Work, Accepted]] = field(default_factory=list)
     people_changed: bool = False
@@ -132,7 +134,9 @@ class Batch:
         delivery once committed."""
         store = self.store
         await store.flush()
-        if self.seen:
+        if self.unrecorded:
+            await store.seen.add_many([key for key in self.seen if key not in self.unrecorded])
+        elif self.seen:
             await store.seen.add_many(self.seen)
         saves = {
             (*chat_key, slot): conv
@@ -199,6 +203,8 @@ class Batch:
     def collect(self, ctx: Context) -> None:
         """Take in what an event's handler produced."""
         self.outbox.extend(ctx.outbox)
+        if ctx.no_trace:
+            self.unrecorded.add((ctx.event.platform, ctx.event.event_id))
         if ctx.people_changed:
             self.people_changed = True
             self.people.clear()

@@ -96,6 +96,8 @@ class Context:
     next_version: int = 1
     outbox: list[Queued] = field(default_factory=list)
     people_changed: bool = False
+    no_trace: bool = False
+    """The event's id is not written to ``seen_events`` (``leave_no_trace``)."""
 
     room_locale: str | None = None
     """In a group chat, the language of its branch (``None``: the organisation's default)."""
@@ -284,6 +286,14 @@ class Context:
         ``slot`` of this chat (resume a form from the button that started it); ``False``
         when none runs."""
         return await self.host.step_own(self, slot, action)
+
+    def leave_no_trace(self) -> None:
+        """Keep this event's id out of the store (``seen_events`` keeps ids for 14 days, and
+        a platform's message id can name its chat): for a step whose author must stay unknown
+        even to a copy of the database, such as an anonymous letter's writer. The id is still
+        remembered in memory against redelivery; only a redelivery after a restart would be
+        taken in twice."""
+        self.no_trace = True
 
     def mark_people_changed(self) -> None:
         """Roles, branches or languages changed: cached identities are reloaded after commit."""

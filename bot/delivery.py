@@ -637,7 +637,7 @@ class Delivery:
         log.error(
             "outbox row %d to %s failed %d times and is given up (status failed): %s",
             row.id,
-            row.chat_id,
+            "a vanishing row's chat" if row.payload.get(VANISH) else row.chat_id,
             tries,
             text,
             exc_info=error,

@@ -413,13 +413,6 @@ class Outbox:
                 )
             )
 
-    async def first_since(self, moment: datetime) -> int | None:
-        """The id of the first row written at or after ``moment`` (a worker's floor)."""
-        first = await self.session.scalar(
-            select(func.min(OUTBOX.c.id)).where(OUTBOX.c.created_at >= moment)
-        )
-        return int(first) if first is not None else None
-
     async def tag_of(self, platform: str, chat_id: str, sent_ref: str) -> str | None:
         """The tag of our message ``sent_ref`` in that chat (what a person replied to), or
         ``None``: untagged, not ours, or pruned."""

@@ -17,7 +17,7 @@ from bot.i18n import _
 from bot.identity import Role
 from bot.markup import Markup
 from dialogs.mailbox.common import CASE, config, relay, router, today
-from dialogs.mailbox.posts import TAG, Note, case, secretaries, writer
+from dialogs.mailbox.posts import TAG, Note, Reader, case, secretaries, writer
 from dialogs.mailbox.repository import Mailbox
 from dialogs.mailbox.sending import may_open, queue
 from dialogs.mailbox.tables import Letter
@@ -36,6 +36,8 @@ async def role_in(ctx: Context, letter: Letter) -> Side:
         and member_id is not None
         and await mailbox.wrote(letter, member_id, relay(ctx))
     ):
+        if letter.anonymous:
+            ctx.leave_no_trace()  # nothing in the store may tie this event to the letter
         return Side.WRITER
     if answers_letter(ctx, letter):
         return Side.ANSWERER
@@ -43,11 +45,11 @@ async def role_in(ctx: Context, letter: Letter) -> Side:
 
 
 def answers_letter(ctx: Context, letter: Letter) -> bool:
-    """Admins answer every letter; a branch's secretaries their branch's, and the one a
-    letter was passed to that letter."""
+    """Admins answer every letter, a branch's secretaries their branch's (a pass says whose
+    turn it is, and it is that secretary who is told and reminded, but the branch keeps it)."""
+    if not letter.released:
+        return False  # an anonymous letter before its release slot: nobody's to see yet
     if ctx.who.is_admin:
-        return True
-    if letter.assignee_id is not None and letter.assignee_id == ctx.who.member_id:
         return True
     return letter.branch_id is not None and letter.branch_id in ctx.who.secretary_of
 
@@ -153,25 +155,21 @@ async def answer(ctx: Context, letter: Letter, text: str) -> None:
     letter.last_step_on = day
     if letter.answered_on is None:
         letter.answered_on = day
+        letter.escalations, letter.escalated_at = 0, None  # the resolution's own count now
     reader = await writer(ctx.store, letter, relay(ctx), may_open(ctx))
-    if reader is not None:
-        language = ctx.translator_for(reader.address, reader.locale)
-        body = Markup.join(
-            [
-                language(_("📮 **{case}**: an answer from your secretary:"), case=case(letter)),
-                Markup.literal(text),
-                language(
-                    _(
-                        "Reply with `/reply {case} <text>`, close it with `/mail close {case}`, "
-                        "or rate the answer with `/mail rate {case} <1-5>`."
-                    ),
-                    case=case(letter),
-                ),
-            ],
-            "\n\n",
+    if letter.anonymous:
+        # One answer whatever became of it: whether (or on which platform) the writer can be
+        # reached would say something about who they are.
+        ctx.reply(
+            _("Your answer to {case} is in its thread and on its way to its writer."),
+            case=case(letter),
         )
-        hidden = letter.anonymous
-        queue(ctx, [Note(reader, body, tag=None if hidden else f"{TAG}{letter.id}", vanish=hidden)])
+        if reader is not None:
+            queue(ctx, [Note(reader, _answer_text(ctx, reader, letter, text), vanish=True)])
+        return
+    if reader is not None:
+        body = _answer_text(ctx, reader, letter, text)
+        queue(ctx, [Note(reader, body, tag=f"{TAG}{letter.id}")])
         ctx.reply(_("Your answer to {case} was sent to its writer."), case=case(letter))
     else:
         ctx.reply(
@@ -181,6 +179,24 @@ async def answer(ctx: Context, letter: Letter, text: str) -> None:
             ),
             case=case(letter),
         )
+
+
+def _answer_text(ctx: Context, reader: Reader, letter: Letter, text: str) -> Markup:
+    language = ctx.translator_for(reader.address, reader.locale)
+    return Markup.join(
+        [
+            language(_("📮 **{case}**: an answer from your secretary:"), case=case(letter)),
+            Markup.literal(text),
+            language(
+                _(
+                    "Reply with `/reply {case} <text>`, close it with `/mail close {case}`, "
+                    "or rate the answer with `/mail rate {case} <1-5>`."
+                ),
+                case=case(letter),
+            ),
+        ],
+        "\n\n",
+    )
 
 
 async def follow_up(ctx: Context, letter: Letter, text: str) -> None:

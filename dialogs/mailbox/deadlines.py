@@ -78,17 +78,10 @@ class Deadlines:
     async def run(self, schedule_id: int) -> None:
         """The deadline worker has no schedules; nothing to run."""
 
-    async def outbox_floor(self) -> int | None:
-        """The messages about open letters are kept while a platform reply to them may
-        still come: everything from the day the oldest open letter was written."""
-        async with self.services.db.session() as session:
-            oldest = await Repositories(session).get(Mailbox).oldest_open_day()
-            if oldest is None:
-                return None
-            since = datetime.combine(
-                oldest, datetime.min.time(), ZoneInfo(self.services.settings.timezone)
-            )
-            return await Repositories(session).outbox.first_since(since)
+    async def outbox_floor(self) -> None:
+        """It keeps no outbox row from the retention: a platform reply to a letter's message
+        older than ``delivery.retention_days`` is answered as any other message, and
+        ``/reply <case>`` (written under every letter) still works."""
 
     async def tick(self) -> None:
         async with self._lock:
@@ -127,13 +120,11 @@ class Deadlines:
             return []
         people = await secretaries(repos, self.services.settings, letter, self._may_open)
         if entry.kind == "letter":
-            files = await mailbox.files(letter.id)
+            letter.released = True
             return await letter_notes(
                 repos,
                 letter,
                 entry.text,
-                files,
-                self._relay,
                 people,
                 self.services.settings,
                 self._today(),
@@ -164,7 +155,7 @@ class Deadlines:
             for letter in await mailbox.open_letters(None):
                 if (
                     letter.status == "answered"
-                    and (day - letter.last_step_on).days > self.config.reopen_days
+                    and (day - letter.last_step_on).days >= self.config.reopen_days
                 ):
                     notes += await self._auto_close(repos, letter, day)
                     continue

@@ -63,7 +63,7 @@ class PassArguments:
 
 class PassLetter(Dialog[PassArguments]):
     name = "mail_pass"
-    slot = "mail"
+    slot = "mail_pass"
     states = ["to"]
 
     async def setup(self, ctx: Context, arguments: PassArguments) -> None:
@@ -133,8 +133,6 @@ class PassLetter(Dialog[PassArguments]):
             ctx.store,
             letter,
             await _letter_text(mailbox, letter),
-            await mailbox.files(letter.id),
-            relay(ctx),
             people,
             ctx.settings,
             day,

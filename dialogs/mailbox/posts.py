@@ -22,9 +22,9 @@ from bot.markup import Markup
 from bot.messages import Address, Image
 from dialogs.mailbox.common import CASE, CATEGORY, STATUS
 from dialogs.mailbox.config import MailboxConfig
-from dialogs.mailbox.relay import Relay
-from dialogs.mailbox.repository import due_of, number_of, overdue
-from dialogs.mailbox.tables import Letter, LetterFile
+from dialogs.mailbox.relay import Relay, relay_of
+from dialogs.mailbox.repository import Mailbox, due_of, number_of, overdue
+from dialogs.mailbox.tables import Letter
 from dialogs.mailbox.workdays import WorkCalendar
 from store.models import Branch, Identity, Member, Secretary
 from store.repos import Repositories
@@ -138,8 +138,6 @@ async def writer(
     repos: Repositories, letter: Letter, relay: Relay, may_open: Callable[[str], bool]
 ) -> Reader | None:
     """The writer's direct chat (opened through the relay for an anonymous letter)."""
-    from dialogs.mailbox.repository import Mailbox
-
     member_id = await repos.get(Mailbox).writer_of(letter, relay)
     if member_id is None:
         return None
@@ -189,8 +187,6 @@ async def letter_notes(
     repos: Repositories,
     letter: Letter,
     text: str,
-    files: list[LetterFile],
-    relay: Relay,
     people: list[Reader],
     settings: Settings,
     today: date,
@@ -202,11 +198,8 @@ async def letter_notes(
         member = await repos.session.get(Member, letter.writer_id)
         name = member.display_name if member else None
     notes: list[Note] = []
-    images = [
-        Image(f.mime, data)
-        for f in files
-        if (data := relay.open_bytes(f"file:{f.draft}", f.data)) is not None
-    ]
+    relay = relay_of(settings.section(MailboxConfig))
+    images = [Image(mime, data) for mime, data in await repos.get(Mailbox).images(letter.id, relay)]
     for reader in people:
         language = translator(reader.locale, settings.default_locale)
         body = Markup.join(

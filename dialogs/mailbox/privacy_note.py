@@ -23,15 +23,15 @@ async def mailbox_privacy(ctx: Context) -> list[Markup]:
             _(
                 "• An anonymous letter is stored without your name or account, and its steps "
                 "by day only, not by time. Who wrote it is sealed with a key kept outside the "
-                "database: no command, report, export, log or copy of the database shows it. "
-                "The bot opens it only to bring you the answers, to list your letters to you, "
-                "and to count the daily limit."
+                "database: no command, report, export or log shows it, nor does a copy of the "
+                "database alone. The bot opens it only to bring you the answers, to know you "
+                "as the writer when you act on your letter, and to check a block."
             )
         ),
         ctx.t(
             _(
-                "• Messages to you about an anonymous letter are deleted from the bot's "
-                "outbox once delivered; anonymous letters and follow-ups reach the "
+                "• Messages to you about an anonymous letter are erased from the bot's outbox, "
+                "with your chat, once delivered; anonymous letters and follow-ups reach the "
                 "secretaries together with the others of the same few minutes."
             )
         ),

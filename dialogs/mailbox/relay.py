@@ -3,9 +3,10 @@
 The writer's member id is sealed with AES-GCM under a key kept outside the database (the
 config's ``relay_key`` or the file ``relay_key_file``), bound to the letter's id, so a copy of
 the database alone cannot tell who wrote what, and a sealed id moved to another letter does
-not open. No command shows what the relay opens: it is read only to deliver a message to the
-writer, to find "my letters", to count the daily cap and to check a block. Caps and blocks
-store keyed hashes (HMAC-SHA256) of the member under the same key, never the id.
+not open. No command shows what the relay opens: it is read to deliver a message to the
+writer, to tell whether the one acting on a letter wrote it ("my letters", a follow-up), and
+to check a block. Blocks are sealed the same way (under a fresh nonce each, so two blocks of one
+member look unrelated); the daily cap counts under a keyed hash (HMAC-SHA256) of member and day.
 """
 
 from __future__ import annotations
@@ -61,9 +62,6 @@ class Relay:
         text = "\x1f".join(str(part) for part in parts)
         return hmac.new(self.key, text.encode(), hashlib.sha256).hexdigest()
 
-    def block_token(self, member_id: int) -> str:
-        return self.token("block", member_id)
-
     def quota_token(self, member_id: int, day: date) -> str:
         return self.token("quota", member_id, day.isoformat())
 
@@ -88,16 +86,25 @@ def relay_of(config: MailboxConfig) -> Relay:
 
 
 def _read_or_create(path: Path) -> bytes:
-    """The key in ``path`` (64 hex digits); a new random one written there (0600) when the
-    file does not exist yet. Created exclusively, so two processes starting together agree."""
+    """The key in ``path`` (64 hex digits); a new random one put there (0600) when the file
+    does not exist yet. Written to a temporary file first and linked into place, which fails
+    when the file exists: two processes starting together read the same complete key."""
+    if not path.exists():
+        key = secrets.token_bytes(32)
+        temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(key.hex() + "\n")
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+        finally:
+            temporary.unlink()
     try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
         key = bytes.fromhex(path.read_text().strip())
-        if len(key) != 32:
-            raise ValueError(f"{path}: the mailbox relay key must be 64 hex digits") from None
-        return key
-    key = secrets.token_bytes(32)
-    with os.fdopen(descriptor, "w") as file:
-        file.write(key.hex() + "\n")
+    except ValueError:
+        key = b""
+    if len(key) != 32:
+        raise ValueError(f"{path}: the mailbox relay key must be 64 hex digits")
     return key

@@ -8,11 +8,12 @@ relay's own delivery (``dialogs.mailbox.delivery``).
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.mailbox.common import SEQ
@@ -51,13 +52,26 @@ class Mailbox:
 
     # -- letters ----------------------------------------------------------------------------
 
+    async def _free_seq(self, year: int) -> int:
+        """A case number's place drawn at random among the free ones: numbers in order would
+        place an anonymous letter between the signed ones around it. Four digits while they
+        have room, more once they fill up."""
+        taken = set(await self.session.scalars(select(Letter.seq).where(Letter.year == year)))
+        span = 9999
+        while len(taken) * 2 > span:
+            span = span * 10 + 9
+        while True:
+            seq = secrets.randbelow(span) + 1
+            if seq not in taken:
+                return seq
+
     async def write(self, draft: Draft, relay: Relay, today: date) -> Letter:
         """Store a letter, its first thread entry, its files, its relay row and the cap."""
         year = today.year
-        last = await self.session.scalar(select(func.max(Letter.seq)).where(Letter.year == year))
         letter = Letter(
             year=year,
-            seq=(last or 0) + 1,
+            seq=await self._free_seq(year),
+            released=not draft.anonymous,
             branch_id=draft.branch_id,
             category=draft.category,
             anonymous=draft.anonymous,
@@ -78,11 +92,32 @@ class Mailbox:
             self.session.add(
                 RelayRow(letter_id=letter.id, sealed=relay.seal(letter.id, draft.writer_id))
             )
-        await self.session.execute(
-            update(LetterFile).where(LetterFile.draft == draft.token).values(letter_id=letter.id)
-        )
+        await self._keep_files(draft.token, letter, relay)
         await self._count(relay.quota_token(draft.writer_id, today), today)
         return letter
+
+    async def _keep_files(self, token: str, letter: Letter, relay: Relay) -> None:
+        """The draft's images become the letter's, sealed again under the letter: no trace of
+        the draft's token (which the writer's conversation held) stays beside them."""
+        files = await self.session.scalars(
+            select(LetterFile).where(LetterFile.draft == token, LetterFile.letter_id.is_(None))
+        )
+        for file in files:
+            data = relay.open_bytes(f"file:{token}", file.data)
+            if data is None:
+                await self.session.delete(file)
+                continue
+            file.data = relay.seal_bytes(f"letter-file:{letter.id}", data)
+            file.letter_id, file.draft = letter.id, ""
+
+    async def images(self, letter_id: int, relay: Relay) -> list[tuple[str, bytes]]:
+        """The letter's images as (MIME type, bytes), in the order they were added."""
+        found = []
+        for file in await self.files(letter_id):
+            data = relay.open_bytes(f"letter-file:{letter_id}", file.data)
+            if data is not None:
+                found.append((file.mime, data))
+        return found
 
     async def letter(self, number: int) -> Letter | None:
         return await self.session.scalar(
@@ -121,12 +156,13 @@ class Mailbox:
         await self.session.flush()
         return entry
 
-    async def thread(self, letter_id: int) -> list[Entry]:
-        return list(
-            await self.session.scalars(
-                select(Entry).where(Entry.letter_id == letter_id).order_by(Entry.id)
-            )
-        )
+    async def thread(self, letter_id: int, *, posted_only: bool = False) -> list[Entry]:
+        """The letter's steps in order; ``posted_only``: those its secretaries have been told
+        of (an anonymous writer's newest ones wait for their release slot)."""
+        query = select(Entry).where(Entry.letter_id == letter_id).order_by(Entry.id)
+        if posted_only:
+            query = query.where(Entry.posted.is_(True))
+        return list(await self.session.scalars(query))
 
     async def files(self, letter_id: int) -> list[LetterFile]:
         return list(
@@ -211,12 +247,15 @@ class Mailbox:
         await self.session.execute(delete(Quota).where(Quota.day < today - timedelta(days=2)))
 
     async def blocked_until(self, member_id: int, relay: Relay, today: date) -> date | None:
-        until = await self.session.scalar(
-            select(func.max(Block.until)).where(
-                Block.token == relay.block_token(member_id), Block.until >= today
-            )
+        """The end of the member's longest block in force: every block in force is opened
+        (they are few), since none can be looked up by member."""
+        rows = await self.session.execute(
+            select(Block.id, Block.sealed, Block.until).where(Block.until >= today)
         )
-        return until
+        ends = [
+            until for block_id, sealed, until in rows if relay.open(-block_id, sealed) == member_id
+        ]
+        return max(ends, default=None)
 
     async def block(
         self,
@@ -228,7 +267,7 @@ class Mailbox:
         today: date,
     ) -> Block:
         row = Block(
-            token=relay.block_token(writer_id),
+            sealed=b"",
             letter_id=letter.id,
             branch_id=letter.branch_id,
             by_id=by_id,
@@ -237,6 +276,7 @@ class Mailbox:
         )
         self.session.add(row)
         await self.session.flush()
+        row.sealed = relay.seal(-row.id, writer_id)  # bound to the block (letter ids are > 0)
         return row
 
     async def blocks(self, today: date, branch_ids: Iterable[int] | None = None) -> list[Block]:
@@ -250,7 +290,7 @@ class Mailbox:
     async def open_letters(self, branch_ids: Sequence[int] | None) -> list[Letter]:
         """Open letters of these branches (``None``: all, letters without a branch too), the
         nearest deadline first."""
-        query = select(Letter).where(Letter.status.in_(OPEN))
+        query = select(Letter).where(Letter.status.in_(OPEN), Letter.released.is_(True))
         if branch_ids is not None:
             query = query.where(Letter.branch_id.in_(list(branch_ids)))
         letters = list(await self.session.scalars(query))
@@ -259,7 +299,7 @@ class Mailbox:
     async def letters(
         self, branch_ids: Sequence[int] | None, since: date | None = None
     ) -> list[Letter]:
-        query = select(Letter)
+        query = select(Letter).where(Letter.released.is_(True))
         if branch_ids is not None:
             query = query.where(Letter.branch_id.in_(list(branch_ids)))
         if since is not None:
@@ -271,11 +311,6 @@ class Mailbox:
             await self.session.scalars(
                 select(Entry).where(Entry.posted.is_(False)).order_by(Entry.id).limit(limit)
             )
-        )
-
-    async def oldest_open_day(self) -> date | None:
-        return await self.session.scalar(
-            select(func.min(Letter.written_on)).where(Letter.status.in_(OPEN))
         )
 
 

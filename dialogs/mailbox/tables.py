@@ -52,6 +52,10 @@ class Letter(Base):
     )
     """A signed letter's writer; always ``None`` for an anonymous one."""
     status: Mapped[str] = mapped_column(String(16), default="new")
+    released: Mapped[bool] = mapped_column(Boolean, default=True)
+    """Its secretaries may see it: a signed letter at once, an anonymous one from its release
+    slot on (``dialogs.mailbox.deadlines``), so no command shows it at the minute it was
+    written."""
     written_on: Mapped[date] = mapped_column(Date)
     answer_due: Mapped[date] = mapped_column(Date)
     resolve_due: Mapped[date] = mapped_column(Date)
@@ -130,18 +134,19 @@ class Relay(Base):
 
 
 class Block(Base):
-    """A writer kept from writing until ``until``: ``token`` is a keyed hash of the member,
-    so neither the secretary who blocked nor a copy of the database learns who it is."""
+    """A writer kept from writing until ``until``: ``sealed`` is their member id sealed with
+    the relay key under a fresh nonce, so neither the secretary who blocked nor a copy of the
+    database learns who it is, nor whether two blocks are of the same person."""
 
     __tablename__ = "mail_blocks"
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    token: Mapped[str] = mapped_column(String(64), index=True)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
     letter_id: Mapped[int | None] = mapped_column(
         ForeignKey("mail_letters.id", ondelete="SET NULL")
     )
     branch_id: Mapped[int | None] = mapped_column(ForeignKey("branches.id", ondelete="SET NULL"))
     by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
-    until: Mapped[date] = mapped_column(Date)
+    until: Mapped[date] = mapped_column(Date, index=True)
     created_on: Mapped[date] = mapped_column(Date)
 
 

@@ -22,7 +22,7 @@ from bot.messages import Image
 from dialogs.mailbox.answering import Side, find
 from dialogs.mailbox.common import CASE, calendar, category_label, relay, router, today
 from dialogs.mailbox.posts import case, heading
-from dialogs.mailbox.repository import Mailbox, due_of, overdue
+from dialogs.mailbox.repository import Mailbox, overdue
 from dialogs.mailbox.tables import Entry, Letter
 from store.models import Branch, Member
 
@@ -53,6 +53,8 @@ async def mail_list(ctx: Context) -> None:
         [] if member_id is None else await ctx.store.get(Mailbox).mine(member_id, relay(ctx), day)
     )
     hidden = any(letter.anonymous for letter in letters)
+    if hidden:
+        ctx.leave_no_trace()
     if not letters:
         ctx.reply(_("You have written no letters yet. /mail writes one."))
         return
@@ -67,6 +69,7 @@ async def mail_list(ctx: Context) -> None:
     "mail show",
     summary=_("a letter's whole thread"),
     role=Role.MEMBER,
+    where=Where.DIRECT,
     args=[Number("number", _("case number"), kind=CASE)],
 )
 async def mail_show(ctx: Context, number: int) -> None:
@@ -75,7 +78,7 @@ async def mail_show(ctx: Context, number: int) -> None:
         return
     letter, side = found
     mailbox = ctx.store.get(Mailbox)
-    entries = await mailbox.thread(letter.id)
+    entries = await mailbox.thread(letter.id, posted_only=side is Side.ANSWERER)
     names = await _names(ctx, [e.author_id for e in entries] + [letter.writer_id])
     lines = [heading(ctx.translator, letter, today(ctx), calendar(ctx))]
     for entry in entries:
@@ -84,12 +87,9 @@ async def mail_show(ctx: Context, number: int) -> None:
             lines.append(Markup.literal(entry.text))
     hidden = letter.anonymous and side is Side.WRITER
     ctx.reply(Markup.join(lines, "\n\n"), vanish=hidden)
-    for file in await mailbox.files(letter.id):
-        data = relay(ctx).open_bytes(f"file:{file.draft}", file.data)
-        if data is not None:
-            ctx.reply(
-                _("Image of {case}"), case=case(letter), image=Image(file.mime, data), vanish=hidden
-            )
+    for mime, data in await mailbox.images(letter.id, relay(ctx)):
+        image = Image(mime, data)
+        ctx.reply(_("Image of {case}"), case=case(letter), image=image, vanish=hidden)
 
 
 def _entry_line(ctx: Context, letter: Letter, entry: Entry, names: dict[int, str]) -> Markup:
@@ -125,21 +125,16 @@ async def _names(ctx: Context, ids: list[int | None]) -> dict[int, str]:
 # -- /inbox ---------------------------------------------------------------------------------
 
 
-@router.command("inbox", summary=_("the letters your branches must answer"), role=Role.SECRETARY)
+@router.command(
+    "inbox",
+    summary=_("the letters your branches must answer"),
+    role=Role.SECRETARY,
+    where=Where.DIRECT,
+)
 async def inbox(ctx: Context) -> None:
     mailbox, day, days = ctx.store.get(Mailbox), today(ctx), calendar(ctx)
     branch_ids = None if ctx.who.is_admin else sorted(ctx.who.secretary_of)
     letters = await mailbox.open_letters(branch_ids)
-    if ctx.who.member_id is not None and not ctx.who.is_admin:
-        passed = [
-            letter
-            for letter in await mailbox.open_letters(None)
-            if letter.assignee_id == ctx.who.member_id and letter not in letters
-        ]
-        letters = sorted(
-            [*letters, *passed],
-            key=lambda letter: (due_of(letter), letter.id),
-        )
     if not letters:
         ctx.reply(_("No open letters. 📭"))
         return
@@ -220,6 +215,7 @@ def figures(letters: list[Letter], day: date, ctx: Context) -> Figures:
     "mail stats",
     summary=_("letters, answer times and ratings, with a chart"),
     role=Role.SECRETARY,
+    where=Where.DIRECT,
     args=[BranchArg("branch", _("branch"), optional=True, managed=True)],
 )
 async def mail_stats(ctx: Context, branch: Branch | None) -> None:

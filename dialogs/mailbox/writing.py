@@ -4,7 +4,8 @@ the letter (several messages and images, "done" to finish) → a preview → sen
 The draft is kept sealed with the relay key in the conversation (its images in
 ``mail_files`` under a random token), so even while a letter is being written a copy of the
 database does not show what a member is writing. Every message of this dialog vanishes from
-the outbox once delivered.
+the outbox once delivered, and none of its events' ids is stored (``Context.leave_no_trace``):
+nothing in the store ties the letter to the chat it was written in.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ async def refusal(ctx: Context) -> str | None:
     "mail", summary=_("write a letter to your secretary"), role=Role.MEMBER, where=Where.DIRECT
 )
 async def mail(ctx: Context) -> None:
+    ctx.leave_no_trace()  # every event of a letter being written: see ``Writing``
     reason = await refusal(ctx)
     if reason is not None:
         ctx.reply(Markup.literal(reason), vanish=True)
@@ -136,6 +138,7 @@ class Writing(Dialog[None]):
 
     @answers("signed")
     async def chose_signed(self, ctx: Context, payload: str) -> None:
+        ctx.leave_no_trace()
         if payload not in ("signed", "anonymous"):
             return
         self._keep(ctx, {"anonymous": payload == "anonymous", "category": "", "parts": []})
@@ -151,6 +154,7 @@ class Writing(Dialog[None]):
 
     @answers("category")
     async def chose_category(self, ctx: Context, payload: str) -> None:
+        ctx.leave_no_trace()
         categories = config(ctx).categories
         if not (payload.startswith("c") and payload[1:].isdecimal()):
             return
@@ -178,14 +182,26 @@ class Writing(Dialog[None]):
 
     @answers("body", text=True)
     async def wrote(self, ctx: Context, text: str) -> None:
+        ctx.leave_no_trace()
         text = text.strip()
         if text.lower() in DONE_WORDS:
             await self.finished_body(ctx, "done")
             return
-        draft = self._draft(ctx)
-        limits = config(ctx)
-        used = sum(len(part) for part in draft["parts"])
-        if len(draft["parts"]) >= limits.parts_max or used + len(text) > limits.text_max_length:
+        if text and self._add(ctx, text):
+            self._say(ctx, _("Added. Write more, or press Done."), done=True)
+
+    def _add(self, ctx: Context, text: str) -> bool:
+        """Add a message to the draft, unless it would pass a limit (the writer is told)."""
+        draft, limits = self._draft(ctx), config(ctx)
+        if len(draft["parts"]) >= limits.parts_max:
+            self._say(
+                ctx,
+                _("A letter is written in {count} messages at most; press Done to finish."),
+                count=limits.parts_max,
+                done=True,
+            )
+            return False
+        if sum(len(part) for part in draft["parts"]) + len(text) > limits.text_max_length:
             self._say(
                 ctx,
                 _(
@@ -193,15 +209,16 @@ class Writing(Dialog[None]):
                     "added. Press Done to finish."
                 ),
                 length=limits.text_max_length,
+                done=True,
             )
-            return
-        if text:
-            draft["parts"].append(text)
-            self._keep(ctx, draft)
-            self._say(ctx, _("Added. Write more, or press Done."), done=True)
+            return False
+        draft["parts"].append(text)
+        self._keep(ctx, draft)
+        return True
 
     @answers("body", files=True)
     async def attached(self, ctx: Context, attachment: Attachment) -> None:
+        ctx.leave_no_trace()
         limits = config(ctx)
         if attachment.mime not in IMAGE_TYPES:
             self._say(ctx, _("Only images can go with a letter (JPEG, PNG, GIF, WebP)."))
@@ -223,9 +240,13 @@ class Writing(Dialog[None]):
                 count=limits.images_max,
             )
             return
+        caption = ctx.event.text.strip()
+        if caption and not self._add(ctx, caption):
+            return
+        # Named by its place, never by what the platform called it (a message id, a file name).
         await ctx.store.get(Mailbox).add_draft_file(
             self.data["token"],
-            attachment.name,
+            f"image-{self.data['images'] + 1}",
             attachment.mime,
             attachment.data,
             relay(ctx),
@@ -236,6 +257,7 @@ class Writing(Dialog[None]):
 
     @answers("body")
     async def finished_body(self, ctx: Context, payload: str) -> None:
+        ctx.leave_no_trace()
         if payload != "done":
             return
         if not self._draft(ctx)["parts"]:
@@ -272,6 +294,7 @@ class Writing(Dialog[None]):
 
     @answers("preview")
     async def decided(self, ctx: Context, payload: str) -> None:
+        ctx.leave_no_trace()
         if payload == "more":
             await self.fire(ctx, "more")
         elif payload == "discard":
@@ -306,15 +329,12 @@ class Writing(Dialog[None]):
         )
         if not letter.anonymous:
             people = await secretaries(ctx.store, ctx.settings, letter, may_open(ctx))
-            files = await mailbox.files(letter.id)
             queue(
                 ctx,
                 await letter_notes(
                     ctx.store,
                     letter,
                     draft_text(draft),
-                    files,
-                    relay(ctx),
                     people,
                     ctx.settings,
                     day,

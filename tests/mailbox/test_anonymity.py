@@ -17,7 +17,7 @@ from dialogs.mailbox.relay import Relay
 from dialogs.mailbox.tables import Block, Entry, Letter, LetterFile, Quota
 from dialogs.mailbox.tables import Relay as RelayRow
 from store.clock import ManualClock, as_utc
-from store.models import Identity, OutboxRow
+from store.models import Identity, OutboxRow, SeenEvent
 from tests.support.mailbox import SETTINGS, asking, organisation, write
 from tests.support.webhook import Message, button, lab_bot, to, until
 
@@ -87,13 +87,14 @@ async def test_nothing_tells_who_wrote_an_anonymous_letter(
                 assert entry.author_id != kai
                 if entry.author == "writer":
                     assert entry.author_id is None and entry.at is None
-            unkeyed = {
-                hashlib.sha256(f"{p}\x1f{kai}".encode()).hexdigest() for p in ("block", "quota")
-            }
+            unkeyed = hashlib.sha256(f"quota\x1f{kai}".encode()).hexdigest()
+            key = Relay(bytes.fromhex(SETTINGS["mailbox"]["relay_key"]))
             for block in await session.scalars(select(Block)):
-                assert block.by_id != kai and block.token not in unkeyed
+                assert block.by_id != kai and str(kai).encode() not in block.sealed
+                assert key.open(-block.id, block.sealed) == kai  # only the relay opens it
+                assert Relay(bytes(32)).open(-block.id, block.sealed) is None
             for quota in await session.scalars(select(Quota)):
-                assert quota.token not in unkeyed and f":{kai}" not in quota.token
+                assert quota.token != unkeyed and f":{kai}" not in quota.token
             for file in await session.scalars(select(LetterFile)):
                 assert SECRET.encode() not in file.data
             # 3. The relay row opens only with the key, and no other key opens it.
@@ -115,6 +116,10 @@ async def test_nothing_tells_who_wrote_an_anonymous_letter(
                 )
             )
             assert left == [], [row.payload for row in left]
+            # 4b. No event of the letter being written left its id in seen_events (only the
+            # writer's events happened at that moment on this clock).
+            stamps = await session.scalars(select(SeenEvent.seen_at))
+            assert not [s for s in stamps if as_utc(s) == started]
             # 5. What reached the secretaries is stamped with the release slot, after the
             # writer's last event of the letter, never with the moment of writing.
             about = [

@@ -38,7 +38,7 @@ async def test_a_signed_letter_end_to_end(database_url: str) -> None:
             for command in (f"/mail show {number}", f"/reply {number} hello"):
                 answer = await lab.say(outsider, command)
                 assert f"There is no letter {number} that you can see." in answer
-        assert "There is no letter M-2026-9999" in await lab.say("sam", "/mail show M-2026-9999")
+        assert "There is no letter M-2025-0001" in await lab.say("sam", "/mail show M-2025-0001")
 
         answer = await lab.say("sam", f"/reply {number} We will fix it this week.\nThank you.")
         assert "was sent to its writer" in answer
@@ -98,7 +98,7 @@ async def test_an_anonymous_letter_its_relay_its_block_and_the_cap(database_url:
         letter = await until(lab, lambda m: to("sam")(m) and number in m["text"])
         assert "From: anonymous writer" in letter["text"] and "Kai" not in letter["text"]
 
-        assert "was sent to its writer" in await lab.say(
+        assert "on its way to its writer" in await lab.say(
             "sam", f"/reply {number} Thank you, we will look."
         )
         await until(lab, lambda m: to("kai")(m) and "Thank you, we will look." in m["text"])

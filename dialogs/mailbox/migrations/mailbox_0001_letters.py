@@ -39,6 +39,7 @@ def upgrade() -> None:
         sa.Column("anonymous", sa.Boolean(), nullable=False),
         sa.Column("writer_id", BIG_ID, nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("released", sa.Boolean(), nullable=False),
         sa.Column("written_on", sa.Date(), nullable=False),
         sa.Column("answer_due", sa.Date(), nullable=False),
         sa.Column("resolve_due", sa.Date(), nullable=False),
@@ -107,7 +108,7 @@ def upgrade() -> None:
     op.create_table(
         "mail_blocks",
         sa.Column("id", BIG_ID, nullable=False),
-        sa.Column("token", sa.String(length=64), nullable=False),
+        sa.Column("sealed", sa.LargeBinary(), nullable=False),
         sa.Column("letter_id", BIG_ID, nullable=True),
         sa.Column("branch_id", BIG_ID, nullable=True),
         sa.Column("by_id", BIG_ID, nullable=True),
@@ -118,7 +119,7 @@ def upgrade() -> None:
         _fk("mail_blocks", "by_id", "members", "SET NULL"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_mail_blocks")),
     )
-    op.create_index(op.f("ix_mail_blocks_token"), "mail_blocks", ["token"])
+    op.create_index(op.f("ix_mail_blocks_until"), "mail_blocks", ["until"])
     op.create_table(
         "mail_quota",
         sa.Column("token", sa.String(length=64), nullable=False),
