@@ -167,6 +167,7 @@ class Deadlines:
                 budget -= len(found)
                 notes += found
             await mailbox.prune_drafts(day - timedelta(days=2))
+            await mailbox.prune_quota(day)
             queued = await enqueue(repos, rows(notes))
         hand_over(self.services.deliver, queued)
 

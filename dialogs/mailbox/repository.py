@@ -54,16 +54,20 @@ class Mailbox:
 
     async def _free_seq(self, year: int) -> int:
         """A case number's place drawn at random among the free ones: numbers in order would
-        place an anonymous letter between the signed ones around it. Four digits while they
-        have room, more once they fill up."""
-        taken = set(await self.session.scalars(select(Letter.seq).where(Letter.year == year)))
+        place an anonymous letter between the signed ones around it. Four digits while a draw
+        mostly hits a free one (one indexed lookup each), a digit more after every few misses,
+        so a full year never loops for long."""
         span = 9999
-        while len(taken) * 2 > span:
-            span = span * 10 + 9
-        while True:
+        for attempt in range(1, 1000):
             seq = secrets.randbelow(span) + 1
-            if seq not in taken:
+            taken = await self.session.scalar(
+                select(Letter.id).where(Letter.year == year, Letter.seq == seq)
+            )
+            if taken is None:
                 return seq
+            if attempt % 4 == 0:
+                span = span * 10 + 9
+        raise RuntimeError(f"no free case number in {year}")
 
     async def write(self, draft: Draft, relay: Relay, today: date) -> Letter:
         """Store a letter, its first thread entry, its files, its relay row and the cap."""
@@ -244,6 +248,9 @@ class Mailbox:
             self.session.add(Quota(token=token, day=today, count=1))
         else:
             row.count += 1
+
+    async def prune_quota(self, today: date) -> None:
+        """Forget the counts of past days (the deadline worker's pass)."""
         await self.session.execute(delete(Quota).where(Quota.day < today - timedelta(days=2)))
 
     async def blocked_until(self, member_id: int, relay: Relay, today: date) -> date | None:
