@@ -210,14 +210,16 @@ async def follow_up(ctx: Context, letter: Letter, text: str) -> None:
     ctx.reply(_("Your follow-up to {case} is sent."), case=case(letter), vanish=letter.anonymous)
 
 
-async def tell_answerers(ctx: Context, letter: Letter, heading: str, text: str = "") -> None:
+async def tell_answerers(
+    ctx: Context, letter: Letter, heading: str, text: str = "", **values: object
+) -> None:
     """A signed writer's step, to those who answer the letter, now (an anonymous writer's
     wait for the release slot: ``dialogs.mailbox.deadlines``)."""
     people = await secretaries(ctx.store, ctx.settings, letter, may_open(ctx))
     notes = []
     for reader in people:
         language = ctx.translator_for(reader.address, reader.locale)
-        parts = [language(heading, case=case(letter))]
+        parts = [language(heading, None, case=case(letter), **values)]
         if text:
             parts.append(Markup.literal(text))
         notes.append(Note(reader, Markup.join(parts, "\n\n"), tag=f"{TAG}{letter.id}"))
@@ -324,6 +326,9 @@ async def rate(ctx: Context, number: int, stars: int) -> None:
         letter, "rated", "writer", ctx.who.member_id, detail={"stars": stars}, today=today(ctx)
     )
     letter.rating = stars
+    if not hidden:
+        template = _("📮 **{case}**: its writer rated the answer {stars} of 5.")
+        await tell_answerers(ctx, letter, template, stars=stars)
     ctx.reply(
         _("Thank you: {case} is rated {stars} of 5."), case=case(letter), stars=stars, vanish=hidden
     )

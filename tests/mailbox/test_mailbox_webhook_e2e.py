@@ -62,6 +62,7 @@ async def test_a_signed_letter_end_to_end(database_url: str) -> None:
         assert "was sent to its writer" in await lab.say("boss", f"/reply {number} Approved.")
 
         assert "rated 4 of 5" in await lab.say("mei", f"/mail rate {number} 4")
+        await until(lab, lambda m: to("boss")(m) and "rated the answer 4 of 5" in m["text"])
         assert "is closed" in await lab.say("mei", f"/mail close {number}")
         assert "is closed; its writer can reopen it" in await lab.say("sam", f"/reply {number} x")
         assert "open again" in await lab.say("mei", f"/mail reopen {number}")
