@@ -234,7 +234,7 @@ class Mailbox:
         result = await self.session.execute(
             delete(LetterFile).where(LetterFile.letter_id.is_(None), LetterFile.on < before)
         )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return int(getattr(result, "rowcount", 0))
 
     # -- the cap and blocks -----------------------------------------------------------------
 
