@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -35,7 +35,7 @@ from store.db import Database
 from store.repos import Repositories
 from store.runtime import PendingMessage
 
-__all__ = ["FEATURES", "BranchBot", "build_dialogs", "configure"]
+__all__ = ["FEATURES", "BranchBot", "build_dialogs", "configure", "settings_of"]
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,24 @@ def configure(
     """The config with a section for each of ``features`` (``load_config`` with their models)."""
     sections = {f.name: f.config for f in features if f.config is not None}
     return load_config(path, sections=sections, **overrides)
+
+
+def settings_of(
+    config: Config,
+    features: Sequence[Feature] = FEATURES,
+    web_address: Callable[[], str] | None = None,
+) -> Settings:
+    """What handlers, workers and feature commands read of ``config`` and the features."""
+    return Settings(
+        default_locale=config.default_locale,
+        invite_days=config.invite_days,
+        timezone=config.timezone,
+        admins=frozenset(config.all_admins),
+        sections={f.config: config.section(f.config) for f in features if f.config},
+        figures=tuple(f.figures for f in features if f.figures is not None),
+        web_address=web_address
+        or (lambda: config.http.address(f"http://{config.http.host}:{config.http.port}")),
+    )
 
 
 def build_dialogs(features: Sequence[Feature] = FEATURES) -> tuple[Router, DialogRegistry]:
@@ -231,13 +249,7 @@ class BranchBot:
             )
             for adapter in self.adapters
         }
-        settings = Settings(
-            default_locale=config.default_locale,
-            invite_days=config.invite_days,
-            timezone=config.timezone,
-            admins=frozenset(config.all_admins),
-            sections={f.config: config.section(f.config) for f in self.features if f.config},
-        )
+        settings = settings_of(config, self.features, lambda: config.http.address(self.http.url))
         self.engine = Engine(
             self.db,
             router,
@@ -261,6 +273,8 @@ class BranchBot:
         ]
         for worker in self.workers:
             self.scheduler.add_source(worker)
+        for feature in self.features:
+            self.http.add_routes(feature.routes(services))
         self._started = False
 
     def worker(self, kind: type[W]) -> W:

@@ -11,9 +11,9 @@ import re
 import sys
 from typing import Any
 
-from bot.app import FEATURES, BranchBot, configure
+from bot.app import FEATURES, BranchBot, configure, settings_of
 from bot.config import Config, ConfigError
-from bot.feature import migrations
+from bot.feature import CliServices, migrations
 from store.db import Database
 from store.repos import Repositories
 
@@ -158,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(_upgrade(config))
         print("database is up to date")
     elif args.command in FEATURE_COMMANDS:
-        return FEATURE_COMMANDS[args.command].run(config, args, lambda: _database(config))
+        services = CliServices(lambda: _database(config), settings_of(config))
+        return FEATURE_COMMANDS[args.command].run(config, args, services)
     elif args.command == "admin":
         if ":" not in args.identity:
             print(

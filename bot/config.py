@@ -52,6 +52,13 @@ class HttpConfig(BaseModel):
     """Seconds a connection may stay open without a complete request (idle or slow headers)."""
     body_timeout: float = Field(10.0, gt=0, le=3600)
     """Seconds a request's body may take to arrive after its headers."""
+    public_url: str | None = Field(None, pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
+    """Where people reach this server (``https://bot.example.org``, behind a reverse proxy):
+    the base of the links the bot sends (the web board). Unset: the address it listens on."""
+
+    def address(self, listening: str) -> str:
+        """The base of links: ``public_url`` without its trailing slash, or ``listening``."""
+        return (self.public_url or listening).rstrip("/")
 
 
 class WebhookChannelConfig(BaseModel):

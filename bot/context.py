@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from pydantic import BaseModel
 
 from bot.events import Incoming
+from bot.figures import Figures
 from bot.i18n import Plural, Translator, translator
 from bot.identity import Principal
 from bot.markup import Markup
@@ -57,6 +58,11 @@ class Settings:
     """The config's admin accounts: ``/link`` says when the other account is one."""
     sections: Mapping[type[BaseModel], BaseModel] = field(default_factory=dict)
     """Each feature's config section, by its model."""
+    figures: tuple[Figures, ...] = ()
+    """Every feature's figures for the monthly branch report, in the features' order."""
+    web_address: Callable[[], str] = lambda: "http://127.0.0.1:8080"
+    """Where people reach the bot's HTTP server: ``http.public_url``, or the address it
+    listens on (known once it has started), for the links a feature sends."""
 
     def section(self, kind: type[S]) -> S:
         """A feature's config section (``ctx.settings.section(ItsModel)``); a section no

@@ -7,8 +7,10 @@ validated as the ``[<name>]`` table of the config file and ``BRANCHBOT_<NAME>__*
 its scheduled sources and background workers (``workers``, built from ``Services``), its
 ``branchbot`` subcommands (``cli``), and its tables (``tables``, declared on the shared
 ``store.models.Base`` in a module of its own) with the directory of their migrations
-(``migrations``, an Alembic branch of its own). Its repositories need no declaration: a
-handler reaches one as ``ctx.store.get(Kind)`` (see ``store/repos.py``).
+(``migrations``, an Alembic branch of its own), the pages it serves on the bot's HTTP server
+(``routes``) and its figures for the monthly branch report (``figures``, see
+``bot/figures.py``). Its repositories need no declaration: a handler reaches one as
+``ctx.store.get(Kind)`` (see ``store/repos.py``).
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from aiohttp import web
 from pydantic import BaseModel
 
 from bot.commands import Router
 from bot.conversation import Dialog
+from bot.figures import Figures
 from bot.messages import Capabilities
 from store.clock import Clock
 from store.db import Database
@@ -54,6 +58,17 @@ class Services:
 
 
 @dataclass(frozen=True, slots=True)
+class CliServices:
+    """What a feature's ``branchbot`` subcommand is given besides its arguments."""
+
+    database: Callable[[], Database]
+    """Opens the store with every feature's migrations (a feature cannot list the others),
+    to upgrade and use."""
+    settings: Settings
+    """The same settings the running bot gives its handlers and workers."""
+
+
+@dataclass(frozen=True, slots=True)
 class CliCommand:
     """A ``branchbot <name> …`` subcommand a feature adds (``branchbot bank import``)."""
 
@@ -62,9 +77,8 @@ class CliCommand:
     arguments: Callable[[argparse.ArgumentParser, argparse.ArgumentParser], None]
     """Declare the subcommand's own subparsers and arguments on the parser given first; the
     second is the parent every leaf parser takes (``--config``, ``--log-format``)."""
-    run: Callable[[Config, argparse.Namespace, Callable[[], Database]], int]
-    """Do it; returns the exit status. The third argument opens the store with every
-    feature's migrations (a feature cannot list the others), to upgrade and use."""
+    run: Callable[[Config, argparse.Namespace, CliServices], int]
+    """Do it; returns the exit status."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +98,10 @@ class Feature:
     migrations: Path | None = None
     """The directory of its own Alembic revisions (a branch with its ``branch_labels``), which
     the store applies after the core's."""
+    routes: Callable[[Services], Sequence[web.RouteDef]] = field(default=lambda _: ())
+    """Pages and endpoints it serves on the bot's one HTTP server (the supervision board)."""
+    figures: Figures | None = None
+    """Its lines in the monthly branch report (``bot/figures.py``)."""
 
     def __post_init__(self) -> None:
         for table in self.tables:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot.config import Config
-from bot.feature import CliCommand
+from bot.feature import CliCommand, CliServices
 from bot.i18n import Plural, _, _n, translator
 from dialogs.appraisal import export
 from dialogs.appraisal.repository import Appraisal, StoredTemplate
@@ -90,7 +90,8 @@ def survey_import(database: Callable[[], Database], file: Path, check: bool) -> 
     return 0
 
 
-def _run(config: Config, args: argparse.Namespace, database: Callable[[], Database]) -> int:
+def _run(config: Config, args: argparse.Namespace, services: CliServices) -> int:
+    database = services.database
     if args.action == "export":
         return export.survey_export(config, database, args.round, args.format, args.output)
     return survey_import(database, args.file, args.check)

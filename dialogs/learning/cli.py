@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot.config import Config
-from bot.feature import CliCommand
+from bot.feature import CliCommand, CliServices
 from bot.i18n import Plural, _, _n, translator
 from store import banks
 from store.banks.sandbox import load_isolated
@@ -115,7 +115,8 @@ def bank_import(
     return 0
 
 
-def _run(config: Config, args: argparse.Namespace, database: Callable[[], Database]) -> int:
+def _run(config: Config, args: argparse.Namespace, services: CliServices) -> int:
+    database = services.database
     return bank_import(database, args.file, args.bank, args.skip_bad)
 
 
