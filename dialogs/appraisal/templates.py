@@ -20,10 +20,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import yaml
-from yaml._yaml import CParser
+
+from store.yamlload import BoundedLoader, TooBig
 
 GRADES = ("excellent", "competent", "basically_competent", "not_competent")
 """The four grades of ``grade_members`` (优秀 / 合格 / 基本合格 / 不合格), best first."""
@@ -75,6 +76,8 @@ class TemplateLimits:
     yaml_aliases: int = 50
     yaml_nodes: int = 3_000
     """YAML nodes with every alias expanded."""
+    field_chars: int = 64 * 1024
+    """Any one YAML scalar (the texts have their own, smaller limits, checked with a line)."""
     errors: int = 100
     """Problems listed before checking stops."""
 
@@ -254,66 +257,8 @@ class Loaded:
     errors: tuple[TemplateError, ...] = ()
 
 
-class _TooBig(Exception):
-    """A YAML limit reached while composing: the file is refused as a whole at ``line``."""
-
-    def __init__(self, line: int, message: str) -> None:
-        super().__init__(message)
-        self.line = line
-        self.message = message
-
-
 class _TooMany(Exception):
     """``TemplateLimits.errors`` problems found: checking stops."""
-
-
-class _BoundedComposer(yaml.composer.Composer, CParser, yaml.resolver.Resolver):
-    """libyaml's parser with PyYAML's composer, counting nesting, aliases and the nodes the
-    tree would hold with every alias expanded as each node is composed (the same guard as
-    ``store.banks.native``). Nothing is constructed: the checks read the node tree, which keeps
-    each value's line."""
-
-    def __init__(self, text: str, limits: TemplateLimits) -> None:
-        CParser.__init__(self, text)
-        yaml.composer.Composer.__init__(self)
-        yaml.resolver.Resolver.__init__(self)
-        self.limits = limits
-        self.depth = 0
-        self.aliases = 0
-        self.nodes = 0
-        self.anchored: dict[str, int] = {}
-
-    def _grow(self, count: int, line: int) -> None:
-        self.nodes += count
-        if self.nodes > self.limits.yaml_nodes:
-            raise _TooBig(line, f"the file expands to more than {self.limits.yaml_nodes:,} values")
-
-    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
-        peek = cast(Callable[[], yaml.Event], self.peek_event)  # the stubs leave it untyped
-        event = peek()
-        line = event.start_mark.line + 1 if event.start_mark else 1
-        anchor: str | None = getattr(event, "anchor", None)
-        if isinstance(event, yaml.AliasEvent):
-            self.aliases += 1
-            if self.aliases > self.limits.yaml_aliases:
-                raise _TooBig(line, f"more than {self.limits.yaml_aliases} aliases (*name)")
-            if anchor in self.anchors:
-                if anchor not in self.anchored:
-                    raise _TooBig(line, "an alias refers to the node that contains it")
-                self._grow(self.anchored[anchor], line)
-            return super().compose_node(parent, index)
-        self.depth += 1
-        if self.depth > self.limits.yaml_depth:
-            raise _TooBig(line, f"nested deeper than {self.limits.yaml_depth} levels")
-        before = self.nodes
-        self._grow(1, line)
-        try:
-            node = super().compose_node(parent, index)
-        finally:
-            self.depth -= 1
-        if anchor is not None:
-            self.anchored[anchor] = self.nodes - before
-        return node
 
 
 FILE_SEPARATOR = ", "
@@ -671,10 +616,10 @@ def _decoded(data: bytes, file: str, limits: TemplateLimits) -> str | TemplateEr
 
 
 def _compose(text: str, file: str, limits: TemplateLimits) -> yaml.Node | TemplateError | None:
-    composer = _BoundedComposer(text, limits)
+    composer = BoundedLoader(text, limits)
     try:
         return composer.get_single_node()
-    except _TooBig as error:
+    except TooBig as error:
         return TemplateError(file, error.line, error.message)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)

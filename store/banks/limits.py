@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from store.yamlload import TooBig
+
+__all__ = ["LIMITS", "Limits", "TooBig"]
+
 KIB = 1024
 MIB = 1024 * KIB
 
@@ -43,12 +47,3 @@ class Limits:
 
 
 LIMITS = Limits()
-
-
-class TooBig(Exception):
-    """A limit was reached while reading: the file is refused as a whole at ``line``."""
-
-    def __init__(self, line: int, message: str) -> None:
-        super().__init__(message)
-        self.line = line
-        self.message = message
