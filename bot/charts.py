@@ -84,12 +84,13 @@ def _columns(character: str) -> int:
     return 2 if east_asian_width(character) in ("W", "F") else 1
 
 
-def _short(label: str) -> str:
-    """``label`` within ``LABEL_WIDTH`` columns."""
-    if sum(map(_columns, label)) <= LABEL_WIDTH:
+def short(label: str, width: int = LABEL_WIDTH) -> str:
+    """``label`` within ``width`` columns (a Chinese character counts two), else cut with an
+    ellipsis."""
+    if sum(map(_columns, label)) <= width:
         return label
     used, end = 1, 0
-    while used + _columns(label[end]) <= LABEL_WIDTH:
+    while used + _columns(label[end]) <= width:
         used += _columns(label[end])
         end += 1
     return label[:end] + "…"
@@ -126,7 +127,7 @@ def figure(chart: BarChart) -> Figure:
         axes.text(
             -0.02,
             group,
-            _short(category),
+            short(category),
             ha="right",
             va="center",
             fontproperties=FONT,

@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import EllipsisType
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -61,6 +62,9 @@ class Settings:
     figures: tuple[Figures, ...] = ()
     """Every feature's figures for the monthly branch report, in the features' order."""
     web_address: Callable[[], str] = lambda: "http://127.0.0.1:8080"
+    data_dir: Path = Path()
+    """Where features keep files beside the database (the SQLite file's directory, or the
+    working directory with PostgreSQL)."""
     """Where people reach the bot's HTTP server: ``http.public_url``, or the address it
     listens on (known once it has started), for the links a feature sends."""
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from bot.feature import Feature
-from dialogs import appraisal, broadcast, learning, mailbox, onboarding
+from dialogs import appraisal, broadcast, learning, mailbox, onboarding, supervision
 
 FEATURES: tuple[Feature, ...] = (
     onboarding.FEATURE,
     appraisal.FEATURE,
     mailbox.FEATURE,
+    supervision.FEATURE,
     learning.FEATURE,
     broadcast.FEATURE,
 )

@@ -16,10 +16,10 @@ from bot.context import Context
 from bot.i18n import _
 from bot.identity import Role
 from bot.markup import Markup
+from bot.recipients import Note, Reader, may_open, queue
 from dialogs.mailbox.common import CASE, config, relay, router, today
-from dialogs.mailbox.posts import TAG, Note, Reader, case, secretaries, writer
+from dialogs.mailbox.posts import TAG, case, secretaries, writer
 from dialogs.mailbox.repository import Mailbox
-from dialogs.mailbox.sending import may_open, queue
 from dialogs.mailbox.tables import Letter
 
 

@@ -20,24 +20,13 @@ from bot.feature import Services
 from bot.i18n import _, translator
 from bot.markup import Markup
 from bot.outbox import enqueue, hand_over
+from bot.recipients import Note, Reader, admin_ids, readers, rows
 from bot.reminders import ReminderPolicy
 from bot.timetable import Timetable
 from dialogs.mailbox.config import MailboxConfig
-from dialogs.mailbox.posts import (
-    Note,
-    Reader,
-    admin_ids,
-    case,
-    heading,
-    letter_notes,
-    readers,
-    secretaries,
-    tag_of,
-    writer,
-)
+from dialogs.mailbox.posts import case, heading, letter_notes, secretaries, tag_of, writer
 from dialogs.mailbox.relay import Relay, relay_of
 from dialogs.mailbox.repository import Mailbox, overdue
-from dialogs.mailbox.sending import rows
 from dialogs.mailbox.tables import Entry, Letter
 from dialogs.mailbox.workdays import WorkCalendar
 from store.clock import as_utc

@@ -16,11 +16,11 @@ from bot.i18n import _
 from bot.identity import Role
 from bot.markup import Markup
 from bot.messages import Choice
+from bot.recipients import may_open, queue
 from dialogs.mailbox.answering import Side, answers_letter, find, text_after
 from dialogs.mailbox.common import CASE, config, relay, router, today
 from dialogs.mailbox.posts import case, letter_notes, secretaries
 from dialogs.mailbox.repository import Mailbox
-from dialogs.mailbox.sending import may_open, queue
 from dialogs.mailbox.tables import Letter
 from store.models import Member, Secretary
 

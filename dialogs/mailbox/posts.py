@@ -9,45 +9,24 @@ anonymous writer vanishes from the outbox once delivered, and is never tagged.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import date
-
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import Settings
 from bot.i18n import Translator, _, translator
 from bot.markup import Markup
 from bot.messages import Address, Image
+from bot.recipients import Note, Reader, admin_ids, readers, secretary_ids
 from dialogs.mailbox.common import CASE, CATEGORY, STATUS
 from dialogs.mailbox.config import MailboxConfig
 from dialogs.mailbox.relay import Relay, relay_of
 from dialogs.mailbox.repository import Mailbox, due_of, number_of, overdue
 from dialogs.mailbox.tables import Letter
 from dialogs.mailbox.workdays import WorkCalendar
-from store.models import Branch, Identity, Member, Secretary
+from store.models import Branch, Member
 from store.repos import Repositories
 
 TAG = "mail:"
-
-
-@dataclass(frozen=True, slots=True)
-class Reader:
-    """Someone (or a room) a note goes to, in their language."""
-
-    address: Address
-    locale: str | None
-    member_id: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Note:
-    reader: Reader
-    text: Markup
-    image: Image | None = None
-    tag: str | None = None
-    vanish: bool = False
 
 
 def tag_of(letter: Letter) -> str:
@@ -64,42 +43,6 @@ def category_text(language: Translator, category: str) -> str:
 
 
 # -- who ------------------------------------------------------------------------------------
-
-
-async def readers(
-    session: AsyncSession, member_ids: Collection[int], may_open: Callable[[str], bool]
-) -> list[Reader]:
-    """Each member's direct chat: a known one the platform has not refused, else one the bot
-    may open; a member with neither is left out."""
-    if not member_ids:
-        return []
-    rows = await session.execute(
-        select(
-            Member.id, Member.locale, Identity.platform, Identity.user_id, Identity.direct_chat_id
-        )
-        .join(Identity, Identity.member_id == Member.id)
-        .where(Member.id.in_(list(member_ids)), Identity.unreachable.is_(None))
-        .order_by(Member.id, Identity.direct_chat_id.is_(None), Identity.platform)
-    )
-    found: dict[int, Reader] = {}
-    for member_id, locale, platform, user_id, chat in rows:
-        if member_id in found or (chat is None and not may_open(platform)):
-            continue
-        found[member_id] = Reader(Address(platform, chat or "", True, user_id), locale, member_id)
-    return list(found.values())
-
-
-async def admin_ids(repos: Repositories, settings: Settings) -> set[int]:
-    """The members behind the admins' accounts (config and ``branchbot admin add``), matched
-    on the whole ``platform:user`` (a platform name may hold a colon: ``webhook:lab``)."""
-    identities = {*settings.admins, *await repos.people.stored_admins()}
-    if not identities:
-        return set()
-    account = Identity.platform + ":" + Identity.user_id
-    found = await repos.session.scalars(
-        select(Identity.member_id).where(account.in_(sorted(identities)))
-    )
-    return set(found)
 
 
 async def secretaries(
@@ -123,11 +66,7 @@ async def secretaries(
             platform, _colon, chat = room.partition(":")
             locales = await repos.rooms.locales([(platform, chat)])
             return [Reader(Address(platform, chat), locales.get((platform, chat)))]
-        members = list(
-            await repos.session.scalars(
-                select(Secretary.member_id).where(Secretary.branch_id == letter.branch_id)
-            )
-        )
+        members = (await secretary_ids(repos.session, [letter.branch_id])).get(letter.branch_id, [])
         people = await readers(repos.session, members, may_open)
         if people:
             return people

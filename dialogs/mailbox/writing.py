@@ -23,6 +23,7 @@ from bot.i18n import Plural, _, _n
 from bot.identity import Role
 from bot.markup import Markup
 from bot.messages import Choice
+from bot.recipients import may_open, queue
 from dialogs.mailbox.common import (
     calendar,
     category_label,
@@ -33,7 +34,6 @@ from dialogs.mailbox.common import (
 )
 from dialogs.mailbox.posts import case, letter_notes, secretaries
 from dialogs.mailbox.repository import Draft, Mailbox
-from dialogs.mailbox.sending import may_open, queue
 
 DONE_WORDS = {"done", "完成", "好了", "写完了"}
 IMAGE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp"}

@@ -1,0 +1,30 @@
+"""Supervision (督查考核): the duties every branch owes as indicators, the evidence each
+branch reports, the green / yellow / red board, warnings, rectification tasks and the monthly
+branch report.
+
+Indicators come from YAML (``indicators``, ``cli``) and are rated per period (``periods``,
+``board``). A secretary reports with ``/report`` (``reporting``), the evidence files kept on
+disk (``evidence``); admins and secretaries read ``/board`` and ``/evidence`` (``views``) and
+the web board (``web``); rectification tasks (``tasks``) are followed to the end; the watch
+worker (``watch``) warns before and after deadlines, reminds task owners, and sends the weekly
+summary and the monthly report (``monthly``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.feature import Feature
+from dialogs.supervision import tables
+from dialogs.supervision.common import router
+from dialogs.supervision.config import SupervisionConfig
+
+__all__ = ["FEATURE"]
+
+FEATURE = Feature(
+    "supervision",
+    router,
+    config=SupervisionConfig,
+    tables=tables.TABLES,
+    migrations=Path(__file__).parent / "migrations",
+)
