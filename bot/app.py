@@ -66,6 +66,8 @@ def settings_of(
         admins=frozenset(config.all_admins),
         sections={f.config: config.section(f.config) for f in features if f.config},
         figures=tuple(f.figures for f in features if f.figures is not None),
+        problems=tuple(f.problems for f in features if f.problems is not None),
+        rectifying=any(f.rectifies for f in features),
         web_address=web_address
         or (lambda: config.http.address(f"http://{config.http.host}:{config.http.port}")),
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 from typing import Any, ClassVar, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -228,6 +229,9 @@ class Config(BaseSettings):
     admins: list[str] = []
     playground: bool | None = None
     invite_days: int = Field(7, ge=1, le=365)
+    days_off: list[date] = []
+    """The organisation's own days off on top of the public calendar (ISO dates): no
+    deadline counted in working days falls on them, and no monthly report goes out."""
     log_level: str = "INFO"
     event_budget_seconds: float = Field(0.25, gt=0, le=60)
     """How long one event may hold the engine's batch before it is logged as slow."""

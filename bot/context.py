@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from types import EllipsisType
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from pydantic import BaseModel
 
 from bot.events import Incoming
-from bot.figures import Figures
+from bot.figures import Figures, Problems
 from bot.i18n import Plural, Translator, translator
 from bot.identity import Principal
 from bot.markup import Markup
@@ -61,7 +62,13 @@ class Settings:
     """Each feature's config section, by its model."""
     figures: tuple[Figures, ...] = ()
     """Every feature's figures for the monthly branch report, in the features' order."""
+    problems: tuple[Problems, ...] = ()
+    """Every feature's problem lookup (``bot/figures.py``)."""
+    rectifying: bool = False
+    """Some feature makes problems into rectification tasks: offer ``RECTIFY`` buttons."""
     web_address: Callable[[], str] = lambda: "http://127.0.0.1:8080"
+    days_off: frozenset[date] = frozenset()
+    """The organisation's own days off (``bot.workdays.WorkCalendar``)."""
     data_dir: Path = Path()
     """Where features keep files beside the database (the SQLite file's directory, or the
     working directory with PostgreSQL)."""

@@ -26,7 +26,7 @@ from pydantic import BaseModel
 
 from bot.commands import Router
 from bot.conversation import Dialog
-from bot.figures import Figures
+from bot.figures import Figures, Problems
 from bot.messages import Capabilities
 from store.clock import Clock
 from store.db import Database
@@ -102,6 +102,10 @@ class Feature:
     """Pages and endpoints it serves on the bot's one HTTP server (the supervision board)."""
     figures: Figures | None = None
     """Its lines in the monthly branch report (``bot/figures.py``)."""
+    problems: Problems | None = None
+    """Looks up the problems of its problem lists (``bot/figures.py``)."""
+    rectifies: bool = False
+    """It turns problems into rectification tasks (it handles ``RECTIFY`` buttons)."""
 
     def __post_init__(self) -> None:
         for table in self.tables:

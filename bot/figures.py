@@ -1,4 +1,5 @@
-"""What a feature tells the monthly branch report: a few figures about one month.
+"""What a feature tells another without importing it: its figures for the monthly branch
+report, and the problems of its problem lists that may become rectification tasks.
 
 The supervision feature writes the report, but the learning participation, the broadcast
 acknowledgement rate, the appraisal and the mailbox figures belong to the features that keep
@@ -53,3 +54,25 @@ class Figure:
 
 Figures = Callable[[Repositories, Span], Awaitable[Sequence[Figure]]]
 """A feature's contribution: its figures for a span, read in the report's session."""
+
+
+RECTIFY = "rectify"
+"""The button prefix that turns a problem into a rectification task: a feature that lists
+problems offers ``rectify:<source>`` buttons when ``Settings.rectifying`` (a composed feature
+declares ``Feature.rectifies``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """An item of a problem list (an appraisal's weakest items, say)."""
+
+    source: str
+    """Where it is, ``<feature>:<list>:<branch id>:<item>`` (``appraisal:R3:12:2``): at most
+    64 characters, since it travels in a button; the third part is the branch."""
+    title: str
+    """In the reader's language."""
+
+
+Problems = Callable[[Repositories, str, str], Awaitable[Problem | None]]
+"""A feature's lookup of one of its problems by ``source``, in a locale; ``None`` when the
+source is not one of its own (or no longer exists)."""

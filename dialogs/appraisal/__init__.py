@@ -26,6 +26,7 @@ from dialogs.appraisal.common import router
 from dialogs.appraisal.config import AppraisalConfig
 from dialogs.appraisal.invitations import Invitations
 from dialogs.appraisal.mixer import Mixer
+from dialogs.appraisal.problems import problem
 from dialogs.appraisal.reminders import Reminders
 
 __all__ = ["FEATURE"]
@@ -45,6 +46,7 @@ FEATURE = Feature(
     config=AppraisalConfig,
     workers=_workers,
     cli=(SURVEY_IMPORT,),
+    problems=problem,
     tables=tables.TABLES,
     migrations=Path(__file__).parent / "migrations",
 )

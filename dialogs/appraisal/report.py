@@ -20,6 +20,7 @@ from dialogs.appraisal.answering import GRADE_LABELS
 from dialogs.appraisal.common import ROUND, router, template_of
 from dialogs.appraisal.config import AppraisalConfig
 from dialogs.appraisal.figures import Colour, Figures, Group, Item, colour_of, figures
+from dialogs.appraisal.problems import offer
 from dialogs.appraisal.repository import Appraisal, RoundRow
 from dialogs.appraisal.templates import GRADES, Kind
 from store.models import Branch
@@ -334,6 +335,9 @@ async def survey_report(ctx: Context, number: int, branch: Branch | None = None)
     for index, text in enumerate(texts):
         image = Image("image/png", drawn) if drawn is not None and index == 0 else None
         ctx.reply(text, image=image)
+    for group in wanted:
+        if group.shown:
+            offer(ctx, found, group, names.get(group.branch_id or 0, "?"))
 
 
 def chart_items(group: Group) -> bool:

@@ -12,9 +12,9 @@ from bot.commands import Router
 from bot.context import Context
 from bot.i18n import _
 from bot.numbers import BadNumber, Kind
+from bot.workdays import WorkCalendar
 from dialogs.mailbox.config import MailboxConfig
 from dialogs.mailbox.relay import Relay, relay_of
-from dialogs.mailbox.workdays import WorkCalendar
 
 router = Router()
 
@@ -85,4 +85,4 @@ def today(ctx: Context) -> date:
 
 
 def calendar(ctx: Context) -> WorkCalendar:
-    return WorkCalendar(config(ctx).days_off)
+    return WorkCalendar([*ctx.settings.days_off, *config(ctx).days_off])

@@ -44,7 +44,7 @@ class MailboxConfig(ReminderSettings):
     together with every other letter of that span, so the time they arrive does not match
     the moment their writer was last active (docs/privacy.md)."""
     days_off: list[date] = []
-    """The organisation's own days off on top of the public calendar (ISO dates)."""
+    """Days off of the mailbox only, on top of the organisation's ``days_off`` (ISO dates)."""
     rooms: dict[str, str] = {}
     """A secretaries' room per branch name (``"*"``: every branch without one) as
     ``platform:chat id``; letters go there instead of the secretaries' direct chats."""

@@ -23,12 +23,12 @@ from bot.outbox import enqueue, hand_over
 from bot.recipients import Note, Reader, admin_ids, readers, rows
 from bot.reminders import ReminderPolicy
 from bot.timetable import Timetable
+from bot.workdays import WorkCalendar
 from dialogs.mailbox.config import MailboxConfig
 from dialogs.mailbox.posts import case, heading, letter_notes, secretaries, tag_of, writer
 from dialogs.mailbox.relay import Relay, relay_of
 from dialogs.mailbox.repository import Mailbox, overdue
 from dialogs.mailbox.tables import Entry, Letter
-from dialogs.mailbox.workdays import WorkCalendar
 from store.clock import as_utc
 from store.repos import Repositories
 
@@ -135,7 +135,7 @@ class Deadlines:
     async def _pass(self) -> None:
         moment, day = self.services.clock.now(), self._today()
         quiet = self.policy.quiet(moment, self.services.settings.timezone)
-        calendar = WorkCalendar(self.config.days_off)
+        calendar = WorkCalendar([*self.services.settings.days_off, *self.config.days_off])
         async with self.services.db.session() as session:
             repos = Repositories(session)
             mailbox = repos.get(Mailbox)

@@ -17,12 +17,12 @@ from bot.i18n import Translator, _, translator
 from bot.markup import Markup
 from bot.messages import Address, Image
 from bot.recipients import Note, Reader, admin_ids, readers, secretary_ids
+from bot.workdays import WorkCalendar
 from dialogs.mailbox.common import CASE, CATEGORY, STATUS
 from dialogs.mailbox.config import MailboxConfig
 from dialogs.mailbox.relay import Relay, relay_of
 from dialogs.mailbox.repository import Mailbox, due_of, number_of, overdue
 from dialogs.mailbox.tables import Letter
-from dialogs.mailbox.workdays import WorkCalendar
 from store.models import Branch, Member
 from store.repos import Repositories
 
@@ -131,7 +131,7 @@ async def letter_notes(
     today: date,
 ) -> list[Note]:
     """The letter itself for each of ``people``: heading, writer, text, then its images."""
-    calendar = WorkCalendar(settings.section(MailboxConfig).days_off)
+    calendar = WorkCalendar([*settings.days_off, *settings.section(MailboxConfig).days_off])
     name = None
     if not letter.anonymous and letter.writer_id is not None:
         member = await repos.session.get(Member, letter.writer_id)

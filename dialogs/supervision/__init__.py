@@ -14,17 +14,30 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.feature import Feature
-from dialogs.supervision import tables
+from bot.feature import Feature, Services
+from dialogs.supervision import cli, reporting, tables, tasks, views
 from dialogs.supervision.common import router
 from dialogs.supervision.config import SupervisionConfig
+from dialogs.supervision.watch import Watch
 
 __all__ = ["FEATURE"]
+
+MODULES = (reporting, views, tasks)
+"""Each module registers its commands or dialogs on ``router`` on import."""
+
+
+def _workers(services: Services) -> list[Watch]:
+    return [Watch(services)]
+
 
 FEATURE = Feature(
     "supervision",
     router,
+    dialogs=(reporting.Reporting, tasks.Making, tasks.Closing),
     config=SupervisionConfig,
+    workers=_workers,
+    cli=(cli.INDICATORS, cli.REPORT_EXPORT),
     tables=tables.TABLES,
     migrations=Path(__file__).parent / "migrations",
+    rectifies=True,
 )

@@ -73,6 +73,7 @@ class Lab:
         name: str | None = None,
         event_id: str | None = None,
         message_id: str | None = None,
+        file: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         body: dict[str, Any] = {
             "id": event_id or f"ev-{next(self.ids)}",
@@ -89,6 +90,8 @@ class Lab:
             body["choice"] = choice
         if message_id is not None:
             body["message_id"] = message_id
+        if file is not None:
+            body["file"] = file
         return body
 
     async def post(

@@ -1,4 +1,5 @@
-"""Working days on the Chinese public calendar, for the mailbox's deadlines.
+"""Working days on the Chinese public calendar, for deadlines counted in working days (the
+mailbox's) and the first working day of a month (the supervision report).
 
 The calendar is the ``holidays`` package's China (maintained with each year's State Council
 notice): public holidays are days off and its ``weekend_workdays`` (调休, the make-up working
@@ -84,3 +85,10 @@ class WorkCalendar:
             for offset in range(1, (end - start).days + 1)
             if self.is_working_day(start + timedelta(days=offset))
         )
+
+    def first_working_day(self, year: int, month: int) -> date:
+        """The month's first working day (the 1st of a month that starts on a working day)."""
+        day = date(year, month, 1)
+        while not self.is_working_day(day):
+            day += timedelta(days=1)
+        return day

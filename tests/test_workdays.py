@@ -8,8 +8,8 @@ from datetime import date
 
 import pytest
 
-from dialogs.mailbox import workdays
-from dialogs.mailbox.workdays import WorkCalendar
+from bot import workdays
+from bot.workdays import WorkCalendar
 
 
 def test_the_spring_festival_2026_and_its_make_up_saturdays() -> None:
