@@ -26,6 +26,7 @@ from dialogs.appraisal.common import router
 from dialogs.appraisal.config import AppraisalConfig
 from dialogs.appraisal.invitations import Invitations
 from dialogs.appraisal.mixer import Mixer
+from dialogs.appraisal.monthly import monthly
 from dialogs.appraisal.reminders import Reminders
 
 __all__ = ["FEATURE"]
@@ -47,4 +48,5 @@ FEATURE = Feature(
     cli=(SURVEY_IMPORT,),
     tables=tables.TABLES,
     migrations=Path(__file__).parent / "migrations",
+    figures=monthly,
 )
