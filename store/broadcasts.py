@@ -4,7 +4,7 @@ thousands of them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -292,6 +292,30 @@ class Broadcasts:
             else:
                 entry.missing.append(name)
         return list(branches.values())
+
+    async def month_acks(
+        self, branch_ids: Collection[int] | None, start: datetime, end: datetime
+    ) -> tuple[int, int]:
+        """Of the broadcasts created in ``[start, end)`` that asked for "received": how many
+        acknowledgements their member recipients in the branches owe (``None``: every branch),
+        and how many they have given by now. One statement."""
+        row = (
+            await self.session.execute(
+                select(func.count(), func.count(BroadcastRecipient.acked_at))
+                .join(Broadcast, Broadcast.id == BroadcastRecipient.broadcast_id)
+                .where(
+                    Broadcast.ack.is_(True),
+                    Broadcast.created_at >= start,
+                    Broadcast.created_at < end,
+                    BroadcastRecipient.member_id.is_not(None),
+                    _branch_filter(
+                        BroadcastRecipient.branch_id,
+                        None if branch_ids is None else sorted(branch_ids),
+                    ),
+                )
+            )
+        ).one()
+        return int(row[0]), int(row[1])
 
     async def due_reminders(self, before: datetime, most: int) -> list[Broadcast]:
         """Finished broadcasts asking for acks whose last nudge (or sending) is ``before``."""

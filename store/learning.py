@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
@@ -26,6 +27,7 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from store.banks import Bank
 from store.clock import clock_of
@@ -144,6 +146,15 @@ class BranchActivity:
     @property
     def accuracy(self) -> float:
         return self.correct / self.answers if self.answers else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class MonthActivity:
+    """A span of branches over a month: its members, how many of them answered, the answers."""
+
+    members: int
+    active: int
+    answers: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -626,6 +637,44 @@ class Learning:
             .order_by(Branch.key)
         )
         return [BranchActivity(i, n, int(m), int(a), int(t), int(c)) for i, n, m, a, t, c in rows]
+
+    async def month_activity(
+        self, branch_ids: Collection[int] | None, start: datetime, end: datetime
+    ) -> MonthActivity:
+        """Answers in ``[start, end)`` in the branches (``None``: every branch), in one
+        statement: the branches' members, those of them who answered for their branch (as
+        ``branch_activity`` counts them) and the answers recorded for the branches."""
+        await self.flush()
+
+        def within(column: InstrumentedAttribute[int | None]) -> ColumnElement[bool]:
+            if branch_ids is None:
+                return column.is_not(None)
+            return column.in_(sorted(branch_ids))
+
+        in_month = (AnswerRecord.answered_at >= start) & (AnswerRecord.answered_at < end)
+        members = select(func.count()).select_from(Member).where(within(Member.branch_id))
+        active = (
+            select(func.count(distinct(AnswerRecord.member_id)))
+            .join(
+                Member,
+                (Member.id == AnswerRecord.member_id)
+                & (Member.branch_id == AnswerRecord.branch_id),
+            )
+            .where(in_month, within(AnswerRecord.branch_id))
+        )
+        answers = (
+            select(func.count())
+            .select_from(AnswerRecord)
+            .where(in_month, within(AnswerRecord.branch_id))
+        )
+        row = (
+            await self.session.execute(
+                select(
+                    members.scalar_subquery(), active.scalar_subquery(), answers.scalar_subquery()
+                )
+            )
+        ).one()
+        return MonthActivity(int(row[0] or 0), int(row[1] or 0), int(row[2] or 0))
 
     async def weakest_categories(
         self, since: datetime, count: int

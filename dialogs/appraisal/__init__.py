@@ -26,6 +26,7 @@ from dialogs.appraisal.common import router
 from dialogs.appraisal.config import AppraisalConfig
 from dialogs.appraisal.invitations import Invitations
 from dialogs.appraisal.mixer import Mixer
+from dialogs.appraisal.monthly import monthly
 from dialogs.appraisal.problems import problem
 from dialogs.appraisal.reminders import Reminders
 
@@ -49,4 +50,5 @@ FEATURE = Feature(
     problems=problem,
     tables=tables.TABLES,
     migrations=Path(__file__).parent / "migrations",
+    figures=monthly,
 )

@@ -9,14 +9,15 @@ shuffled batches, so nothing here ever joins a member to an answer (``docs/priva
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from sqlalchemy import BigInteger, func, insert, literal, select
+from sqlalchemy import BigInteger, ColumnElement, func, insert, literal, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from bot.i18n import _
 from bot.numbers import Kind
@@ -99,6 +100,20 @@ class Progress:
     branch_id: int
     submitted: int
     eligible: int
+
+
+@dataclass(frozen=True, slots=True)
+class MonthRound:
+    """A round that ran in a month, as the monthly branch report sees it for some branches:
+    its k, whether sealed, its template's definition, and those branches' eligible members
+    and submissions."""
+
+    number: int
+    k: int
+    sealed: bool
+    definition: dict[str, Any]
+    eligible: int
+    submitted: int
 
 
 class Appraisal:
@@ -320,6 +335,58 @@ class Appraisal:
         )
         return [Progress(b, submitted.get(b, 0), eligible.get(b, 0)) for b in branches]
 
+    async def month_rounds(
+        self, branch_ids: Collection[int] | None, start: datetime, end: datetime
+    ) -> list[MonthRound]:
+        """The rounds open at some moment of ``[start, end)`` (closed in it, or still running)
+        that were opened for any of the branches (``None``: any branch), each with the
+        eligible members and submissions of those branches: one statement, whatever the
+        number of branches or members."""
+
+        def within(column: InstrumentedAttribute[int]) -> ColumnElement[bool]:
+            return true() if branch_ids is None else column.in_(sorted(branch_ids))
+
+        eligible = (
+            select(func.count())
+            .select_from(Eligible)
+            .where(Eligible.round_id == SurveyRound.id, within(Eligible.branch_id))
+            .scalar_subquery()
+        )
+        submitted = (
+            select(func.count())
+            .select_from(Eligible)
+            .join(
+                Submitted,
+                (Submitted.round_id == Eligible.round_id)
+                & (Submitted.member_id == Eligible.member_id),
+            )
+            .where(Eligible.round_id == SurveyRound.id, within(Eligible.branch_id))
+            .scalar_subquery()
+        )
+        targeted = (
+            select(RoundBranch.round_id)
+            .where(RoundBranch.round_id == SurveyRound.id, within(RoundBranch.branch_id))
+            .exists()
+        )
+        rows = await self.session.execute(
+            select(
+                SurveyRound.id,
+                SurveyRound.k,
+                SurveyRound.sealed,
+                SurveyTemplate.definition,
+                eligible,
+                submitted,
+            )
+            .join(SurveyTemplate, SurveyTemplate.id == SurveyRound.template_id)
+            .where(
+                SurveyRound.opened_at < end,
+                func.coalesce(SurveyRound.closed_at, SurveyRound.closes_at) >= start,
+                targeted,
+            )
+            .order_by(SurveyRound.id)
+        )
+        return [MonthRound(n, k, bool(s), d, int(e), int(a)) for n, k, s, d, e, a in rows]
+
     async def not_submitted(self, number: int, branch_id: int) -> list[Member]:
         """The eligible members of ``branch_id`` who have not submitted, by name."""
         done = select(Submitted.member_id).where(Submitted.round_id == number)
@@ -345,6 +412,23 @@ class Appraisal:
             )
             or 0
         )
+
+    async def answers_of(
+        self, numbers: Collection[int], branch_ids: Collection[int] | None
+    ) -> dict[int, dict[str, list[JSON]]]:
+        """Per round, per question, the values given in the branches (``None``: the whole
+        organisation, "other branches" included), in the ledger's (random) order."""
+        if not numbers:
+            return {}
+        query = select(Answer.round_id, Answer.question, Answer.value).where(
+            Answer.round_id.in_(sorted(numbers))
+        )
+        if branch_ids is not None:
+            query = query.where(Answer.branch_id.in_(sorted(branch_ids)))
+        found: dict[int, dict[str, list[JSON]]] = {}
+        for number, question, value in await self.session.execute(query.order_by(Answer.id)):
+            found.setdefault(number, {}).setdefault(question, []).append(value)
+        return found
 
     async def answers(self, number: int) -> dict[int | None, dict[str, list[JSON]]]:
         """Per branch, per question, the values given, in the ledger's (random) order; once

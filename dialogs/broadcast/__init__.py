@@ -7,6 +7,7 @@ from bot.feature import Feature, Services
 from dialogs.broadcast import acks, compose, digest, schedules
 from dialogs.broadcast.config import BroadcastConfig
 from dialogs.broadcast.fanout import Broadcaster
+from dialogs.broadcast.figures import monthly
 from store import broadcast_tables
 
 router = Router()
@@ -25,6 +26,7 @@ FEATURE = Feature(
     config=BroadcastConfig,
     workers=_workers,
     tables=broadcast_tables.TABLES,
+    figures=monthly,
 )
 
 __all__ = ["FEATURE"]

@@ -20,6 +20,7 @@ from dialogs.learning.bank_imports import BankImports
 from dialogs.learning.cli import BANK_IMPORT
 from dialogs.learning.common import router
 from dialogs.learning.config import LearningConfig
+from dialogs.learning.figures import monthly
 from store import learning_tables
 
 __all__ = ["FEATURE"]
@@ -46,4 +47,5 @@ FEATURE = Feature(
     workers=_workers,
     cli=(BANK_IMPORT,),
     tables=learning_tables.TABLES,
+    figures=monthly,
 )

@@ -19,6 +19,7 @@ from dialogs.mailbox import answering, managing, privacy_note, tables, views, wr
 from dialogs.mailbox.common import router
 from dialogs.mailbox.config import MailboxConfig
 from dialogs.mailbox.deadlines import Deadlines
+from dialogs.mailbox.monthly import monthly
 
 __all__ = ["FEATURE"]
 
@@ -38,4 +39,5 @@ FEATURE = Feature(
     workers=_workers,
     tables=tables.TABLES,
     migrations=Path(__file__).parent / "migrations",
+    figures=monthly,
 )

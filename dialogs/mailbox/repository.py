@@ -9,7 +9,7 @@ relay's own delivery (``dialogs.mailbox.delivery``).
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -304,13 +304,20 @@ class Mailbox:
         return sorted(letters, key=lambda letter: (due_of(letter), letter.id))
 
     async def letters(
-        self, branch_ids: Sequence[int] | None, since: date | None = None
+        self,
+        branch_ids: Collection[int] | None,
+        since: date | None = None,
+        until: date | None = None,
     ) -> list[Letter]:
+        """The released letters of the branches (``None``: all, the admins' too) written from
+        ``since`` to ``until``, both included."""
         query = select(Letter).where(Letter.released.is_(True))
         if branch_ids is not None:
             query = query.where(Letter.branch_id.in_(list(branch_ids)))
         if since is not None:
             query = query.where(Letter.written_on >= since)
+        if until is not None:
+            query = query.where(Letter.written_on <= until)
         return list(await self.session.scalars(query))
 
     async def unposted(self, limit: int) -> list[Entry]:

@@ -24,6 +24,7 @@ from dialogs.mailbox.common import CASE, calendar, category_label, relay, router
 from dialogs.mailbox.posts import case, heading
 from dialogs.mailbox.repository import Mailbox, overdue
 from dialogs.mailbox.tables import Entry, Letter
+from dialogs.mailbox.workdays import WorkCalendar
 from store.models import Branch, Member
 
 LISTED = 30
@@ -188,10 +189,15 @@ class Figures:
     """The share of letters whose first answer came by its deadline (of those due)."""
     overdue: int
     rating: float | None
+    due: int = 0
+    """The letters ``in_time`` is a share of: answered, or past their deadline."""
+    rated: int = 0
+    """The letters ``rating`` is the mean of."""
 
 
-def figures(letters: list[Letter], day: date, ctx: Context) -> Figures:
-    days = calendar(ctx)
+def figures(letters: list[Letter], day: date, days: WorkCalendar) -> Figures:
+    """The figures of ``letters`` on ``day`` (a letter is due once its deadline passed),
+    working days counted on ``days``."""
     answered = [x for x in letters if x.answered_on is not None]
     due = [x for x in letters if x.answered_on is not None or day > x.answer_due]
     waited = [days.between(x.written_on, x.answered_on) for x in answered if x.answered_on]
@@ -208,6 +214,8 @@ def figures(letters: list[Letter], day: date, ctx: Context) -> Figures:
         else None,
         overdue=sum(1 for x in letters if overdue(x, day)),
         rating=statistics.fmean(ratings) if ratings else None,
+        due=len(due),
+        rated=len(ratings),
     )
 
 
@@ -219,7 +227,7 @@ def figures(letters: list[Letter], day: date, ctx: Context) -> Figures:
     args=[BranchArg("branch", _("branch"), optional=True, managed=True)],
 )
 async def mail_stats(ctx: Context, branch: Branch | None) -> None:
-    day = today(ctx)
+    day, days = today(ctx), calendar(ctx)
     if branch is not None:
         branch_ids: list[int] | None = [branch.id]
     elif ctx.who.is_admin:
@@ -240,11 +248,11 @@ async def mail_stats(ctx: Context, branch: Branch | None) -> None:
     shown: list[tuple[str, Figures]] = []
     for branch_id, group in sorted(groups.items(), key=lambda item: names.get(item[0] or 0, "")):
         name = names.get(branch_id or 0) or ctx.text(_("no branch (admins)"))
-        found = figures(group, day, ctx)
+        found = figures(group, day, days)
         shown.append((name, found))
         lines.append(stats_line(ctx, name, found))
     if len(groups) > 1:
-        lines.append(stats_line(ctx, ctx.text(_("All")), figures(letters, day, ctx)))
+        lines.append(stats_line(ctx, ctx.text(_("All")), figures(letters, day, days)))
     chart = png(
         BarChart(
             ctx.text(_("Answered in time, and the mean rating (of 5)")),
