@@ -9,9 +9,9 @@ from datetime import date, timedelta
 
 from bot.figures import Figure, Span, Unit
 from bot.i18n import _
+from bot.workdays import WorkCalendar
 from dialogs.mailbox.repository import Mailbox
 from dialogs.mailbox.views import figures
-from dialogs.mailbox.workdays import WorkCalendar
 from store.repos import Repositories
 
 LETTERS = _("Letters to the secretary mailbox")

@@ -19,12 +19,12 @@ from bot.i18n import _, _n
 from bot.identity import Role
 from bot.markup import Markup
 from bot.messages import Image
+from bot.workdays import WorkCalendar
 from dialogs.mailbox.answering import Side, find
 from dialogs.mailbox.common import CASE, calendar, category_label, relay, router, today
 from dialogs.mailbox.posts import case, heading
 from dialogs.mailbox.repository import Mailbox, overdue
 from dialogs.mailbox.tables import Entry, Letter
-from dialogs.mailbox.workdays import WorkCalendar
 from store.models import Branch, Member
 
 LISTED = 30
