@@ -366,7 +366,7 @@ class Reporting(Dialog[None]):
         )
 
     @answers("numbers", text=True)
-    async def counted(self, ctx: Context, text: str) -> None:
+    async def numbered(self, ctx: Context, text: str) -> None:
         active = await self._active(ctx)
         if active is None:
             return

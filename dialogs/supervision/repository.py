@@ -10,8 +10,11 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import cast
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import Table, and_, delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.supervision.indicators import Indicator
@@ -405,9 +408,21 @@ class Supervision:
         sent = set(await self.session.scalars(select(Notice.key).where(Notice.key.in_(list(keys)))))
         return set(keys) - sent
 
-    def mark_sent(self, keys: Iterable[str]) -> None:
+    async def claim(self, keys: Collection[str]) -> set[str]:
+        """Record ``keys`` as sent; returns those this call recorded. One ``INSERT … ON
+        CONFLICT DO NOTHING RETURNING``: two passes (or processes) never both send one."""
+        if not keys:
+            return set()
+        dialect = self.session.get_bind().dialect.name
+        insert = sqlite_insert if dialect == "sqlite" else pg_insert
+        table = cast(Table, Notice.__table__)
         now = self.clock.now()
-        self.session.add_all(Notice(key=key, at=now) for key in keys)
+        return set(
+            await self.session.scalars(
+                insert(table).on_conflict_do_nothing(index_elements=["key"]).returning(table.c.key),
+                [{"key": key, "at": now} for key in sorted(keys)],
+            )
+        )
 
     # -- web tokens -------------------------------------------------------------------------
 

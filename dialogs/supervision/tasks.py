@@ -159,7 +159,7 @@ class Making(Dialog[dict[str, object]]):
         ctx.reply(_("What is to be rectified? Write the task's title."))
 
     @answers("title", text=True)
-    async def titled(self, ctx: Context, text: str) -> None:
+    async def wrote_title(self, ctx: Context, text: str) -> None:
         title = " ".join(text.split())
         if not title or len(title) > TITLE_MAX:
             ctx.reply(_("A title of 1 to {count} characters, please."), count=TITLE_MAX)

@@ -71,12 +71,15 @@ class Watch:
         clock = self.services.clock
         if self._ran is not None and clock.monotonic() - self._ran < PASS_EVERY:
             return
-        async with self._lock:
-            self._ran = clock.monotonic()
-            await self.check()
+        self._ran = clock.monotonic()
+        await self.check()
 
     async def check(self) -> None:
         """One pass (tests call it after moving the clock)."""
+        async with self._lock:
+            await self._check()
+
+    async def _check(self) -> None:
         moment = self.services.clock.now()
         if self.policy.quiet(moment, self.services.settings.timezone):
             return
@@ -136,6 +139,7 @@ class Watch:
                     notice = f"{kind}:{indicator_id}:{branch_id}:{key}"
                     wanted[notice] = (indicator_id, branch_id, key, kind)
         unsent = sorted(await supervision.unsent(list(wanted)))[: budget[0]]
+        unsent = sorted(await supervision.claim(unsent))
         if not unsent:
             return []
         people = await self._secretaries(repos, sorted({wanted[k][1] for k in unsent}))
@@ -166,7 +170,6 @@ class Watch:
                     closes=language.day(closes(period, self.config.late_days)),
                 )
                 notes.append(Note(reader, text_))
-        supervision.mark_sent(unsent)
         budget[0] -= len(unsent)
         return notes
 
@@ -246,9 +249,8 @@ class Watch:
         year, week, _weekday = day.isocalendar()
         key = f"weekly:{year}-W{week:02d}"
         supervision = repos.get(Supervision)
-        if not await supervision.unsent([key]):
+        if not await supervision.claim([key]):
             return []
-        supervision.mark_sent([key])
         shown = await board(repos, self.config, day)
         if not shown.indicators or not shown.count(Colour.RED):
             return []
@@ -283,9 +285,9 @@ class Watch:
         branches = {b.id: b.name for b in await repos.branches.all()}
         keys = {f"monthly:{stamp}:{b}": b for b in branches} | {f"monthly:{stamp}:all": 0}
         unsent = sorted(await supervision.unsent(list(keys)))[:REPORTS_PER_PASS]
+        unsent = sorted(await supervision.claim(unsent))
         if not unsent:
             return []
-        supervision.mark_sent(unsent)
         settings = self.services.settings
         notes: list[Note] = []
         people = await self._secretaries(repos, [keys[k] for k in unsent if keys[k]])
