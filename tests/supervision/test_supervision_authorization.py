@@ -122,5 +122,5 @@ async def test_every_supervision_command_by_role(database_url: str, tmp_path: Pa
             if not allowed:
                 assert await state(lab) == before, (actor, command)
             await lab.ask(actor, "/cancel")
-        reports, steps, status, owner, _due = await state(lab)
+        reports, steps, status, _owner, _due = await state(lab)
         assert status == "in_progress" and steps == 4 and reports == 1

@@ -6,12 +6,17 @@ creation to done; the weekly red summary and the monthly report."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import itertools
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+from openpyxl import load_workbook
+
+from bot.cli import main
 from bot.workdays import WorkCalendar
 from dialogs.supervision.watch import Watch
 from store.clock import ManualClock
@@ -35,7 +40,7 @@ async def watch(lab: Lab, clock: ManualClock, moment: datetime) -> None:
 
 
 async def test_supervision_from_indicators_to_the_monthly_report(
-    database_url: str, tmp_path: Path
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clock = ManualClock()
     clock.set(datetime(2026, 11, 20, 10, 0, tzinfo=CHINA))
@@ -90,9 +95,9 @@ async def test_supervision_from_indicators_to_the_monthly_report(
         board = await lab.say("boss", "/board")
         assert "🔴 2" in board, board
         assert "North" in board and "Main" in board
-        main = await lab.say("sam", "/board Main")
-        assert "Theme day (Nov 2026): missing" in main, main
-        assert "Branch committee meeting (Nov 2026): reported on 2026-12-02" in main, main
+        own = await lab.say("sam", "/board Main")
+        assert "Theme day (Nov 2026): missing" in own, own
+        assert "Branch committee meeting (Nov 2026): reported on 2026-12-02" in own, own
         assert "North" not in await lab.say("sam", "/board")  # a secretary sees their own
 
         # A late report is accepted, and yellow.
@@ -156,3 +161,18 @@ async def test_supervision_from_indicators_to_the_monthly_report(
         assert "1 of 1 tasks due this month closed in time (100%)" in organisation_report[0]
         await watch(lab, clock, datetime(first.year, first.month, first.day, 11, 0, tzinfo=CHINA))
         assert len(said(lab, "boss", "Monthly report of the organisation")) == 1
+
+        # The same month as a workbook, from the command line.
+        monkeypatch.setenv("BRANCHBOT_DATABASE_URL", database_url)
+        monkeypatch.setenv("BRANCHBOT_DEFAULT_LOCALE", "en")
+        out = tmp_path / "december.xlsx"
+        arguments = ["report", "export", "--month", "2026-12", "--output", str(out)]
+        assert await asyncio.to_thread(main, arguments) == 0
+        book = load_workbook(out)
+        branches = [[cell.value for cell in row] for row in book["Branches"].iter_rows()]
+        assert branches[0][:5] == ["Branch", "Items due", "Green", "Yellow", "Red"]
+        assert branches[1][:5] == ["Organisation", 4, 1, 1, 2]
+        assert [row[:5] for row in branches[2:]] == [["Main", 2, 1, 1, 0], ["North", 2, 0, 0, 2]]
+        items = [[cell.value for cell in row] for row in book["Items"].iter_rows()]
+        assert ["Main", "Theme day", "Nov 2026", "yellow", "2026-12-08", "yes"] in items, items
+        assert await asyncio.to_thread(main, ["report", "export", "--month", "December"]) == 2
