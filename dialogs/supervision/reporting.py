@@ -231,8 +231,7 @@ class Reporting(Dialog[None]):
             return
         indicator, locale = active.indicator, ctx.translator.locale
         period = self._period(active)
-        comma = "、" if locale == "zh_Hans" else ", "
-        kinds = comma.join(ctx.text(KIND_NAMES[kind]) for kind in indicator.evidence)
+        kinds = ctx.listing(ctx.text(KIND_NAMES[kind]) for kind in indicator.evidence)
         lines = [
             ctx.t(
                 _("**{title}**, {period} (due {due})."),

@@ -76,7 +76,7 @@ def _gaps(language: Translator, row: Row) -> Markup:
     locale = language.locale
     bad = [c for c in row.cells if c.colour in (Colour.RED, Colour.YELLOW)]
     parts = [c.indicator.indicator.title.get(locale) for c in bad]
-    text = ("、" if locale == "zh_Hans" else ", ").join(parts)
+    text = language.listing(parts)
     line = language(
         _("{dot} **{branch}**: {items}"), dot=DOT[row.colour], branch=row.name, items=text
     )

@@ -13,12 +13,11 @@ from pathlib import Path
 import pytest
 from nio import UploadResponse
 
-from bot.app import BranchBot
 from tests.support.chat import code_in
 from tests.support.mailbox import CASE, SETTINGS
 from tests.support.matrix import Event, Member, body, matrix_bot, members
 from tests.support.synapse import Synapse
-from tests.support.telegram import FakeTelegram, Sent, TgUser, telegram_bot
+from tests.support.telegram import FakeTelegram, Sent, TgUser, pressed, said, telegram_bot
 
 PHOTO = b"\xff\xd8\xff\xe0" + bytes(range(200))
 """A photo's bytes as the fake server stores them (the mailbox keeps them as they are)."""
@@ -30,29 +29,6 @@ def sqlite_url(tmp_path: Path) -> str:
 
 
 # -- Telegram ---------------------------------------------------------------------------------
-
-
-async def said(
-    bot: BranchBot, fake: FakeTelegram, user: TgUser, text: str, **options: object
-) -> str:
-    before = len(fake.to(user.id))
-    fake.say(user, text, **options)  # type: ignore[arg-type]
-    await fake.wait(lambda: len(fake.to(user.id)) > before)
-    await bot.idle()
-    return fake.to(user.id)[-1].text
-
-
-async def pressed(bot: BranchBot, fake: FakeTelegram, user: TgUser, label: str) -> str:
-    for sent in reversed(fake.to(user.id)):
-        for row in sent.buttons:
-            for button in row:
-                if label in button["text"]:
-                    seen = (fake.edits, len(fake.to(user.id)))
-                    fake.press(user, sent, button["callback_data"])
-                    await fake.wait(lambda s=seen: (fake.edits, len(fake.to(user.id))) != s)
-                    await bot.idle()
-                    return fake.to(user.id)[-1].text
-    raise AssertionError(f"no {label!r} for {user.first_name}")
 
 
 def letter_in(fake: FakeTelegram, user: TgUser, needle: str) -> Sent:

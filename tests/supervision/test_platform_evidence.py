@@ -22,11 +22,10 @@ from dialogs.supervision.indicators import SHIPPED, load
 from dialogs.supervision.repository import Supervision
 from dialogs.supervision.tables import EvidenceFile, Report
 from store.repos import Repositories
-from tests.mailbox.test_platform_replies import pressed, said
 from tests.support.chat import code_in
 from tests.support.matrix import Member, body, matrix_bot, members
 from tests.support.synapse import Synapse
-from tests.support.telegram import FakeTelegram, telegram_bot
+from tests.support.telegram import FakeTelegram, pressed, said, telegram_bot
 
 PHOTO = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 3
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from dialogs.supervision.tables import Task
-from tests.appraisal.test_report import HEALTH, MAIN_SCALES, held_round, prepare
 from tests.support.appraisal import import_template
+from tests.support.appraisal_rounds import HEALTH, MAIN_SCALES, held_round, prepare
 from tests.support.broadcasts import button, plain, press, say
 from tests.support.chat import BotFactory
 

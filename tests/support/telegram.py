@@ -796,3 +796,29 @@ async def telegram_bot(
         yield bot
     finally:
         await bot.stop()
+
+
+# -- driving a private chat ------------------------------------------------------------
+
+
+async def said(
+    bot: BranchBot, fake: FakeTelegram, user: TgUser, text: str, **options: object
+) -> str:
+    before = len(fake.to(user.id))
+    fake.say(user, text, **options)  # type: ignore[arg-type]
+    await fake.wait(lambda: len(fake.to(user.id)) > before)
+    await bot.idle()
+    return fake.to(user.id)[-1].text
+
+
+async def pressed(bot: BranchBot, fake: FakeTelegram, user: TgUser, label: str) -> str:
+    for sent in reversed(fake.to(user.id)):
+        for row in sent.buttons:
+            for button in row:
+                if label in button["text"]:
+                    seen = (fake.edits, len(fake.to(user.id)))
+                    fake.press(user, sent, button["callback_data"])
+                    await fake.wait(lambda s=seen: (fake.edits, len(fake.to(user.id))) != s)
+                    await bot.idle()
+                    return fake.to(user.id)[-1].text
+    raise AssertionError(f"no {label!r} for {user.first_name}")
