@@ -589,6 +589,9 @@ class FakeTelegram:
         by default. The message tells ``size`` as its ``file_size`` (the real size unless
         given), or none without ``tell_size`` (the field is optional in the Bot API)."""
         place = chat or self.chats[user.id]
+        if place.type == "private":
+            self.started.add(user.id)
+            self.blocked.discard(user.id)
         message_id = self._next_message_id(place.id)
         file_id = f"doc{place.id}-{message_id}"
         self.files[file_id] = data
