@@ -10,8 +10,18 @@ MAX_ID = 255
 """Ids are keys in the store (``String(255)`` columns): a longer one would make PostgreSQL
 raise on every redelivery, so the event is refused instead."""
 MAX_IMAGE = 10 * 1024 * 1024
-"""Bytes of an image someone sends that an adapter fetches at most (a phone photo is 1-5 MB):
-a larger one is not downloaded, and its event keeps only its caption."""
+"""Bytes of an image sent *as an image* (a Telegram photo, a Matrix ``m.image``) that an adapter
+fetches at most: a phone photo is 1-5 MB, and nothing that takes images wants more (the
+mailbox keeps 5 MB unless told). A larger one is not downloaded, and its event keeps only its
+caption (without one, nothing is left to take in)."""
+MAX_FILE = 20 * 1024 * 1024
+"""Bytes of a file sent *as a file* (a Telegram document, a Matrix ``m.file``), of any type,
+that an adapter fetches at most, with the same rule as ``MAX_IMAGE`` past it. Files are kept
+(a Telegram file id or an ``mxc://`` URL is only lent), and minutes or a scanned PDF are larger
+than a photo; 20 MiB is what Telegram's Bot API lets a bot download at all (``getFile``), so
+Matrix takes the same and a file is accepted or not whatever platform it came by. A feature
+that takes files checks their type and its own, smaller limit itself. The webhook protocol's
+``file`` stays within its 64 KiB body, well under this."""
 MAX_LABEL = 255
 """Names and titles are cut to this; the store keeps as much (``store.models.MAX_DISPLAY_NAME``,
 room titles ``String(255)``), so a name an admin types is the name stored."""

@@ -1,5 +1,5 @@
 """Each adapter tells which of the bot's messages a message replies to (``replied_to``), and
-Matrix which image a direct message carries (``picture``): a
+Matrix which image or file a direct message carries (``attachment``): a
 Telegram reply to the bot's own message (not to someone else's, nor a forum topic's implicit
 reply to its first message), a Matrix reply or a message in a thread (its root), and the
 webhook protocol's ``in_reply_to``, refused with a 400 reason when no store could keep it."""
@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from telegram import Update
 
-from adapters.matrix.parse import Malformed, Media, picture
+from adapters.matrix.parse import Malformed, Media, attachment
 from adapters.matrix.parse import message as matrix_message
 from adapters.telegram.updates import to_incoming
 from adapters.webhook import BadEvent, parse_event
-from bot.events import Chat
+from bot.events import MAX_FILE, MAX_IMAGE, Chat
 
 BOT = {"id": 9, "is_bot": True, "first_name": "Branch Bot", "username": "branch_bot"}
 MEI = {"id": 3, "is_bot": False, "first_name": "Mei"}
@@ -80,10 +80,10 @@ def test_the_webhook_takes_in_reply_to_and_refuses_what_no_store_keeps() -> None
 
 def image(content: dict[str, Any], direct: bool = True) -> tuple[Any, Media] | None:
     event = {"event_id": "$i", "sender": "@mei:x", "content": content}
-    return picture("matrix", Chat("!dm", direct), event, {})
+    return attachment("matrix", Chat("!dm", direct), event, {})
 
 
-def test_a_matrix_image_in_a_direct_chat_is_taken_with_its_caption() -> None:
+def test_a_matrix_image_or_file_in_a_direct_chat_is_taken_with_its_caption() -> None:
     content = {
         "msgtype": "m.image",
         "body": "the broken shelf",
@@ -110,6 +110,17 @@ def test_a_matrix_image_in_a_direct_chat_is_taken_with_its_caption() -> None:
         "url": "mxc://x/a",
         "info": {"mimetype": "application/pdf"},
     }
-    assert image(pdf) is None
+    found = image(pdf)  # any file is taken, held to the larger limit of files
+    assert found is not None and found[1] == Media(
+        "mxc://x/a", "a.pdf", "application/pdf", None, None, MAX_FILE
+    )
+    assert image(pdf, direct=False) is None
+    bare_file = image({"msgtype": "m.file", "body": "", "url": "mxc://x/b"})
+    assert bare_file is not None and (bare_file[1].name, bare_file[1].mime) == (
+        "file",
+        "application/octet-stream",
+    )
+    assert media.limit == MAX_IMAGE
+    assert image({**content, "msgtype": "m.video"}) is None
     with pytest.raises(Malformed, match="mxc"):
         image({**content, "url": "https://example.org/a.png"})

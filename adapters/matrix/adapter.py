@@ -31,7 +31,7 @@ from nio import (
 
 from adapters.matrix import parse, render
 from adapters.matrix.base import Offer
-from adapters.matrix.media import with_image
+from adapters.matrix.media import with_media
 from adapters.matrix.sending import Sending
 from adapters.matrix.session import LoginFailed
 from bot.events import Chat, Incoming, InvalidText, Sender
@@ -250,9 +250,9 @@ class MatrixAdapter(Sending):
             return None  # nio could not decrypt it: ``_undecryptable`` asked for the keys
         if kind == "m.room.message":
             names = {sender: await self._name(sender)} if isinstance(sender, str) else {}
-            found = parse.picture(self.name, chat, event, names)
+            found = parse.attachment(self.name, chat, event, names)
             if found is not None:
-                return await with_image(self._client(), *found)
+                return await with_media(self._client(), *found)
             return parse.message(self.name, chat, event, names)
         if kind == "m.reaction":
             reaction = parse.reaction(event)

@@ -1,5 +1,6 @@
-"""Images people send on Matrix, fetched from the media repository (and decrypted, in an
-encrypted room) before their event is handed in: the core never talks to a homeserver."""
+"""Images and files people send on Matrix in a direct chat, fetched from the media repository
+(and decrypted, in an encrypted room) before their event is handed in: the core never talks to
+a homeserver, and an ``mxc://`` URL is only lent (media can be deleted or expire)."""
 
 from __future__ import annotations
 
@@ -11,15 +12,15 @@ from nio.crypto.attachments import decrypt_attachment
 from nio.exceptions import EncryptionError
 
 from adapters.matrix.parse import Media
-from bot.events import MAX_IMAGE, Attachment, Incoming
+from bot.events import Attachment, Incoming
 
 log = logging.getLogger(__name__)
 
 
-async def with_image(client: AsyncClient, event: Incoming, media: Media) -> Incoming | None:
-    """``event`` with the image's bytes. An image too large (as its ``info.size`` says, or as
-    it comes) or that cannot be fetched or decrypted is left out and the caption goes on
-    alone; an image without a caption then leaves nothing to take in."""
+async def with_media(client: AsyncClient, event: Incoming, media: Media) -> Incoming | None:
+    """``event`` with the image's or file's bytes. One over ``media.limit`` (as its
+    ``info.size`` says, or as it comes) or that cannot be fetched or decrypted is left out and
+    the caption goes on alone; one without a caption then leaves nothing to take in."""
     data = await _fetch(client, media)
     if data is not None:
         return dataclasses.replace(event, attachment=Attachment(media.name, media.mime, data))
@@ -28,14 +29,14 @@ async def with_image(client: AsyncClient, event: Incoming, media: Media) -> Inco
 
 
 async def _fetch(client: AsyncClient, media: Media) -> bytes | None:
-    if media.size is not None and media.size > MAX_IMAGE:
+    if media.size is not None and media.size > media.limit:
         return None
     answer = await client.download(media.url)
     if not isinstance(answer, MemoryDownloadResponse):
         log.warning("matrix: could not download %s: %s", media.url, answer)
         return None
     data = bytes(answer.body)
-    if len(data) > MAX_IMAGE:
+    if len(data) > media.limit:
         return None
     if media.file is None:
         return data

@@ -10,7 +10,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.matrix.render import keycap_number
-from bot.events import Chat, Incoming, Sender, clean_text, id_problem, parse_command
+from bot.events import (
+    MAX_FILE,
+    MAX_IMAGE,
+    Chat,
+    Incoming,
+    Sender,
+    clean_text,
+    id_problem,
+    parse_command,
+)
 
 
 class Malformed(ValueError):
@@ -65,30 +74,31 @@ def strip_reply_fallback(body: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Media:
-    """An image a message carries, for the adapter to download from ``url`` (an ``mxc://``)
-    and, in an encrypted room, decrypt with ``file`` (its key, iv and hashes)."""
+    """An image or a file a message carries, for the adapter to download from ``url`` (an
+    ``mxc://``) and, in an encrypted room, decrypt with ``file`` (its key, iv and hashes);
+    ``limit`` is the most bytes fetched of it."""
 
     url: str
     name: str
     mime: str
     size: int | None
     file: dict[str, Any] | None = None
+    limit: int = MAX_IMAGE
 
 
-def picture(
+def attachment(
     platform: str, chat: Chat, event: dict[str, Any], names: dict[str, str]
 ) -> tuple[Incoming, Media] | None:
-    """An ``m.image``, or an ``m.file`` whose type is an image, in a direct chat: the event
-    (its caption as the text) and the image to fetch into it. Images in group rooms are people
-    talking to each other: never fetched."""
+    """An ``m.image``, or an ``m.file`` of any type, in a direct chat: the event (its caption
+    as the text) and the media to fetch into it. An image is held to ``MAX_IMAGE``, a file
+    (an image sent as a file too) to ``MAX_FILE``, as on Telegram. Media in group rooms are
+    people talking to each other: never fetched; videos, audio and the rest are not taken."""
     content = _dict(event, "content")
     info = _dict(content, "info")
     mime = info.get("mimetype")
     mime = mime if isinstance(mime, str) else ""
     kind = content.get("msgtype")
     if not chat.direct or kind not in ("m.image", "m.file"):
-        return None
-    if kind == "m.file" and not mime.startswith("image/"):
         return None
     if _dict(content, "m.relates_to").get("rel_type") == "m.replace":
         return None
@@ -106,7 +116,11 @@ def picture(
         raise Malformed("url is not an mxc:// URI")
     size = info.get("size")
     known = size if isinstance(size, int) and not isinstance(size, bool) else None
-    media = Media(url, name[:255] or "image", mime or "image/jpeg", known, encrypted)
+    if kind == "m.image":
+        media = Media(url, name[:255] or "image", mime or "image/jpeg", known, encrypted)
+    else:
+        mime = mime or "application/octet-stream"
+        media = Media(url, name[:255] or "file", mime, known, encrypted, MAX_FILE)
     text_content = {**content, "msgtype": "m.text", "body": body if body != name else ""}
     found = message(platform, chat, {**event, "content": text_content}, names)
     return (found, media) if found is not None else None

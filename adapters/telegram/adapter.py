@@ -34,13 +34,13 @@ from telegram import (
     BotCommandScopeChat,
     Update,
 )
-from telegram.error import Conflict, InvalidToken, RetryAfter, TelegramError
+from telegram.error import BadRequest, Conflict, InvalidToken, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
 from adapters.telegram.render import MAX_TEXT
 from adapters.telegram.sending import Sender, retry_seconds
-from adapters.telegram.updates import Photo, photo_of, to_incoming
-from bot.events import MAX_IMAGE, Attachment, Incoming
+from adapters.telegram.updates import Download, download_of, to_incoming
+from bot.events import Attachment, Incoming
 from bot.messages import (
     Address,
     Capabilities,
@@ -263,31 +263,39 @@ class TelegramAdapter:
         except Exception:
             log.exception("telegram: dropped update %s that could not be read", update.update_id)
             return None
-        photo = photo_of(update.message)
-        if event is not None and photo is not None:
-            event = await self._with_photo(event, photo)
+        download = download_of(update.message)
+        if event is not None and download is not None:
+            event = await self._with_download(event, download)
         if update.callback_query is not None:
             task = asyncio.create_task(self._answer(update.callback_query.id))
             self._answers.add(task)
             task.add_done_callback(self._answers.discard)
         return event
 
-    async def _with_photo(self, event: Incoming, photo: Photo) -> Incoming | None:
-        """The event with the photo's bytes (the core never talks to a platform). A photo over
-        ``MAX_IMAGE``, or one that cannot be fetched now, is left out: the caption still goes
-        in, and without one the event is dropped with a log line."""
-        if photo.size is not None and photo.size > MAX_IMAGE:
-            log.info("telegram: photo of %d bytes is over the download limit", photo.size)
-            return event if event.text.strip() else None
+    async def _with_download(self, event: Incoming, download: Download) -> Incoming | None:
+        """The event with the photo's or document's bytes (the core never talks to a platform).
+        One over its limit (``MAX_IMAGE`` for a photo, ``MAX_FILE`` for a document: as the
+        message, then ``getFile``, then the bytes say), or one that cannot be fetched now, is
+        left out: the caption still goes in, and without one the event is dropped with a log
+        line."""
+        kept = event if event.text.strip() else None
+        if _over(download, download.size):
+            return kept
         try:
-            file = await self.bot.get_file(photo.file_id)
+            file = await self.bot.get_file(download.file_id)
+            if _over(download, file.file_size):
+                return kept
             data = bytes(await file.download_as_bytearray())
+        except BadRequest as error:
+            # "file is too big": over the 20 MB a bot may download, whatever the message said.
+            log.info("telegram: could not fetch %s: %s", download.name, error)
+            return kept
         except TelegramError as error:
-            log.warning("telegram: could not fetch a photo: %s", error)
-            return event if event.text.strip() else None
-        if len(data) > MAX_IMAGE:
-            return event if event.text.strip() else None
-        return dataclasses.replace(event, attachment=Attachment(photo.name, photo.mime, data))
+            log.warning("telegram: could not fetch %s: %s", download.name, error)
+            return kept
+        if _over(download, len(data)):
+            return kept
+        return dataclasses.replace(event, attachment=Attachment(download.name, download.mime, data))
 
     async def _answer(self, query_id: str) -> None:
         """Every press is answered at once, whatever comes of it: no spinning button."""
@@ -324,3 +332,11 @@ class TelegramAdapter:
     async def send(self, address: Address, message: Outgoing, message_id: str) -> SentRef:
         """One outbox row (``sending.Sender`` has the details)."""
         return await self.sender.send(address, message, message_id)
+
+
+def _over(download: Download, size: int | None) -> bool:
+    """Whether ``size`` (when known) is over the download's limit; said in the log if so."""
+    if size is None or size <= download.limit:
+        return False
+    log.info("telegram: %s of %d bytes is over the download limit", download.name, size)
+    return True

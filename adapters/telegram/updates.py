@@ -19,7 +19,16 @@ from dataclasses import dataclass
 from telegram import Chat as TgChat
 from telegram import MaybeInaccessibleMessage, Message, Update
 
-from bot.events import Chat, Incoming, Sender, clean_text, id_problem, parse_command
+from bot.events import (
+    MAX_FILE,
+    MAX_IMAGE,
+    Chat,
+    Incoming,
+    Sender,
+    clean_text,
+    id_problem,
+    parse_command,
+)
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +84,7 @@ def to_incoming(platform: str, update: Update, bot_username: str) -> Incoming | 
     if message is None or message.from_user is None or message.from_user.is_bot:
         return None
     text = clean_text(message.text or message.caption or "")
-    if not text.strip() and photo_of(message) is None:
+    if not text.strip() and download_of(message) is None:
         return None
     command = parse_command(text, bot_username)
     if command is None and parse_command(text) is not None:
@@ -95,28 +104,34 @@ def to_incoming(platform: str, update: Update, bot_username: str) -> Incoming | 
 
 
 @dataclass(frozen=True, slots=True)
-class Photo:
-    """The photo of a message, to fetch before the event is handed in (the largest size)."""
+class Download:
+    """The file a message carries, to fetch before the event is handed in: a photo (its
+    largest size) or a document of any type, and the most bytes fetched of it."""
 
     file_id: str
     size: int | None
     name: str
     mime: str
+    limit: int
 
 
-def photo_of(message: Message | None) -> Photo | None:
-    """The photo a message in a private chat carries, or an image sent there as a file; ``None``
-    when it has none. Photos in groups are people talking to each other: never fetched."""
+def download_of(message: Message | None) -> Download | None:
+    """The photo or the document (any file, images too) a message in a private chat carries;
+    ``None`` when it has none. Files in groups are people talking to each other: never
+    fetched. A photo is held to ``MAX_IMAGE`` as before, a document to ``MAX_FILE``, the most
+    a bot may download with ``getFile``."""
     if message is None or message.chat.type != PRIVATE:
         return None
     if message.photo:
         largest = max(message.photo, key=lambda size: size.width * size.height)
         name = f"photo-{message.message_id}.jpg"
-        return Photo(largest.file_id, largest.file_size, name, "image/jpeg")
+        return Download(largest.file_id, largest.file_size, name, "image/jpeg", MAX_IMAGE)
     document = message.document
-    if document is not None and (document.mime_type or "").startswith("image/"):
-        name = document.file_name or f"image-{message.message_id}"
-        return Photo(document.file_id, document.file_size, name, document.mime_type or "")
+    if document is not None:
+        mime = document.mime_type or "application/octet-stream"
+        kind = "image" if mime.startswith("image/") else "file"
+        name = document.file_name or f"{kind}-{message.message_id}"
+        return Download(document.file_id, document.file_size, name, mime, MAX_FILE)
     return None
 
 

@@ -270,3 +270,22 @@ async def test_a_group_upgraded_to_a_supergroup_keeps_its_room(
     assert rooms == {"-1004001", "-1004002"} and moved == "-1004002"
     assert [r[1:3] for r in fake.rejected if r[0] == "sendMessage"] == [(readers.id, 400)]
     assert fake.to(readers.id)[-1].text.startswith("This room is now bound")
+
+
+async def test_a_bank_sent_as_a_document_is_imported(fake: FakeTelegram, sqlite_url: str) -> None:
+    """A question bank sent over Telegram as a file (a ``document``, which the adapter fetches
+    whatever its type) reaches the bank import, and the bank worker answers in the chat."""
+    boss = fake.user(1, "Boss")
+    bank = b"id,question,A,B,answer\ncat-1,Which colour are the shelves?,Red,Blue,B\n"
+    async with telegram_bot(sqlite_url, fake):
+        before = len(fake.to(boss.id))
+        fake.send_document(boss, bank, "shelves.csv", "text/csv")
+        received = await fake.reply(boss.id, before)
+        assert "Received shelves.csv" in received.text, received.text
+        imported = await fake.reply(boss.id, before + 1, timeout=60)
+        assert "Bank default imported: 1 new question" in imported.text, imported.text
+        # Any other file is taken in too, and told apart by the features, not the adapter.
+        before = len(fake.to(boss.id))
+        fake.send_document(boss, b"%PDF-1.7\n", "minutes.pdf", "application/pdf")
+        other = await fake.reply(boss.id, before)
+        assert "I don't know what to do with minutes.pdf" in other.text, other.text

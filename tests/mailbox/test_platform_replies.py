@@ -47,6 +47,11 @@ async def test_a_telegram_reply_answers_the_letter(fake: FakeTelegram, sqlite_ur
         await pressed(bot, fake, mei, "Work")
         await said(bot, fake, mei, "The lamp in the reading room is broken.")
         before = len(fake.to(mei.id))
+        fake.send_document(mei, b"%PDF-1.7\n%%EOF\n", "minutes.pdf", "application/pdf")
+        await fake.wait(lambda: len(fake.to(mei.id)) > before)
+        await bot.idle()  # fetched by the adapter, since any file is; refused by the letter
+        assert "Only images can go with a letter" in fake.to(mei.id)[-1].text
+        before = len(fake.to(mei.id))
         fake.send_photo(mei, PHOTO)  # fetched with getFile by the adapter, into the letter
         await fake.wait(lambda: len(fake.to(mei.id)) > before)
         await bot.idle()
@@ -59,7 +64,8 @@ async def test_a_telegram_reply_answers_the_letter(fake: FakeTelegram, sqlite_ur
         await fake.wait(lambda: any(number in s.text for s in fake.to(sam.id)))
         letter = letter_in(fake, sam, number)
         await fake.wait(lambda: any(s.photo for s in fake.to(sam.id)))
-        assert [f for f, _p in fake.calls if f == "getFile"] == ["getFile"]  # the largest only
+        photos = [p["file_id"] for f, p in fake.calls if f == "getFile" and "photo" in p["file_id"]]
+        assert len(photos) == 1  # the largest size only
 
         answer = await said(bot, fake, sam, "We fix it tomorrow.", reply_to=letter)
         assert "was sent to its writer" in answer
@@ -125,6 +131,21 @@ async def test_a_matrix_reply_and_a_thread_answer_the_letter(
                 "url": uploaded.content_uri,
                 "info": {"mimetype": "image/jpeg", "size": len(PHOTO)},
             }
+            pdf, _keys = await mei.client.upload(
+                io.BytesIO(b"%PDF-1.7\n"), content_type="application/pdf", filesize=9
+            )
+            assert isinstance(pdf, UploadResponse), pdf
+            minutes = {
+                "msgtype": "m.file",
+                "body": "minutes.pdf",
+                "url": pdf.content_uri,
+                "info": {"mimetype": "application/pdf", "size": 9},
+            }
+            before = len(mei.from_bot(bot, rooms[mei.id]))
+            await mei.send(rooms[mei.id], minutes)  # fetched, as any file; not for a letter
+            await mei.wait(lambda r, e: len(mei.from_bot(bot, rooms[mei.id])) > before)
+            refused = body(mei.from_bot(bot, rooms[mei.id])[before])
+            assert "Only images can go with a letter" in refused, refused
             before = len(mei.from_bot(bot, rooms[mei.id]))
             await mei.send(rooms[mei.id], image)
             added = await mei.wait(lambda r, e: len(mei.from_bot(bot, rooms[mei.id])) > before)

@@ -13,7 +13,8 @@ with ``parameters.migrate_to_chat_id`` for sends to the old id); "there is no te
 message to edit" for an edit of a photo. It enforces the limits: HTML that Telegram would refuse,
 4,096 characters of text after parsing, 1,024 of caption, 64 bytes of callback data, 30 messages
 a second overall, one a second per chat and 20 a minute per group (429 with ``retry_after``),
-and 403 for a user who blocked the bot or never started it.
+403 for a user who blocked the bot or never started it, and 20 MB for ``getFile``
+(400 "file is too big" past it).
 
 The per-chat gap allows 100 ms of network jitter (Telegram itself tolerates short bursts).
 """
@@ -48,6 +49,9 @@ GLOBAL_PER_SECOND = 30
 CHAT_GAP = 1.0
 JITTER = 0.1
 GROUP_PER_MINUTE = 20
+MAX_DOWNLOAD = 20 * 1024 * 1024
+"""What ``getFile`` serves at most ("bots can download files of up to 20MB in size"); a larger
+file is refused with 400 "Bad Request: file is too big", as the real API does."""
 
 _ALLOWED_TAGS = {
     "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "code", "pre", "a",
@@ -234,7 +238,10 @@ class FakeTelegram:
     webhook_peak: int = 0
     """The most updates that were in flight to the webhook at once."""
     files: dict[str, bytes] = field(default_factory=dict)
-    """File id → the bytes of a photo someone sent, for ``getFile`` and its download."""
+    """File id → the bytes of a photo or document someone sent, for ``getFile`` and its
+    download (up to ``MAX_DOWNLOAD``)."""
+    downloaded: list[str] = field(default_factory=list)
+    """File ids whose bytes were downloaded, in order."""
     url: str = ""
 
     def __post_init__(self) -> None:
@@ -530,20 +537,24 @@ class FakeTelegram:
         """``https://api.telegram.org/file/bot<token>/<file_path>``, as ``getFile`` named it."""
         if request.match_info["token"] != self.token:
             return web.Response(status=401)
-        file_id = request.match_info["path"].removeprefix("photos/")
-        if file_id not in self.files:
+        file_id = request.match_info["path"].rpartition("/")[2]
+        if file_id not in self.files or len(self.files[file_id]) > MAX_DOWNLOAD:
             return web.Response(status=404)
+        self.downloaded.append(file_id)
         return web.Response(body=self.files[file_id], content_type="application/octet-stream")
 
     async def m_getfile(self, params: dict[str, Any]) -> dict[str, Any]:
         file_id = str(params.get("file_id", ""))
         if file_id not in self.files:
             raise ApiError(400, "Bad Request: invalid file_id")
+        if len(self.files[file_id]) > MAX_DOWNLOAD:
+            raise ApiError(400, "Bad Request: file is too big")
+        folder = "photos" if file_id.startswith("photo") else "documents"
         return {
             "file_id": file_id,
             "file_unique_id": f"u-{file_id}",
             "file_size": len(self.files[file_id]),
-            "file_path": f"photos/{file_id}",
+            "file_path": f"{folder}/{file_id}",
         }
 
     def send_photo(self, user: TgUser, data: bytes, caption: str = "") -> dict[str, Any]:
@@ -559,6 +570,39 @@ class FakeTelegram:
                  "height": side, "file_size": len(self.files[file_id])}
             )  # fmt: skip
         extra: dict[str, Any] = {"photo": sizes, "caption": caption or None}
+        message = self._message(place, user.to_dict(), message_id, **extra)
+        return self.push({"message": message})
+
+    def send_document(
+        self,
+        user: TgUser,
+        data: bytes,
+        name: str | None,
+        mime: str | None,
+        *,
+        caption: str = "",
+        chat: TgChat | None = None,
+        size: int | None = None,
+        tell_size: bool = True,
+    ) -> dict[str, Any]:
+        """``user`` sends ``data`` as a file (a ``document``) in ``chat``, their private chat
+        by default. The message tells ``size`` as its ``file_size`` (the real size unless
+        given), or none without ``tell_size`` (the field is optional in the Bot API)."""
+        place = chat or self.chats[user.id]
+        if place.type == "private":
+            self.started.add(user.id)
+            self.blocked.discard(user.id)
+        message_id = self._next_message_id(place.id)
+        file_id = f"doc{place.id}-{message_id}"
+        self.files[file_id] = data
+        document: dict[str, Any] = {"file_id": file_id, "file_unique_id": f"u{file_id}"}
+        if name is not None:
+            document["file_name"] = name
+        if mime is not None:
+            document["mime_type"] = mime
+        if tell_size:
+            document["file_size"] = len(data) if size is None else size
+        extra: dict[str, Any] = {"document": document, "caption": caption or None}
         message = self._message(place, user.to_dict(), message_id, **extra)
         return self.push({"message": message})
 
