@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.feature import Feature
-from dialogs.supervision import tables
+from dialogs.supervision import tables, web
 from dialogs.supervision.common import router
 from dialogs.supervision.config import SupervisionConfig
 
@@ -27,4 +27,5 @@ FEATURE = Feature(
     config=SupervisionConfig,
     tables=tables.TABLES,
     migrations=Path(__file__).parent / "migrations",
+    routes=web.routes,
 )
