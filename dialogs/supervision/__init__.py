@@ -15,14 +15,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.feature import Feature, Services
-from dialogs.supervision import cli, reporting, tables, tasks, views
+from dialogs.supervision import cli, reporting, tables, tasks, views, web
 from dialogs.supervision.common import router
 from dialogs.supervision.config import SupervisionConfig
 from dialogs.supervision.watch import Watch
 
 __all__ = ["FEATURE"]
 
-MODULES = (reporting, views, tasks)
+MODULES = (reporting, views, tasks, web)
 """Each module registers its commands or dialogs on ``router`` on import."""
 
 
@@ -40,4 +40,5 @@ FEATURE = Feature(
     tables=tables.TABLES,
     migrations=Path(__file__).parent / "migrations",
     rectifies=True,
+    routes=web.routes,
 )
