@@ -22,6 +22,18 @@ TINY = {
     "chart": ["--bars", "3", "--repeat", "2"],
     "survey": ["--branches", "2", "--members", "6", "--questions", "4"],
     "mailbox": ["--branches", "2", "--members", "3"],
+    "board": [
+        "--branches",
+        "5",
+        "--indicators",
+        "3",
+        "--months",
+        "2",
+        "--tasks",
+        "10",
+        "--repeat",
+        "1",
+    ],
 }
 
 
