@@ -20,7 +20,7 @@ from sqlalchemy import select
 from dialogs.supervision.config import SupervisionConfig
 from dialogs.supervision.indicators import RANK, Colour, Indicator, worst
 from dialogs.supervision.periods import Period, in_view
-from dialogs.supervision.repository import Active, Supervision, TaskCounts
+from dialogs.supervision.repository import Active, Filed, Supervision, TaskCounts
 from dialogs.supervision.tables import Report
 from store.models import Branch
 from store.repos import Repositories
@@ -28,7 +28,9 @@ from store.repos import Repositories
 VALUE = {Colour.GREEN: 1.0, Colour.YELLOW: 0.5, Colour.RED: 0.0}
 
 
-def colour_of(indicator: Indicator, period: Period, report: Report | None, today: date) -> Colour:
+def colour_of(
+    indicator: Indicator, period: Period, report: Filed | Report | None, today: date
+) -> Colour:
     """The colour of one cell (the rule in the module's docstring)."""
     rule = indicator.colour
     if report is None:
@@ -51,7 +53,7 @@ class Cell:
     indicator: Active
     period: Period
     colour: Colour
-    report: Report | None
+    report: Filed | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,8 +107,8 @@ def _shown(
     branch_id: int,
     upcoming: Period | None,
     passed: Period | None,
-    reports: dict[tuple[int, int, str], Report],
-) -> tuple[Period, Report | None] | None:
+    reports: dict[tuple[int, int, str], Filed],
+) -> tuple[Period, Filed | None] | None:
     if upcoming is not None:
         report = reports.get((indicator_id, branch_id, upcoming.key))
         if report is not None or passed is None:
