@@ -122,7 +122,14 @@ async def test_oversized_body_unknown_channel(lab: Lab) -> None:
     assert (status, answer["error"]) == (404, "unknown channel")
 
 
-async def test_callback_failures_are_retried_until_delivered_once(lab: Lab) -> None:
+async def test_callback_failures_are_retried_until_delivered_once(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two errors and a rate limit, then the answer: once, each retry counted by its reason.
+    The back-off is shortened (its real 1–8 s would race ``ask``'s 10 s under a loaded CI)."""
+    from bot import delivery
+
+    monkeypatch.setattr(delivery, "retry_delay", lambda failures: 0.05)
     lab.receiver.plan = [500, 429, 503]
     answers = await lab.ask("mei", "/me")
     assert len(answers) == 1
