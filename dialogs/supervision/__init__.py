@@ -5,7 +5,8 @@ branch report.
 Indicators come from YAML (``indicators``, ``cli``) and are rated per period (``periods``,
 ``board``). A secretary reports with ``/report`` (``reporting``), the evidence files kept on
 disk (``evidence``); admins and secretaries read ``/board`` and ``/evidence`` (``views``) and
-the web board (``web``); rectification tasks (``tasks``) are followed to the end; the watch
+the web board (``web``), the whole board drawn outside the batch (``drawing``);
+rectification tasks (``tasks``) are followed to the end; the watch
 worker (``watch``) warns before and after deadlines, reminds task owners, and sends the weekly
 summary and the monthly report (``monthly``).
 """
@@ -18,6 +19,7 @@ from bot.feature import Feature, Services
 from dialogs.supervision import cli, reporting, tables, tasks, views, web
 from dialogs.supervision.common import router
 from dialogs.supervision.config import SupervisionConfig
+from dialogs.supervision.drawing import Drawing
 from dialogs.supervision.watch import Watch
 
 __all__ = ["FEATURE"]
@@ -26,8 +28,8 @@ MODULES = (reporting, views, tasks, web)
 """Each module registers its commands or dialogs on ``router`` on import."""
 
 
-def _workers(services: Services) -> list[Watch]:
-    return [Watch(services)]
+def _workers(services: Services) -> list[Watch | Drawing]:
+    return [Watch(services), Drawing(services)]
 
 
 FEATURE = Feature(

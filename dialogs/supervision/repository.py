@@ -1,5 +1,6 @@
 """The supervision repository (``ctx.store.get(Supervision)``): indicators, reports and their
-files, rectification tasks and their history, the notices the worker sent, web tokens.
+files, rectification tasks and their history, the notices the worker sent, web tokens,
+the boards waiting to be drawn.
 
 Queries are by set, never one per branch: the board of 500 branches × 20 indicators is one
 query for the reports and one for the tasks.
@@ -17,9 +18,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.messages import Address
 from dialogs.supervision.indicators import Indicator
 from dialogs.supervision.tables import (
     TASK_OPEN,
+    BoardRequest,
     EvidenceFile,
     Notice,
     Report,
@@ -54,6 +57,18 @@ class Filed:
     late: bool
     on: date
     numbers: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """A ``/board`` waiting for the drawing worker: where its answer goes, in which language,
+    over which branches (``None``: all)."""
+
+    id: int
+    address: Address
+    thread: str | None
+    locale: str
+    branch_ids: tuple[int, ...] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -480,3 +495,61 @@ class Supervision:
 
     async def prune_tokens(self) -> None:
         await self.session.execute(delete(WebToken).where(WebToken.expires_at <= self.clock.now()))
+
+    # -- boards to draw ---------------------------------------------------------------------
+
+    async def ask_board(
+        self,
+        asker: str,
+        address: Address,
+        thread: str | None,
+        locale: str,
+        branch_ids: Collection[int] | None,
+    ) -> bool:
+        """Record a ``/board`` for the drawing worker; ``False`` when one of ``asker``'s is
+        already waiting (it will answer). ``INSERT … ON CONFLICT DO NOTHING``."""
+        dialect = self.session.get_bind().dialect.name
+        insert = sqlite_insert if dialect == "sqlite" else pg_insert
+        table = cast(Table, BoardRequest.__table__)
+        row = {
+            "asker": asker,
+            "platform": address.platform,
+            "chat_id": address.chat_id,
+            "direct": address.direct,
+            "user_id": address.user_id,
+            "thread": thread,
+            "locale": locale,
+            "branch_ids": None if branch_ids is None else sorted(branch_ids),
+            "asked_at": self.clock.now(),
+        }
+        added = await self.session.scalar(
+            insert(table)
+            .values(row)
+            .on_conflict_do_nothing(index_elements=["asker"])
+            .returning(table.c.id)
+        )
+        return added is not None
+
+    async def asked(self, limit: int) -> list[Asked]:
+        """The oldest ``limit`` boards waiting to be drawn."""
+        rows = await self.session.scalars(
+            select(BoardRequest).order_by(BoardRequest.id).limit(limit)
+        )
+        return [
+            Asked(
+                r.id,
+                Address(r.platform, r.chat_id, r.direct, r.user_id),
+                r.thread,
+                r.locale,
+                None if r.branch_ids is None else tuple(r.branch_ids),
+            )
+            for r in rows
+        ]
+
+    async def answered(self, request_id: int) -> bool:
+        """Remove a drawn request; ``False`` when another pass (or process) already did, and
+        so already queued its answer."""
+        done = await self.session.execute(
+            delete(BoardRequest).where(BoardRequest.id == request_id).returning(BoardRequest.id)
+        )
+        return done.scalar_one_or_none() is not None

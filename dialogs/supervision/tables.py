@@ -6,7 +6,8 @@ one branch's evidence for one indicator and period: a correction adds a version 
 ``current``, so the history is kept. Evidence files live on disk under their SHA-256
 (``dialogs.supervision.evidence``); ``sup_files`` says which report or task step holds which.
 What the warning worker has sent is recorded once per key (``sup_notices``), so a restart
-sends nothing twice and forgets nothing.
+sends nothing twice and forgets nothing. A ``/board`` of many branches waits in
+``sup_board_requests`` for the drawing worker, recorded with the event that asked for it.
 """
 
 from __future__ import annotations
@@ -161,4 +162,24 @@ class WebToken(Base):
     used: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
-TABLES = (StoredIndicator, Report, Task, TaskStep, EvidenceFile, Notice, WebToken)
+class BoardRequest(Base):
+    """A ``/board`` the drawing worker (``dialogs.supervision.drawing``) is to read, draw and
+    send: the engine's batch only records it, for reading and drawing 500 branches takes a
+    second. One per asker: asking again while it waits changes nothing."""
+
+    __tablename__ = "sup_board_requests"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    asker: Mapped[str] = mapped_column(String(200), unique=True)
+    """The account that asked (``telegram:123``)."""
+    platform: Mapped[str] = mapped_column(String(64))
+    chat_id: Mapped[str] = mapped_column(String(255))
+    direct: Mapped[bool] = mapped_column(Boolean, default=False)
+    user_id: Mapped[str | None] = mapped_column(String(255))
+    thread: Mapped[str | None] = mapped_column(String(255))
+    locale: Mapped[str] = mapped_column(String(16))
+    branch_ids: Mapped[list[int] | None] = mapped_column(JSON)
+    """The branches the asker may see; ``None``: every branch (an admin)."""
+    asked_at: Mapped[datetime]
+
+
+TABLES = (StoredIndicator, Report, Task, TaskStep, EvidenceFile, Notice, WebToken, BoardRequest)

@@ -134,6 +134,20 @@ def image(language: Translator, shown: Board) -> Image:
     return Image("image/png", data)
 
 
+def answer(language: Translator, shown: Board) -> tuple[Markup, Image | None]:
+    """What ``/board`` answers: the summary and the grid's image, or why there is none."""
+    if not shown.indicators:
+        return language(
+            _(
+                "No indicators have been set yet: an admin imports them with "
+                "`branchbot indicators import`."
+            )
+        ), None
+    if not shown.rows:
+        return language(_("There are no branches yet.")), None
+    return summary(language, shown), image(language, shown)
+
+
 @router.command(
     "board",
     summary=_("the branches' green / yellow / red board"),
@@ -141,22 +155,16 @@ def image(language: Translator, shown: Board) -> Image:
     args=[BranchArg("branch", _("branch"), optional=True, managed=True)],
 )
 async def board_command(ctx: Context, branch: Branch | None = None) -> None:
+    """One branch is read here; the whole board is read and drawn by the drawing worker
+    (``dialogs.supervision.drawing``), outside the batch: it takes a second at 500 branches."""
     if branch is not None:
         await _branch(ctx, branch)
         return
-    shown = await board(ctx.store, config(ctx), today(ctx), scope(ctx))
-    if not shown.indicators:
-        ctx.reply(
-            _(
-                "No indicators have been set yet: an admin imports them with "
-                "`branchbot indicators import`."
-            )
-        )
-        return
-    if not shown.rows:
-        ctx.reply(_("There are no branches yet."))
-        return
-    ctx.reply(summary(ctx.translator, shown), image=image(ctx.translator, shown))
+    asked = await ctx.store.get(Supervision).ask_board(
+        ctx.who.identity, ctx.here, ctx.event.thread, ctx.translator.locale, scope(ctx)
+    )
+    if not asked:
+        ctx.reply(_("Your board is being drawn: it comes in a moment."))
 
 
 async def _branch(ctx: Context, branch: Branch) -> None:

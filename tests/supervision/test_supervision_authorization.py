@@ -13,7 +13,7 @@ from dialogs.supervision.tables import Report, Task, TaskStep
 from store.models import Branch, Member
 from store.repos import Repositories
 from tests.support.mailbox import organisation
-from tests.support.supervision import import_shipped
+from tests.support.supervision import board_text, import_shipped
 from tests.support.webhook import Lab, lab_bot
 
 REFUSED = (
@@ -116,7 +116,7 @@ async def test_every_supervision_command_by_role(database_url: str, tmp_path: Pa
             numbers = {"report": report.id, "task": task.id}
         for actor, command, allowed in CASES:
             before = await state(lab)
-            answer = await lab.say(actor, command.format(**numbers))
+            answer = await board_text(lab, actor, command.format(**numbers))
             refused = any(word in answer for word in REFUSED)
             assert refused != allowed, (actor, command, answer)
             if not allowed:

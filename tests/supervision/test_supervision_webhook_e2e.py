@@ -21,7 +21,7 @@ from bot.workdays import WorkCalendar
 from dialogs.supervision.watch import Watch
 from store.clock import ManualClock
 from tests.support.mailbox import organisation
-from tests.support.supervision import asking, import_shipped, report
+from tests.support.supervision import asking, board_text, drawn, import_shipped, report
 from tests.support.webhook import Lab, button, lab_bot, to
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -76,7 +76,7 @@ async def test_supervision_from_indicators_to_the_monthly_report(
         assert "Reported: Branch committee meeting, Nov 2026. 🟢 on time" in done, done
         assert list((tmp_path / "evidence").rglob("*")), "the photo is kept on disk"
 
-        answers = await lab.ask("boss", "/board")
+        answers = await drawn(lab, "boss")
         image = answers[-1]["image"]
         assert image["mime"] == "image/png"
         assert base64.b64decode(image["data"]).startswith(b"\x89PNG")
@@ -92,13 +92,13 @@ async def test_supervision_from_indicators_to_the_monthly_report(
         assert len(red) == 1 and "Theme day" in red[0], red
         assert len(said(lab, "nia", "was due 2026-12-05")) == 2  # both of North's
 
-        board = await lab.say("boss", "/board")
+        board = await board_text(lab, "boss")
         assert "🔴 2" in board, board
         assert "North" in board and "Main" in board
         own = await lab.say("sam", "/board Main")
         assert "Theme day (Nov 2026): missing" in own, own
         assert "Branch committee meeting (Nov 2026): reported on 2026-12-02" in own, own
-        assert "North" not in await lab.say("sam", "/board")  # a secretary sees their own
+        assert "North" not in await board_text(lab, "sam")  # a secretary sees their own
 
         # A late report is accepted, and yellow.
         clock.set(datetime(2026, 12, 8, 10, 0, tzinfo=CHINA))
@@ -106,7 +106,7 @@ async def test_supervision_from_indicators_to_the_monthly_report(
             lab, "sam", "Theme day", ["A visit to the museum."], files=(photo,), period="Nov 2026"
         )
         assert "🟡" in late and "late" in late, late
-        assert "🟡 Main: Theme day" in await lab.say("boss", "/board")
+        assert "🟡 Main: Theme day" in await board_text(lab, "boss")
 
         # Evidence by a word of its text, and the photo sent again.
         found = await lab.say("boss", "/evidence search minutes")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from dialogs.supervision.drawing import Drawing
 from dialogs.supervision.indicators import SHIPPED, Indicator, load
 from dialogs.supervision.repository import Supervision
 from store.repos import Repositories
@@ -16,6 +17,23 @@ async def import_shipped(lab: Lab, day: date, keys: set[str] | None = None) -> l
     async with lab.bot.db.session() as session:
         await Repositories(session).get(Supervision).import_indicators(indicators, day)
     return indicators
+
+
+async def drawn(lab: Lab, user: str, text: str = "/board") -> list[Message]:
+    """What ``user``'s ``text`` brought, once the drawing worker has drawn what it asked for
+    (the whole board is drawn outside the batch; a tick may beat this call to it: the worker's
+    lock makes this wait for that pass)."""
+    before = len(lab.receiver.messages)
+    await lab.ask(user, text)
+    await lab.bot.worker(Drawing).draw()
+    await lab.bot.idle()
+    return lab.receiver.messages[before:]
+
+
+async def board_text(lab: Lab, user: str, text: str = "/board") -> str:
+    answers = await drawn(lab, user, text)
+    assert answers, f"no answer to {text!r}"
+    return "\n".join(a["text"] for a in answers)
 
 
 def asking(answers: list[Message]) -> Message:

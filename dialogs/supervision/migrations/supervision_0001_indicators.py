@@ -1,4 +1,5 @@
-"""supervision: indicators, reports and their files, rectification tasks, notices, web tokens
+"""supervision: indicators, reports and their files, rectification tasks, notices, web tokens,
+board requests
 
 Revision ID: supervision_0001
 Revises:
@@ -18,6 +19,7 @@ depends_on: str | Sequence[str] | None = "0001"
 BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 STAMP = sa.DateTime(timezone=True)
 TABLES = (
+    "sup_board_requests",
     "sup_files",
     "sup_task_steps",
     "sup_tasks",
@@ -48,6 +50,21 @@ def upgrade() -> None:
         sa.Column("key", sa.String(length=120), nullable=False),
         sa.Column("at", STAMP, nullable=False),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_sup_notices")),
+    )
+    op.create_table(
+        "sup_board_requests",
+        sa.Column("id", BIG_ID, autoincrement=True, nullable=False),
+        sa.Column("asker", sa.String(length=200), nullable=False),
+        sa.Column("platform", sa.String(length=64), nullable=False),
+        sa.Column("chat_id", sa.String(length=255), nullable=False),
+        sa.Column("direct", sa.Boolean(), nullable=False),
+        sa.Column("user_id", sa.String(length=255), nullable=True),
+        sa.Column("thread", sa.String(length=255), nullable=True),
+        sa.Column("locale", sa.String(length=16), nullable=False),
+        sa.Column("branch_ids", sa.JSON(), nullable=True),
+        sa.Column("asked_at", STAMP, nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sup_board_requests")),
+        sa.UniqueConstraint("asker", name=op.f("uq_sup_board_requests_asker")),
     )
     op.create_table(
         "sup_web_tokens",
