@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: run test lint i18n bench bench-smoke clean
 
@@ -15,7 +17,11 @@ $(STAMP): pyproject.toml
 run: $(STAMP)  ## set up and run the bot: SQLite and the playground at http://127.0.0.1:8080/
 	$(BIN)/branchbot run
 
-test: $(STAMP)  ## set up and run the whole test suite, linters included
+$(CHROMIUM):  ## the browser the web board's test drives: Debian's package
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium
+
+test: $(STAMP) $(CHROMIUM)  ## set up and run the whole test suite, linters included
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
