@@ -216,6 +216,12 @@ def render(address: Address, message: Outgoing, message_id: str) -> dict[str, An
             "mime": message.image.mime,
             "data": base64.b64encode(message.image.data).decode(),
         }
+    if message.document is not None:
+        body["document"] = {
+            "name": message.document.name,
+            "mime": message.document.mime,
+            "data": base64.b64encode(message.document.data).decode(),
+        }
     return body
 
 

@@ -18,7 +18,7 @@ from bot.figures import Figures, Problems
 from bot.i18n import Plural, Translator, translator
 from bot.identity import Principal
 from bot.markup import Markup
-from bot.messages import Address, Capabilities, Choice, Image, Outgoing
+from bot.messages import Address, Capabilities, Choice, Document, Image, Outgoing
 from store.clock import Clock
 from store.repos import Repositories
 
@@ -186,6 +186,7 @@ class Context:
         *,
         choices: list[list[Choice]] | None = None,
         image: Image | None = None,
+        document: Document | None = None,
         count: int | None = None,
         ephemeral: bool = False,
         vanish: bool = False,
@@ -199,7 +200,8 @@ class Context:
         (docs/privacy.md). ``vanish``: the row also loses its chat and person (an
         anonymous writer's replies). ``tag``: see ``send_to``."""
         language, thread = self.translator, self.event.thread
-        self._send(self.here, language, message, choices, image, count, values, thread, ephemeral)
+        media = (image, document)
+        self._send(self.here, language, message, choices, media, count, values, thread, ephemeral)
         self.outbox[-1].vanish, self.outbox[-1].tag = vanish, tag
 
     def update(
@@ -214,14 +216,16 @@ class Context:
         """Answer a button press by rewriting the message that carried the button, where the
         platform can edit messages; elsewhere (or for typed answers) as a new message."""
         language, thread = self.translator, self.event.thread
-        self._send(self.here, language, message, choices, None, count, values, thread)
+        self._send(self.here, language, message, choices, (None, None), count, values, thread)
         if self.capabilities.edits and self.event.choice is not None and self.event.reply_to:
             queued = self.outbox[-1]
             queued.message = dataclasses.replace(queued.message, edit=self.event.reply_to)
 
     def reply_direct(self, message: str | Plural | Markup, /, **values: object) -> None:
         """Tell the speaker privately, in their own language (even when they wrote in a room)."""
-        self._send(self.direct_address(), self.personal, message, None, None, None, values, None)
+        self._send(
+            self.direct_address(), self.personal, message, None, (None, None), None, values, None
+        )
 
     def send_to(
         self,
@@ -231,6 +235,7 @@ class Context:
         *,
         choices: list[list[Choice]] | None = None,
         image: Image | None = None,
+        document: Document | None = None,
         count: int | None = None,
         thread: str | None = None,
         locale: str | EllipsisType | None = ...,
@@ -244,7 +249,8 @@ class Context:
         it, so that a platform reply to it can be taken back to its subject
         (``Outbox.tag_of``)."""
         language = self.translator_for(address, locale)
-        self._send(address, language, message, choices, image, count, values, thread, vanish)
+        media = (image, document)
+        self._send(address, language, message, choices, media, count, values, thread, vanish)
         self.outbox[-1].vanish, self.outbox[-1].tag = vanish, tag
 
     def _send(
@@ -253,7 +259,7 @@ class Context:
         language: Translator,
         message: str | Plural | Markup,
         choices: list[list[Choice]] | None,
-        image: Image | None,
+        media: tuple[Image | None, Document | None],
         count: int | None,
         values: dict[str, object],
         thread: str | None,
@@ -267,7 +273,7 @@ class Context:
             ]
             self.conversation.showed_choices = True
         self.outbox.append(
-            Queued(address, Outgoing(text, rows, image, thread=thread), language.locale, ephemeral)
+            Queued(address, Outgoing(text, rows, *media, thread=thread), language.locale, ephemeral)
         )
 
     def _tag(self, choice: Choice) -> Choice:

@@ -167,6 +167,12 @@ def degrade(message: Outgoing, capabilities: Capabilities, locale: str) -> Outgo
         message = dataclasses.replace(message, text=text, choices=(), numbered=tuple(choices))
     if message.image is not None and not capabilities.images:
         message = dataclasses.replace(message, image=None)
+    if message.document is not None and not capabilities.documents:
+        note = translator(locale, locale)(
+            _("The file {name} cannot be sent here."), name=message.document.name
+        )
+        text = Markup.join([message.text, note], "\n\n")
+        message = dataclasses.replace(message, text=text, document=None)
     return message
 
 

@@ -47,10 +47,22 @@ class Image:
 
 
 @dataclass(frozen=True, slots=True)
+class Document:
+    """A file sent as a file (not shown inline like an ``Image``): its name is what the reader
+    saves it as."""
+
+    name: str
+    mime: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class Outgoing:
     text: Markup
     choices: tuple[tuple[Choice, ...], ...] = ()
     image: Image | None = None
+    document: Document | None = None
+    """At most one of ``image`` and ``document``: a message carries one piece of media."""
     reply_to: str | None = None
     edit: str | None = None
     """The platform's id of an earlier message of ours that this one replaces (a dialog moving
@@ -61,6 +73,10 @@ class Outgoing:
     """Choices already written into ``text`` as numbered lines (no buttons): an adapter may let
     people answer them some other way, such as a reaction. Set by delivery, never stored."""
 
+    def __post_init__(self) -> None:
+        if self.image is not None and self.document is not None:
+            raise ValueError("a message carries an image or a document, not both")
+
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"text": self.text.to_json()}
         if self.choices:
@@ -70,6 +86,13 @@ class Outgoing:
             ]
         if self.image is not None:
             data["image"] = [self.image.mime, base64.b64encode(self.image.data).decode()]
+        if self.document is not None:
+            document = self.document
+            data["document"] = [
+                document.name,
+                document.mime,
+                base64.b64encode(document.data).decode(),
+            ]
         if self.reply_to:
             data["reply_to"] = self.reply_to
         if self.edit:
@@ -80,11 +103,16 @@ class Outgoing:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Outgoing:
-        image = data.get("image")
+        image, document = data.get("image"), data.get("document")
         return cls(
             text=Markup.from_json(data["text"]),
             choices=tuple(tuple(Choice(*item) for item in row) for row in data.get("choices", ())),
             image=Image(image[0], base64.b64decode(image[1])) if image else None,
+            document=(
+                Document(document[0], document[1], base64.b64decode(document[2]))
+                if document
+                else None
+            ),
             reply_to=data.get("reply_to"),
             edit=data.get("edit"),
             thread=data.get("thread"),
@@ -106,6 +134,8 @@ class Capabilities:
     buttons: bool = True
     edits: bool = False
     images: bool = True
+    documents: bool = True
+    """Files sent as files (``Outgoing.document``); where not, delivery names the file instead."""
     threads: bool = False
     native_polls: bool = False
     can_open_dm: bool = True

@@ -28,9 +28,10 @@ def payload(
 ) -> dict[str, Any]:
     """A message as its row stores it, with its reader's language (for what delivery adds,
     such as the hint under numbered choices); ``fold``: delivery may merge it with others
-    waiting for the same chat; ``ephemeral``: delivery erases the stored text once the row has
-    its outcome (``store.runtime.erased``). An ephemeral message is never merged: a merge
-    keeps the head row's own payload to undo it, so its text would outlive its delivery.
+    waiting for the same chat (never one carrying an image or a file); ``ephemeral``:
+    delivery erases the stored text once the row has its outcome (``store.runtime.erased``).
+    An ephemeral message is never merged: a merge keeps the head row's own payload to undo
+    it, so its text would outlive its delivery.
     ``vanish``: an ephemeral message whose row also loses its chat and person with its
     outcome. ``tag``: what the sender calls it, for a platform reply to it
     (``Outbox.tag_of``)."""
@@ -41,8 +42,8 @@ def payload(
         body[VANISH] = True
     if ephemeral or vanish:
         body[EPHEMERAL] = True
-    elif fold:
-        body["fold"] = True
+    elif fold and message.image is None and message.document is None:
+        body["fold"] = True  # a merge carries texts and buttons: media would be dropped
     return body
 
 

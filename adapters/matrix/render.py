@@ -126,15 +126,22 @@ def contents(message: Outgoing, max_bytes: int, *, msgtype: str = "m.text") -> l
     return events
 
 
-def image_content(message: Outgoing, url: str, size: int) -> dict[str, Any]:
-    assert message.image is not None
-    extension = message.image.mime.rsplit("/", 1)[-1]
+def media_content(message: Outgoing, url: str, size: int) -> dict[str, Any]:
+    """The ``m.image`` or ``m.file`` event of an uploaded image or document."""
+    if message.document is not None:
+        kind, name, mime = "m.file", message.document.name, message.document.mime
+    else:
+        assert message.image is not None
+        mime = message.image.mime
+        kind, name = "m.image", "image." + mime.rsplit("/", 1)[-1]
     content: dict[str, Any] = {
-        "msgtype": "m.image",
-        "body": f"image.{extension}",
+        "msgtype": kind,
+        "body": name,
         "url": url,
-        "info": {"mimetype": message.image.mime, "size": size},
+        "info": {"mimetype": mime, "size": size},
     }
+    if kind == "m.file":
+        content["filename"] = name
     relates = relation(None, message.thread)
     if relates:
         content["m.relates_to"] = relates

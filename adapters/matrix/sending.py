@@ -64,8 +64,8 @@ class Sending(Invites):
         txn = f"{self._txn}.{message_id}"
         limit = render.MAX_ENCRYPTED_BYTES if room in client.encrypted_rooms else render.MAX_BYTES
         try:
-            if message.image is not None:
-                await self._send_image(room, message, f"{txn}.image")
+            if message.image is not None or message.document is not None:
+                await self._send_media(room, message, f"{txn}.image")
             event_id = ""
             for index, content in enumerate(render.contents(message, limit)):
                 answer = await client.room_send(
@@ -93,17 +93,25 @@ class Sending(Invites):
             self._remember(self._choices, event_id, offer)
         return SentRef(event_id)
 
-    async def _send_image(self, room: str, message: Outgoing, txn: str) -> None:
-        assert message.image is not None
+    async def _send_media(self, room: str, message: Outgoing, txn: str) -> None:
+        """The image or the document, uploaded (encrypted in an encrypted room) and sent as
+        its own event before the text. The transaction id keeps its old ``.image`` suffix so a
+        retry across an upgrade is still recognised as the same event."""
+        media = message.image or message.document
+        assert media is not None
         client = self._client()
-        data = message.image.data
+        data = media.data
         secret = room in client.encrypted_rooms
         uploaded, keys = await client.upload(
-            io.BytesIO(data), content_type=message.image.mime, filesize=len(data), encrypt=secret
+            io.BytesIO(data),
+            content_type=media.mime,
+            filename=message.document.name if message.document else None,
+            filesize=len(data),
+            encrypt=secret,
         )
         if not isinstance(uploaded, UploadResponse):
             raise failure(uploaded)
-        content = render.image_content(message, uploaded.content_uri, len(data))
+        content = render.media_content(message, uploaded.content_uri, len(data))
         if secret and keys:
             content["file"] = {"url": content.pop("url"), **keys}
         answer = await client.room_send(

@@ -1,4 +1,4 @@
-"""Sending one outbox row to Telegram: an edit, a photo, one or more text parts.
+"""Sending one outbox row to Telegram: an edit, a photo or a file, one or more text parts.
 
 A row is one ``Outgoing``, but may become several Telegram messages (a photo whose caption is
 the first part of the text, then the rest; a long text in parts a second apart). When a later
@@ -150,26 +150,21 @@ class Sender:
             if message.reply_to and message.reply_to.isdecimal()
             else None
         )
-        if message.edit and message.edit.isdecimal() and not message.image and len(parts) == 1:
+        media = message.image or message.document
+        if message.edit and message.edit.isdecimal() and media is None and len(parts) == 1:
             edited = await self._edit(chat_id, int(message.edit), parts[0], buttons)
             if edited is not None:
                 return edited
         sent: Message | None = None
         count = 0
-        offset = 1 if message.image is not None else 0
-        if message.image is not None:
+        offset = 1 if media is not None else 0
+        if media is not None:
             if progress.done == 0:
                 progress.captioned = bool(parts) and size(parts[0]) <= MAX_CAPTION
             caption = parts.pop(0) if progress.captioned else None
             if progress.done == 0:
-                sent = await self.bot.send_photo(
-                    chat_id,
-                    message.image.data,
-                    caption=caption,
-                    parse_mode=ParseMode.HTML if caption else None,
-                    reply_markup=None if parts else buttons,
-                    message_thread_id=thread,
-                    reply_parameters=reply,
+                sent = await self._send_media(
+                    chat_id, message, caption, None if parts else buttons, thread, reply
                 )
                 progress.done, count = 1, 1
             reply = None
@@ -188,8 +183,41 @@ class Sender:
             progress.done = index + offset + 1
             count += 1
         if sent is None:
-            raise Unreachable("nothing to send: empty text and no image", Refusal.REFUSED)
+            raise Unreachable("nothing to send: empty text and no media", Refusal.REFUSED)
         return SentRef(str(sent.message_id), parts=count)
+
+    async def _send_media(
+        self,
+        chat_id: int,
+        message: Outgoing,
+        caption: str | None,
+        buttons: InlineKeyboardMarkup | None,
+        thread: int | None,
+        reply: ReplyParameters | None,
+    ) -> Message:
+        """The image as a photo, or the document as a file under its own name."""
+        mode = ParseMode.HTML if caption else None
+        if message.image is not None:
+            return await self.bot.send_photo(
+                chat_id,
+                message.image.data,
+                caption=caption,
+                parse_mode=mode,
+                reply_markup=buttons,
+                message_thread_id=thread,
+                reply_parameters=reply,
+            )
+        assert message.document is not None
+        return await self.bot.send_document(
+            chat_id,
+            message.document.data,
+            filename=message.document.name,
+            caption=caption,
+            parse_mode=mode,
+            reply_markup=buttons,
+            message_thread_id=thread,
+            reply_parameters=reply,
+        )
 
     async def _edit(
         self, chat_id: int, target: int, text: str, buttons: InlineKeyboardMarkup | None

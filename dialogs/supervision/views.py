@@ -16,7 +16,7 @@ from bot.context import Context
 from bot.i18n import Translator, _, _n
 from bot.identity import Role
 from bot.markup import Markup
-from bot.messages import Image
+from bot.messages import Document, Image
 from dialogs.supervision.board import Board, Cell, Row, board
 from dialogs.supervision.chart import MAX_ROWS, board_png
 from dialogs.supervision.common import COLOUR, DOT, REPORT, config, router, today
@@ -299,8 +299,4 @@ async def evidence_show(ctx: Context, number: int) -> None:
         elif file.mime in IMAGE_TYPES:
             ctx.reply(Markup.literal(file.name), image=Image(file.mime, data))
         else:
-            ctx.reply(
-                _("{name} ({size} KB): download it from the web board."),
-                name=file.name,
-                size=max(1, file.size // 1024),
-            )
+            ctx.reply(Markup.literal(file.name), document=Document(file.name, file.mime, data))

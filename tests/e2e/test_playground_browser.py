@@ -7,6 +7,7 @@ fails, it does not skip.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 from collections.abc import AsyncIterator
@@ -19,7 +20,7 @@ from playwright.async_api import Locator, Page, Route, async_playwright, expect
 from bot.app import BranchBot, configure
 from bot.charts import BarChart, Series, png
 from bot.markup import Markup
-from bot.messages import Address, Choice, Image, Outgoing
+from bot.messages import Address, Choice, Document, Image, Outgoing
 
 pytestmark = pytest.mark.browser
 
@@ -226,6 +227,23 @@ async def onboarding(page: Page, playground: BranchBot) -> None:
         "src", re.compile(r"^data:image/png;base64,iVBOR")
     )
     assert await picture.get_by_test_id("bot-image").evaluate("img => img.naturalWidth") == 1
+
+    # a file comes as a link that saves it under its own name (the name shown as text)
+    await playground.playground.send(
+        Address("webhook:playground", "", direct=True, user_id="mei"),
+        Outgoing(
+            Markup.literal("the minutes"),
+            document=Document("<b>minutes</b>.pdf", "text/html", b"%PDF-1.4 minutes"),
+        ),
+        "test-document-1",
+    )
+    link = bot_said(page, "dm-mei", "the minutes").get_by_test_id("bot-file")
+    await expect(link).to_have_text("📎 <b>minutes</b>.pdf", timeout=WAIT)
+    await expect(link).to_have_attribute("download", "<b>minutes</b>.pdf")
+    async with page.expect_download() as downloading:
+        await link.click()
+    saved = await (await downloading.value).path()
+    assert await asyncio.to_thread(Path(saved).read_bytes) == b"%PDF-1.4 minutes"
 
     # a reload replays the history without doubles, and keeps what people typed
     counts = {

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from nio import DownloadResponse
 
 from adapters.matrix import MatrixAdapter, MatrixSettings, Notices
 from adapters.matrix.parse import Malformed, message, reaction, strip_reply_fallback
@@ -19,7 +20,7 @@ from bot.app import configure
 from bot.config import ConfigError
 from bot.events import Chat, Incoming
 from bot.markup import Markup
-from bot.messages import Accepted, Address, Choice, Image, Outgoing, Unreachable
+from bot.messages import Accepted, Address, Choice, Document, Image, Outgoing, Unreachable
 from tests.support.matrix import body, matrix_bot, members
 from tests.support.synapse import Synapse
 
@@ -199,6 +200,28 @@ async def test_opens_a_direct_room_once_and_sends_images(synapse: Synapse) -> No
             await mei.say(room, "/me")
             await wait_until(lambda: bool(collector.events))
             assert collector.events[0].chat == Chat(room, True)
+    finally:
+        await matrix.stop()
+
+
+async def test_a_document_is_uploaded_and_sent_as_a_file(synapse: Synapse) -> None:
+    matrix = adapter(synapse)
+    await started(matrix)
+    bot = matrix.settings.user_id
+    pdf = b"%PDF-1.7\n" + bytes(range(256)) * 8
+    try:
+        async with members(synapse, 1) as (mei,):
+            nowhere = Address("matrix", "", direct=True, user_id=mei.id)
+            minutes = Document("会议纪要 11.pdf", "application/pdf", pdf)
+            await matrix.send(nowhere, Outgoing(Markup.literal("E12"), document=minutes), "1")
+            await mei.wait(lambda r, e: body(e) == "E12")
+            (file,) = [e for e in mei.from_bot(bot) if e["content"]["msgtype"] == "m.file"]
+            content = file["content"]
+            assert content["body"] == content["filename"] == "会议纪要 11.pdf"
+            assert content["info"] == {"mimetype": "application/pdf", "size": len(pdf)}
+            downloaded = await mei.client.download(mxc=content["url"])
+            assert isinstance(downloaded, DownloadResponse), downloaded
+            assert downloaded.body == pdf
     finally:
         await matrix.stop()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import logging
 import time
@@ -18,6 +19,7 @@ from telegram import Update
 from adapters.telegram import TelegramAdapter
 from adapters.telegram.adapter import CAPABILITIES
 from adapters.telegram.render import MAX_TEXT, size, split_html
+from adapters.webhook import render
 from bot.app import BranchBot
 from bot.delivery import Limiter, degrade
 from bot.events import Incoming
@@ -27,6 +29,7 @@ from bot.messages import (
     Address,
     Capabilities,
     Choice,
+    Document,
     EngineStopped,
     EventHandler,
     Image,
@@ -35,6 +38,7 @@ from bot.messages import (
     TransientError,
     Unreachable,
 )
+from bot.outbox import payload
 from store.repos import Repositories
 from tests.support.ports import free_port
 from tests.support.telegram import (
@@ -215,6 +219,21 @@ def test_link_buttons_survive_the_outbox_and_degrade_to_links() -> None:
     )
 
 
+def test_a_document_survives_the_outbox_never_folds_and_is_named_where_files_cannot_go() -> None:
+    minutes = Document("minutes.pdf", "application/pdf", bytes(range(256)))
+    message = Outgoing(Markup.literal("E12"), document=minutes)
+    assert Outgoing.from_json(message.to_json()) == message
+    assert "fold" not in payload(message, "en", fold=True)
+    with pytest.raises(ValueError, match="not both"):
+        Outgoing(Markup.literal("x"), image=Image("image/png", b"png"), document=minutes)
+    plain = degrade(message, Capabilities(documents=False), "en")
+    assert plain.document is None
+    assert plain.text.plain() == "E12\n\nThe file minutes.pdf cannot be sent here."
+    body = render(Address("webhook:x", "room"), message, "7")
+    assert body["document"]["name"] == "minutes.pdf"
+    assert base64.b64decode(body["document"]["data"]) == minutes.data
+
+
 def test_the_limiter_keeps_telegrams_group_budget() -> None:
     """20 a minute per group is a minute of real time; the limiter is checked on its own clock."""
     limiter = Limiter(CAPABILITIES)
@@ -288,6 +307,27 @@ async def test_a_retry_after_the_photo_does_not_repeat_its_caption(
     assert photo.photo and photo.text == "Chart"
     assert " ".join(s.text for s in rest).split() == ["x"] * 2500
     assert len(rest) == 2 and ref.parts == 2
+
+
+async def test_a_document_goes_as_a_file_under_its_name_and_a_retry_sends_only_the_rest(
+    fake: FakeTelegram, adapter: TelegramAdapter
+) -> None:
+    fake.user(7, "Ann")
+    fake.started.add(7)
+    pdf = b"%PDF-1.7\n" + bytes(range(256)) * 8
+    text = Markup.format("**minutes.pdf**\n\n") + Markup.literal("x " * 2500)
+    message = Outgoing(text, document=Document("会议纪要 11.pdf", "application/pdf", pdf))
+    sending = asyncio.create_task(adapter.send(to(7), message, "1"))
+    await fake.wait(lambda: len(fake.to(7)) == 1)
+    fake.flood[7] = 1  # the first text part after the file gets a 429
+    with pytest.raises(RetryLater):
+        await sending
+    await asyncio.sleep(1.0)
+    await adapter.send(to(7), message, "1")
+    file, *rest = fake.to(7)
+    assert file.document == ("会议纪要 11.pdf", pdf) and file.text == "minutes.pdf"
+    assert " ".join(s.text for s in rest).split() == ["x"] * 2500
+    assert [m for m, _ in fake.calls].count("sendDocument") == 1
 
 
 async def test_an_edit_of_a_photo_sends_a_new_message(

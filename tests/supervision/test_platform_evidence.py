@@ -1,7 +1,7 @@
-"""Photo evidence from the platforms that only lend files: a Telegram photo (a file id,
+"""Evidence from the platforms that only lend files: a Telegram photo and PDF (file ids,
 fetched with getFile) and a Matrix image (an mxc URL on a real Synapse) are downloaded and
-kept in the evidence store, and the report holds them. SQLite only, as the other platform
-flows."""
+kept in the evidence store, and the report holds them; ``/evidence show`` sends them again
+(the PDF as a Telegram document). SQLite only, as the other platform flows."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from tests.support.synapse import Synapse
 from tests.support.telegram import FakeTelegram, pressed, said, telegram_bot
 
 PHOTO = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 3
+PDF = b"%PDF-1.7\n" + bytes(range(256)) * 4
 
 
 @pytest.fixture
@@ -35,10 +36,11 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path}/branchbot.db"
 
 
-async def theme_day(bot: BranchBot) -> None:
-    """The theme day indicator, imported today: only this month's period is open."""
+async def theme_day(bot: BranchBot, key: str = "theme-day") -> None:
+    """The theme day indicator (or another monthly one), imported today: only this month's
+    period is open."""
     today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
-    indicators = [i for i in load(SHIPPED).indicators if i.key == "theme-day"]
+    indicators = [i for i in load(SHIPPED).indicators if i.key == key]
     async with bot.db.session() as session:
         await Repositories(session).get(Supervision).import_indicators(indicators, today)
 
@@ -49,11 +51,13 @@ async def kept(bot: BranchBot, files: Path) -> list[EvidenceFile]:
         assert report is not None and "Our theme day" in report.text
         rows = list(await session.scalars(select(EvidenceFile)))
     for row in rows:
-        assert await FileStore(files).read(row.sha256) == PHOTO
+        assert await FileStore(files).read(row.sha256) == (
+            PDF if row.name.endswith("pdf") else PHOTO
+        )
     return rows
 
 
-async def test_a_telegram_photo_is_kept_as_evidence(
+async def test_a_telegram_photo_and_file_are_kept_as_evidence_and_sent_again(
     fake: FakeTelegram, sqlite_url: str, tmp_path: Path
 ) -> None:
     boss, sam = fake.user(1, "Boss"), fake.user(2, "Sam")
@@ -62,18 +66,37 @@ async def test_a_telegram_photo_is_kept_as_evidence(
         await said(bot, fake, boss, "/branch add Main")
         code = code_in(await said(bot, fake, boss, "/invite Main secretary"))
         await said(bot, fake, sam, f"/join {code}")
-        await theme_day(bot)
+        await theme_day(bot, "committee-meeting")  # it takes files too
         await said(bot, fake, sam, "/report")
-        assert "Send the evidence" in await pressed(bot, fake, sam, "Theme day")
+        assert "Send the evidence" in await pressed(bot, fake, sam, "Branch committee meeting")
         before = len(fake.to(sam.id))
         fake.send_photo(sam, PHOTO, caption="Our theme day at the museum.")
         await fake.wait(lambda: len(fake.to(sam.id)) > before)
         await bot.idle()
         assert "File added" in fake.to(sam.id)[-1].text
+        before = len(fake.to(sam.id))
+        fake.send_document(sam, PDF, "签到表.pdf", "application/pdf")
+        await fake.wait(lambda: len(fake.to(sam.id)) > before)
+        await bot.idle()
+        assert "File added" in fake.to(sam.id)[-1].text
         assert "Your report" in await pressed(bot, fake, sam, "Done")
-        assert "Reported: Theme day" in await pressed(bot, fake, sam, "Submit")
-        rows = await kept(bot, files)
-        assert len(rows) == 1 and rows[0].mime == "image/jpeg" and rows[0].size == len(PHOTO)
+        assert "Reported: Branch committee meeting" in await pressed(bot, fake, sam, "Submit")
+        rows = sorted(await kept(bot, files), key=lambda row: row.mime)
+        assert [(row.mime, row.size) for row in rows] == [
+            ("application/pdf", len(PDF)),
+            ("image/jpeg", len(PHOTO)),
+        ]
+
+        # Found again by the admin: the photo comes back as a photo, the PDF as a file.
+        found = await said(bot, fake, boss, "/evidence search museum")
+        number = re.search(r"E\d+", found)
+        assert number is not None, found
+        before = len(fake.to(boss.id))
+        await said(bot, fake, boss, f"/evidence show {number.group()}")
+        await fake.wait(lambda: any(s.document for s in fake.to(boss.id)[before:]))
+        shown = fake.to(boss.id)[before:]
+        assert [s.document for s in shown if s.document] == [("签到表.pdf", PDF)]
+        assert any(s.photo for s in shown)
 
 
 async def test_a_matrix_image_is_kept_as_evidence(

@@ -27,6 +27,7 @@ from tests.support.webhook import Lab, button, lab_bot, to
 CHINA = ZoneInfo("Asia/Shanghai")
 KEYS = {"committee-meeting", "theme-day", "members-meeting"}
 PHOTO = b"\x89PNG\r\n\x1a\n" + b"evidence photo" * 10
+MINUTES = b"%PDF-1.4\n" + b"minutes of the meeting\n" * 20
 
 
 def said(lab: Lab, user: str, needle: str) -> list[str]:
@@ -65,12 +66,17 @@ async def test_supervision_from_indicators_to_the_monthly_report(
             "mime": "image/png",
             "data": base64.b64encode(PHOTO).decode(),
         }
+        minutes = {
+            "name": "minutes.pdf",
+            "mime": "application/pdf",
+            "data": base64.b64encode(MINUTES).decode(),
+        }
         done = await report(
             lab,
             "sam",
             "Branch committee meeting",
             ["We met on 2 December; minutes attached."],
-            files=(photo,),
+            files=(photo, minutes),
             period="Nov 2026",
         )
         assert "Reported: Branch committee meeting, Nov 2026. 🟢 on time" in done, done
@@ -108,13 +114,16 @@ async def test_supervision_from_indicators_to_the_monthly_report(
         assert "🟡" in late and "late" in late, late
         assert "🟡 Main: Theme day" in await board_text(lab, "boss")
 
-        # Evidence by a word of its text, and the photo sent again.
+        # Evidence by a word of its text, and its photo and file sent again.
         found = await lab.say("boss", "/evidence search minutes")
         assert "Branch committee meeting" in found and "Main" in found, found
         number = found.split("E", 1)[1].split(" ")[0]
         shown = await lab.ask("boss", f"/evidence show E{number}")
         assert "We met on 2 December" in shown[0]["text"]
-        assert base64.b64decode(shown[-1]["image"]["data"]) == PHOTO
+        assert base64.b64decode(shown[1]["image"]["data"]) == PHOTO
+        assert shown[2]["document"]["name"] == "minutes.pdf"
+        assert shown[2]["document"]["mime"] == "application/pdf"
+        assert base64.b64decode(shown[2]["document"]["data"]) == MINUTES
         assert "No report" in await lab.say("nia", "/evidence search minutes")  # not hers
 
         # A rectification task from creation to done, reminded before its deadline.

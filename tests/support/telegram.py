@@ -204,6 +204,8 @@ class Sent:
     photo: bool
     at: float
     data: dict[str, Any]
+    document: tuple[str, bytes] | None = None
+    """A file sent as a document: its name and its bytes."""
 
     def payloads(self) -> list[str]:
         return [b["callback_data"] for row in self.buttons for b in row]
@@ -260,7 +262,7 @@ class FakeTelegram:
     # -- server --------------------------------------------------------------------------
 
     async def start(self) -> None:
-        app = web.Application()
+        app = web.Application(client_max_size=60 * 1024 * 1024)  # bots upload files to 50 MB
         app.router.add_route("*", "/bot{token}/{method}", self._dispatch)
         app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         self._runner = web.AppRunner(app, shutdown_timeout=0.5, access_log=None)
@@ -330,7 +332,11 @@ class FakeTelegram:
         elif request.can_read_body:
             form = await request.post()
             for key, value in form.items():
-                params[key] = value if isinstance(value, str) else value.file.read()
+                if isinstance(value, str):
+                    params[key] = value
+                else:
+                    params[key] = value.file.read()
+                    params[f"{key}.filename"] = value.filename
         return params
 
     # -- what tests do -------------------------------------------------------------------
@@ -665,6 +671,19 @@ class FakeTelegram:
             raise ApiError(400, "Bad Request: message caption is too long")
         return self._deliver(params, text, raw, photo=True)
 
+    async def m_senddocument(self, params: dict[str, Any]) -> dict[str, Any]:
+        document = params.get("document")
+        if not isinstance(document, bytes) or not document:
+            raise ApiError(400, "Bad Request: there is no document in the request")
+        if len(document) > 50 * 1024 * 1024:
+            raise ApiError(413, "Request Entity Too Large")
+        raw = str(params.get("caption", ""))
+        text = parse_html(raw) if params.get("parse_mode") == "HTML" else raw
+        if utf16(text) > 1024:
+            raise ApiError(400, "Bad Request: message caption is too long")
+        name = str(params.get("document.filename") or "document")
+        return self._deliver(params, text, raw, photo=False, document=(name, document))
+
     async def m_editmessagetext(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id, message_id = int(params["chat_id"]), int(params["message_id"])
         target = next(
@@ -672,7 +691,7 @@ class FakeTelegram:
         )
         if target is None:
             raise ApiError(400, "Bad Request: message to edit not found")
-        if target.photo:
+        if target.photo or target.document is not None:
             raise ApiError(400, "Bad Request: there is no text in the message to edit")
         raw = str(params.get("text", ""))
         text = parse_html(raw) if params.get("parse_mode") == "HTML" else raw
@@ -707,7 +726,14 @@ class FakeTelegram:
                     raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
         return buttons
 
-    def _deliver(self, params: dict[str, Any], text: str, raw: str, photo: bool) -> dict[str, Any]:
+    def _deliver(
+        self,
+        params: dict[str, Any],
+        text: str,
+        raw: str,
+        photo: bool,
+        document: tuple[str, bytes] | None = None,
+    ) -> dict[str, Any]:
         chat_id = int(params["chat_id"])
         chat = self.chats.get(chat_id)
         if chat is None:
@@ -741,6 +767,14 @@ class FakeTelegram:
                  "width": 100, "height": 100}
             ]  # fmt: skip
             extra["caption"] = text or None
+        elif document is not None:
+            extra["document"] = {
+                "file_id": f"d{message_id}",
+                "file_unique_id": f"u{message_id}",
+                "file_name": document[0],
+                "file_size": len(document[1]),
+            }
+            extra["caption"] = text or None
         else:
             extra["text"] = text
         if thread is not None:
@@ -760,6 +794,7 @@ class FakeTelegram:
                 photo,
                 time.monotonic(),
                 data,
+                document,
             )
         )
         return data
