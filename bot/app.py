@@ -13,6 +13,8 @@ from typing import Any, TypeVar
 
 from adapters.matrix import MatrixAdapter, MatrixSettings, Notices
 from adapters.playground import PlaygroundChannel, Standing
+from adapters.robots import PRESETS
+from adapters.robots.base import GROUP, RobotChannel
 from adapters.telegram import CommandMenu, TelegramAdapter
 from adapters.webhook import WebhookChannel, WebhookEndpoint
 from bot.builtins import builtin_router, privacy_router
@@ -208,6 +210,19 @@ class BranchBot:
             )
             self.webhooks.add(webhook)
             self.adapters.append(webhook)
+        self.robots: list[RobotChannel] = []
+        for robot in config.robots:
+            robot_channel = RobotChannel(
+                PRESETS[robot.kind],
+                robot.name,
+                robot.url.get_secret_value(),
+                robot.resolved_secret(),
+                robot.timeout,
+                robot.messages_per_minute,
+                robot.messages_per_second,
+            )
+            self.robots.append(robot_channel)
+            self.adapters.append(robot_channel)
         self.playground: PlaygroundChannel | None = None
         if config.playground_enabled:
             self.playground = PlaygroundChannel(
@@ -324,8 +339,26 @@ class BranchBot:
                 continue
             delivery.enqueue(platform_rows)
 
+    async def bind_robots(self) -> None:
+        """Bind each robot's group to the branch its config names, so the branch's broadcasts
+        and reports reach it; a branch not created yet is logged and bound at a later start
+        (or by calling this again)."""
+        async with self.db.session() as session:
+            repositories = Repositories(session)
+            for robot, channel in zip(self.config.robots, self.robots, strict=True):
+                if robot.branch is None:
+                    continue
+                branch = await repositories.branches.by_name(robot.branch)
+                if branch is None:
+                    log.warning("%s: no branch %r to bind to yet", channel.name, robot.branch)
+                    continue
+                room = await repositories.rooms.by_chat(channel.name, GROUP)
+                if room is None or room.branch_id != branch.id:
+                    await repositories.rooms.bind(channel.name, GROUP, branch.id, robot.name, None)
+
     async def start(self) -> None:
         await self.db.upgrade()
+        await self.bind_robots()
         await self.engine.start()
         for adapter in self.adapters:
             await adapter.start(self.engine.submit)
