@@ -168,12 +168,6 @@ class Dialect:
         return (self.bold if isinstance(node, Bold) else self.italic).format(inner)
 
 
-def links(message: Outgoing) -> list[tuple[str, str]]:
-    """The message's link buttons (choices with a URL) as ``(label, url)``: a robot cannot
-    carry answer buttons, but a card's or a markdown link's button opens a page."""
-    return [(c.label, c.url) for row in message.choices for c in row if c.url]
-
-
 def title_of(message: Outgoing, limit: int = 64) -> str:
     """The message's first line, for the platforms that want a title (DingTalk's markdown
     title is what the notification shows)."""
@@ -339,10 +333,7 @@ class RobotChannel:
 def written(
     message: Outgoing, dialect: Dialect, limit: int, size: Callable[[str], int]
 ) -> list[str]:
-    """The message in ``dialect``, its link buttons as links on their own lines, in pieces
-    that each fit the platform's limit."""
-    lines = [dialect.render(message.text)]
-    lines += [
-        dialect.link.format(label=dialect.escape(label), url=url) for label, url in links(message)
-    ]
-    return cut("\n".join(lines), limit, size)
+    """The message's text in ``dialect``, in pieces that each fit the platform's limit. Its
+    link buttons are in the text already: delivery writes them as links for a platform
+    without buttons (``bot.delivery.degrade``)."""
+    return cut(dialect.render(message.text), limit, size)

@@ -4,9 +4,9 @@ open.dingtalk.com/document/robots/custom-robot-access and …/customize-robot-se
 POST JSON to ``https://oapi.dingtalk.com/robot/send?access_token=<token>``. With 加签 (signing)
 the URL also carries ``timestamp`` (milliseconds) and ``sign``, the URL-encoded
 Base64(HMAC-SHA256(key=secret, message="<timestamp>\\n<secret>")); DingTalk refuses a
-timestamp more than an hour off. Formats: ``text``, ``markdown`` (title + text) and
-``actionCard`` with buttons that open URLs. A robot may send 20 messages a minute; beyond
-that DingTalk answers errcode 130101 and blocks the robot for 10 minutes, so the preset sends
+timestamp more than an hour off. Formats: ``text``, ``markdown`` (title + text; the bot
+writes markdown, links included) and ``actionCard``. A robot may send 20 messages a minute;
+beyond that DingTalk answers errcode 130101 and blocks the robot for 10 minutes, so the preset sends
 at most 18 a minute (a margin for clocks and for posts answered late) and is never blocked.
 Answers are HTTP 200 with ``{"errcode": 0, "errmsg": "ok"}`` or an error code.
 """
@@ -17,8 +17,6 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Mapping
-from dataclasses import replace
-from typing import Any
 from urllib.parse import quote_plus
 
 from adapters.robots.base import (
@@ -28,7 +26,6 @@ from adapters.robots.base import (
     Preset,
     answer_json,
     http_status,
-    links,
     title_of,
     utf8_len,
     written,
@@ -50,8 +47,9 @@ MISCONFIGURED = frozenset({310000, 300001, 300005, 400101, 400102, 400105})
 by whoever set the robot up, so retried and nothing is lost."""
 GONE = frozenset({400013})
 """The group was dissolved."""
-REFUSED = frozenset({40035, 430101, 430102, 430103, 430104})
-"""A missing parameter, or content DingTalk's checks refuse (unsafe link, text, image)."""
+REFUSED = frozenset({40035, 460101, 430101, 430102, 430103, 430104})
+"""A missing parameter, a message over 20,000 bytes, or content DingTalk's checks refuse
+(an unsafe link, text or image)."""
 
 
 def sign(url: str, body: Body, secret: str | None, now: float) -> tuple[str, Body]:
@@ -70,16 +68,10 @@ def signature(secret: str, timestamp: str) -> str:
 
 def render(message: Outgoing) -> list[Body]:
     title = title_of(message)
-    buttons = links(message)
-    pieces = written(replace(message, choices=()), DIALECT, MAX_TEXT, utf8_len)
-    bodies: list[Body] = [
-        {"msgtype": "markdown", "markdown": {"title": title, "text": piece}} for piece in pieces
+    return [
+        {"msgtype": "markdown", "markdown": {"title": title, "text": piece}}
+        for piece in written(message, DIALECT, MAX_TEXT, utf8_len)
     ]
-    if buttons:
-        card: dict[str, Any] = {"title": title, "text": pieces[-1], "btnOrientation": "0"}
-        card["btns"] = [{"title": label, "actionURL": url} for label, url in buttons]
-        bodies[-1] = {"msgtype": "actionCard", "actionCard": card}
-    return bodies
 
 
 def judge(status: int, headers: Mapping[str, str], body: bytes) -> None:

@@ -5,7 +5,7 @@ open.feishu.cn/document/client-docs/bot-v3/add-custom-bot: POST JSON to
 签名校验 the body also carries ``timestamp`` (seconds) and ``sign``, the Base64 of
 HMAC-SHA256 keyed with ``"<timestamp>\\n<secret>"`` over an empty message; Feishu refuses a
 timestamp more than an hour off (code 19021). Formats: ``text``, ``post`` (rich text: lines of
-text and link elements) and ``interactive`` (a card, whose buttons open URLs). A bot may send
+text and link elements; the bot's messages go as posts) and ``interactive`` (cards). A bot may send
 100 messages a minute and 5 a second; a request body may be 20 KB. Answers are JSON with
 ``code`` 0 for success; 9499 and 11232 are the frequency limits, 19021 a signature or
 timestamp refused, 19022 an IP not allowed, 19024 a keyword missing.
@@ -17,20 +17,17 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 from adapters.robots.base import (
     Body,
-    Dialect,
     Preset,
     answer_json,
+    cut,
     http_status,
-    links,
     retry_after,
     title_of,
     utf8_len,
-    written,
 )
 from bot.markup import Bold, Code, Italic, Link, Markup, Node, Text
 from bot.messages import Outgoing, Refusal, RetryLater, TransientError, Unreachable
@@ -41,8 +38,6 @@ MAX_BODY = 20 * 1024
 MAX_TEXT = 15 * 1024
 """Bytes of text in one post: the rest of the 20 KB body is the JSON around it (a post's
 elements, a card's structure)."""
-DIALECT = Dialect()
-"""``lark_md`` in cards: bold, italic, inline code and links."""
 TOO_FAST = 11232
 BAD_OR_TOO_MANY = 9499
 """Feishu's answer to a malformed body ("Bad Request", HTTP 400) and to too many requests
@@ -96,45 +91,27 @@ def _size(line: list[dict[str, Any]]) -> int:
 
 
 def render(message: Outgoing) -> list[Body]:
-    buttons = links(message)
-    if buttons:
-        return _cards(message, buttons)
+    """A ``post``: lines of text (bold and italic as styles) and link elements, cut into
+    several posts where the text passes ``MAX_TEXT``."""
     parts: list[list[list[dict[str, Any]]]] = [[]]
     for line in post_lines(message.text):
         if _size(line) > MAX_TEXT:  # one enormous line: as plain pieces
             text = "".join(str(e.get("text", "")) for e in line)
-            for piece in written(Outgoing(Markup.literal(text)), DIALECT, MAX_TEXT, utf8_len):
-                parts.append([[{"tag": "text", "text": piece}]])
+            parts += [[[{"tag": "text", "text": piece}]] for piece in cut(text, MAX_TEXT)]
             parts.append([])
             continue
         if sum(_size(kept) for kept in parts[-1]) + _size(line) > MAX_TEXT:
             parts.append([])
         parts[-1].append(line)
     title = title_of(message)
+    posts = [part for part in parts if part]
     return [
         {
             "msg_type": "post",
-            "content": {"post": {"zh_cn": {"title": title if not index else "", "content": lines}}},
+            "content": {"post": {"zh_cn": {"title": "" if i else title, "content": lines}}},
         }
-        for index, lines in enumerate(part for part in parts if part)
-    ] or [{"msg_type": "text", "content": {"text": message.text.plain()}}]
-
-
-def _cards(message: Outgoing, buttons: list[tuple[str, str]]) -> list[Body]:
-    pieces = written(replace(message, choices=()), DIALECT, MAX_TEXT, utf8_len)
-    bodies: list[Body] = []
-    for index, piece in enumerate(pieces):
-        elements: list[dict[str, Any]] = [
-            {"tag": "div", "text": {"tag": "lark_md", "content": piece}}
-        ]
-        if index == len(pieces) - 1:
-            actions = [
-                {"tag": "button", "text": {"tag": "plain_text", "content": label}, "url": url}
-                for label, url in buttons
-            ]
-            elements.append({"tag": "action", "actions": actions})
-        bodies.append({"msg_type": "interactive", "card": {"elements": elements}})
-    return bodies
+        for i, lines in enumerate(posts)
+    ] or [{"msg_type": "text", "content": {"text": message.text.plain() or " "}}]
 
 
 def judge(status: int, headers: Mapping[str, str], body: bytes) -> None:

@@ -13,23 +13,30 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from adapters.robots.base import Body, Preset, answer_json, cut, http_status, links, unsigned
-from bot.markup import Link, Markup
+from adapters.robots.base import Body, Preset, answer_json, cut, http_status, unsigned
 from bot.messages import Outgoing, RetryLater, TransientError
 
 MAX_TEXT = 16383
 
 
 def render(message: Outgoing) -> list[Body]:
-    lines = [message.text.markdown()]
-    lines += [Markup((Link(label, url),)).markdown() for label, url in links(message)]
-    return [{"text": piece} for piece in cut("\n".join(lines), MAX_TEXT, len)]
+    return [{"text": piece} for piece in cut(message.text.markdown(), MAX_TEXT, len)]
+
+
+MISCONFIGURED = frozenset(
+    {"web.incoming_webhook.invalid.app_error", "web.incoming_webhook.disabled.app_error"}
+)
+"""An unknown hook id (answered 400) or incoming webhooks switched off: fixed by whoever set
+the hook up, so retried and nothing is lost."""
 
 
 def judge(status: int, headers: Mapping[str, str], body: bytes) -> None:
-    detail = str(answer_json(body).get("message") or body[:200].decode("utf-8", "replace"))
+    answer = answer_json(body)
+    detail = str(answer.get("message") or body[:200].decode("utf-8", "replace"))
     if 200 <= status < 300:
         return
+    if answer.get("id") in MISCONFIGURED:
+        raise TransientError(f"webhook misconfigured: HTTP {status}: {detail[:200]}")
     if status == 429:
         try:
             reset = float(headers.get("X-RateLimit-Reset", "") or headers.get("Retry-After", ""))

@@ -29,11 +29,12 @@ MAX_MARKDOWN = 4096
 PER_MINUTE = 20
 DIALECT = Dialect(italic="{}")
 TOO_FAST = 45009
-MISCONFIGURED = frozenset({93000, 93004, 93008, 40058})
+MISCONFIGURED = frozenset({93000, 93004, 93008})
 """Invalid or deleted key, robot removed from the group, or not allowed: fixable by whoever
 set the robot up, so retried (as protocol v1 retries 401/403/404) and nothing is lost."""
-REFUSED = frozenset({40008, 44004, 45002, 40035})
-"""Invalid message type, empty content, content over its limit, invalid parameter."""
+REFUSED = frozenset({40008, 40035, 40058, 44004, 45002})
+"""Invalid message type, invalid parameter (40058 is also "markdown.content exceed max length"),
+empty content, content over its limit."""
 
 
 def render(message: Outgoing) -> list[Body]:
