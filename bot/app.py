@@ -28,6 +28,7 @@ from bot.feature import Feature, Services, migrations
 from bot.http import HttpServer
 from bot.i18n import LOCALES, _, translator
 from bot.identity import Role
+from bot.markup import Markup
 from bot.messages import Adapter, Capabilities
 from bot.metrics import Metrics
 from bot.scheduler import Scheduler, ScheduleSource
@@ -90,6 +91,8 @@ def build_dialogs(features: Sequence[Feature] = FEATURES) -> tuple[Router, Dialo
         router.include(privacy_router(router))
     return router, registry
 
+
+PLATFORM_NAMES = {"telegram": "Telegram", "matrix": "Matrix"}
 
 TELEGRAM_LANGUAGES = {"zh_Hans": "zh", "en": "en"}
 """Our locales by the language codes Telegram apps report."""
@@ -266,6 +269,8 @@ class BranchBot:
             )
             for adapter in self.adapters
         }
+        for delivery in self.deliveries.values():
+            delivery.places = self.answer_places
         settings = settings_of(config, self.features, lambda: config.http.address(self.http.url))
         self.engine = Engine(
             self.db,
@@ -300,6 +305,21 @@ class BranchBot:
             if isinstance(worker, kind):
                 return worker
         raise LookupError(f"no {kind.__name__} runs")
+
+    def answer_places(self) -> list[Markup]:
+        """The direct chats people can open with the bot, for the groups that cannot take
+        answers (``bot.delivery.answer_elsewhere``): a link where the platform has one (read
+        when asked: Telegram's is known once the adapter has started), else the bot's id."""
+        places = []
+        for adapter in self.adapters:
+            link = adapter.capabilities.deep_link
+            if link and adapter.capabilities.can_open_dm:
+                url = link.partition("?")[0]
+                name = PLATFORM_NAMES.get(adapter.name, adapter.name)
+                places.append(Markup.format("{name}: [{url}]({url})", name=name, url=url))
+        if self.config.matrix is not None:
+            places.append(Markup.format("Matrix: {user}", user=self.config.matrix.user_id))
+        return places
 
     def _capabilities(self, platform: str) -> Capabilities:
         delivery = self.deliveries.get(platform)

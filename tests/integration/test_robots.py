@@ -25,6 +25,7 @@ from store.repos import Repositories
 from store.runtime import OUTBOX
 from tests.support.chat import settle
 from tests.support.robots import (
+    DEEP_LINK,
     KEYS,
     KINDS,
     FakeRobot,
@@ -240,6 +241,51 @@ async def test_the_robots_group_is_bound_to_its_branch(database_url: str) -> Non
         async with bot.db.session() as session:
             room = await Repositories(session).rooms.by_chat("wecom:lib", GROUP)
             assert room is not None and room.branch_id == branch.id and room.title == "lib"
+
+
+@pytest.mark.parametrize(
+    ("locale", "deep_link", "expected"),
+    [
+        (
+            "en",
+            DEEP_LINK,
+            "Nobody can answer in this group. Answer in your direct chat with the bot:\n"
+            "• memory: https://t.me/branchbot_test",
+        ),
+        (
+            "zh_Hans",
+            DEEP_LINK,
+            "本群无法作答。请在与机器人的私聊中作答：\n• memory: https://t.me/branchbot_test",
+        ),
+        ("en", None, "Nobody can answer in this group. Ask your secretary where to answer."),
+        ("zh_Hans", None, "本群无法作答，请向书记询问在哪里作答。"),
+    ],
+)
+async def test_a_send_only_group_is_told_where_to_answer(
+    database_url: str, locale: str, deep_link: str | None, expected: str
+) -> None:
+    fake = FakeRobot.of("wecom")
+    question = Outgoing(
+        Markup.literal("Did you read the notice?"),
+        ((Choice("✅ Received", "ack:1"), Choice("Later", "ack:2")), (LINK,)),
+    )
+    async with (
+        serving(fake),
+        robots_bot(database_url, [robot_config(fake, "main")], deep_link=deep_link) as (bot, _),
+    ):
+        async with bot.db.session() as session:
+            queued = await enqueue(
+                Repositories(session),
+                [Row(Address("wecom:main", GROUP), payload(question, locale))],
+            )
+        bot.deliveries["wecom:main"].enqueue(queued)
+        await until_accepted(fake, 1)
+    [text] = fake.texts
+    assert expected in text.replace(
+        "[https://t.me/branchbot_test](https://t.me/branchbot_test)", "https://t.me/branchbot_test"
+    )
+    assert "Received" not in text and "1." not in text, "no answers nobody can give"
+    assert "[Open the board](https://bot.example.org/board)" in text, "the link stays"
 
 
 NOTICES = 200

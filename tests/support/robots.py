@@ -24,8 +24,10 @@ from aiohttp import web
 from adapters.memory import MemoryAdapter
 from bot.app import BranchBot, configure
 from bot.delivery import Delivery
+from bot.messages import Capabilities
 
 HOUR = 3600.0
+DEEP_LINK = "https://t.me/branchbot_test?start={payload}"
 KINDS = ("wecom", "dingtalk", "feishu", "slack", "mattermost")
 KEYS = {
     "wecom": "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa",
@@ -338,10 +340,16 @@ def robot_config(
 
 @asynccontextmanager
 async def robots_bot(
-    database_url: str, robots: list[dict[str, Any]], *, serve_http: bool = False, **overrides: Any
+    database_url: str,
+    robots: list[dict[str, Any]],
+    *,
+    serve_http: bool = False,
+    deep_link: str | None = DEEP_LINK,
+    **overrides: Any,
 ) -> AsyncIterator[tuple[BranchBot, MemoryAdapter]]:
-    """A bot with the given robots and a memory adapter (for the people's direct chats)."""
-    memory = MemoryAdapter()
+    """A bot with the given robots and a memory adapter for the people's direct chats, which
+    has a deep link like Telegram's (``None``: a bot with no direct chat to point to)."""
+    memory = MemoryAdapter(capabilities=Capabilities(deep_link=deep_link))
     options: dict[str, Any] = {
         "database_url": database_url,
         "admins": ["memory:boss"],
@@ -371,6 +379,7 @@ async def held(bot: BranchBot, names: list[str]) -> AsyncIterator[None]:
         for name in names:
             old = bot.deliveries[name]
             fresh = Delivery(old.adapter, bot.db, bot.metrics, default_locale=old.default_locale)
+            fresh.places = old.places
             bot.deliveries[name] = fresh
             await fresh.start()
 
