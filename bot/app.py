@@ -15,6 +15,15 @@ from adapters.matrix import MatrixAdapter, MatrixSettings, Notices
 from adapters.playground import PlaygroundChannel, Standing
 from adapters.robots import PRESETS
 from adapters.robots.base import GROUP, RobotChannel
+from adapters.robots.inbound import (
+    DINGTALK_SKEW,
+    SLACK_SKEW,
+    DingTalkListener,
+    Listener,
+    MattermostListener,
+    RobotEndpoint,
+    SlackListener,
+)
 from adapters.telegram import CommandMenu, TelegramAdapter
 from adapters.webhook import WebhookChannel, WebhookEndpoint
 from bot.builtins import builtin_router, privacy_router
@@ -175,6 +184,18 @@ def matrix_adapter(config: Config, db: Database) -> MatrixAdapter:
     return MatrixAdapter(settings, StoredValues(db), notices)
 
 
+def robot_listener(kind: str, secret: str, max_skew: float) -> tuple[Listener, float]:
+    """The inbound check of a robot ``kind`` and how long its requests are remembered against
+    replays (their timestamp's window; Mattermost's slash commands carry none, so an hour)."""
+    if kind == "dingtalk":
+        skew = max_skew or DINGTALK_SKEW
+        return DingTalkListener(secret, skew), 2 * skew
+    if kind == "slack":
+        skew = max_skew or SLACK_SKEW
+        return SlackListener(secret, skew), 2 * skew
+    return MattermostListener(secret, max_skew or SLACK_SKEW), 3600.0
+
+
 class BranchBot:
     """One running bot. ``extra_adapters`` lets tests and benchmarks plug in the memory adapter;
     ``clock`` is the time everything reads (tests pass a ``ManualClock`` to move it)."""
@@ -214,6 +235,7 @@ class BranchBot:
             self.webhooks.add(webhook)
             self.adapters.append(webhook)
         self.robots: list[RobotChannel] = []
+        self.hearing = RobotEndpoint()
         for robot in config.robots:
             robot_channel = RobotChannel(
                 PRESETS[robot.kind],
@@ -226,6 +248,10 @@ class BranchBot:
             )
             self.robots.append(robot_channel)
             self.adapters.append(robot_channel)
+            secret = robot.inbound_secret()
+            if robot.inbound is not None and secret is not None:
+                listener, window = robot_listener(robot.kind, secret, robot.inbound.max_skew)
+                self.hearing.add(robot_channel, listener, window)
         self.playground: PlaygroundChannel | None = None
         if config.playground_enabled:
             self.playground = PlaygroundChannel(
@@ -236,6 +262,7 @@ class BranchBot:
             self.http.add_routes(self.playground.routes())
             self.http.app.on_shutdown.append(self.playground.close_streams)
         self.http.add_routes(self.webhooks.routes())
+        self.http.add_routes(self.hearing.routes())
         router, dialogs = build_dialogs(self.features)
         self.telegram: TelegramAdapter | None = None
         token = config.telegram.resolved_token()

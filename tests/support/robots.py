@@ -49,6 +49,18 @@ LIMITS: dict[str, dict[str, Any]] = {
 counts the whole body)."""
 
 
+REPLY_PATHS = {
+    "dingtalk": ("/robot/sendBySession",),
+    "slack": ("/commands/T00000000/1234/abcd",),
+    "mattermost": ("/hooks/commands/response-1",),
+}
+"""Where the fakes take answers to a callback (the path its answer URL names)."""
+
+
+def origin(fake: FakeRobot) -> str:
+    return fake.url.split("/", 3)[0] + "//" + fake.url.split("/", 3)[2]
+
+
 def path_of(kind: str) -> str:
     key = KEYS[kind]
     return {
@@ -89,6 +101,9 @@ class FakeRobot:
     """Requests refused for their key or signature."""
     plan: list[tuple[int, Any]] = field(default_factory=list)
     """Canned answers (status, JSON body or text) for the next requests, before any check."""
+    replies: list[dict[str, Any]] = field(default_factory=list)
+    """What was posted to a callback's answer URL (DingTalk's session webhook, a slash
+    command's ``response_url``), which is checked by its own token, not the robot's."""
     url: str = ""
     arrivals: deque[float] = field(default_factory=deque)
     blocked_until: float = 0.0
@@ -106,6 +121,10 @@ class FakeRobot:
     async def handle(self, request: web.Request) -> web.Response:
         raw = await request.read()
         now = time.monotonic()
+        if request.path in REPLY_PATHS.get(self.kind, ()):
+            self.replies.append(json.loads(raw))
+            self.changed.set()
+            return self._ok()
         if not self._key_ok(request):
             self.refused.append("key")
             self.changed.set()
@@ -396,3 +415,24 @@ async def until_refused(fake: FakeRobot, timeout: float = 15) -> None:
         while not fake.refused:
             fake.changed.clear()
             await fake.changed.wait()
+
+
+def dingtalk_headers(secret: str, timestamp: int | None = None) -> dict[str, str]:
+    """The headers DingTalk signs a receiving robot's callback with (ms timestamp)."""
+    stamp = str(int(time.time() * 1000) if timestamp is None else timestamp)
+    return {
+        "Content-Type": "application/json",
+        "timestamp": stamp,
+        "sign": dingtalk_sign(secret, stamp),
+    }
+
+
+def slack_headers(secret: str, body: bytes, timestamp: int | None = None) -> dict[str, str]:
+    """The headers Slack signs a slash command with (``v0`` scheme)."""
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    digest = hmac.new(secret.encode(), b"v0:" + stamp.encode() + b":" + body, hashlib.sha256)
+    return {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": stamp,
+        "X-Slack-Signature": "v0=" + digest.hexdigest(),
+    }
