@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from sqlalchemy import func, select
 from adapters.robots import PRESETS, dingtalk, feishu, mattermost, slack, wecom
 from adapters.robots.base import GROUP, cut
 from bot.app import configure
+from bot.cli import main
 from bot.config import ConfigError
 from bot.markup import Markup
 from bot.messages import Address, Choice, Outgoing, Refusal, RetryLater, TransientError, Unreachable
@@ -376,3 +378,27 @@ async def done(bot: Any, count: int) -> None:
                 break
             await asyncio.sleep(0.2)
     await settle(bot, 60)
+
+
+def test_config_check_shows_no_robot_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "branchbot.toml"
+    path.write_text(
+        'playground = false\n[[robots]]\nname = "lib"\nkind = "dingtalk"\n'
+        'url = "https://oapi.dingtalk.com/robot/send?access_token=ding-key-1"\n'
+        'secret = "ding-secret-1"\nbranch = "Library"\n'
+        '[robots.inbound]\nsecret = "ding-app-secret-1"\n'
+    )
+    assert main(["config", "check", "--config", str(path)]) == 0
+    printed = capsys.readouterr().out
+    assert "ding-key-1" not in printed and "ding-secret-1" not in printed
+    assert "ding-app-secret-1" not in printed
+    assert json.loads(printed)["robots"][0]["branch"] == "Library"
+    path.write_text(
+        'playground = false\n[[robots]]\nname = "lib"\nkind = "wecom"\n'
+        'url = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?token=wecom-key-1"\n'
+    )
+    assert main(["config", "check", "--config", str(path)]) == 2
+    error = capsys.readouterr().err
+    assert "no key= parameter" in error and "wecom-key-1" not in error
