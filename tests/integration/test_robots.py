@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from adapters.robots import PRESETS, dingtalk, feishu, mattermost, slack, wecom
-from adapters.robots.base import GROUP, cut
+from adapters.robots.base import GROUP, Pace, RobotChannel, cut
 from bot.app import configure
 from bot.cli import main
 from bot.config import ConfigError
@@ -69,8 +69,7 @@ def test_presets_carry_the_platforms_documented_figures() -> None:
     assert mattermost.MAX_TEXT == 16383
     for preset in PRESETS.values():
         assert preset.max_text_length * (3 if preset.size is not len else 1) <= preset.max_bytes
-    capabilities = PRESETS["feishu"]
-    assert capabilities.kind == "feishu"
+    assert sorted(PRESETS) == sorted(KINDS)
 
 
 def test_text_is_cut_by_utf8_bytes_never_inside_a_character() -> None:
@@ -402,3 +401,37 @@ def test_config_check_shows_no_robot_key(
     assert main(["config", "check", "--config", str(path)]) == 2
     error = capsys.readouterr().err
     assert "no key= parameter" in error and "wecom-key-1" not in error
+
+
+def test_the_robot_never_posts_past_its_own_count() -> None:
+    """The adapter's last guard: a message cut into parts counts as several posts."""
+    pace = Pace(per_minute=3, per_second=2.0)
+    assert pace.wait(100.0) <= 0
+    for moment in (100.0, 100.5, 101.0):
+        assert pace.wait(moment) <= 0
+        pace.record(moment)
+    assert pace.wait(101.2) == pytest.approx(58.8), "the fourth waits for the first to age out"
+    assert pace.wait(160.0) <= 0
+    pace = Pace(per_minute=None, per_second=5.0)
+    pace.record(10.0)
+    assert pace.wait(10.1) == pytest.approx(0.1)
+
+
+def test_config_overrides_the_presets_rates() -> None:
+    default = RobotChannel(
+        PRESETS["dingtalk"], "a", "https://oapi.dingtalk.com/robot/send?access_token=x"
+    )
+    assert default.capabilities.group_messages_per_minute == 18
+    assert not default.capabilities.buttons and not default.capabilities.can_open_dm
+    slower = RobotChannel(
+        PRESETS["feishu"],
+        "b",
+        "https://open.feishu.cn/open-apis/bot/v2/hook/x",
+        None,
+        10.0,
+        50,
+        2.0,
+    )
+    assert slower.capabilities.group_messages_per_minute == 50
+    assert slower.capabilities.chat_interval == 0.5
+    assert slower.name == "feishu:b"
