@@ -73,8 +73,6 @@ class Preset:
     render: Render
     sign: Sign
     judge: Judge
-    signs: bool = False
-    """Whether the platform has optional signing with a secret (DingTalk, Feishu)."""
     size: Callable[[str], int] = field(default=lambda text: utf8_len(text))
     """How the platform measures ``max_bytes``: UTF-8 bytes, or characters (``len``) where it
     counts characters (Slack, Mattermost)."""
@@ -288,7 +286,10 @@ class RobotChannel:
         if address.direct and target is None:
             raise Unreachable("a group robot cannot write to a direct chat", Refusal.FORBIDDEN)
         bodies = self.preset.render(message)
-        first = self._done.pop(message_id, 0)
+        # The same row may come back as another message (a digest taken apart): resume only
+        # the very same parts.
+        key = f"{message_id}:{hash(json.dumps(bodies, sort_keys=True))}"
+        first = self._done.pop(key, 0)
         sent = 0
         async with self._lock:  # one post at a time: the robot's limits are the group's
             for index in range(first, len(bodies)):
@@ -296,13 +297,13 @@ class RobotChannel:
                     await self._post(target or self.url, bodies[index], signed=target is None)
                 except BaseException:
                     if index:
-                        self._resume(message_id, index)
+                        self._resume(key, index)
                     raise
                 sent += 1
         return SentRef(message_id, parts=max(sent, 1))
 
-    def _resume(self, message_id: str, index: int) -> None:
-        self._done[message_id] = index
+    def _resume(self, key: str, index: int) -> None:
+        self._done[key] = index
         while len(self._done) > RESUMABLE:
             self._done.popitem(last=False)
 

@@ -103,5 +103,4 @@ PRESET = Preset(
     render=render,
     sign=sign,
     judge=judge,
-    signs=True,
 )

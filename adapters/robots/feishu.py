@@ -140,5 +140,4 @@ PRESET = Preset(
     render=render,
     sign=sign,
     judge=judge,
-    signs=True,
 )

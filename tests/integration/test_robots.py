@@ -198,6 +198,18 @@ async def test_a_long_chinese_text_goes_in_parts_within_wecoms_bytes(database_ur
     assert "\n".join(fake.texts) == text
 
 
+async def test_a_failed_part_is_sent_again_without_the_parts_before_it(
+    database_url: str,
+) -> None:
+    fake = FakeRobot.of("wecom")
+    fake.plan = [None, (200, {"errcode": 93000, "errmsg": "invalid webhook url"})]
+    text = "\n".join(f"第{i}条：请各支部于本周五前完成学习。" for i in range(300))
+    async with serving(fake), robots_bot(database_url, [robot_config(fake, "main")]) as (bot, _):
+        await post(bot, "wecom:main", Outgoing(Markup.literal(text)))
+        await settle(bot, 30)
+    assert "\n".join(fake.texts) == text, "each part once, in order"
+
+
 def test_robot_urls_are_checked_per_kind_and_never_echoed() -> None:
     good = {
         "wecom": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6-SECRETKEY",

@@ -99,8 +99,9 @@ class FakeRobot:
     """Every request that broke a limit (rate or size): a test wants none."""
     refused: list[str] = field(default_factory=list)
     """Requests refused for their key or signature."""
-    plan: list[tuple[int, Any]] = field(default_factory=list)
-    """Canned answers (status, JSON body or text) for the next requests, before any check."""
+    plan: list[tuple[int, Any] | None] = field(default_factory=list)
+    """Canned answers (status, JSON body or text) for the next requests once their key and
+    signature passed; ``None`` takes that request as usual."""
     replies: list[dict[str, Any]] = field(default_factory=list)
     """What was posted to a callback's answer URL (DingTalk's session webhook, a slash
     command's ``response_url``), which is checked by its own token, not the robot's."""
@@ -140,13 +141,12 @@ class FakeRobot:
             self.refused.append(problem)
             self.changed.set()
             return self._bad_sign()
-        if self.plan:
-            status, answer = self.plan.pop(0)
-            return (
-                web.json_response(answer, status=status)
-                if isinstance(answer, dict)
-                else web.Response(status=status, text=str(answer))
-            )
+        canned = self.plan.pop(0) if self.plan else None
+        if canned is not None:
+            status, answer = canned
+            if isinstance(answer, dict):
+                return web.json_response(answer, status=status)
+            return web.Response(status=status, text=str(answer))
         if now < self.blocked_until:
             self.violations.append("request while blocked")
             return self._too_fast()
