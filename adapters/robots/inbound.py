@@ -191,10 +191,13 @@ def _event(platform: str, event_id: str, chat: Chat, sender: Sender, text: str) 
 
 
 def umbrella(text: str) -> str:
-    """The text of an umbrella slash command as one of ours: ``quiz 3`` is ``/quiz 3``, and
-    nothing after the command is ``/help``."""
+    """The text of an umbrella slash command as one of ours: ``quiz 3`` is ``/quiz 3``,
+    nothing after the command is ``/help``, and a number stays a number (the answer to a
+    question asked with numbered options)."""
     text = text.strip()
-    return text if text.startswith("/") else f"/{text}" if text else "/help"
+    if text.startswith("/") or text.isdecimal():
+        return text
+    return f"/{text}" if text else "/help"
 
 
 @dataclass

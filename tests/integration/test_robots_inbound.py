@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 import aiohttp
 
+from adapters.robots.inbound import umbrella
 from tests.support.chat import settle
 from tests.support.robots import (
     REPLY_PATHS,
@@ -242,6 +243,13 @@ async def test_mattermost_command_and_outgoing_webhook_checked_by_token(
         ]:
             status, answer = await robot.post(malformed, headers)
             assert status == 400 and reason in answer["error"], (malformed, answer)
+
+
+def test_an_umbrella_command_is_one_of_ours_and_a_number_an_answer() -> None:
+    assert umbrella(" quiz 3 ") == "/quiz 3"
+    assert umbrella("") == "/help"
+    assert umbrella("/me") == "/me"
+    assert umbrella("2") == "2"
 
 
 async def test_a_robot_not_configured_to_hear_is_404(database_url: str) -> None:
