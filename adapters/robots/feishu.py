@@ -1,0 +1,143 @@
+"""Feishu / Lark (飞书) custom bots, 自定义机器人.
+
+open.feishu.cn/document/client-docs/bot-v3/add-custom-bot: POST JSON to
+``https://open.feishu.cn/open-apis/bot/v2/hook/<token>`` (Lark: ``open.larksuite.com``). With
+签名校验 the body also carries ``timestamp`` (seconds) and ``sign``, the Base64 of
+HMAC-SHA256 keyed with ``"<timestamp>\\n<secret>"`` over an empty message; Feishu refuses a
+timestamp more than an hour off (code 19021). Formats: ``text``, ``post`` (rich text: lines of
+text and link elements; the bot's messages go as posts) and ``interactive`` (cards). A bot may send
+100 messages a minute and 5 a second; a request body may be 20 KB. Answers are JSON with
+``code`` 0 for success; 9499 and 11232 are the frequency limits, 19021 a signature or
+timestamp refused, 19022 an IP not allowed, 19024 a keyword missing.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections.abc import Mapping
+from typing import Any
+
+from adapters.robots.base import (
+    Body,
+    Preset,
+    answer_json,
+    cut,
+    http_status,
+    retry_after,
+    title_of,
+    utf8_len,
+)
+from bot.markup import Bold, Code, Italic, Link, Markup, Node, Text
+from bot.messages import Outgoing, Refusal, RetryLater, TransientError, Unreachable
+
+PER_MINUTE = 100
+PER_SECOND = 5.0
+MAX_BODY = 20 * 1024
+MAX_TEXT = 15 * 1024
+"""Bytes of text in one post: the rest of the 20 KB body is the JSON around it (a post's
+elements, a card's structure)."""
+TOO_FAST = 11232
+BAD_OR_TOO_MANY = 9499
+"""Feishu's answer to a malformed body ("Bad Request", HTTP 400) and to too many requests
+("too many request"): told apart by the status and its words."""
+MISCONFIGURED = frozenset({19001, 19021, 19022, 19024})
+"""An invalid hook token, a signature or timestamp refused, an IP not allowed, a keyword
+missing: fixed by whoever set the bot up, so retried and nothing is lost."""
+
+
+def signature(secret: str, timestamp: str) -> str:
+    digest = hmac.new(f"{timestamp}\n{secret}".encode(), b"", hashlib.sha256)
+    return base64.b64encode(digest.digest()).decode()
+
+
+def sign(url: str, body: Body, secret: str | None, now: float) -> tuple[str, Body]:
+    if not secret:
+        return url, body
+    timestamp = str(int(now))
+    return url, {"timestamp": timestamp, "sign": signature(secret, timestamp), **body}
+
+
+def _elements(node: Node, style: tuple[str, ...], lines: list[list[dict[str, Any]]]) -> None:
+    """Append ``node`` to the post's lines (a line break starts a new line)."""
+    if isinstance(node, Text | Code):
+        for index, part in enumerate(node.value.split("\n")):
+            if index:
+                lines.append([])
+            if part:
+                element: dict[str, Any] = {"tag": "text", "text": part}
+                if style:
+                    element["style"] = list(style)
+                lines[-1].append(element)
+    elif isinstance(node, Link):
+        lines[-1].append({"tag": "a", "text": node.label, "href": node.url})
+    else:
+        mark = "bold" if isinstance(node, Bold) else "italic"
+        assert isinstance(node, Bold | Italic)
+        for child in node.children:
+            _elements(child, (*style, mark), lines)
+
+
+def post_lines(text: Markup) -> list[list[dict[str, Any]]]:
+    lines: list[list[dict[str, Any]]] = [[]]
+    for node in text.safe().nodes:
+        _elements(node, (), lines)
+    return lines
+
+
+def _size(line: list[dict[str, Any]]) -> int:
+    return sum(utf8_len(str(e.get("text", ""))) + utf8_len(str(e.get("href", ""))) for e in line)
+
+
+def render(message: Outgoing) -> list[Body]:
+    """A ``post``: lines of text (bold and italic as styles) and link elements, cut into
+    several posts where the text passes ``MAX_TEXT``."""
+    parts: list[list[list[dict[str, Any]]]] = [[]]
+    for line in post_lines(message.text):
+        if _size(line) > MAX_TEXT:  # one enormous line: as plain pieces
+            text = "".join(str(e.get("text", "")) for e in line)
+            parts += [[[{"tag": "text", "text": piece}]] for piece in cut(text, MAX_TEXT)]
+            parts.append([])
+            continue
+        if sum(_size(kept) for kept in parts[-1]) + _size(line) > MAX_TEXT:
+            parts.append([])
+        parts[-1].append(line)
+    title = title_of(message)
+    posts = [part for part in parts if part]
+    return [
+        {
+            "msg_type": "post",
+            "content": {"post": {"zh_cn": {"title": "" if i else title, "content": lines}}},
+        }
+        for i, lines in enumerate(posts)
+    ] or [{"msg_type": "text", "content": {"text": message.text.plain() or " "}}]
+
+
+def judge(status: int, headers: Mapping[str, str], body: bytes) -> None:
+    answer = answer_json(body)
+    code = answer.get("code", answer.get("StatusCode"))
+    detail = f"code {code}: {str(answer.get('msg', ''))[:200]}"
+    if code == 0:
+        return
+    words = str(answer.get("msg", "")).lower()
+    if code == TOO_FAST or (code == BAD_OR_TOO_MANY and (status == 429 or "many" in words)):
+        raise RetryLater(retry_after(headers, 1.0))
+    if code == BAD_OR_TOO_MANY:
+        raise Unreachable(detail, Refusal.REFUSED)
+    if code in MISCONFIGURED:
+        raise TransientError(f"bot misconfigured: {detail}")
+    http_status(status, detail)
+    raise TransientError(detail)
+
+
+PRESET = Preset(
+    kind="feishu",
+    max_bytes=MAX_TEXT,
+    max_text_length=4096,
+    messages_per_minute=PER_MINUTE,
+    messages_per_second=PER_SECOND,
+    render=render,
+    sign=sign,
+    judge=judge,
+)
