@@ -370,8 +370,9 @@ def notice(number: int) -> dict[str, Any]:
 
 
 async def queued(bot: Any, names: list[str], count: int) -> None:
-    """Wait until every robot has ``count`` rows in the outbox."""
-    async with asyncio.timeout(60):
+    """Wait until every robot has ``count`` rows in the outbox (a generous limit: a loaded CI
+    machine running the suite in parallel workers expands 200 broadcasts slowly)."""
+    async with asyncio.timeout(240):
         while True:
             async with bot.db.session() as session:
                 query = (
@@ -386,7 +387,7 @@ async def queued(bot: Any, names: list[str], count: int) -> None:
 
 
 async def done(bot: Any, count: int) -> None:
-    async with asyncio.timeout(120):
+    async with asyncio.timeout(240):
         while True:
             async with bot.db.session() as session:
                 query = select(func.count()).where(Broadcast.status == "done")
