@@ -26,6 +26,7 @@ from adapters.robots.base import (
     Preset,
     answer_json,
     http_status,
+    link_choices,
     title_of,
     utf8_len,
     written,
@@ -67,11 +68,26 @@ def signature(secret: str, timestamp: str) -> str:
 
 
 def render(message: Outgoing) -> list[Body]:
+    """Markdown, and for a message with link buttons an ``actionCard`` (its last part when
+    cut): one button is ``singleTitle``/``singleURL``, several are ``btns`` (``title``,
+    ``actionURL``) stacked vertically (``btnOrientation`` "0")."""
     title = title_of(message)
-    return [
+    bodies: list[Body] = [
         {"msgtype": "markdown", "markdown": {"title": title, "text": piece}}
         for piece in written(message, DIALECT, MAX_TEXT, utf8_len)
     ]
+    links = link_choices(message)
+    if links:
+        card: Body = {"title": title, "text": bodies[-1]["markdown"]["text"]}
+        if len(links) == 1:
+            card.update(singleTitle=links[0].label, singleURL=links[0].url)
+        else:
+            card.update(
+                btnOrientation="0",
+                btns=[{"title": link.label, "actionURL": link.url} for link in links],
+            )
+        bodies[-1] = {"msgtype": "actionCard", "actionCard": card}
+    return bodies
 
 
 def judge(status: int, headers: Mapping[str, str], body: bytes) -> None:
@@ -103,4 +119,5 @@ PRESET = Preset(
     render=render,
     sign=sign,
     judge=judge,
+    link_buttons=True,
 )
