@@ -5,7 +5,8 @@ POST JSON to ``https://oapi.dingtalk.com/robot/send?access_token=<token>``. With
 the URL also carries ``timestamp`` (milliseconds) and ``sign``, the URL-encoded
 Base64(HMAC-SHA256(key=secret, message="<timestamp>\\n<secret>")); DingTalk refuses a
 timestamp more than an hour off. Formats: ``text``, ``markdown`` (title + text; the bot
-writes markdown, links included) and ``actionCard``. A robot may send 20 messages a minute;
+writes markdown, links included) and ``actionCard`` (markdown with buttons that open a URL: a
+message's link buttons go as one). A robot may send 20 messages a minute;
 beyond that DingTalk answers errcode 130101 and blocks the robot for 10 minutes, so the preset sends
 at most 18 a minute (a margin for clocks and for posts answered late) and is never blocked.
 Answers are HTTP 200 with ``{"errcode": 0, "errmsg": "ok"}`` or an error code.

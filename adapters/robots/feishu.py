@@ -5,7 +5,8 @@ open.feishu.cn/document/client-docs/bot-v3/add-custom-bot: POST JSON to
 签名校验 the body also carries ``timestamp`` (seconds) and ``sign``, the Base64 of
 HMAC-SHA256 keyed with ``"<timestamp>\\n<secret>"`` over an empty message; Feishu refuses a
 timestamp more than an hour off (code 19021). Formats: ``text``, ``post`` (rich text: lines of
-text and link elements; the bot's messages go as posts) and ``interactive`` (cards). A bot may send
+text and link elements; the bot's messages go as posts) and ``interactive`` (cards: a
+message with link buttons goes as one, its buttons opening their ``url``). A bot may send
 100 messages a minute and 5 a second; a request body may be 20 KB. Answers are JSON with
 ``code`` 0 for success; 9499 and 11232 are the frequency limits, 19021 a signature or
 timestamp refused, 19022 an IP not allowed, 19024 a keyword missing.
