@@ -273,10 +273,15 @@ class FakeRobot:
             "slack": lambda: web.Response(
                 status=429, text="rate_limited", headers={"Retry-After": "1"}
             ),
-            "mattermost": lambda: web.json_response(
-                {"message": "command api rate limit exceeded", "status_code": 429},
+            "mattermost": lambda: web.Response(  # Mattermost's throttled: plain text
                 status=429,
-                headers={"X-RateLimit-Reset": "1"},
+                text="limit exceeded\n",
+                headers={
+                    "X-RateLimit-Limit": "1",
+                    "X-RateLimit-Remaining": "0",
+                    "X-RateLimit-Reset": "2",
+                    "Retry-After": "1",
+                },
             ),
         }[self.kind]()
 
