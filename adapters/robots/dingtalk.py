@@ -9,7 +9,9 @@ writes markdown, links included) and ``actionCard`` (markdown with buttons that 
 message's link buttons go as one). A robot may send 20 messages a minute;
 beyond that DingTalk answers errcode 130101 and blocks the robot for 10 minutes, so the preset sends
 at most 18 a minute (a margin for clocks and for posts answered late) and is never blocked.
-Answers are HTTP 200 with ``{"errcode": 0, "errmsg": "ok"}`` or an error code.
+Answers are HTTP 200 with ``{"errcode": 0, "errmsg": "ok"}`` or an error code: 130101 "send
+too fast, exceed 20 times per minute", 310000 "sign not match" / "invalid timestamp", 300001
+"token is not exist", 460101 "message too long, exceed 20000 bytes".
 """
 
 from __future__ import annotations

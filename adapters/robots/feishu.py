@@ -8,8 +8,9 @@ timestamp more than an hour off (code 19021). Formats: ``text``, ``post`` (rich 
 text and link elements; the bot's messages go as posts) and ``interactive`` (cards: a
 message with link buttons goes as one, its buttons opening their ``url``). A bot may send
 100 messages a minute and 5 a second; a request body may be 20 KB. Answers are JSON with
-``code`` 0 for success; 9499 and 11232 are the frequency limits, 19021 a signature or
-timestamp refused, 19022 an IP not allowed, 19024 a keyword missing.
+``code`` 0 for success; 11232 is the frequency limit, 9499 "Bad Request" (a malformed body
+or one over 20 KB), 19001 an invalid hook token, 19021 a signature or timestamp refused,
+19022 "Ip Not Allowed", 19024 "Key Words Not Found" (all answered with HTTP 200).
 """
 
 from __future__ import annotations
