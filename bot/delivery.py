@@ -156,15 +156,21 @@ def degrade(message: Outgoing, capabilities: Capabilities, locale: str) -> Outgo
             Markup.format("[{label}]({url})", label=c.label, url=c.url)
             for row in message.choices
             for c in row
-            if c.url
+            if c.url and not capabilities.link_buttons
         ]
+        kept = tuple(
+            row
+            for row in (tuple(c for c in r if c.url) for r in message.choices)
+            if row and capabilities.link_buttons
+        )
         lines = [
             Markup.format("{number}. {label}", number=i, label=c.label)
             for i, c in enumerate(choices, 1)
         ]
         hint = [translator(locale, locale)(_("Answer with the number."))] if lines else []
-        text = Markup.join([text, Markup(), *lines, *hint, *links])
-        message = dataclasses.replace(message, text=text, choices=(), numbered=tuple(choices))
+        if lines or links:
+            text = Markup.join([text, Markup(), *lines, *hint, *links])
+        message = dataclasses.replace(message, text=text, choices=kept, numbered=tuple(choices))
     if message.image is not None and not capabilities.images:
         message = dataclasses.replace(message, image=None)
     if message.document is not None and not capabilities.documents:
@@ -186,7 +192,7 @@ def answer_elsewhere(
     """A group that only hears the bot (a group robot: no buttons, no direct chats) cannot
     take answers, so numbered choices there would be a dead end: the message says where to
     answer instead (``places``: the direct chats the bot has, such as its Telegram link).
-    Link buttons stay; ``degrade`` writes them as links."""
+    Link buttons stay; ``degrade`` writes them as links (or keeps them, ``link_buttons``)."""
     if direct or capabilities.buttons or capabilities.can_open_dm:
         return message
     links = tuple(row for row in (tuple(c for c in r if c.url) for r in message.choices) if row)

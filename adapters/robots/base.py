@@ -30,6 +30,7 @@ from bot.markup import Bold, Code, Link, Markup, Node, Text
 from bot.messages import (
     Address,
     Capabilities,
+    Choice,
     EventHandler,
     Outgoing,
     Refusal,
@@ -76,6 +77,9 @@ class Preset:
     size: Callable[[str], int] = field(default=lambda text: utf8_len(text))
     """How the platform measures ``max_bytes``: UTF-8 bytes, or characters (``len``) where it
     counts characters (Slack, Mattermost)."""
+    link_buttons: bool = False
+    """The robot can show buttons that open a URL (DingTalk's ``actionCard``, Feishu's
+    ``interactive`` card): ``render`` then gets the message's link choices as buttons."""
 
 
 def unsigned(url: str, body: Body, secret: str | None, now: float) -> tuple[str, Body]:
@@ -255,6 +259,7 @@ class RobotChannel:
         per_second = self.messages_per_second or self.preset.messages_per_second
         self.capabilities = Capabilities(
             buttons=False,
+            link_buttons=self.preset.link_buttons,
             edits=False,
             images=False,
             documents=False,
@@ -336,6 +341,11 @@ def written(
     message: Outgoing, dialect: Dialect, limit: int, size: Callable[[str], int]
 ) -> list[str]:
     """The message's text in ``dialect``, in pieces that each fit the platform's limit. Its
-    link buttons are in the text already: delivery writes them as links for a platform
-    without buttons (``bot.delivery.degrade``)."""
+    link buttons are in the text already where the preset has no ``link_buttons``: delivery
+    writes them as links (``bot.delivery.degrade``)."""
     return cut(dialect.render(message.text), limit, size)
+
+
+def link_choices(message: Outgoing) -> list[Choice]:
+    """The message's buttons that open a URL (what ``degrade`` leaves for ``link_buttons``)."""
+    return [choice for row in message.choices for choice in row if choice.url]

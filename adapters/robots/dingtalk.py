@@ -5,10 +5,13 @@ POST JSON to ``https://oapi.dingtalk.com/robot/send?access_token=<token>``. With
 the URL also carries ``timestamp`` (milliseconds) and ``sign``, the URL-encoded
 Base64(HMAC-SHA256(key=secret, message="<timestamp>\\n<secret>")); DingTalk refuses a
 timestamp more than an hour off. Formats: ``text``, ``markdown`` (title + text; the bot
-writes markdown, links included) and ``actionCard``. A robot may send 20 messages a minute;
+writes markdown, links included) and ``actionCard`` (markdown with buttons that open a URL: a
+message's link buttons go as one). A robot may send 20 messages a minute;
 beyond that DingTalk answers errcode 130101 and blocks the robot for 10 minutes, so the preset sends
 at most 18 a minute (a margin for clocks and for posts answered late) and is never blocked.
-Answers are HTTP 200 with ``{"errcode": 0, "errmsg": "ok"}`` or an error code.
+Answers are HTTP 200 with ``{"errcode": 0, "errmsg": "ok"}`` or an error code: 130101 "send
+too fast, exceed 20 times per minute", 310000 "sign not match" / "invalid timestamp", 300001
+"token is not exist", 460101 "message too long, exceed 20000 bytes".
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from adapters.robots.base import (
     Preset,
     answer_json,
     http_status,
+    link_choices,
     title_of,
     utf8_len,
     written,
@@ -67,11 +71,26 @@ def signature(secret: str, timestamp: str) -> str:
 
 
 def render(message: Outgoing) -> list[Body]:
+    """Markdown, and for a message with link buttons an ``actionCard`` (its last part when
+    cut): one button is ``singleTitle``/``singleURL``, several are ``btns`` (``title``,
+    ``actionURL``) stacked vertically (``btnOrientation`` "0")."""
     title = title_of(message)
-    return [
+    bodies: list[Body] = [
         {"msgtype": "markdown", "markdown": {"title": title, "text": piece}}
         for piece in written(message, DIALECT, MAX_TEXT, utf8_len)
     ]
+    links = link_choices(message)
+    if links:
+        card: Body = {"title": title, "text": bodies[-1]["markdown"]["text"]}
+        if len(links) == 1:
+            card.update(singleTitle=links[0].label, singleURL=links[0].url)
+        else:
+            card.update(
+                btnOrientation="0",
+                btns=[{"title": link.label, "actionURL": link.url} for link in links],
+            )
+        bodies[-1] = {"msgtype": "actionCard", "actionCard": card}
+    return bodies
 
 
 def judge(status: int, headers: Mapping[str, str], body: bytes) -> None:
@@ -103,4 +122,5 @@ PRESET = Preset(
     render=render,
     sign=sign,
     judge=judge,
+    link_buttons=True,
 )

@@ -5,10 +5,12 @@ open.feishu.cn/document/client-docs/bot-v3/add-custom-bot: POST JSON to
 签名校验 the body also carries ``timestamp`` (seconds) and ``sign``, the Base64 of
 HMAC-SHA256 keyed with ``"<timestamp>\\n<secret>"`` over an empty message; Feishu refuses a
 timestamp more than an hour off (code 19021). Formats: ``text``, ``post`` (rich text: lines of
-text and link elements; the bot's messages go as posts) and ``interactive`` (cards). A bot may send
+text and link elements; the bot's messages go as posts) and ``interactive`` (cards: a
+message with link buttons goes as one, its buttons opening their ``url``). A bot may send
 100 messages a minute and 5 a second; a request body may be 20 KB. Answers are JSON with
-``code`` 0 for success; 9499 and 11232 are the frequency limits, 19021 a signature or
-timestamp refused, 19022 an IP not allowed, 19024 a keyword missing.
+``code`` 0 for success; 11232 is the frequency limit, 9499 "Bad Request" (a malformed body
+or one over 20 KB), 19001 an invalid hook token, 19021 a signature or timestamp refused,
+19022 "Ip Not Allowed", 19024 "Key Words Not Found" (all answered with HTTP 200).
 """
 
 from __future__ import annotations
@@ -21,10 +23,12 @@ from typing import Any
 
 from adapters.robots.base import (
     Body,
+    Dialect,
     Preset,
     answer_json,
     cut,
     http_status,
+    link_choices,
     retry_after,
     title_of,
     utf8_len,
@@ -92,7 +96,9 @@ def _size(line: list[dict[str, Any]]) -> int:
 
 def render(message: Outgoing) -> list[Body]:
     """A ``post``: lines of text (bold and italic as styles) and link elements, cut into
-    several posts where the text passes ``MAX_TEXT``."""
+    several posts where the text passes ``MAX_TEXT``; with link buttons, cards (``card``)."""
+    if link_choices(message):
+        return card(message)
     parts: list[list[list[dict[str, Any]]]] = [[]]
     for line in post_lines(message.text):
         if _size(line) > MAX_TEXT:  # one enormous line: as plain pieces
@@ -112,6 +118,34 @@ def render(message: Outgoing) -> list[Body]:
         }
         for i, lines in enumerate(posts)
     ] or [{"msg_type": "text", "content": {"text": message.text.plain() or " "}}]
+
+
+CARD_DIALECT = Dialect(code="{}")
+"""A card's ``lark_md`` text: bold, italic and links as in markdown (no code spans)."""
+
+
+def card(message: Outgoing) -> list[Body]:
+    """A message with link buttons as ``interactive`` cards: a ``div`` of ``lark_md`` text
+    (cut where it passes ``MAX_TEXT``) and, on the last card, an ``action`` element of
+    buttons that each open their ``url``."""
+    title = title_of(message)
+    pieces = cut(CARD_DIALECT.render(message.text), MAX_TEXT)
+    buttons = [
+        {"tag": "button", "text": {"tag": "plain_text", "content": c.label}, "url": c.url}
+        for c in link_choices(message)
+    ]
+    cards: list[Body] = []
+    for index, piece in enumerate(pieces):
+        elements: list[dict[str, Any]] = []
+        if piece.strip():
+            elements.append({"tag": "div", "text": {"tag": "lark_md", "content": piece}})
+        if index == len(pieces) - 1:
+            elements.append({"tag": "action", "actions": buttons})
+        body: Body = {"config": {"wide_screen_mode": True}, "elements": elements}
+        if index == 0:
+            body["header"] = {"title": {"tag": "plain_text", "content": title}}
+        cards.append({"msg_type": "interactive", "card": body})
+    return cards
 
 
 def judge(status: int, headers: Mapping[str, str], body: bytes) -> None:
@@ -140,4 +174,5 @@ PRESET = Preset(
     render=render,
     sign=sign,
     judge=judge,
+    link_buttons=True,
 )

@@ -4,9 +4,13 @@ developers.mattermost.com/integrate/webhooks/incoming: POST JSON ``{"text": …}
 ``https://<server>/hooks/<id>``; the text is Mattermost's markdown (CommonMark with
 backslash escapes, so ``Markup.markdown`` fits). A post holds up to 16,383 characters
 (``MaxPostSize``); longer texts are cut. Mattermost has no per-webhook rate limit of its own;
-with the server's rate limiting on it answers 429 with ``X-RateLimit-Reset`` (seconds).
-Errors come as JSON ``{"id": …, "message": …, "status_code": …}``: 400 for a malformed
-request, 401/403 when webhooks are disabled, 404 for an unknown hook.
+with the server's rate limiting on (``RateLimitSettings``, server/channels/app/ratelimit.go) it
+answers 429 with the plain text "limit exceeded" and throttled's headers: ``Retry-After``
+(seconds until a request is allowed again) and ``X-RateLimit-Reset`` (seconds until the whole
+quota is back, longer). Other errors come as JSON ``{"id": …, "message": …, "status_code": …}``:
+400 ``web.incoming_webhook.invalid.app_error`` for an unknown hook, 501
+``web.incoming_webhook.disabled.app_error`` when incoming webhooks are off, 400 for a
+malformed request.
 """
 
 from __future__ import annotations
@@ -26,8 +30,8 @@ def render(message: Outgoing) -> list[Body]:
 MISCONFIGURED = frozenset(
     {"web.incoming_webhook.invalid.app_error", "web.incoming_webhook.disabled.app_error"}
 )
-"""An unknown hook id (answered 400) or incoming webhooks switched off: fixed by whoever set
-the hook up, so retried and nothing is lost."""
+"""An unknown hook id (answered 400) or incoming webhooks switched off (501): fixed by whoever
+set the hook up, so retried and nothing is lost."""
 
 
 def judge(status: int, headers: Mapping[str, str], body: bytes) -> None:
@@ -38,11 +42,11 @@ def judge(status: int, headers: Mapping[str, str], body: bytes) -> None:
     if answer.get("id") in MISCONFIGURED:
         raise TransientError(f"webhook misconfigured: HTTP {status}: {detail[:200]}")
     if status == 429:
-        try:
-            reset = float(headers.get("X-RateLimit-Reset", "") or headers.get("Retry-After", ""))
+        try:  # Retry-After is when one request may go; X-RateLimit-Reset the whole quota
+            wait = float(headers.get("Retry-After", "") or headers.get("X-RateLimit-Reset", ""))
         except ValueError:
-            reset = 1.0
-        raise RetryLater(max(reset, 0.0))
+            wait = 1.0
+        raise RetryLater(max(wait, 0.0))
     if status in (401, 403, 404):
         raise TransientError(f"webhook misconfigured: HTTP {status}: {detail[:200]}")
     http_status(status, detail[:200])

@@ -18,8 +18,18 @@ from adapters.robots.base import GROUP, Pace, RobotChannel, cut
 from bot.app import configure
 from bot.cli import main
 from bot.config import ConfigError
+from bot.delivery import degrade
 from bot.markup import Markup
-from bot.messages import Address, Choice, Outgoing, Refusal, RetryLater, TransientError, Unreachable
+from bot.messages import (
+    Address,
+    Capabilities,
+    Choice,
+    Outgoing,
+    Refusal,
+    RetryLater,
+    TransientError,
+    Unreachable,
+)
 from bot.outbox import Row, enqueue, payload
 from store.broadcast_tables import Broadcast
 from store.broadcasts import Broadcasts
@@ -110,7 +120,8 @@ def test_text_is_cut_by_utf8_bytes_never_inside_a_character() -> None:
         (slack, 410, "channel_is_archived", Refusal.GONE),
         (slack, 400, "invalid_payload", Refusal.REFUSED),
         (slack, 500, "rollup_error", TransientError),
-        (mattermost, 429, {"message": "rate limit"}, RetryLater),
+        (mattermost, 429, "limit exceeded", RetryLater),
+        (mattermost, 501, {"id": "web.incoming_webhook.disabled.app_error"}, TransientError),
         (mattermost, 400, {"id": "web.incoming_webhook.invalid.app_error"}, TransientError),
         (mattermost, 400, {"id": "model.post.is_valid.msg.app_error"}, Refusal.REFUSED),
         (mattermost, 503, "down", TransientError),
@@ -152,15 +163,18 @@ async def test_each_kind_posts_its_own_format_signed_as_the_platform_checks(
     shape: dict[str, Callable[[], bool]] = {
         "wecom": lambda: body["msgtype"] == "markdown" and "**Meeting notice**" in text,
         "dingtalk": lambda: (
-            body["msgtype"] == "markdown"
-            and body["markdown"]["title"] == "Meeting notice"
-            and "[Open the board](https://bot.example.org/board)" in text
+            body["msgtype"] == "actionCard"
+            and body["actionCard"]["title"] == "Meeting notice"
+            and "**Meeting notice**" in body["actionCard"]["text"]
+            and (body["actionCard"]["singleTitle"], body["actionCard"]["singleURL"])
+            == ("Open the board", LINK.url)
         ),
         "feishu": lambda: (
-            body["msg_type"] == "post"
+            body["msg_type"] == "interactive"
             and "sign" in body
-            and {"tag": "a", "text": "Open the board", "href": LINK.url}
-            in [e for line in body["content"]["post"]["zh_cn"]["content"] for e in line]
+            and {"tag": "button", "text": {"tag": "plain_text", "content": "Open the board"}}
+            | {"url": LINK.url}
+            in [a for e in body["card"]["elements"] if e["tag"] == "action" for a in e["actions"]]
         ),
         "slack": lambda: "*Meeting notice*" in text and "<https://bot.example.org/board|" in text,
         "mattermost": lambda: "**Meeting notice**" in text and r"Room \*3\*" in text,
@@ -299,6 +313,100 @@ async def test_a_send_only_group_is_told_where_to_answer(
     )
     assert "Received" not in text and "1." not in text, "no answers nobody can give"
     assert "[Open the board](https://bot.example.org/board)" in text, "the link stays"
+
+
+WEB_CHAT = Choice("Open the web chat", "", "https://bot.example.org/chat")
+
+
+def test_degrade_keeps_only_link_buttons_where_the_robot_has_them() -> None:
+    message = Outgoing(
+        Markup.literal("Notice"), ((Choice("✅ Received", "ack:1"), LINK), (WEB_CHAT,))
+    )
+    kept = degrade(message, Capabilities(buttons=False, link_buttons=True), "en")
+    assert kept.choices == ((LINK,), (WEB_CHAT,)), "link buttons stay buttons"
+    assert "1. ✅ Received" in kept.text.plain() and "bot.example.org" not in kept.text.plain()
+    plain = degrade(message, Capabilities(buttons=False), "en")
+    assert plain.choices == () and "[Open the web chat](https://bot.example.org/chat)" in (
+        plain.text.markdown()
+    )
+    links_only = Outgoing(Markup.literal("Notice"), ((LINK,),))
+    kept = degrade(links_only, Capabilities(buttons=False, link_buttons=True), "en")
+    assert kept.text.plain() == "Notice" and kept.choices == ((LINK,),)
+    text = Markup.format("**Meeting notice** at [the board]({url})", url=LINK.url)
+    [post_body] = feishu.render(Outgoing(text))
+    assert post_body["msg_type"] == "post", "without link buttons, Feishu's rich text"
+    lines = post_body["content"]["post"]["zh_cn"]["content"]
+    assert {"tag": "a", "text": "the board", "href": LINK.url} in lines[0]
+    assert dingtalk.render(Outgoing(text))[0]["msgtype"] == "markdown"
+    assert PRESETS["dingtalk"].link_buttons and PRESETS["feishu"].link_buttons
+    assert not any(PRESETS[kind].link_buttons for kind in ("wecom", "slack", "mattermost"))
+
+
+@pytest.mark.parametrize("links", [(WEB_CHAT,), (WEB_CHAT, LINK)])
+async def test_a_link_button_reaches_dingtalk_as_an_action_card_and_feishu_as_a_card(
+    database_url: str, links: tuple[Choice, ...]
+) -> None:
+    """An answer button still says where to answer; the link buttons are real buttons that
+    open their URL, in the platforms' own formats (which the fakes check)."""
+    fakes = [FakeRobot.of(kind) for kind in ("dingtalk", "feishu", "wecom")]
+    message = Outgoing(
+        Markup.format("**{title}**\n{body}", title="学习安排", body="周五下午三点学习《党章》"),
+        ((Choice("✅ Received", "ack:1"),), links),
+    )
+    async with (
+        serving(*fakes),
+        robots_bot(database_url, [robot_config(f, "main") for f in fakes]) as (bot, _),
+    ):
+        for fake in fakes:
+            await post(bot, f"{fake.kind}:main", message)
+        for fake in fakes:
+            await until_accepted(fake, 1)
+    ding, fei, wecom_fake = fakes
+    assert all(fake.violations == [] and fake.refused == [] for fake in fakes)
+    [body] = ding.accepted
+    assert body["msgtype"] == "actionCard"
+    card = body["actionCard"]
+    assert card["title"] == "学习安排" and "**学习安排**" in card["text"]
+    if len(links) == 1:
+        assert (card["singleTitle"], card["singleURL"]) == (WEB_CHAT.label, WEB_CHAT.url)
+    else:
+        assert card["btns"] == [{"title": c.label, "actionURL": c.url} for c in links]
+        assert card["btnOrientation"] == "0"
+    assert "Nobody can answer in this group" in card["text"] and "Received" not in card["text"]
+    assert WEB_CHAT.url not in card["text"], "a button, not a link in the text"
+    [body] = fei.accepted
+    assert body["msg_type"] == "interactive"
+    elements = body["card"]["elements"]
+    assert elements[0]["tag"] == "div" and "**学习安排**" in elements[0]["text"]["content"]
+    [action] = [e for e in elements if e["tag"] == "action"]
+    assert [(b["tag"], b["text"]["content"], b["url"]) for b in action["actions"]] == [
+        ("button", c.label, c.url) for c in links
+    ]
+    assert body["card"]["header"]["title"]["content"] == "学习安排"
+    assert "sign" in body and "timestamp" in body, "a card is signed like any body"
+    [text] = wecom_fake.texts
+    assert f"[{WEB_CHAT.label}]({WEB_CHAT.url})" in text, "WeCom keeps markdown links"
+
+
+def test_the_fakes_refuse_malformed_cards() -> None:
+    from tests.support.robots import format_problem
+
+    assert format_problem("dingtalk", {"msgtype": "actionCard", "actionCard": {"text": "x"}})
+    assert format_problem(
+        "dingtalk",
+        {"msgtype": "actionCard", "actionCard": {"title": "t", "text": "x", "btns": [{}]}},
+    )
+    assert format_problem(
+        "feishu",
+        {
+            "msg_type": "interactive",
+            "card": {"elements": [{"tag": "action", "actions": [{"tag": "button"}]}]},
+        },
+    )
+    for kind, fake_card in [("dingtalk", dingtalk), ("feishu", feishu)]:
+        message = Outgoing(Markup.literal("x" * 30000), ((WEB_CHAT,),))
+        bodies = fake_card.render(message)
+        assert len(bodies) > 1 and all(format_problem(kind, b) is None for b in bodies)
 
 
 NOTICES = 200

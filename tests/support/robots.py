@@ -162,6 +162,10 @@ class FakeRobot:
         if self.per_second and in_second > self.per_second:
             self.violations.append(f"{in_second} in a second")
             return self._too_fast()
+        shape = format_problem(self.kind, body)
+        if shape:
+            self.violations.append(f"format: {shape}")
+            return self._bad_format(shape)
         size = self._size(raw, body)
         if size > self.max_bytes:
             self.violations.append(f"{size} bytes")
@@ -197,6 +201,9 @@ class FakeRobot:
         bytes (Feishu), the text's characters (Slack, Mattermost)."""
         if self.kind == "feishu":
             return len(raw)
+        if self.kind == "dingtalk":
+            inner = body.get(body.get("msgtype", ""), {})
+            return len(str(inner.get("text", inner.get("content", ""))).encode())
         text = text_of(self.kind, body)
         return len(text) if self.kind in ("slack", "mattermost") else len(text.encode())
 
@@ -266,12 +273,22 @@ class FakeRobot:
             "slack": lambda: web.Response(
                 status=429, text="rate_limited", headers={"Retry-After": "1"}
             ),
-            "mattermost": lambda: web.json_response(
-                {"message": "command api rate limit exceeded", "status_code": 429},
+            "mattermost": lambda: web.Response(  # Mattermost's throttled: plain text
                 status=429,
-                headers={"X-RateLimit-Reset": "1"},
+                text="limit exceeded\n",
+                headers={
+                    "X-RateLimit-Limit": "1",
+                    "X-RateLimit-Remaining": "0",
+                    "X-RateLimit-Reset": "2",
+                    "Retry-After": "1",
+                },
             ),
         }[self.kind]()
+
+    def _bad_format(self, problem: str) -> web.Response:
+        if self.kind == "dingtalk":
+            return web.json_response({"errcode": 40035, "errmsg": f"缺少参数 {problem}"})
+        return web.json_response({"code": 9499, "msg": "Bad Request"}, status=400)
 
     def _too_big(self, size: int) -> web.Response:
         return {
@@ -294,6 +311,61 @@ class FakeRobot:
         }[self.kind]()
 
 
+def format_problem(kind: str, body: Any) -> str | None:
+    """What the platform would refuse in a body's shape (``None`` when it is fine): DingTalk's
+    ``actionCard`` needs ``title`` and ``text`` and either ``singleTitle`` with ``singleURL``
+    or ``btns`` of ``title`` and ``actionURL``; a Feishu ``interactive`` card needs
+    ``elements`` whose ``div`` has a text object and whose ``action`` has buttons, each with
+    a ``plain_text``/``lark_md`` text and an http(s) ``url``."""
+    if not isinstance(body, dict):
+        return "body"
+    if kind == "dingtalk" and body.get("msgtype") == "actionCard":
+        card = body.get("actionCard")
+        if not isinstance(card, dict) or not card.get("title") or not card.get("text"):
+            return "actionCard.title/text"
+        if "singleTitle" in card or "singleURL" in card:
+            ok = bool(card.get("singleTitle")) and _web(card.get("singleURL"))
+            return None if ok else "actionCard.singleTitle/singleURL"
+        buttons = card.get("btns")
+        if not isinstance(buttons, list) or not buttons:
+            return "actionCard.btns"
+        if any(not b.get("title") or not _web(b.get("actionURL")) for b in buttons):
+            return "actionCard.btns[].title/actionURL"
+        if str(card.get("btnOrientation", "0")) not in ("0", "1"):
+            return "actionCard.btnOrientation"
+    if kind == "feishu" and body.get("msg_type") == "interactive":
+        card = body.get("card")
+        elements = card.get("elements") if isinstance(card, dict) else None
+        if not isinstance(elements, list) or not elements:
+            return "card.elements"
+        for element in elements:
+            tag = element.get("tag")
+            if tag == "div":
+                text = element.get("text", {})
+                if text.get("tag") not in ("plain_text", "lark_md") or "content" not in text:
+                    return "div.text"
+            elif tag == "action":
+                actions = element.get("actions")
+                if not isinstance(actions, list) or not actions:
+                    return "action.actions"
+                for button in actions:
+                    text = button.get("text", {})
+                    if button.get("tag") != "button" or text.get("tag") not in (
+                        "plain_text",
+                        "lark_md",
+                    ):
+                        return "button.text"
+                    if not text.get("content") or not _web(button.get("url")):
+                        return "button.url"
+            elif tag not in ("hr", "note", "markdown", "img"):
+                return f"element {tag!r}"
+    return None
+
+
+def _web(url: Any) -> bool:
+    return isinstance(url, str) and url.startswith(("https://", "http://"))
+
+
 def text_of(kind: str, body: Any) -> str:
     """The text a person sees in one accepted body."""
     if not isinstance(body, dict):
@@ -305,6 +377,8 @@ def text_of(kind: str, body: Any) -> str:
         inner = body.get(body.get("msgtype", ""), {})
         text = str(inner.get("text", inner.get("content", "")))
         buttons = inner.get("btns", [])
+        if inner.get("singleURL"):
+            buttons = [{"title": inner["singleTitle"], "actionURL": inner["singleURL"]}]
         return "\n".join([text, *(f"[{b['title']}]({b['actionURL']})" for b in buttons)])
     if kind == "feishu":
         if body.get("msg_type") == "interactive":
