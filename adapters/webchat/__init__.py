@@ -29,10 +29,10 @@ import logging
 import re
 import secrets
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from importlib.resources import files
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -85,6 +85,11 @@ back for the rest from the kept history."""
 WATCH_EVERY = 1.0
 """Seconds between two looks for sessions revoked while their pages are open."""
 SIGNED_OUT = {"kind": "signed_out"}
+STORE_SLOTS = 4
+"""Store calls the web chat makes at once: a storm of pages opening (every phone coming back
+after a restart) waits here instead of taking every connection of the store's pool from the
+engine and delivery."""
+T = TypeVar("T")
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
@@ -187,7 +192,12 @@ class WebChatAdapter:
         self._held: dict[str, deque[dict[str, Any]]] = {}
         """Ephemeral messages for identities with no page open: shown once, never stored."""
         self._watch: asyncio.Task[None] | None = None
+        self._slots = asyncio.Semaphore(STORE_SLOTS)
         self._capabilities: Capabilities | None = None
+
+    async def _gate(self, call: Awaitable[T]) -> T:
+        async with self._slots:
+            return await call
 
     # -- the adapter contract -------------------------------------------------------------
 
@@ -242,7 +252,7 @@ class WebChatAdapter:
                 self._held.setdefault(user_id, deque(maxlen=50)).append(body)
             return SentRef(message_id)
         try:
-            body["seq"] = await self.store.keep(user_id, body, unread=True)
+            body["seq"] = await self._gate(self.store.keep(user_id, body, unread=True))
         except Exception as error:  # the store is down: the outbox keeps the row and retries
             raise TransientError(f"web chat history: {error}") from error
         self._publish(user_id, body)
@@ -270,7 +280,7 @@ class WebChatAdapter:
             if not ids:
                 continue
             try:
-                gone = set(await self.store.revoked(sorted(ids)))
+                gone = set(await self._gate(self.store.revoked(sorted(ids))))
             except Exception:
                 log.exception("web chat: could not look for revoked sessions")
                 continue
@@ -309,7 +319,7 @@ class WebChatAdapter:
         token = request.cookies.get(COOKIE, "")
         if not token or len(token) > 128:
             return None
-        found = await self.store.session(digest(token))
+        found = await self._gate(self.store.session(digest(token)))
         if found is None:
             return None
         session_id, user_id, name = found
@@ -353,7 +363,7 @@ class WebChatAdapter:
             token = secrets.token_urlsafe(32)
             user_id = secrets.token_urlsafe(12)
             agent = family(request.headers.get("User-Agent", ""))
-            session_id = await self.store.create_session(digest(token), user_id, agent)
+            session_id = await self._gate(self.store.create_session(digest(token), user_id, agent))
             visitor = Visitor(session_id, user_id, "", token)
         start = request.query.get("start", "")
         config = {
@@ -391,15 +401,14 @@ class WebChatAdapter:
             return self._refuse(401, "signed_out")
         entries: list[dict[str, Any]] = []
         if request.query.get("only") != "state":
-            entries = [
-                {**body, "seq": seq} for seq, body in await self.store.history(visitor.user_id)
-            ]
+            kept = await self._gate(self.store.history(visitor.user_id))
+            entries = [{**body, "seq": seq} for seq, body in kept]
             entries += list(self._held.pop(visitor.user_id, ()))
         return web.json_response(
             {
                 "messages": entries,
-                "unread": await self.store.unread(visitor.user_id),
-                "joined": await self.store.joined(visitor.user_id),
+                "unread": await self._gate(self.store.unread(visitor.user_id)),
+                "joined": await self._gate(self.store.joined(visitor.user_id)),
                 "name": visitor.name,
             },
             headers=SECURITY_HEADERS,
@@ -414,7 +423,7 @@ class WebChatAdapter:
             upto = int((await request.json()).get("upto", 0))
         except (ValueError, TypeError, AttributeError):
             return self._refuse(400, "upto must be a number")
-        await self.store.mark_read(visitor.user_id, upto)
+        await self._gate(self.store.mark_read(visitor.user_id, upto))
         return web.json_response({"ok": True}, headers=SECURITY_HEADERS)
 
     async def events(self, request: web.Request) -> web.StreamResponse:
@@ -427,7 +436,7 @@ class WebChatAdapter:
         self._streams.setdefault(visitor.user_id, set()).add(stream)
         try:
             after = _number(request.headers.get("Last-Event-ID") or request.query.get("after"))
-            missed = await self.store.history(visitor.user_id, after)
+            missed = await self._gate(self.store.history(visitor.user_id, after))
             response = web.StreamResponse(
                 headers={
                     "Content-Type": "text/event-stream",
@@ -500,7 +509,7 @@ class WebChatAdapter:
                     clean_text(name.strip())[:64],
                     visitor.token,
                 )
-                await self.store.rename(visitor.session_id, visitor.name)
+                await self._gate(self.store.rename(visitor.session_id, visitor.name))
             event = parse(data, visitor)
         except (ValueError, RecursionError) as error:
             status = error.status if isinstance(error, BadRequest) else 400
@@ -513,7 +522,7 @@ class WebChatAdapter:
             return self._refuse(503, "not ready")
         label = data.get("label")
         entry = said(event, clean_text(label)[:255] if isinstance(label, str) else None)
-        entry["seq"] = await self.store.keep(visitor.user_id, entry, unread=False)
+        entry["seq"] = await self._gate(self.store.keep(visitor.user_id, entry, unread=False))
         self._publish(visitor.user_id, entry)
         try:
             accepted = await self.handle(event)
