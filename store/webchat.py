@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Index, String, delete, func, select, update
+from sqlalchemy import JSON, Boolean, Index, String, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -110,16 +110,25 @@ class StoredWebChat:
         person = people.get((self.platform, user_id))
         return person is not None and (person.branch_id is not None or bool(person.secretary_of))
 
-    async def keep(self, user_id: str, body: dict[str, Any], unread: bool) -> int:
+    async def keep_many(self, rows: Sequence[tuple[str, dict[str, Any], bool]]) -> list[int]:
+        """Store messages (user id, body, unread) in one transaction; their ids, in order."""
+        now = self.db.clock.now()
         async with self.db.session() as session:
-            row = WebMessage(
-                user_id=user_id, body=body, unread=unread, created_at=self.db.clock.now()
+            ids = list(
+                (
+                    await session.scalars(
+                        insert(WebMessage).returning(WebMessage.id, sort_by_parameter_order=True),
+                        [
+                            {"user_id": u, "body": b, "unread": r, "created_at": now}
+                            for u, b, r in rows
+                        ],
+                    )
+                ).all()
             )
-            session.add(row)
-            await session.flush()
-            if row.id % PRUNE_EVERY == 0:
-                await self._prune(session, user_id)
-            return row.id
+            for (user_id, _body, _unread), row_id in zip(rows, ids, strict=True):
+                if row_id % PRUNE_EVERY == 0:
+                    await self._prune(session, user_id)
+        return ids
 
     async def _prune(self, session: AsyncSession, user_id: str) -> None:
         edge = await session.scalar(

@@ -114,7 +114,9 @@ class ChatStore(Protocol):
 
     async def joined(self, user_id: str) -> bool: ...
 
-    async def keep(self, user_id: str, body: dict[str, Any], unread: bool) -> int: ...
+    async def keep_many(self, rows: Sequence[tuple[str, dict[str, Any], bool]]) -> list[int]:
+        """Keep messages (user id, body, unread) in one go; their history ids, in order."""
+        ...
 
     async def history(self, user_id: str, after: int = 0) -> list[tuple[int, dict[str, Any]]]: ...
 
@@ -193,11 +195,36 @@ class WebChatAdapter:
         """Ephemeral messages for identities with no page open: shown once, never stored."""
         self._watch: asyncio.Task[None] | None = None
         self._slots = asyncio.Semaphore(STORE_SLOTS)
+        self._to_keep: list[tuple[str, dict[str, Any], bool, asyncio.Future[int]]] = []
+        self._keeper: asyncio.Task[None] | None = None
         self._capabilities: Capabilities | None = None
 
     async def _gate(self, call: Awaitable[T]) -> T:
         async with self._slots:
             return await call
+
+    async def _keep(self, user_id: str, body: dict[str, Any], unread: bool) -> int:
+        """Keep one message in the history. Messages kept meanwhile (delivery sends to many
+        chats at once) go to the store together, in one transaction."""
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._to_keep.append((user_id, body, unread, future))
+        if self._keeper is None or self._keeper.done():
+            self._keeper = asyncio.create_task(self._keep_all())
+        return await future
+
+    async def _keep_all(self) -> None:
+        while self._to_keep:
+            batch, self._to_keep = self._to_keep, []
+            try:
+                ids = await self._gate(self.store.keep_many([(u, b, r) for u, b, r, _ in batch]))
+            except Exception as error:
+                for *_, future in batch:
+                    if not future.done():
+                        future.set_exception(error)
+                continue
+            for (*_, future), row_id in zip(batch, ids, strict=True):
+                if not future.done():
+                    future.set_result(row_id)
 
     # -- the adapter contract -------------------------------------------------------------
 
@@ -252,7 +279,7 @@ class WebChatAdapter:
                 self._held.setdefault(user_id, deque(maxlen=50)).append(body)
             return SentRef(message_id)
         try:
-            body["seq"] = await self._gate(self.store.keep(user_id, body, unread=True))
+            body["seq"] = await self._keep(user_id, body, unread=True)
         except Exception as error:  # the store is down: the outbox keeps the row and retries
             raise TransientError(f"web chat history: {error}") from error
         self._publish(user_id, body)
@@ -522,7 +549,7 @@ class WebChatAdapter:
             return self._refuse(503, "not ready")
         label = data.get("label")
         entry = said(event, clean_text(label)[:255] if isinstance(label, str) else None)
-        entry["seq"] = await self._gate(self.store.keep(visitor.user_id, entry, unread=False))
+        entry["seq"] = await self._keep(visitor.user_id, entry, unread=False)
         self._publish(visitor.user_id, entry)
         try:
             accepted = await self.handle(event)
