@@ -12,6 +12,7 @@ and ``bot/app.py`` hands it ``StoredWebChat``. The tables are listed by the web 
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -58,7 +59,10 @@ SEEN_EVERY = timedelta(minutes=1)
 """``seen_at`` is written at most this often per session: a page's every request would
 otherwise be a write."""
 PRUNE_EVERY = 16
-"""A history row whose id is a multiple of this prunes its identity's history to the bound."""
+"""An identity's history is pruned to its bound once per this many messages kept."""
+COUNTED = 10_000
+"""Identities whose messages since their last prune are counted (the least recent are
+forgotten, and pruned again with their next message)."""
 
 
 class StoredWebChat:
@@ -66,6 +70,8 @@ class StoredWebChat:
         self.db = db
         self.platform = platform
         self.limit = history
+        self._kept: OrderedDict[str, int] = OrderedDict()
+        """Messages kept per identity since its last prune (the most recent identities)."""
 
     async def create_session(self, token_hash: str, user_id: str, agent: str) -> int:
         now = self.db.clock.now()
@@ -125,10 +131,21 @@ class StoredWebChat:
                     )
                 ).all()
             )
-            for (user_id, _body, _unread), row_id in zip(rows, ids, strict=True):
-                if row_id % PRUNE_EVERY == 0:
+            for user_id in dict.fromkeys(u for u, _b, _r in rows):
+                if self._due(user_id):
                     await self._prune(session, user_id)
         return ids
+
+    def _due(self, user_id: str) -> bool:
+        """Whether to prune this identity's history now: the first time this process keeps
+        a message for it, then every ``PRUNE_EVERY`` messages (so it never holds more than
+        ``history + PRUNE_EVERY``)."""
+        count = self._kept.pop(user_id, None)
+        count = 0 if count is None or count + 1 >= PRUNE_EVERY else count + 1
+        self._kept[user_id] = count
+        while len(self._kept) > COUNTED:
+            self._kept.popitem(last=False)
+        return count == 0
 
     async def _prune(self, session: AsyncSession, user_id: str) -> None:
         edge = await session.scalar(

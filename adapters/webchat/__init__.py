@@ -85,6 +85,8 @@ back for the rest from the kept history."""
 WATCH_EVERY = 1.0
 """Seconds between two looks for sessions revoked while their pages are open."""
 SIGNED_OUT = {"kind": "signed_out"}
+HELD, HELD_PEOPLE = 50, 10_000
+"""Ephemeral messages held for an identity with no page open, and identities held for."""
 STORE_SLOTS = 4
 """Store calls the web chat makes at once: a storm of pages opening (every phone coming back
 after a restart) waits here instead of taking every connection of the store's pool from the
@@ -276,7 +278,9 @@ class WebChatAdapter:
         if message.ephemeral:
             # shown, never kept: to an open page now, or to the next one that opens
             if not self._publish(user_id, body):
-                self._held.setdefault(user_id, deque(maxlen=50)).append(body)
+                self._held.setdefault(user_id, deque(maxlen=HELD)).append(body)
+                while len(self._held) > HELD_PEOPLE:  # the oldest identity's go first
+                    del self._held[next(iter(self._held))]
             return SentRef(message_id)
         try:
             body["seq"] = await self._keep(user_id, body, unread=True)
@@ -541,7 +545,7 @@ class WebChatAdapter:
         except (ValueError, RecursionError) as error:
             status = error.status if isinstance(error, BadRequest) else 400
             return self._refuse(status, str(error) or "body is not JSON")
-        if event.command in CODE_COMMANDS and event.args:
+        if event.command in CODE_COMMANDS and event.args and is_code(event.command, event.args[0]):
             where = request.remote or "unknown"
             if not self.limits.allow(where, event.args[0]):
                 return self._refuse(429, "too_many_tries")
@@ -561,6 +565,12 @@ class WebChatAdapter:
             {"ok": True, "duplicate": accepted.duplicate, "seq": entry["seq"]},
             headers=SECURITY_HEADERS,
         )
+
+
+def is_code(command: str, argument: str) -> bool:
+    """Whether a try is a code to count: ``/join`` and ``/link`` always; ``/start`` unless its
+    payload names a feature's place (``lesson_…``), which no code contains."""
+    return command != "start" or "_" not in argument
 
 
 def _number(value: str | None) -> int:
