@@ -194,6 +194,8 @@ class WebChatAdapter:
         self.handle: EventHandler | None = None
         self._streams: dict[str, set[Stream]] = {}
         self._held: dict[str, deque[dict[str, Any]]] = {}
+        self._last_ephemeral: dict[str, bool] = {}
+        self._ephemeral_ids: deque[str] = deque(maxlen=HELD_PEOPLE)
         """Ephemeral messages for identities with no page open: shown once, never stored."""
         self._watch: asyncio.Task[None] | None = None
         self._slots = asyncio.Semaphore(STORE_SLOTS)
@@ -275,8 +277,10 @@ class WebChatAdapter:
         body = render(address, message, message_id)
         body["kind"] = "bot"
         body["html"] = message.text.html(newline="<br>")
+        self._note_ephemeral(user_id, message_id if message.ephemeral else None)
         if message.ephemeral:
             # shown, never kept: to an open page now, or to the next one that opens
+            body["ephemeral"] = True
             if not self._publish(user_id, body):
                 self._held.setdefault(user_id, deque(maxlen=HELD)).append(body)
                 while len(self._held) > HELD_PEOPLE:  # the oldest identity's go first
@@ -288,6 +292,24 @@ class WebChatAdapter:
             raise TransientError(f"web chat history: {error}") from error
         self._publish(user_id, body)
         return SentRef(message_id)
+
+    def _note_ephemeral(self, user_id: str, message_id: str | None) -> None:
+        """Remember whether this identity's newest message was ephemeral (and which ones
+        were), so that what the person answers to it is not kept either: an anonymous
+        form's answer, typed or pressed, must not sit next to their identity."""
+        self._last_ephemeral.pop(user_id, None)
+        self._last_ephemeral[user_id] = message_id is not None
+        while len(self._last_ephemeral) > HELD_PEOPLE:
+            del self._last_ephemeral[next(iter(self._last_ephemeral))]
+        if message_id is not None:
+            self._ephemeral_ids.append(message_id)
+
+    def _answers_ephemeral(self, user_id: str, event: Incoming, page_says: bool) -> bool:
+        if page_says:
+            return True
+        if event.choice is not None:
+            return event.reply_to is not None and event.reply_to in self._ephemeral_ids
+        return self._last_ephemeral.get(user_id, False)
 
     def _publish(self, user_id: str, entry: dict[str, Any]) -> bool:
         streams = self._streams.get(user_id)
@@ -553,7 +575,10 @@ class WebChatAdapter:
             return self._refuse(503, "not ready")
         label = data.get("label")
         entry = said(event, clean_text(label)[:255] if isinstance(label, str) else None)
-        entry["seq"] = await self._keep(visitor.user_id, entry, unread=False)
+        if self._answers_ephemeral(visitor.user_id, event, data.get("ephemeral") is True):
+            entry["ephemeral"] = True  # shown on the person's open pages, never kept
+        else:
+            entry["seq"] = await self._keep(visitor.user_id, entry, unread=False)
         self._publish(visitor.user_id, entry)
         try:
             accepted = await self.handle(event)
@@ -562,7 +587,7 @@ class WebChatAdapter:
             response.headers["Retry-After"] = "5"
             return response
         return web.json_response(
-            {"ok": True, "duplicate": accepted.duplicate, "seq": entry["seq"]},
+            {"ok": True, "duplicate": accepted.duplicate, "seq": entry.get("seq")},
             headers=SECURITY_HEADERS,
         )
 

@@ -13,11 +13,13 @@ from store.webchat import WebMessage, WebSession
 from tests.support.chat import settle
 from tests.support.webchat import client, visit, web_bot
 
+CSRF = "X-Branchbot-CSRF"
+
 
 async def test_ephemeral_messages_are_shown_once_and_never_kept(database_url: str) -> None:
     async with web_bot(database_url) as (bot, _adapter), client() as http:
         url = bot.http.url
-        await visit(http, url)
+        csrf = await visit(http, url)
         async with bot.db.session() as session:
             user = (await session.scalars(select(WebSession.user_id))).one()
         address = Address("web", user, True, user)
@@ -41,6 +43,23 @@ async def test_ephemeral_messages_are_shown_once_and_never_kept(database_url: st
             shown = [m["text"] for m in (await response.json())["messages"]]
             assert (await response.json())["unread"] == 1
         assert shown == ["kept one"]
+
+        # what the person answers to it, pressed or typed, is not kept either
+        asked = str(pending[1].id)
+        for body in (
+            {"id": "t1", "text": "my anonymous words"},
+            {"id": "p1", "choice": "v1|a", "message_id": asked, "label": "Excellent"},
+        ):
+            async with http.post(url + "/chat/send", json=body, headers={CSRF: csrf}) as response:
+                assert response.status == 200
+        await settle(bot)
+        async with bot.db.session() as session:
+            users = [
+                b
+                for b in (await session.scalars(select(WebMessage.body))).all()
+                if b["kind"] == "user"
+            ]
+        assert users == []
 
 
 async def test_the_history_is_bounded_per_identity(database_url: str) -> None:
