@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+# pytest-xdist workers: the suite mostly waits (on servers and timers), so more than the cores
+TEST_WORKERS ?= 4
 
 .PHONY: run test lint i18n bench bench-smoke clean
 
@@ -25,7 +27,7 @@ test: $(STAMP) $(CHROMIUM)  ## set up and run the whole test suite, linters incl
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -13,6 +13,17 @@ from typing import Any, TypeVar
 
 from adapters.matrix import MatrixAdapter, MatrixSettings, Notices
 from adapters.playground import PlaygroundChannel, Standing
+from adapters.robots import PRESETS
+from adapters.robots.base import GROUP, RobotChannel
+from adapters.robots.inbound import (
+    DINGTALK_SKEW,
+    SLACK_SKEW,
+    DingTalkListener,
+    Listener,
+    MattermostListener,
+    RobotEndpoint,
+    SlackListener,
+)
 from adapters.telegram import CommandMenu, TelegramAdapter
 from adapters.webchat import WebChatAdapter
 from adapters.webhook import WebhookChannel, WebhookEndpoint
@@ -27,6 +38,7 @@ from bot.feature import Feature, Services, migrations
 from bot.http import HttpServer
 from bot.i18n import LOCALES, _, translator
 from bot.identity import Role
+from bot.markup import Markup
 from bot.messages import Adapter, Capabilities
 from bot.metrics import Metrics
 from bot.scheduler import Scheduler, ScheduleSource
@@ -110,6 +122,8 @@ def build_dialogs(features: Sequence[Feature] = FEATURES) -> tuple[Router, Dialo
     return router, registry
 
 
+PLATFORM_NAMES = {"telegram": "Telegram", "matrix": "Matrix", "web": "Web"}
+
 TELEGRAM_LANGUAGES = {"zh_Hans": "zh", "en": "en"}
 """Our locales by the language codes Telegram apps report."""
 
@@ -191,6 +205,18 @@ def matrix_adapter(config: Config, db: Database) -> MatrixAdapter:
     return MatrixAdapter(settings, StoredValues(db), notices)
 
 
+def robot_listener(kind: str, secret: str, max_skew: float) -> tuple[Listener, float]:
+    """The inbound check of a robot ``kind`` and how long its requests are remembered against
+    replays (their timestamp's window; Mattermost's slash commands carry none, so an hour)."""
+    if kind == "dingtalk":
+        skew = max_skew or DINGTALK_SKEW
+        return DingTalkListener(secret, skew), 2 * skew
+    if kind == "slack":
+        skew = max_skew or SLACK_SKEW
+        return SlackListener(secret, skew), 2 * skew
+    return MattermostListener(secret, max_skew or SLACK_SKEW), 3600.0
+
+
 class BranchBot:
     """One running bot. ``extra_adapters`` lets tests and benchmarks plug in the memory adapter;
     ``clock`` is the time everything reads (tests pass a ``ManualClock`` to move it)."""
@@ -229,6 +255,24 @@ class BranchBot:
             )
             self.webhooks.add(webhook)
             self.adapters.append(webhook)
+        self.robots: list[RobotChannel] = []
+        self.hearing = RobotEndpoint()
+        for robot in config.robots:
+            robot_channel = RobotChannel(
+                PRESETS[robot.kind],
+                robot.name,
+                robot.url.get_secret_value(),
+                robot.resolved_secret(),
+                robot.timeout,
+                robot.messages_per_minute,
+                robot.messages_per_second,
+            )
+            self.robots.append(robot_channel)
+            self.adapters.append(robot_channel)
+            secret = robot.inbound_secret()
+            if robot.inbound is not None and secret is not None:
+                listener, window = robot_listener(robot.kind, secret, robot.inbound.max_skew)
+                self.hearing.add(robot_channel, listener, window)
         self.playground: PlaygroundChannel | None = None
         if config.playground_enabled:
             self.playground = PlaygroundChannel(
@@ -240,6 +284,7 @@ class BranchBot:
             self.http.app.on_shutdown.append(self.playground.close_streams)
         self.web_chat = self._web_chat()
         self.http.add_routes(self.webhooks.routes())
+        self.http.add_routes(self.hearing.routes())
         router, dialogs = build_dialogs(self.features)
         self.telegram: TelegramAdapter | None = None
         token = config.telegram.resolved_token()
@@ -273,6 +318,8 @@ class BranchBot:
             )
             for adapter in self.adapters
         }
+        for delivery in self.deliveries.values():
+            delivery.places = self.answer_places
         settings = settings_of(config, self.features, lambda: config.http.address(self.http.url))
         self.engine = Engine(
             self.db,
@@ -323,6 +370,21 @@ class BranchBot:
         self.http.app.on_shutdown.append(adapter.close_streams)
         return adapter
 
+    def answer_places(self) -> list[Markup]:
+        """The direct chats people can open with the bot, for the groups that cannot take
+        answers (``bot.delivery.answer_elsewhere``): a link where the platform has one (read
+        when asked: Telegram's is known once the adapter has started), else the bot's id."""
+        places = []
+        for adapter in self.adapters:
+            link = adapter.capabilities.deep_link
+            if link and adapter.capabilities.can_open_dm:
+                url = link.partition("?")[0]
+                name = PLATFORM_NAMES.get(adapter.name, adapter.name)
+                places.append(Markup.format("{name}: [{url}]({url})", name=name, url=url))
+        if self.config.matrix is not None:
+            places.append(Markup.format("Matrix: {user}", user=self.config.matrix.user_id))
+        return places
+
     def _capabilities(self, platform: str) -> Capabilities:
         delivery = self.deliveries.get(platform)
         return delivery.adapter.capabilities if delivery else Capabilities()
@@ -361,8 +423,26 @@ class BranchBot:
                 continue
             delivery.enqueue(platform_rows)
 
+    async def bind_robots(self) -> None:
+        """Bind each robot's group to the branch its config names, so the branch's broadcasts
+        and reports reach it; a branch not created yet is logged and bound at a later start
+        (or by calling this again)."""
+        async with self.db.session() as session:
+            repositories = Repositories(session)
+            for robot, channel in zip(self.config.robots, self.robots, strict=True):
+                if robot.branch is None:
+                    continue
+                branch = await repositories.branches.by_name(robot.branch)
+                if branch is None:
+                    log.warning("%s: no branch %r to bind to yet", channel.name, robot.branch)
+                    continue
+                room = await repositories.rooms.by_chat(channel.name, GROUP)
+                if room is None or room.branch_id != branch.id:
+                    await repositories.rooms.bind(channel.name, GROUP, branch.id, robot.name, None)
+
     async def start(self) -> None:
         await self.db.upgrade()
+        await self.bind_robots()
         await self.engine.start()
         for adapter in self.adapters:
             await adapter.start(self.engine.submit)

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any, ClassVar, Literal, TypeVar
+from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -113,6 +114,129 @@ class WebhookConfig(BaseModel):
         if PLAYGROUND_CHANNEL in names:
             raise ValueError(f"{PLAYGROUND_CHANNEL!r} is reserved for the local playground")
         return channels
+
+
+RobotKind = Literal["wecom", "dingtalk", "feishu", "slack", "mattermost"]
+ROBOT_URLS: dict[str, tuple[frozenset[str], str, str | None]] = {
+    "wecom": (frozenset({"qyapi.weixin.qq.com"}), "/cgi-bin/webhook/send", "key"),
+    "dingtalk": (frozenset({"oapi.dingtalk.com"}), "/robot/send", "access_token"),
+    "feishu": (
+        frozenset({"open.feishu.cn", "open.larksuite.com"}),
+        "/open-apis/bot/v2/hook/",
+        None,
+    ),
+    "slack": (frozenset({"hooks.slack.com"}), "/services/", None),
+    "mattermost": (frozenset(), "/hooks/", None),
+}
+"""Per kind of group robot: the hosts its URLs live on (any for self-hosted Mattermost), the
+path they start with, and the query parameter holding the robot's key (``None``: the path's
+last segment is the token). docs/robots/ explains where each URL comes from."""
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def robot_url_problem(kind: str, url: str) -> str | None:
+    """Why ``url`` is not a robot URL of ``kind``, in words that never repeat it (the URL is
+    the robot's credential). Loopback hosts over http are allowed: a local bridge, or the
+    tests' fake platforms."""
+    hosts, path, parameter = ROBOT_URLS[kind]
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        return "not a URL"
+    loopback = host in LOOPBACK
+    if parts.scheme != "https" and not (loopback and parts.scheme == "http"):
+        return "must be an https:// URL"
+    if hosts and host not in hosts and not loopback:
+        return f"a {kind} robot's URL is on {' or '.join(sorted(hosts))}"
+    if not parts.path.startswith(path):
+        return f"a {kind} robot's URL path starts with {path}"
+    if parameter is not None:
+        if not dict(parse_qsl(parts.query)).get(parameter):
+            return f"the URL has no {parameter}= parameter"
+    elif not parts.path[len(path) :].strip("/"):
+        return "the robot's token is missing from the URL's path"
+    return None
+
+
+def _secret_from(
+    where: str, value: SecretStr | None, env: str | None, file: Path | None
+) -> str | None:
+    """A secret given in the file, by an environment variable, or in a file of its own."""
+    if value is not None:
+        return value.get_secret_value()
+    if env:
+        found = os.environ.get(env)
+        if not found:
+            raise ConfigError(f"{where}: ${env} is not set")
+        return found
+    if file:
+        try:
+            return file.read_text().strip()
+        except OSError as error:
+            raise ConfigError(f"{where}: cannot read {file}: {error}") from error
+    return None
+
+
+class RobotInboundConfig(BaseModel):
+    """How the platform's messages to the bot are checked: DingTalk's receiving robot (its
+    AppSecret signs each callback), Slack's signing secret, Mattermost's command token."""
+
+    secret: SecretStr | None = None
+    secret_env: str | None = None
+    secret_file: Path | None = None
+    max_skew: float = Field(0, ge=0, le=86400)
+    """Seconds a signed request's timestamp may be off; 0: the platform's own figure
+    (DingTalk one hour, Slack five minutes)."""
+
+
+class RobotConfig(BaseModel):
+    """One group robot (docs/robots/): a channel named ``<kind>:<name>`` posting into one
+    group, bound at start to ``branch``."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")
+    kind: RobotKind
+    url: SecretStr
+    """The robot's webhook URL: its key is in it, so it is kept like a secret."""
+    secret: SecretStr | None = None
+    """DingTalk's 加签 or Feishu's 签名校验 secret, when the robot has signing on."""
+    secret_env: str | None = None
+    secret_file: Path | None = None
+    branch: str | None = None
+    """The branch whose group this is: its broadcasts and reports reach the robot."""
+    messages_per_minute: int | None = Field(None, ge=1)
+    """Overrides the kind's own limit (only ever lower it; the tests raise it)."""
+    messages_per_second: float | None = Field(None, gt=0)
+    timeout: float = Field(10.0, gt=0)
+    inbound: RobotInboundConfig | None = None
+    """Set to hear the group: ``POST /robots/<kind>/<name>`` (DingTalk, Slack, Mattermost)."""
+
+    @model_validator(mode="after")
+    def _checked(self) -> RobotConfig:
+        problem = robot_url_problem(self.kind, self.url.get_secret_value())
+        if problem:
+            raise ValueError(f"robot {self.name!r}: url: {problem}")
+        if self.resolved_secret() is not None and self.kind not in ("dingtalk", "feishu"):
+            raise ValueError(f"robot {self.name!r}: a {self.kind} robot has no signing secret")
+        if self.inbound is not None:
+            if self.kind not in ("dingtalk", "slack", "mattermost"):
+                raise ValueError(f"robot {self.name!r}: a {self.kind} robot cannot hear the group")
+            if not self.inbound_secret():
+                raise ValueError(
+                    f"robot {self.name!r}: inbound needs secret, secret_env or secret_file"
+                )
+        return self
+
+    def resolved_secret(self) -> str | None:
+        return _secret_from(f"robot {self.name!r}", self.secret, self.secret_env, self.secret_file)
+
+    def inbound_secret(self) -> str | None:
+        inbound = self.inbound
+        if inbound is None:
+            return None
+        return _secret_from(
+            f"robot {self.name!r} inbound", inbound.secret, inbound.secret_env, inbound.secret_file
+        )
 
 
 TELEGRAM_TOKEN_ENV = "BRANCHBOT_TELEGRAM_TOKEN"
@@ -250,6 +374,8 @@ class Config(BaseSettings):
     telegram: TelegramConfig = Field(default_factory=TelegramConfig)
     matrix: MatrixConfig | None = None
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
+    robots: list[RobotConfig] = []
+    """``[[robots]]``: group robots (WeCom, DingTalk, Feishu, Slack, Mattermost)."""
     web_chat: WebChatConfig = Field(default_factory=WebChatConfig)
 
     _sections: ClassVar[dict[type[BaseModel], str]] = {}
@@ -314,6 +440,14 @@ class Config(BaseSettings):
             raise ValueError("database_url must be sqlite:///… or postgresql://…")
         return value
 
+    @field_validator("robots")
+    @classmethod
+    def _robot_names(cls, robots: list[RobotConfig]) -> list[RobotConfig]:
+        names = [(r.kind, r.name) for r in robots]
+        if len(set(names)) != len(names):
+            raise ValueError("robot names must be unique within their kind")
+        return robots
+
     @model_validator(mode="after")
     def _secrets(self) -> Config:
         for channel in self.webhook.channels:
@@ -341,6 +475,7 @@ class Config(BaseSettings):
             return self.playground
         return (
             not self.webhook.channels
+            and not self.robots
             and not self.telegram.enabled
             and self.matrix is None
             and self.local_only

@@ -41,7 +41,7 @@ import logging
 import random
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
@@ -156,15 +156,21 @@ def degrade(message: Outgoing, capabilities: Capabilities, locale: str) -> Outgo
             Markup.format("[{label}]({url})", label=c.label, url=c.url)
             for row in message.choices
             for c in row
-            if c.url
+            if c.url and not capabilities.link_buttons
         ]
+        kept = tuple(
+            row
+            for row in (tuple(c for c in r if c.url) for r in message.choices)
+            if row and capabilities.link_buttons
+        )
         lines = [
             Markup.format("{number}. {label}", number=i, label=c.label)
             for i, c in enumerate(choices, 1)
         ]
         hint = [translator(locale, locale)(_("Answer with the number."))] if lines else []
-        text = Markup.join([text, Markup(), *lines, *hint, *links])
-        message = dataclasses.replace(message, text=text, choices=(), numbered=tuple(choices))
+        if lines or links:
+            text = Markup.join([text, Markup(), *lines, *hint, *links])
+        message = dataclasses.replace(message, text=text, choices=kept, numbered=tuple(choices))
     if message.image is not None and not capabilities.images:
         message = dataclasses.replace(message, image=None)
     if message.document is not None and not capabilities.documents:
@@ -174,6 +180,32 @@ def degrade(message: Outgoing, capabilities: Capabilities, locale: str) -> Outgo
         text = Markup.join([message.text, note], "\n\n")
         message = dataclasses.replace(message, text=text, document=None)
     return message
+
+
+def answer_elsewhere(
+    message: Outgoing,
+    capabilities: Capabilities,
+    locale: str,
+    direct: bool,
+    places: Sequence[Markup],
+) -> Outgoing:
+    """A group that only hears the bot (a group robot: no buttons, no direct chats) cannot
+    take answers, so numbered choices there would be a dead end: the message says where to
+    answer instead (``places``: the direct chats the bot has, such as its Telegram link).
+    Link buttons stay; ``degrade`` writes them as links (or keeps them, ``link_buttons``)."""
+    if direct or capabilities.buttons or capabilities.can_open_dm:
+        return message
+    links = tuple(row for row in (tuple(c for c in r if c.url) for r in message.choices) if row)
+    if len(links) == sum(len(row) for row in message.choices):
+        return message
+    t = translator(locale, locale)
+    if places:
+        lines = [t(_("Nobody can answer in this group. Answer in your direct chat with the bot:"))]
+        lines += [Markup.format("• ") + place for place in places]
+    else:
+        lines = [t(_("Nobody can answer in this group. Ask your secretary where to answer."))]
+    text = Markup.join([message.text, Markup(), *lines])
+    return dataclasses.replace(message, text=text, choices=links)
 
 
 def _destination(row: PendingMessage) -> Destination:
@@ -353,6 +385,8 @@ class Delivery:
         connection holding the database's write lock (SQLite), which the last flush would
         then wait on and fail."""
         self._gauge = metrics.pending.labels(adapter.name)
+        self.places: Callable[[], Sequence[Markup]] = tuple
+        """Where people answer what a send-only group cannot take (``answer_elsewhere``)."""
 
     async def start(self) -> None:
         """Queue every row still pending from before (a crash or a stop), then run."""
@@ -452,7 +486,13 @@ class Delivery:
             if row.id in self._unsaved_folds:
                 await self._save_fold(row)
             message = degrade(
-                Outgoing.from_json(row.payload),
+                answer_elsewhere(
+                    Outgoing.from_json(row.payload),
+                    self.adapter.capabilities,
+                    row.payload.get("locale") or self.default_locale,
+                    row.direct,
+                    self.places(),
+                ),
                 self.adapter.capabilities,
                 row.payload.get("locale") or self.default_locale,
             )

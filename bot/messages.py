@@ -136,6 +136,10 @@ class Address:
 @dataclass(frozen=True, slots=True)
 class Capabilities:
     buttons: bool = True
+    link_buttons: bool = False
+    """Without ``buttons``, the platform can still show buttons that open a URL (DingTalk's
+    action cards, Feishu's cards): a send-only robot that cannot take answers can still offer
+    "Open the web chat". ``degrade`` keeps only such link choices in ``Outgoing.choices``."""
     edits: bool = False
     images: bool = True
     documents: bool = True

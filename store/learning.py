@@ -21,6 +21,7 @@ from sqlalchemy import (
     insert,
     literal,
     select,
+    tuple_,
     update,
 )
 from sqlalchemy import cast as sql_cast
@@ -192,6 +193,13 @@ def _insert(session: AsyncSession) -> Any:
     return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
+@dataclass(slots=True)
+class _Award:
+    branch_id: int | None
+    points: int
+    daily_cap: int
+
+
 class Learning:
     """Answers, schedules, points and finished days are written behind: kept here and written
     with one ``executemany`` each when the engine commits the batch (``flush``), so answering
@@ -205,10 +213,15 @@ class Learning:
         self._reviews: dict[str, dict[str, Any]] = {}
         """By attempt: a schedule changes only if its answer was recorded."""
         self._days: dict[tuple[int, date], dict[str, Any]] = {}
+        self._awards: dict[tuple[int, str, date], _Award] = {}
+        """By member, activity and day: points to add within the day's cap at the flush."""
 
     async def flush(self) -> None:
         """Write what was kept back (the engine calls this before each commit)."""
         insert = _insert(self.session)
+        if self._awards:
+            awards, self._awards = self._awards, {}
+            await self._grant(awards)
         if self._answers:
             rows, self._answers = list(self._answers.values()), {}
             table = cast(Table, AnswerRecord.__table__)
@@ -533,6 +546,64 @@ class Learning:
             .returning(table.c.points)
         )
         return int(result.scalar() or 0)
+
+    def award_later(
+        self,
+        member_id: int,
+        branch_id: int | None,
+        activity: str,
+        points: int,
+        daily_cap: int,
+        today: date,
+    ) -> None:
+        """Add points up to the activity's daily cap when the batch is written, for awards
+        nobody is told the size of (a point per right answer). The caps of a whole batch are
+        checked in two statements at the flush (``_grant``) instead of a round trip each."""
+        if points <= 0:
+            return
+        key = (member_id, activity, today)
+        pending = self._awards.get(key)
+        if pending is None:
+            self._awards[key] = _Award(branch_id, points, daily_cap)
+        else:
+            pending.points += points
+
+    async def _grant(self, awards: dict[tuple[int, str, date], _Award]) -> None:
+        """One read of the day's totals of every member and activity awarded, then one
+        ``executemany`` of what still fits under each cap. Exact within the store's write
+        order: on SQLite the batch is the only writer; on PostgreSQL two processes awarding
+        the same member in the same instant could each read the total before the other's
+        write (as with any read-then-write under READ COMMITTED)."""
+        keys = list(awards)
+        totals: dict[tuple[int, str, date], int] = {}
+        total = func.sum(PointsEntry.points)
+        for start in range(0, len(keys), 500):
+            rows = await self.session.execute(
+                select(PointsEntry.member_id, PointsEntry.activity, PointsEntry.day, total)
+                .where(
+                    tuple_(PointsEntry.member_id, PointsEntry.activity, PointsEntry.day).in_(
+                        keys[start : start + 500]
+                    )
+                )
+                .group_by(PointsEntry.member_id, PointsEntry.activity, PointsEntry.day)
+            )
+            for member_id, activity, day, points in rows:
+                totals[(member_id, activity, day)] = int(points or 0)
+        granted = []
+        for (member_id, activity, day), award in awards.items():
+            points = min(award.points, award.daily_cap - totals.get((member_id, activity, day), 0))
+            if points > 0:
+                granted.append(
+                    {
+                        "member_id": member_id,
+                        "branch_id": award.branch_id,
+                        "activity": activity,
+                        "points": points,
+                        "day": day,
+                    }
+                )
+        if granted:
+            await self.session.execute(insert(PointsEntry), granted)
 
     async def points_of(self, member_id: int, since: date | None = None) -> int:
         await self.flush()

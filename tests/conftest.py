@@ -23,6 +23,19 @@ from tests.support.telegram import FakeTelegram, running_fake
 from tests.support.webhook import Lab, lab_bot
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
+    """Captured output with a lone surrogate (the hostile-input tests log what they were
+    sent) escaped: a pytest-xdist worker sends its reports as UTF-8, and one such character
+    would end the worker and the run."""
+    report = yield
+    report.sections = [
+        (title, text.encode("utf-8", "backslashreplace").decode("utf-8"))
+        for title, text in report.sections
+    ]
+    return report
+
+
 @pytest.fixture(scope="session")
 def pg_server_url() -> str:
     """A database of this test session's own, dropped at the end."""

@@ -60,12 +60,22 @@ async def learner(ctx: Context) -> int:
 
 
 async def award(ctx: Context, member_id: int, activity: str, units: int = 1) -> int:
-    """Points for ``units`` of an activity, within its daily cap from the config. The cap is
-    checked against the points stored for today when they are awarded (the only place caps
-    are enforced), so runs in two chats or on two platforms cannot each fill it."""
+    """Points for ``units`` of an activity, within its daily cap from the config; returns the
+    points given, to tell the member. The cap is checked against the points stored for today
+    (awards kept back included: they are written first), so runs in two chats or on two
+    platforms cannot each fill it."""
     rule = ctx.settings.section(LearningConfig).points[activity]
     return await ctx.store.get(Learning).award(
         member_id, ctx.who.branch_id, activity, rule.points * units, rule.daily_cap, today(ctx)
+    )
+
+
+def award_later(ctx: Context, member_id: int, activity: str) -> None:
+    """Points for one unit of an activity nobody is told the size of (a right answer): the
+    daily cap is checked with the batch's other awards when it is written."""
+    rule = ctx.settings.section(LearningConfig).points[activity]
+    ctx.store.get(Learning).award_later(
+        member_id, ctx.who.branch_id, activity, rule.points, rule.daily_cap, today(ctx)
     )
 
 

@@ -29,7 +29,7 @@ from bot.i18n import _, _n
 from bot.identity import Role
 from bot.markup import Markup
 from bot.messages import Choice
-from dialogs.learning.common import award, no_questions, router, today
+from dialogs.learning.common import award_later, no_questions, router, today
 from dialogs.learning.config import LearningConfig
 from dialogs.learning.runs import GRACE, LETTERS, TRUTH, RunArguments, shown_option
 from store.learning import Card, Learning
@@ -174,11 +174,11 @@ class GroupRound(Dialog["GroupRound.Arguments"]):
             today(ctx),
         )
         if correct:
-            await award(ctx, member, "group_correct")
+            award_later(ctx, member, "group_correct")
             speed = ctx.settings.section(LearningConfig).points["group_speed"].points
             bonus = round(speed * (1 - min(1.0, elapsed / self.data["seconds"])))
             if bonus:
-                await ctx.store.get(Learning).award(
+                ctx.store.get(Learning).award_later(
                     member,
                     ctx.who.branch_id,
                     "group_speed",

@@ -30,7 +30,7 @@ from bot.conversation import Dialog, answers
 from bot.i18n import _
 from bot.markup import Markup
 from bot.messages import Choice
-from dialogs.learning.common import award, learner, today
+from dialogs.learning.common import award_later, learner, today
 from dialogs.learning.config import LearningConfig
 from store.banks import normalize
 from store.learning import Card, Learning
@@ -269,7 +269,7 @@ class QuestionRun(Dialog[R]):
         if correct:
             self.data["right"] += 1
             if self.per_answer:
-                await award(ctx, member, self.per_answer)
+                award_later(ctx, member, self.per_answer)
         if late:
             lines.append(ctx.t(_("Sorry, your answer arrived after the time was up.")))
         if chosen is None:

@@ -101,6 +101,32 @@ async def test_daily_caps_stop_farming(db: Database) -> None:
         assert await store.get(Learning).points_of(member, day + timedelta(1)) == 10
 
 
+async def test_awards_kept_back_are_capped_together_when_the_batch_is_written(
+    db: Database,
+) -> None:
+    """Right answers' points wait for the flush; there the day's cap holds across the
+    whole batch and against what was stored before, and an exact award sees them first."""
+    day = date(2026, 11, 28)
+    async with db.session() as session:
+        store = Repositories(session)
+        mei = await store.people.ensure("t", "mei", "Mei")
+        sam = await store.people.ensure("t", "sam", "Sam")
+        learning = store.get(Learning)
+        assert await learning.award(mei, None, "quiz_correct", 10, 50, day) == 10  # stored
+        for _ in range(7):
+            learning.award_later(mei, None, "quiz_correct", 10, 50, day)
+            learning.award_later(sam, None, "quiz_correct", 10, 50, day)
+        learning.award_later(sam, None, "quiz_correct", 10, 50, day + timedelta(1))
+        learning.award_later(sam, None, "quiz_correct", 0, 50, day)
+        await learning.flush()
+        assert await learning.points_of(mei) == 50
+        assert await learning.points_of(sam) == 60  # 50 on the day, 10 the next
+        learning.award_later(mei, None, "lesson_finished", 20, 30, day)
+        assert await learning.award(mei, None, "lesson_finished", 20, 30, day) == 10
+    async with db.session() as session:  # nothing more was kept back
+        assert await Repositories(session).get(Learning).points_of(mei) == 80
+
+
 async def test_streak_counts_consecutive_days(db: Database) -> None:
     day = date(2026, 11, 28)
     async with db.session() as session:

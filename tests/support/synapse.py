@@ -1,4 +1,5 @@
-"""A real Synapse homeserver for the Matrix tests: installed once, started once per test session.
+"""A real Synapse homeserver for the Matrix tests: installed once, started once per test session
+(once per worker under pytest-xdist).
 
 Synapse pins many packages, so it lives in its own virtualenv (``.venv-synapse`` at the repo
 root, reused while its stamp names the pinned version). It runs on a free port on 127.0.0.1 with
@@ -10,6 +11,7 @@ keeps Synapse's default (0.2/s, burst 10): each test user is exempted with the a
 from __future__ import annotations
 
 import base64
+import fcntl
 import hashlib
 import hmac
 import itertools
@@ -30,6 +32,7 @@ SYNAPSE_VERSION = "1.163.2"
 ROOT = Path(__file__).resolve().parents[2]
 VENV = ROOT / ".venv-synapse"
 STAMP = VENV / f".installed-{SYNAPSE_VERSION}"
+LOCK = ROOT / ".venv-synapse.lock"
 SERVER_NAME = "localhost"
 
 RELAXED = {"per_second": 10_000, "burst_count": 10_000}
@@ -58,10 +61,17 @@ CONFIG = {
 
 
 def ensure_installed() -> Path:
-    """The Synapse virtualenv's python, installing it on first use (about 30 s)."""
+    """The Synapse virtualenv's python, installing it on first use (about 30 s). Parallel test
+    workers wait on a file lock, so one installs and the others find it installed."""
     python = VENV / "bin" / "python"
-    if STAMP.exists() and python.exists():
-        return python
+    with LOCK.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (STAMP.exists() and python.exists()):
+            _install(python)
+    return python
+
+
+def _install(python: Path) -> None:
     started = time.monotonic()
     subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True)
     subprocess.run(
@@ -70,7 +80,6 @@ def ensure_installed() -> Path:
     )
     STAMP.touch()
     print(f"installed Synapse {SYNAPSE_VERSION} in {time.monotonic() - started:.0f}s")
-    return python
 
 
 @dataclass
