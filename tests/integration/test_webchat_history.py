@@ -81,5 +81,8 @@ async def test_group_robots_get_the_same_link_for_everyone(database_url: str) ->
     async with web_bot(database_url) as (bot, _adapter):
         link = web_chat_link(bot._capabilities, "lesson_opac")
         assert link == f"{bot.http.url}/chat?start=lesson_opac"
+        # group robots' messages that need an answer name the web chat as a place to answer
+        places = [place.plain() for place in bot.answer_places()]
+        assert f"Web: {bot.http.url}/chat" in " ".join(places), places
     async with web_bot(database_url, web_chat={"enabled": False}) as (bot, _adapter):
         assert web_chat_link(bot._capabilities, "lesson_opac") is None
