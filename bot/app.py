@@ -25,10 +25,11 @@ from adapters.robots.inbound import (
     SlackListener,
 )
 from adapters.telegram import CommandMenu, TelegramAdapter
+from adapters.webchat import WebChatAdapter
 from adapters.webhook import WebhookChannel, WebhookEndpoint
 from bot.builtins import builtin_router, privacy_router
 from bot.commands import Router, Where
-from bot.config import Config, load_config
+from bot.config import Config, ConfigError, load_config
 from bot.context import Settings
 from bot.conversation import DialogRegistry
 from bot.delivery import Delivery
@@ -46,6 +47,7 @@ from store.clock import SYSTEM_CLOCK, Clock
 from store.db import Database
 from store.repos import Repositories
 from store.runtime import PendingMessage
+from store.webchat import StoredWebChat
 
 __all__ = ["FEATURES", "BranchBot", "build_dialogs", "configure", "settings_of"]
 
@@ -62,7 +64,26 @@ def configure(
 ) -> Config:
     """The config with a section for each of ``features`` (``load_config`` with their models)."""
     sections = {f.name: f.config for f in features if f.config is not None}
-    return load_config(path, sections=sections, **overrides)
+    config = load_config(path, sections=sections, **overrides)
+    web_chat_enabled(config)
+    return config
+
+
+def web_chat_enabled(config: Config) -> bool:
+    """Whether ``/chat`` is served: ``[web_chat] enabled``, or when unset, whether
+    ``http.public_url`` is https. Refused (``ConfigError``) where the page would be served on a
+    public address without an https ``public_url``: its session cookie must not travel in
+    clear, and its links must name the address people reach."""
+    section = config.web_chat
+    https = (config.http.public_url or "").lower().startswith("https://")
+    enabled = https if section.enabled is None else section.enabled
+    if enabled and not config.local_only and not https:
+        raise ConfigError(
+            "web_chat: the web chat on a public address (http.host = "
+            f"{config.http.host}) needs http.public_url with https, behind a reverse proxy "
+            "that terminates TLS (docs/webchat.md)"
+        )
+    return enabled
 
 
 def settings_of(
@@ -101,7 +122,7 @@ def build_dialogs(features: Sequence[Feature] = FEATURES) -> tuple[Router, Dialo
     return router, registry
 
 
-PLATFORM_NAMES = {"telegram": "Telegram", "matrix": "Matrix"}
+PLATFORM_NAMES = {"telegram": "Telegram", "matrix": "Matrix", "web": "Web"}
 
 TELEGRAM_LANGUAGES = {"zh_Hans": "zh", "en": "en"}
 """Our locales by the language codes Telegram apps report."""
@@ -261,6 +282,7 @@ class BranchBot:
             self.adapters.append(self.playground)
             self.http.add_routes(self.playground.routes())
             self.http.app.on_shutdown.append(self.playground.close_streams)
+        self.web_chat = self._web_chat()
         self.http.add_routes(self.webhooks.routes())
         self.http.add_routes(self.hearing.routes())
         router, dialogs = build_dialogs(self.features)
@@ -332,6 +354,21 @@ class BranchBot:
             if isinstance(worker, kind):
                 return worker
         raise LookupError(f"no {kind.__name__} runs")
+
+    def _web_chat(self) -> WebChatAdapter | None:
+        """The web direct chat (docs/webchat.md), when ``web_chat_enabled``."""
+        if not web_chat_enabled(self.config):
+            return None
+        section = self.config.web_chat
+        adapter = WebChatAdapter(
+            StoredWebChat(self.db, history=section.history),
+            base_url=lambda: self.config.http.address(self.http.url),
+            locale=self.config.default_locale,
+        )
+        self.adapters.append(adapter)
+        self.http.add_routes(adapter.routes())
+        self.http.app.on_shutdown.append(adapter.close_streams)
+        return adapter
 
     def answer_places(self) -> list[Markup]:
         """The direct chats people can open with the bot, for the groups that cannot take

@@ -342,6 +342,16 @@ class DeliveryConfig(BaseModel):
     """Finished outbox rows (sent, unreachable, failed) older than this are deleted daily."""
 
 
+class WebChatConfig(BaseModel):
+    """``[web_chat]``: the direct chat in the browser at ``/chat`` (docs/webchat.md)."""
+
+    enabled: bool | None = None
+    """Serve ``/chat``. Unset: on when ``http.public_url`` is https. On a public
+    ``http.host`` it needs an https ``public_url`` (``bot.app.web_chat_enabled`` refuses)."""
+    history: int = Field(200, ge=10, le=5000)
+    """Messages kept per web identity (both sides of the chat); older ones are pruned."""
+
+
 class Config(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="BRANCHBOT_", env_nested_delimiter="__", extra="forbid"
@@ -366,6 +376,7 @@ class Config(BaseSettings):
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
     robots: list[RobotConfig] = []
     """``[[robots]]``: group robots (WeCom, DingTalk, Feishu, Slack, Mattermost)."""
+    web_chat: WebChatConfig = Field(default_factory=WebChatConfig)
 
     _sections: ClassVar[dict[type[BaseModel], str]] = {}
     """Each feature's config model and the name of its section (``with_sections``)."""

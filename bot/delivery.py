@@ -496,6 +496,8 @@ class Delivery:
                 self.adapter.capabilities,
                 row.payload.get("locale") or self.default_locale,
             )
+            if row.payload.get(EPHEMERAL):  # an adapter's history must not keep it either
+                message = replace(message, ephemeral=True)
             ref = await self.adapter.send(address, message, str(row.id))
         except RetryLater as error:
             parts = 0

@@ -72,6 +72,10 @@ class Outgoing:
     numbered: tuple[Choice, ...] = ()
     """Choices already written into ``text`` as numbered lines (no buttons): an adapter may let
     people answer them some other way, such as a reaction. Set by delivery, never stored."""
+    ephemeral: bool = False
+    """The outbox keeps no text of this message once delivered (``ctx.reply(ephemeral=True)``,
+    docs/privacy.md): an adapter that keeps a history (the web chat) must not keep it either.
+    Set by delivery, never stored."""
 
     def __post_init__(self) -> None:
         if self.image is not None and self.document is not None:
@@ -163,6 +167,18 @@ class Capabilities:
         """The link that opens a direct chat with the bot and sends ``/start <payload>`` there
         (an invite code, a lesson); ``None`` where the platform has no such links."""
         return self.deep_link.replace("{payload}", payload) if self.deep_link else None
+
+
+WEB_CHAT = "web"
+"""The web direct chat's platform name (``adapters/webchat``)."""
+
+
+def web_chat_link(capabilities: Callable[[str], Capabilities], payload: str) -> str | None:
+    """The link into the web direct chat at ``payload`` (``/start <payload>``: a quiz, a
+    survey, an acknowledgement, an invite), the same for everyone who reads it: the session
+    says who is reading, and a first visit leads to joining. ``None`` where the web chat is
+    off. Group robots that cannot hear answers put it under their messages."""
+    return capabilities(WEB_CHAT).deep_link_for(payload)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.feature import Feature
-from dialogs import appraisal, broadcast, learning, mailbox, onboarding, supervision
+from dialogs import appraisal, broadcast, learning, mailbox, onboarding, supervision, webchat
 
 FEATURES: tuple[Feature, ...] = (
     onboarding.FEATURE,
@@ -12,6 +12,7 @@ FEATURES: tuple[Feature, ...] = (
     supervision.FEATURE,
     learning.FEATURE,
     broadcast.FEATURE,
+    webchat.FEATURE,
 )
 
 __all__ = ["FEATURES"]

@@ -22,6 +22,7 @@ TINY = {
     "chart": ["--bars", "3", "--repeat", "2"],
     "survey": ["--branches", "2", "--members", "6", "--questions", "4"],
     "mailbox": ["--branches", "2", "--members", "3"],
+    "webchat": ["--pages", "10"],
     "board": [
         "--branches",
         "5",

@@ -27,6 +27,7 @@ from typing import Any
 
 from aiohttp import web
 
+from adapters.chatui import include
 from adapters.webhook import WebhookChannel, render
 from bot.events import Incoming
 from bot.messages import Accepted, Address, Capabilities, EventHandler, Outgoing, SentRef
@@ -231,7 +232,8 @@ class PlaygroundChannel(WebhookChannel):
             "personas": PERSONAS,
             "room": ROOM,
         }
-        html = template.replace("__PLAYGROUND_CONFIG__", json.dumps(config).replace("</", "<\\/"))
+        config_json = json.dumps(config).replace("</", "<\\/")
+        html = include(template).replace("__PLAYGROUND_CONFIG__", config_json)
         return web.Response(
             text=html,
             content_type="text/html",

@@ -1,0 +1,72 @@
+"""Tries of invite and link codes from the web chat, per client address and per code.
+
+The store already counts wrong codes per sender and chat (``code_failures``), but on the web
+a sender is free: a new anonymous identity is one cookie away. So the page's tries are also
+held here, in a sliding window per address and per code, before anything reaches the core.
+Memory is bounded: at most ``keys`` keys, the least recently used dropped first."""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
+
+
+class SlidingWindow:
+    def __init__(
+        self,
+        limit: int,
+        window: float,
+        keys: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.limit = limit
+        self.window = window
+        self.keys = keys
+        self.clock = clock
+        self._tries: OrderedDict[str, deque[float]] = OrderedDict()
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        tries = self._tries.get(key)
+        if tries is None:
+            tries = self._tries[key] = deque(maxlen=self.limit)
+            while len(self._tries) > self.keys:
+                self._tries.popitem(last=False)
+        else:
+            self._tries.move_to_end(key)
+        while tries and tries[0] <= now - self.window:
+            tries.popleft()
+        return tries
+
+    def full(self, key: str) -> bool:
+        return len(self._recent(key, self.clock())) >= self.limit
+
+    def note(self, key: str) -> None:
+        self._recent(key, self.clock()).append(self.clock())
+
+    def __len__(self) -> int:
+        return len(self._tries)
+
+
+class CodeLimits:
+    """10 tries in 10 minutes per address, 5 per code (defaults)."""
+
+    def __init__(
+        self,
+        per_address: int = 10,
+        per_code: int = 5,
+        window: float = 600.0,
+        keys: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.addresses = SlidingWindow(per_address, window, keys, clock)
+        self.codes = SlidingWindow(per_code, window, keys, clock)
+
+    def allow(self, address: str, code: str) -> bool:
+        """Whether one more try of ``code`` from ``address`` may go on (and count it)."""
+        code = code.strip().upper()[:64]
+        if self.addresses.full(address) or self.codes.full(code):
+            return False
+        self.addresses.note(address)
+        self.codes.note(code)
+        return True
