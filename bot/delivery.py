@@ -187,11 +187,12 @@ def answer_elsewhere(
     capabilities: Capabilities,
     locale: str,
     direct: bool,
-    places: Sequence[Markup],
+    places: Callable[[], Sequence[Markup]],
 ) -> Outgoing:
     """A group that only hears the bot (a group robot: no buttons, no direct chats) cannot
     take answers, so numbered choices there would be a dead end: the message says where to
-    answer instead (``places``: the direct chats the bot has, such as its Telegram link).
+    answer instead (``places``: the direct chats the bot has, such as its Telegram link; asked
+    only here, since every other send returns before it).
     Link buttons stay; ``degrade`` writes them as links (or keeps them, ``link_buttons``)."""
     if direct or capabilities.buttons or capabilities.can_open_dm:
         return message
@@ -199,9 +200,9 @@ def answer_elsewhere(
     if len(links) == sum(len(row) for row in message.choices):
         return message
     t = translator(locale, locale)
-    if places:
+    if shown := places():
         lines = [t(_("Nobody can answer in this group. Answer in your direct chat with the bot:"))]
-        lines += [Markup.format("• ") + place for place in places]
+        lines += [Markup.format("• ") + place for place in shown]
     else:
         lines = [t(_("Nobody can answer in this group. Ask your secretary where to answer."))]
     text = Markup.join([message.text, Markup(), *lines])
@@ -491,7 +492,7 @@ class Delivery:
                     self.adapter.capabilities,
                     row.payload.get("locale") or self.default_locale,
                     row.direct,
-                    self.places(),
+                    self.places,
                 ),
                 self.adapter.capabilities,
                 row.payload.get("locale") or self.default_locale,
