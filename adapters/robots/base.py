@@ -208,6 +208,35 @@ def http_status(status: int, detail: str) -> None:
     raise TransientError(f"HTTP {status}: {detail}")
 
 
+@dataclass(frozen=True, slots=True)
+class ErrorCodes:
+    """What the codes of an ``{"errcode": …, "errmsg": …}`` answer (WeCom's and DingTalk's
+    robots) mean to delivery: wait so many seconds, the chat is gone, this message is refused,
+    the robot is misconfigured (retried, so nothing is lost once it is fixed)."""
+
+    waits: Mapping[int, float]
+    refused: frozenset[int]
+    misconfigured: frozenset[int]
+    gone: frozenset[int] = frozenset()
+
+    def judge(self, status: int, headers: Mapping[str, str], body: bytes) -> None:
+        answer = answer_json(body)
+        code = answer.get("errcode")
+        detail = f"errcode {code}: {str(answer.get('errmsg', ''))[:200]}"
+        if code == 0:
+            return
+        if isinstance(code, int) and code in self.waits:
+            raise RetryLater(self.waits[code])
+        if code in self.gone:
+            raise Unreachable(detail, Refusal.GONE)
+        if code in self.refused:
+            raise Unreachable(detail, Refusal.REFUSED)
+        if code in self.misconfigured:
+            raise TransientError(f"robot misconfigured: {detail}")
+        http_status(status, detail)
+        raise TransientError(detail)
+
+
 @dataclass
 class Pace:
     """The robot's own count of its posts, the last guard of the platform's limits: delivery

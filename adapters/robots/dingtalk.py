@@ -19,22 +19,20 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import Mapping
 from urllib.parse import quote_plus
 
 from adapters.robots.base import (
     MINUTE,
     Body,
     Dialect,
+    ErrorCodes,
     Preset,
-    answer_json,
-    http_status,
     link_choices,
     title_of,
     utf8_len,
     written,
 )
-from bot.messages import Outgoing, Refusal, RetryLater, TransientError, Unreachable
+from bot.messages import Outgoing
 
 PLATFORM_PER_MINUTE = 20
 PER_MINUTE = 18
@@ -93,24 +91,12 @@ def render(message: Outgoing) -> list[Body]:
     return bodies
 
 
-def judge(status: int, headers: Mapping[str, str], body: bytes) -> None:
-    answer = answer_json(body)
-    code = answer.get("errcode")
-    detail = f"errcode {code}: {str(answer.get('errmsg', ''))[:200]}"
-    if code == 0:
-        return
-    if code == BLOCKED:
-        raise RetryLater(BLOCKED_FOR)
-    if code in TOO_FAST:
-        raise RetryLater(MINUTE)
-    if code in GONE:
-        raise Unreachable(detail, Refusal.GONE)
-    if code in REFUSED:
-        raise Unreachable(detail, Refusal.REFUSED)
-    if code in MISCONFIGURED:
-        raise TransientError(f"robot misconfigured: {detail}")
-    http_status(status, detail)
-    raise TransientError(detail)
+judge = ErrorCodes(
+    waits={BLOCKED: BLOCKED_FOR, **dict.fromkeys(TOO_FAST, MINUTE)},
+    refused=REFUSED,
+    misconfigured=MISCONFIGURED,
+    gone=GONE,
+).judge
 
 
 PRESET = Preset(

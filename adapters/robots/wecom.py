@@ -10,20 +10,17 @@ markdown has bold, links and inline code but no italic and no escapes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from adapters.robots.base import (
     MINUTE,
     Body,
     Dialect,
+    ErrorCodes,
     Preset,
-    answer_json,
-    http_status,
     unsigned,
     utf8_len,
     written,
 )
-from bot.messages import Outgoing, Refusal, RetryLater, TransientError, Unreachable
+from bot.messages import Outgoing
 
 MAX_MARKDOWN = 4096
 PER_MINUTE = 20
@@ -44,20 +41,7 @@ def render(message: Outgoing) -> list[Body]:
     ]
 
 
-def judge(status: int, headers: Mapping[str, str], body: bytes) -> None:
-    answer = answer_json(body)
-    code = answer.get("errcode")
-    detail = f"errcode {code}: {str(answer.get('errmsg', ''))[:200]}"
-    if code == 0:
-        return
-    if code == TOO_FAST:
-        raise RetryLater(MINUTE)
-    if code in REFUSED:
-        raise Unreachable(detail, Refusal.REFUSED)
-    if code in MISCONFIGURED:
-        raise TransientError(f"robot misconfigured: {detail}")
-    http_status(status, detail)
-    raise TransientError(detail)
+judge = ErrorCodes(waits={TOO_FAST: MINUTE}, refused=REFUSED, misconfigured=MISCONFIGURED).judge
 
 
 PRESET = Preset(
