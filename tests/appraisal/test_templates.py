@@ -343,9 +343,9 @@ HOSTILE = {
 @pytest.mark.parametrize("name", sorted(HOSTILE))
 def test_hostile_files_are_one_error_quickly(name: str) -> None:
     text, expected = HOSTILE[name]
-    start = time.perf_counter()
+    start = time.thread_time()  # CPU time: the other workers' load does not count
     loaded = parse_template(text.encode(), "t.yaml")
-    assert time.perf_counter() - start < 0.5
+    assert time.thread_time() - start < 0.5
     assert loaded.template is None
     assert str(loaded.errors[0]).startswith(expected), loaded.errors
 
@@ -371,9 +371,9 @@ def test_a_file_at_the_limits_is_read_in_milliseconds() -> None:
 
 
 def _timed(data: bytes) -> float:
-    start = time.perf_counter()
+    start = time.thread_time()
     parse_template(data, "t.yaml")
-    return time.perf_counter() - start
+    return time.thread_time() - start
 
 
 def test_a_template_is_told_from_a_bank_by_its_first_key() -> None:

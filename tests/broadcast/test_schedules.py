@@ -250,9 +250,9 @@ async def test_stored_rules_that_never_fire_do_not_slow_the_listing(make_bot: Bo
     for _ in range(20):
         await add(bot, spec="cron 0 0 31 4,6,9,11 *", cron="0 0 31 4,6,9,11 *")
     await asyncio.sleep(2.5)  # the scheduler's sync has seen them
-    started = time.perf_counter()
+    started = time.thread_time()  # the loop's CPU time, where APScheduler's search would run
     listing = await ask(bot, adapter, "boss", "/schedules")
-    assert time.perf_counter() - started < 0.5
+    assert time.thread_time() - started < 0.5
     assert listing.count("cron 0 0 31 4,6,9,11 *, next never") == 20
 
 

@@ -68,9 +68,9 @@ def test_every_problem_is_reported_at_its_line() -> None:
     ],
 )
 def test_hostile_files_are_one_error_and_quick(data: bytes, message: str) -> None:
-    started = time.perf_counter()
+    started = time.thread_time()  # CPU time: the other workers' load does not count
     loaded = parse(data, "x.yaml")
-    assert time.perf_counter() - started < 2
+    assert time.thread_time() - started < 2
     assert loaded.indicators == () and len(loaded.errors) >= 1
     assert message in str(loaded.errors[0]), loaded.errors
 
