@@ -32,14 +32,13 @@ from bot.commands import Router, Where
 from bot.config import Config, ConfigError, load_config
 from bot.context import Settings
 from bot.conversation import DialogRegistry
-from bot.delivery import Delivery
+from bot.delivery import Delivery, Place
 from bot.engine import Engine
 from bot.feature import Feature, Services, migrations
 from bot.http import HttpServer
 from bot.i18n import LOCALES, _, translator
 from bot.identity import Role
-from bot.markup import Markup
-from bot.messages import Adapter, Capabilities
+from bot.messages import WEB_CHAT, Adapter, Capabilities
 from bot.metrics import Metrics
 from bot.scheduler import Scheduler, ScheduleSource
 from dialogs import FEATURES
@@ -121,8 +120,6 @@ def build_dialogs(features: Sequence[Feature] = FEATURES) -> tuple[Router, Dialo
         router.include(privacy_router(router))
     return router, registry
 
-
-PLATFORM_NAMES = {"telegram": "Telegram", "matrix": "Matrix", "web": "Web"}
 
 TELEGRAM_LANGUAGES = {"zh_Hans": "zh", "en": "en"}
 """Our locales by the language codes Telegram apps report."""
@@ -370,20 +367,20 @@ class BranchBot:
         self.http.app.on_shutdown.append(adapter.close_streams)
         return adapter
 
-    def answer_places(self) -> list[Markup]:
+    def answer_places(self, payload: str | None) -> list[Place]:
         """The direct chats people can open with the bot, for the groups that cannot take
-        answers (``bot.delivery.answer_elsewhere``): a link where the platform has one (read
-        when asked: Telegram's is known once the adapter has started), else the bot's id."""
+        answers (``bot.delivery.answer_elsewhere``), the web chat first (it works for everyone
+        with a phone): a link to ``payload``'s place where the platform has links (read when
+        asked: Telegram's is known once the adapter has started), else the bot's id."""
         places = []
         for adapter in self.adapters:
-            link = adapter.capabilities.deep_link
-            if link and adapter.capabilities.can_open_dm:
-                url = link.partition("?")[0]
-                name = PLATFORM_NAMES.get(adapter.name, adapter.name)
-                places.append(Markup.format("{name}: [{url}]({url})", name=name, url=url))
+            capabilities = adapter.capabilities
+            if capabilities.deep_link and capabilities.can_open_dm:
+                link = capabilities.deep_link_for(payload) if payload else None
+                places.append(Place(adapter.name, link or capabilities.deep_link.partition("?")[0]))
         if self.config.matrix is not None:
-            places.append(Markup.format("Matrix: {user}", user=self.config.matrix.user_id))
-        return places
+            places.append(Place("matrix", handle=self.config.matrix.user_id))
+        return sorted(places, key=lambda place: place.platform != WEB_CHAT)
 
     def _capabilities(self, platform: str) -> Capabilities:
         delivery = self.deliveries.get(platform)

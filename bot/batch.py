@@ -198,6 +198,7 @@ class Batch:
             self,
             shared.router.buttons.keys(),
             room_locale=room_locale,
+            platforms=shared.capabilities,
         )
 
     def collect(self, ctx: Context) -> None:

@@ -501,15 +501,16 @@ class Router:
 
 
 def direct_link(ctx: Context, command: Command) -> str | None:
-    """Where the platform cannot open a direct chat itself (Telegram), a link that opens one
-    and sends ``/start <command>`` there, so the command starts in the direct chat.
+    """Where the platform cannot open a direct chat itself (Telegram, a group robot), a link
+    that opens one and sends ``/start <command>`` there, so the command starts in the direct
+    chat (the web chat's where the platform has no links).
 
     Only the name travels, never arguments: anyone can post such a link, and a tap must not run
     ``/link <someone else's code>`` for the person who taps it.
     """
     if ctx.capabilities.can_open_dm:
         return None
-    return ctx.capabilities.deep_link_for(command.words[0])
+    return ctx.link_to(command.words[0])
 
 
 def direct_only(router: Router, name: str) -> Command | None:

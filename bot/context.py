@@ -15,10 +15,18 @@ from pydantic import BaseModel
 
 from bot.events import Incoming
 from bot.figures import Figures, Problems
-from bot.i18n import Plural, Translator, translator
+from bot.i18n import Plural, Translator, _, translator
 from bot.identity import Principal
 from bot.markup import Markup
-from bot.messages import Address, Capabilities, Choice, Document, Image, Outgoing
+from bot.messages import (
+    Address,
+    Capabilities,
+    Choice,
+    Document,
+    Image,
+    Outgoing,
+    web_chat_link,
+)
 from store.clock import Clock
 from store.repos import Repositories
 
@@ -118,6 +126,8 @@ class Context:
 
     room_locale: str | None = None
     """In a group chat, the language of its branch (``None``: the organisation's default)."""
+    platforms: Callable[[str], Capabilities] | None = None
+    """Every platform's capabilities, for links into another platform (``link_to``)."""
 
     # A message's language is decided by where it goes, never by who caused it: a room speaks
     # its branch's language to everyone in it (timers included), a direct chat its person's.
@@ -164,6 +174,28 @@ class Context:
     def listing(self, items: Iterable[str]) -> str:
         """``items`` as one list in the speaker's language (``Mei、Sam`` in Chinese)."""
         return self.translator.listing(items)
+
+    def link_to(self, payload: str) -> str | None:
+        """The link that opens a direct chat with the bot at ``/start <payload>`` (a QR
+        poster's, an invite's): this platform's, or the web chat's where this one has none
+        (a group robot, Matrix)."""
+        link = self.capabilities.deep_link_for(payload)
+        if link is None and self.platforms is not None:
+            link = web_chat_link(self.platforms, payload)
+        return link
+
+    def members_only(self) -> bool:
+        """Whether the speaker is a member; a guest (a first visit from a group's link, a
+        poster) is told how to join instead."""
+        if self.who.member_id is not None:
+            return True
+        self.reply(
+            _(
+                "This is for members. To join your branch, send `/join <code>` with the invite "
+                "code your secretary gave you, then open the link again."
+            )
+        )
+        return False
 
     @property
     def here(self) -> Address:

@@ -46,9 +46,10 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
-from bot.i18n import _, translator
+from bot.i18n import Translator, _, translator
 from bot.markup import Markup
 from bot.messages import (
+    WEB_CHAT,
     Adapter,
     Address,
     Capabilities,
@@ -182,31 +183,62 @@ def degrade(message: Outgoing, capabilities: Capabilities, locale: str) -> Outgo
     return message
 
 
+@dataclass(frozen=True, slots=True)
+class Place:
+    """A direct chat people can open with the bot, for the groups that cannot take answers."""
+
+    platform: str
+    """The platform's name (``telegram``, ``web``), shown as people know it (``PLACE_NAMES``)."""
+    link: str | None = None
+    """Opens the direct chat, at the message's place where the message has one."""
+    handle: str | None = None
+    """Where the platform has no links: the bot's id to write to (Matrix)."""
+
+
 def answer_elsewhere(
     message: Outgoing,
     capabilities: Capabilities,
     locale: str,
     direct: bool,
-    places: Callable[[], Sequence[Markup]],
+    places: Callable[[str | None], Sequence[Place]],
 ) -> Outgoing:
     """A group that only hears the bot (a group robot: no buttons, no direct chats) cannot
     take answers, so numbered choices there would be a dead end: the message says where to
-    answer instead (``places``: the direct chats the bot has, such as its Telegram link; asked
-    only here, since every other send returns before it).
-    Link buttons stay; ``degrade`` writes them as links (or keeps them, ``link_buttons``)."""
+    answer instead. ``places(message.answer_at)`` gives the direct chats the bot has, each
+    linked to the message's place (that survey, that notice's "received"): the same link for
+    everyone in the group, since the direct chat knows who is reading. Asked only here, since
+    every other send returns before it. Link buttons stay; ``degrade`` writes them as links
+    (or keeps them, ``link_buttons``)."""
     if direct or capabilities.buttons or capabilities.can_open_dm:
         return message
     links = tuple(row for row in (tuple(c for c in r if c.url) for r in message.choices) if row)
-    if len(links) == sum(len(row) for row in message.choices):
+    if message.answer_at is None and len(links) == sum(len(row) for row in message.choices):
         return message
     t = translator(locale, locale)
-    if shown := places():
+    if shown := places(message.answer_at):
         lines = [t(_("Nobody can answer in this group. Answer in your direct chat with the bot:"))]
-        lines += [Markup.format("• ") + place for place in shown]
+        lines += [_place_line(t, place, message.answer_at) for place in shown]
     else:
         lines = [t(_("Nobody can answer in this group. Ask your secretary where to answer."))]
     text = Markup.join([message.text, Markup(), *lines])
     return dataclasses.replace(message, text=text, choices=links)
+
+
+PLACE_NAMES = {"telegram": "Telegram", "matrix": "Matrix", WEB_CHAT: _("Web chat")}
+
+
+def _place_line(t: Translator, place: Place, payload: str | None) -> Markup:
+    name = t.text(PLACE_NAMES.get(place.platform, place.platform))
+    if place.link:
+        return Markup.format("• {name}: [{link}]({link})", name=name, link=place.link)
+    if payload:
+        return Markup.format("• ") + t(
+            _("{name}: write to {handle} and send `/start {payload}`"),
+            name=name,
+            handle=place.handle or "",
+            payload=payload,
+        )
+    return Markup.format("• {name}: {handle}", name=name, handle=place.handle or "")
 
 
 def _destination(row: PendingMessage) -> Destination:
@@ -386,7 +418,7 @@ class Delivery:
         connection holding the database's write lock (SQLite), which the last flush would
         then wait on and fail."""
         self._gauge = metrics.pending.labels(adapter.name)
-        self.places: Callable[[], Sequence[Markup]] = tuple
+        self.places: Callable[[str | None], Sequence[Place]] = lambda _payload: ()
         """Where people answer what a send-only group cannot take (``answer_elsewhere``)."""
 
     async def start(self) -> None:

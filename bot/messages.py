@@ -69,6 +69,10 @@ class Outgoing:
     its question on after a button press). Only set where the platform has ``edits``."""
     thread: str | None = None
     """Post inside this thread (its root message's platform id) where the platform has threads."""
+    answer_at: str | None = None
+    """The ``/start`` payload of the place, in a direct chat, where this message is answered
+    (``survey_3``: that survey; ``notice_42``: that notice's "received"): a group that cannot
+    take answers links every reader there (``bot.delivery.answer_elsewhere``)."""
     numbered: tuple[Choice, ...] = ()
     """Choices already written into ``text`` as numbered lines (no buttons): an adapter may let
     people answer them some other way, such as a reaction. Set by delivery, never stored."""
@@ -103,6 +107,8 @@ class Outgoing:
             data["edit"] = self.edit
         if self.thread:
             data["thread"] = self.thread
+        if self.answer_at:
+            data["answer_at"] = self.answer_at
         return data
 
     @classmethod
@@ -120,6 +126,7 @@ class Outgoing:
             reply_to=data.get("reply_to"),
             edit=data.get("edit"),
             thread=data.get("thread"),
+            answer_at=data.get("answer_at"),
         )
 
 

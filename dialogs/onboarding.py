@@ -228,7 +228,7 @@ async def create_invite(ctx: Context, branch: Branch, role: str) -> None:
             code=code,
         ),
     ]
-    link = ctx.capabilities.deep_link_for(code)
+    link = ctx.link_to(code)
     if link:
         lines.append(ctx.t(_("Or they open this link: [{link}]({link})"), link=link))
     ctx.reply(Markup.join(lines))

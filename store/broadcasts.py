@@ -261,6 +261,20 @@ class Broadcasts:
         )
         return False if exists else None
 
+    async def receipt(self, broadcast_id: int, member_id: int) -> tuple[datetime | None] | None:
+        """The member's "received" for the broadcast (``(None,)``: not yet); ``None``: the
+        member is not one of its recipients."""
+        found = await self.session.execute(
+            select(BroadcastRecipient.acked_at)
+            .where(
+                BroadcastRecipient.broadcast_id == broadcast_id,
+                BroadcastRecipient.member_id == member_id,
+            )
+            .limit(1)
+        )
+        row = found.first()
+        return None if row is None else (row[0],)
+
     async def acks_by_branch(
         self, broadcast_id: int, branch_ids: Sequence[int] | None
     ) -> list[BranchAcks]:

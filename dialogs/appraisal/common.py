@@ -8,8 +8,12 @@ from dialogs.appraisal.templates import Template
 
 router = Router()
 
-__all__ = ["ROUND", "SLOT", "START", "router", "template_of"]
+__all__ = ["ANSWER_AT", "ROUND", "SLOT", "START", "router", "template_of"]
 START = "survey"
+ANSWER_AT = "survey_{}"
+"""The ``/start`` payload that starts answering a round in a direct chat
+(``Outgoing.answer_at``): where a room's notice links its readers when the room's group cannot
+take answers."""
 """The stateless prefix of the invitation's start button: ``survey:<round>``."""
 SLOT = "survey"
 """The answering conversation's own slot, so a quiz or a broadcast in between loses nothing."""

@@ -24,7 +24,7 @@ from bot.markup import Markup
 from bot.messages import Address, Outgoing
 from bot.outbox import Row, enqueue, hand_over, payload
 from bot.timetable import Timetable
-from dialogs.appraisal.common import template_of
+from dialogs.appraisal.common import ANSWER_AT, template_of
 from dialogs.appraisal.progress import start_button
 from dialogs.appraisal.repository import Appraisal, RoundRow
 from dialogs.appraisal.rounds import Invitee, direct_chats
@@ -160,7 +160,8 @@ class Invitations:
             )
             for room in await repos.rooms.of_branch(branch_id):
                 address = Address(room.platform, room.chat_id, False, None)
-                rows.append(Row(address, payload(Outgoing(text), locale)))
+                place = ANSWER_AT.format(row.number)
+                rows.append(Row(address, payload(Outgoing(text, answer_at=place), locale)))
         return rows
 
     def _report(self, inviting: Inviting, row: RoundRow, rooms: int) -> Row:

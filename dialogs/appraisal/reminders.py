@@ -26,7 +26,7 @@ from bot.messages import Address, Outgoing
 from bot.outbox import Row, enqueue, hand_over, payload
 from bot.reminders import ReminderPolicy
 from bot.timetable import Timetable
-from dialogs.appraisal.common import template_of
+from dialogs.appraisal.common import ANSWER_AT, template_of
 from dialogs.appraisal.config import AppraisalConfig
 from dialogs.appraisal.progress import record_reminder, reminder, start_button
 from dialogs.appraisal.repository import Appraisal, RoundRow
@@ -166,7 +166,8 @@ class Reminders:
             )
             for room in await repos.rooms.of_branch(branch_id):
                 address = Address(room.platform, room.chat_id, False, None)
-                rows.append(Row(address, payload(Outgoing(text), locale)))
+                place = ANSWER_AT.format(row.number)
+                rows.append(Row(address, payload(Outgoing(text, answer_at=place), locale)))
         await session.flush()
         return rows
 

@@ -29,7 +29,7 @@ from bot.markup import Markup
 from bot.messages import Address, Choice, Refusal
 from bot.timetable import BadSchedule, parse_when
 from dialogs.appraisal.answering import Answering, Arguments, already_submitted, closed, not_invited
-from dialogs.appraisal.common import ROUND, SLOT, START, router, template_of
+from dialogs.appraisal.common import ANSWER_AT, ROUND, SLOT, START, router, template_of
 from dialogs.appraisal.config import AppraisalConfig
 from dialogs.appraisal.repository import Appraisal, RoundRow
 from dialogs.appraisal.tables import Inviting
@@ -471,6 +471,17 @@ async def start_pressed(ctx: Context, rest: str) -> None:
         ctx.reply(_("That button is no longer in use."))
         return
     await answer(ctx, int(rest))
+
+
+@router.start_payload(ANSWER_AT.removesuffix("{}"))
+async def start_from_link(ctx: Context, rest: str) -> None:
+    """A room's notice, in a group that cannot take answers, links here: the same as the
+    invitation's button (``answer`` tells a member who is not invited so, and nothing more)."""
+    if not rest.isdecimal() or len(rest) > 12:
+        ctx.reply(_("That link is no longer in use."))
+        return
+    if ctx.members_only():
+        await answer(ctx, int(rest))
 
 
 @router.number

@@ -10,6 +10,7 @@ from bot.i18n import _
 from bot.identity import Role
 from bot.markup import Markup
 from bot.numbers import NOTICE
+from dialogs.broadcast.fanout import ANSWER_AT, notice
 from store.broadcasts import Broadcasts
 
 router = Router()
@@ -43,6 +44,40 @@ async def pressed(ctx: Context, rest: str) -> None:
         ctx.reply(_("That button is no longer in use."))
         return
     await record(ctx, int(rest))
+
+
+@router.start_payload(ANSWER_AT.removesuffix("{}"))
+async def opened_from_a_group(ctx: Context, rest: str) -> None:
+    """A group that cannot take answers links its notice here (``fanout.ANSWER_AT``): the
+    notice again, with its "received" button, for the member it was addressed to; anyone
+    else learns nothing of it (the link is the same for the whole group and can be passed on)."""
+    if not rest.isdecimal() or len(rest) > 12:
+        ctx.reply(_("That link is no longer in use."))
+        return
+    if not ctx.members_only():
+        return
+    assert ctx.who.member_id is not None
+    store = ctx.store.get(Broadcasts)
+    broadcast = await store.get(int(rest))
+    receipt = None
+    if broadcast is not None and broadcast.ack:
+        receipt = await store.receipt(broadcast.id, ctx.who.member_id)
+    number = NOTICE.format(int(rest))
+    if broadcast is None or receipt is None:
+        ctx.reply(_("Notice {number} was not addressed to you."), number=number)
+    elif receipt[0] is not None:
+        ctx.reply(_("Your “received” for {number} was already recorded."), number=number)
+    else:
+        locale = ctx.translator.locale
+        shown = notice(
+            Markup.from_json(broadcast.text),
+            broadcast.category,
+            broadcast.id,
+            True,
+            locale,
+            ctx.settings.default_locale,
+        )
+        ctx.reply(shown.text, choices=[list(row) for row in shown.choices])
 
 
 @router.number

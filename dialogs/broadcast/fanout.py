@@ -56,6 +56,11 @@ class BroadcastOptions(ReminderPolicy):
     digest: str = "weekly mon 09:00"
 
 
+ANSWER_AT = "notice_{}"
+"""The ``/start`` payload of a notice's "received" in a direct chat (``Outgoing.answer_at``):
+where a group that cannot take answers links its readers (``acks.opened_from_a_group``)."""
+
+
 def notice(
     text: Markup, category: str, broadcast_id: int | None, ack: bool, locale: str, default: str
 ) -> Outgoing:
@@ -66,7 +71,8 @@ def notice(
         return Outgoing(body)
     number = NOTICE.format(broadcast_id) if broadcast_id else "…"
     label = t.text(_("✅ Received ({number})")).format(number=number)
-    return Outgoing(body, ((Choice(label, f"ack:{broadcast_id or 0}"),),))
+    place = ANSWER_AT.format(broadcast_id) if broadcast_id else None
+    return Outgoing(body, ((Choice(label, f"ack:{broadcast_id or 0}"),),), answer_at=place)
 
 
 def user_text(raw: str) -> Markup:

@@ -109,7 +109,7 @@ async def lesson(ctx: Context, id: str, qr: str | None) -> None:
     if found is None:
         ctx.reply(_("There is no lesson {id}. /lessons lists them."), id=id)
         return
-    target = ctx.capabilities.deep_link_for(DEEP_LINK_PREFIX + found.key) or f"/lesson {id}"
+    target = ctx.link_to(DEEP_LINK_PREFIX + found.key) or f"/lesson {id}"
     ctx.reply(
         _("QR code for the lesson **{title}**: {target}"),
         title=found.title,

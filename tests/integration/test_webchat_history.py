@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from bot.delivery import Place
 from bot.markup import Markup
 from bot.messages import Address, Outgoing, web_chat_link
 from bot.outbox import Row, enqueue, payload
@@ -82,7 +83,9 @@ async def test_group_robots_get_the_same_link_for_everyone(database_url: str) ->
         link = web_chat_link(bot._capabilities, "lesson_opac")
         assert link == f"{bot.http.url}/chat?start=lesson_opac"
         # group robots' messages that need an answer name the web chat as a place to answer
-        places = [place.plain() for place in bot.answer_places()]
-        assert f"Web: {bot.http.url}/chat" in " ".join(places), places
+        # (first: it works for everyone), at the message's place
+        places = bot.answer_places("notice_7")
+        assert places[0] == Place("web", f"{bot.http.url}/chat?start=notice_7"), places
+        assert bot.answer_places(None)[0] == Place("web", f"{bot.http.url}/chat"), places
     async with web_bot(database_url, web_chat={"enabled": False}) as (bot, _adapter):
         assert web_chat_link(bot._capabilities, "lesson_opac") is None
