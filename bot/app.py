@@ -361,6 +361,7 @@ class BranchBot:
             StoredWebChat(self.db, history=section.history),
             base_url=lambda: self.config.http.address(self.http.url),
             locale=self.config.default_locale,
+            trusted_proxies=section.trusted_proxies,
         )
         self.adapters.append(adapter)
         self.http.add_routes(adapter.routes())

@@ -11,6 +11,7 @@ import os
 import re
 from collections.abc import Mapping
 from datetime import date
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Any, ClassVar, Literal, TypeVar
 from urllib.parse import parse_qsl, urlsplit
@@ -19,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import (
     BaseModel,
     Field,
+    IPvAnyNetwork,
     SecretStr,
     ValidationError,
     create_model,
@@ -350,6 +352,12 @@ class WebChatConfig(BaseModel):
     ``http.host`` it needs an https ``public_url`` (``bot.app.web_chat_enabled`` refuses)."""
     history: int = Field(200, ge=10, le=5000)
     """Messages kept per web identity (both sides of the chat); older ones are pruned."""
+    trusted_proxies: list[IPvAnyNetwork] = [
+        IPv4Network("127.0.0.0/8"),
+        IPv6Network("::1/128"),
+    ]
+    """The reverse proxies whose ``X-Forwarded-For`` names the client, for the per-address
+    limit on code tries (behind a proxy every request comes from the proxy)."""
 
 
 class Config(BaseSettings):

@@ -40,7 +40,7 @@ from aiohttp import web
 from adapters.chatui import include
 from adapters.playground import is_local
 from adapters.webchat.agents import family
-from adapters.webchat.limits import CodeLimits
+from adapters.webchat.limits import LOOPBACK, CodeLimits, Network, client_address
 from adapters.webhook import render
 from bot.events import (
     MAX_FILE,
@@ -184,13 +184,16 @@ class WebChatAdapter:
         base_url: Callable[[], str],
         locale: str = "zh_Hans",
         limits: CodeLimits | None = None,
+        trusted_proxies: Sequence[Network] = LOOPBACK,
     ) -> None:
         """``base_url``: where people reach the server (``http.public_url`` or the address it
-        listens on), read whenever a link or a cookie needs it."""
+        listens on), read whenever a link or a cookie needs it. ``trusted_proxies``: whose
+        ``X-Forwarded-For`` names the client (``client_address``)."""
         self.store = store
         self.base_url = base_url
         self.locale = locale if locale in PAGE_LOCALES else "en"
         self.limits = limits or CodeLimits()
+        self.trusted_proxies = tuple(trusted_proxies)
         self.handle: EventHandler | None = None
         self._streams: dict[str, set[Stream]] = {}
         self._held: dict[str, deque[dict[str, Any]]] = {}
@@ -568,7 +571,8 @@ class WebChatAdapter:
             status = error.status if isinstance(error, BadRequest) else 400
             return self._refuse(status, str(error) or "body is not JSON")
         if event.command in CODE_COMMANDS and event.args and is_code(event.command, event.args[0]):
-            where = request.remote or "unknown"
+            forwarded = request.headers.get("X-Forwarded-For")
+            where = client_address(request.remote, forwarded, self.trusted_proxies)
             if not self.limits.allow(where, event.args[0]):
                 return self._refuse(429, "too_many_tries")
         if self.handle is None:

@@ -9,7 +9,29 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from ipaddress import IPv4Network, IPv6Network, ip_address
+
+Network = IPv4Network | IPv6Network
+LOOPBACK: tuple[Network, ...] = (IPv4Network("127.0.0.0/8"), IPv6Network("::1/128"))
+
+
+def client_address(peer: str | None, forwarded: str | None, trusted: Sequence[Network]) -> str:
+    """Whom a request is from, for the per-address limit. Behind a reverse proxy every peer is
+    the proxy, so one stranger's wrong codes would lock everybody out: where the peer is a
+    trusted proxy, the client is the nearest address in ``X-Forwarded-For`` that is not one.
+    Only what trusted proxies appended counts (a client can write anything before it), so the
+    list is read from its end; an entry that is no address is taken as the client's own."""
+    hops = [hop.strip() for hop in forwarded.split(",")] if forwarded else []
+    candidate = peer or "unknown"
+    for candidate in [peer or "unknown", *reversed(hops)]:
+        try:
+            address = ip_address(candidate)
+        except ValueError:
+            return candidate[:64]
+        if not any(address in network for network in trusted):
+            return str(address)
+    return candidate
 
 
 class SlidingWindow:

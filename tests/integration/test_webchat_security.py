@@ -7,12 +7,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import secrets
+from ipaddress import IPv4Network
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 from yarl import URL
 
+from adapters.webchat.limits import LOOPBACK, client_address
 from bot.app import BranchBot, configure
 from bot.cli import main
 from bot.config import ConfigError
@@ -147,6 +149,40 @@ async def test_code_brute_force_is_limited_per_address_and_per_code(database_url
             assert response.status == 200
     limits = bot.web_chat.limits if bot.web_chat else None
     assert limits is not None and len(limits.codes) <= limits.codes.keys
+
+
+async def test_behind_a_proxy_each_client_has_its_own_tries(database_url: str) -> None:
+    """Through the documented reverse proxy every request comes from 127.0.0.1: one
+    stranger's wrong codes must not refuse everybody else's, and a client cannot escape its
+    own limit by writing an address of its choice before the proxy's."""
+    async with web_bot(database_url) as (bot, _adapter), client() as http:
+        url = bot.http.url
+        csrf = await visit(http, url)
+
+        async def join(code: str, forwarded: str) -> int:
+            headers = {CSRF: csrf, "X-Forwarded-For": forwarded}
+            async with http.post(
+                url + "/chat/send", json={"text": f"/join {code}"}, headers=headers
+            ) as response:
+                return response.status
+
+        tries = [await join(f"BAD{n}CODE", f"{n}.1.1.1, 203.0.113.7") for n in range(11)]
+        assert tries == [200] * 10 + [429], "the stranger's own address is counted"
+        assert await join("GOOD1CODE", "198.51.100.9") == 200, "a colleague is not locked out"
+
+
+def test_the_client_is_the_nearest_untrusted_address() -> None:
+    trusted = [*LOOPBACK, IPv4Network("10.0.0.0/8")]
+    assert client_address("127.0.0.1", "203.0.113.7", trusted) == "203.0.113.7"
+    assert client_address("127.0.0.1", "1.2.3.4, 203.0.113.7, 10.0.0.2", trusted) == (
+        "203.0.113.7"
+    ), "read from the end: what the client wrote first does not count"
+    assert client_address("198.51.100.1", "203.0.113.7", trusted) == "198.51.100.1", (
+        "an untrusted peer's header is ignored"
+    )
+    assert client_address("127.0.0.1", None, trusted) == "127.0.0.1"
+    assert client_address("127.0.0.1", "garbage, 10.0.0.3", trusted) == "garbage"
+    assert client_address(None, None, trusted) == "unknown"
 
 
 async def test_files_over_the_limits_are_refused_clearly(database_url: str) -> None:
