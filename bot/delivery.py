@@ -46,6 +46,8 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
+from prometheus_client import Counter
+
 from bot.i18n import Translator, _, translator
 from bot.markup import Markup
 from bot.messages import (
@@ -418,6 +420,7 @@ class Delivery:
         connection holding the database's write lock (SQLite), which the last flush would
         then wait on and fail."""
         self._gauge = metrics.pending.labels(adapter.name)
+        self._sent: dict[str, Counter] = {}
         self.places: Callable[[str | None], Sequence[Place]] = lambda _payload: ()
         """Where people answer what a send-only group cannot take (``answer_elsewhere``)."""
 
@@ -814,7 +817,10 @@ class Delivery:
         self._backoff.pop(row.id, None)
         self._transient.pop(row.id, None)
         self._unsaved_folds.discard(row.id)
-        self.metrics.sent.labels(self.adapter.name, status).inc()
+        sent = self._sent.get(status)
+        if sent is None:  # the labelled child, looked up once per outcome, not per send
+            sent = self._sent[status] = self.metrics.sent.labels(self.adapter.name, status)
+        sent.inc()
 
     async def _flusher(self) -> None:
         while not self._stopping.is_set():
