@@ -135,8 +135,8 @@ async def test_code_brute_force_is_limited_per_address_and_per_code(database_url
                 return response.status
 
         assert [await join("AAAABBBB") for _ in range(6)] == [200] * 5 + [429]
-        # five more codes reach the address's ten tries; the eleventh is refused
-        assert [await join(f"CODE{n}XYZ") for n in range(6)] == [200] * 5 + [429]
+        # 25 more codes reach the address's 30 tries; the next is refused
+        assert [await join(f"CODE{n}XYZ") for n in range(26)] == [200] * 25 + [429]
         async with http.post(
             url + "/chat/send", json={"text": "/link QWERTYUP"}, headers={CSRF: csrf}
         ) as response:
@@ -166,8 +166,8 @@ async def test_behind_a_proxy_each_client_has_its_own_tries(database_url: str) -
             ) as response:
                 return response.status
 
-        tries = [await join(f"BAD{n}CODE", f"{n}.1.1.1, 203.0.113.7") for n in range(11)]
-        assert tries == [200] * 10 + [429], "the stranger's own address is counted"
+        tries = [await join(f"BAD{n}CODE", f"{n}.1.1.1, 203.0.113.7") for n in range(31)]
+        assert tries == [200] * 30 + [429], "the stranger's own address is counted"
         assert await join("GOOD1CODE", "198.51.100.9") == 200, "a colleague is not locked out"
 
 
