@@ -23,6 +23,7 @@ TINY = {
     "survey": ["--branches", "2", "--members", "6", "--questions", "4"],
     "mailbox": ["--branches", "2", "--members", "3"],
     "webchat": ["--pages", "10"],
+    "scale": ["--members", "400", "--repeat", "1"],
     "board": [
         "--branches",
         "5",
