@@ -63,7 +63,9 @@ class Member(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     display_name: Mapped[str] = mapped_column(String(MAX_DISPLAY_NAME), default="")
     locale: Mapped[str | None] = mapped_column(String(16))
-    branch_id: Mapped[int | None] = mapped_column(ForeignKey("branches.id", ondelete="SET NULL"))
+    branch_id: Mapped[int | None] = mapped_column(
+        ForeignKey("branches.id", ondelete="SET NULL"), index=True
+    )
     created_at: Mapped[datetime]
 
 
