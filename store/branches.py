@@ -13,6 +13,9 @@ from store.clock import Clock, as_utc, clock_of
 from store.models import Branch, Invite, LinkCode, Member, Room, Secretary
 
 MAX_NAME = 64
+IN_CHUNK = 10_000
+"""Values in one ``IN (…)`` list: PostgreSQL's driver binds at most 32,767 per statement (SQLite
+32,766 in its default build), and an organisation can have more branches than that."""
 """Characters of a branch name (its key): the column's size, checked before any lookup."""
 
 
@@ -88,14 +91,19 @@ class Branches:
         self.languages_changed = True
 
     async def locales(self, branch_ids: Iterable[int]) -> dict[int, str | None]:
-        """Each branch's language (``None``: the organisation's default), in one query."""
+        """Each branch's language (``None``: the organisation's default), in one query per
+        ``IN_CHUNK`` branches (the drivers bind at most 32,767 values in one statement, and a
+        broadcast to every room lists every branch)."""
         wanted = list(set(branch_ids))
-        if not wanted:
-            return {}
-        rows = await self.session.execute(
-            select(Branch.id, Branch.locale).where(Branch.id.in_(wanted))
-        )
-        return {branch_id: locale for branch_id, locale in rows}
+        found: dict[int, str | None] = {}
+        for start in range(0, len(wanted), IN_CHUNK):
+            rows = await self.session.execute(
+                select(Branch.id, Branch.locale).where(
+                    Branch.id.in_(wanted[start : start + IN_CHUNK])
+                )
+            )
+            found.update((branch_id, locale) for branch_id, locale in rows)
+        return found
 
     async def all(self) -> list[Branch]:
         return list(await self.session.scalars(select(Branch).order_by(Branch.key)))

@@ -33,6 +33,7 @@ from dialogs.appraisal.tables import (
     SurveyTemplate,
     random_id,
 )
+from store.branches import IN_CHUNK
 from store.clock import as_utc, clock_of
 from store.models import Member
 
@@ -197,14 +198,15 @@ class Appraisal:
             await self.session.execute(
                 insert(RoundBranch), [{"round_id": row.id, "branch_id": b} for b in branches]
             )
-            await self.session.execute(
-                insert(Eligible).from_select(
-                    ["round_id", "member_id", "branch_id"],
-                    select(literal(row.id, BigInteger), Member.id, Member.branch_id).where(
-                        Member.branch_id.in_(branches)
-                    ),
+            for start in range(0, len(branches), IN_CHUNK):  # 32,767 values per statement
+                await self.session.execute(
+                    insert(Eligible).from_select(
+                        ["round_id", "member_id", "branch_id"],
+                        select(literal(row.id, BigInteger), Member.id, Member.branch_id).where(
+                            Member.branch_id.in_(branches[start : start + IN_CHUNK])
+                        ),
+                    )
                 )
-            )
         return _round(row, tuple(branches))
 
     async def round(self, number: int) -> RoundRow | None:
