@@ -1,7 +1,7 @@
 """More branches than a statement can bind values (PostgreSQL's driver 32,767; SQLite's limit
-depends on its build, 32,766 by default):
-the branches' languages and a survey round over all of them still work (bench/scale.py found
-both refused by the driver, so a broadcast to every room retried for ever)."""
+depends on its build, 32,766 by default): the branches' languages and a survey round over all
+of them still work (bench/scale.py found both refused by the driver, so a broadcast to every
+room retried for ever)."""
 
 from __future__ import annotations
 
@@ -39,9 +39,7 @@ async def test_an_organisation_past_the_drivers_bound_values(make_bot: BotFactor
         store = Repositories(session)
         languages = await store.branches.locales(ids)
         assert len(languages) == BRANCHES and languages[ids[-1]] == "en"
-        row = await store.get(Appraisal).open_round(
-            template, ids, now + timedelta(days=7), None, 1
-        )
+        row = await store.get(Appraisal).open_round(template, ids, now + timedelta(days=7), None, 1)
         eligible = await session.scalar(
             select(func.count()).select_from(Eligible).where(Eligible.round_id == row.number)
         )
