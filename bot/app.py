@@ -291,10 +291,10 @@ class BranchBot:
             self.adapters.append(self.playground)
             self.http.add_routes(self.playground.routes())
             self.http.app.on_shutdown.append(self.playground.close_streams)
-        self.web_chat = self._web_chat()
+        router, dialogs = build_dialogs(self.features)
+        self.web_chat = self._web_chat(router)
         self.http.add_routes(self.webhooks.routes())
         self.http.add_routes(self.hearing.routes())
-        router, dialogs = build_dialogs(self.features)
         self.telegram: TelegramAdapter | None = None
         token = config.telegram.resolved_token()
         if token is not None:
@@ -364,7 +364,7 @@ class BranchBot:
                 return worker
         raise LookupError(f"no {kind.__name__} runs")
 
-    def _web_chat(self) -> WebChatAdapter | None:
+    def _web_chat(self, router: Router) -> WebChatAdapter | None:
         """The web direct chat (docs/webchat.md), when ``web_chat_enabled``."""
         if not web_chat_enabled(self.config):
             return None
@@ -374,6 +374,9 @@ class BranchBot:
             base_url=lambda: self.config.http.address(self.http.url),
             locale=self.config.default_locale,
             trusted_proxies=section.trusted_proxies,
+            start_commands=frozenset(
+                c.words[0] for c in router.commands if c.where is Where.DIRECT
+            ),
         )
         self.adapters.append(adapter)
         self.http.add_routes(adapter.routes())

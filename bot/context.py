@@ -192,7 +192,9 @@ class Context:
         self.reply(
             _(
                 "This is for members. To join your branch, send `/join <code>` with the invite "
-                "code your secretary gave you, then open the link again."
+                "code your secretary gave you; if you already use the bot elsewhere, send `/link` "
+                "there, then `/link <code>` here with the code it gives you. Then open the link "
+                "again."
             )
         )
         return False

@@ -128,6 +128,7 @@ def fold(rows: list[PendingMessage], max_length: int) -> tuple[PendingMessage, l
     head = rows[0]
     texts = [Markup.from_json(head.payload["text"])]
     choices: list[list[Any]] = list(head.payload.get("choices", []))
+    places: list[str] = list(head.payload.get("answer_at", []))
     length = len(texts[0].plain())
     absorbed: list[int] = []
     for row in rows[1:]:
@@ -139,6 +140,7 @@ def fold(rows: list[PendingMessage], max_length: int) -> tuple[PendingMessage, l
             break
         texts.append(text)
         choices.extend(r for r in row.payload.get("choices", []) if r not in choices)
+        places.extend(p for p in row.payload.get("answer_at", []) if p not in places)
         absorbed.append(row.id)
     payload = {
         **head.payload,
@@ -147,6 +149,8 @@ def fold(rows: list[PendingMessage], max_length: int) -> tuple[PendingMessage, l
     }
     if choices:
         payload["choices"] = choices
+    if places:  # each merged message's place to answer (``answer_elsewhere``)
+        payload["answer_at"] = places
     return replace(head, payload=payload), absorbed
 
 
@@ -206,20 +210,26 @@ def answer_elsewhere(
 ) -> Outgoing:
     """A group that only hears the bot (a group robot: no buttons, no direct chats) cannot
     take answers, so numbered choices there would be a dead end: the message says where to
-    answer instead. ``places(message.answer_at)`` gives the direct chats the bot has, each
-    linked to the message's place (that survey, that notice's "received"): the same link for
-    everyone in the group, since the direct chat knows who is reading. Asked only here, since
-    every other send returns before it. Link buttons stay; ``degrade`` writes them as links
-    (or keeps them, ``link_buttons``)."""
+    answer instead. ``places(payload)`` gives the direct chats the bot has (always the same
+    ones, in the same order), each linked at one of ``message.answer_at`` (that survey, that
+    notice's "received"): the same link for everyone in the group, since the direct chat knows
+    who is reading; a digest of several gets one numbered link per message. Asked only here,
+    since every other send returns before it. Link buttons stay; ``degrade`` writes them as
+    links (or keeps them, ``link_buttons``)."""
     if direct or capabilities.buttons or capabilities.can_open_dm:
         return message
     links = tuple(row for row in (tuple(c for c in r if c.url) for r in message.choices) if row)
-    if message.answer_at is None and len(links) == sum(len(row) for row in message.choices):
+    if not message.answer_at and len(links) == sum(len(row) for row in message.choices):
         return message
     t = translator(locale, locale)
-    if shown := places(message.answer_at):
+    payloads = message.answer_at or (None,)
+    linked = [places(payload) for payload in payloads]
+    if linked[0]:
         lines = [t(_("Nobody can answer in this group. Answer in your direct chat with the bot:"))]
-        lines += [_place_line(t, place, message.answer_at) for place in shown]
+        lines += [
+            _place_line(t, [each[i] for each in linked], message.answer_at)
+            for i in range(len(linked[0]))
+        ]
     else:
         lines = [t(_("Nobody can answer in this group. Ask your secretary where to answer."))]
     text = Markup.join([message.text, Markup(), *lines])
@@ -229,18 +239,31 @@ def answer_elsewhere(
 PLACE_NAMES = {"telegram": "Telegram", "matrix": "Matrix", WEB_CHAT: _("Web chat")}
 
 
-def _place_line(t: Translator, place: Place, payload: str | None) -> Markup:
-    name = t.text(PLACE_NAMES.get(place.platform, place.platform))
-    if place.link:
-        return Markup.format("• {name}: [{link}]({link})", name=name, link=place.link)
-    if payload:
-        return Markup.format("• ") + t(
-            _("{name}: write to {handle} and send `/start {payload}`"),
-            name=name,
-            handle=place.handle or "",
-            payload=payload,
+def _place_line(t: Translator, place: Sequence[Place], payloads: Sequence[str]) -> Markup:
+    """One platform's line: its link (one per payload, numbered when there are several), or
+    where there are no links the bot's id and what to send it."""
+    first = place[0]
+    name = t.text(PLACE_NAMES.get(first.platform, first.platform))
+    if all(p.link for p in place):
+        if len(place) == 1:
+            shown = Markup.format("[{link}]({link})", link=first.link)
+        else:
+            shown = Markup.join(
+                [Markup.format("[{n}]({link})", n=n, link=p.link) for n, p in enumerate(place, 1)],
+                " · ",
+            )
+        return Markup.format("• ") + t(_("{name}: {links}"), name=name, links=shown)
+    if payloads:
+        commands = Markup.join(
+            [Markup.format("`/start {payload}`", payload=p) for p in payloads], " · "
         )
-    return Markup.format("• {name}: {handle}", name=name, handle=place.handle or "")
+        return Markup.format("• ") + t(
+            _("{name}: write to {handle} and send {commands}"),
+            name=name,
+            handle=first.handle or "",
+            commands=commands,
+        )
+    return Markup.format("• ") + t(_("{name}: {links}"), name=name, links=first.handle or "")
 
 
 def _destination(row: PendingMessage) -> Destination:

@@ -69,10 +69,11 @@ class Outgoing:
     its question on after a button press). Only set where the platform has ``edits``."""
     thread: str | None = None
     """Post inside this thread (its root message's platform id) where the platform has threads."""
-    answer_at: str | None = None
+    answer_at: tuple[str, ...] = ()
     """The ``/start`` payload of the place, in a direct chat, where this message is answered
     (``survey_3``: that survey; ``notice_42``: that notice's "received"): a group that cannot
-    take answers links every reader there (``bot.delivery.answer_elsewhere``)."""
+    take answers links every reader there (``bot.delivery.answer_elsewhere``). A digest of
+    several messages has each one's, in order (``bot.delivery.fold``)."""
     numbered: tuple[Choice, ...] = ()
     """Choices already written into ``text`` as numbered lines (no buttons): an adapter may let
     people answer them some other way, such as a reaction. Set by delivery, never stored."""
@@ -108,7 +109,7 @@ class Outgoing:
         if self.thread:
             data["thread"] = self.thread
         if self.answer_at:
-            data["answer_at"] = self.answer_at
+            data["answer_at"] = list(self.answer_at)
         return data
 
     @classmethod
@@ -126,7 +127,7 @@ class Outgoing:
             reply_to=data.get("reply_to"),
             edit=data.get("edit"),
             thread=data.get("thread"),
-            answer_at=data.get("answer_at"),
+            answer_at=tuple(data.get("answer_at", ())),
         )
 
 

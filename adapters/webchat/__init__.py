@@ -185,15 +185,19 @@ class WebChatAdapter:
         locale: str = "zh_Hans",
         limits: CodeLimits | None = None,
         trusted_proxies: Sequence[Network] = LOOPBACK,
+        start_commands: frozenset[str] = frozenset(),
     ) -> None:
         """``base_url``: where people reach the server (``http.public_url`` or the address it
         listens on), read whenever a link or a cookie needs it. ``trusted_proxies``: whose
-        ``X-Forwarded-For`` names the client (``client_address``)."""
+        ``X-Forwarded-For`` names the client (``client_address``). ``start_commands``: the
+        direct-chat commands a ``/start <name>`` link starts (a group's "send it in a direct
+        chat" link), which are no code tries."""
         self.store = store
         self.base_url = base_url
         self.locale = locale if locale in PAGE_LOCALES else "en"
         self.limits = limits or CodeLimits()
         self.trusted_proxies = tuple(trusted_proxies)
+        self.start_commands = start_commands
         self.handle: EventHandler | None = None
         self._streams: dict[str, set[Stream]] = {}
         self._held: dict[str, deque[dict[str, Any]]] = {}
@@ -570,7 +574,11 @@ class WebChatAdapter:
         except (ValueError, RecursionError) as error:
             status = error.status if isinstance(error, BadRequest) else 400
             return self._refuse(status, str(error) or "body is not JSON")
-        if event.command in CODE_COMMANDS and event.args and is_code(event.command, event.args[0]):
+        if (
+            event.command in CODE_COMMANDS
+            and event.args
+            and is_code(event.command, event.args[0], self.start_commands)
+        ):
             forwarded = request.headers.get("X-Forwarded-For")
             where = client_address(request.remote, forwarded, self.trusted_proxies)
             if not self.limits.allow(where, event.args[0]):
@@ -596,10 +604,11 @@ class WebChatAdapter:
         )
 
 
-def is_code(command: str, argument: str) -> bool:
+def is_code(command: str, argument: str, start_commands: frozenset[str] = frozenset()) -> bool:
     """Whether a try is a code to count: ``/join`` and ``/link`` always; ``/start`` unless its
-    payload names a feature's place (``lesson_…``), which no code contains."""
-    return command != "start" or "_" not in argument
+    payload names a feature's place (``lesson_…``), which no code contains, or is exactly a
+    direct-chat command's name (``quiz``: the core starts that command, never reads a code)."""
+    return command != "start" or ("_" not in argument and argument not in start_commands)
 
 
 def _number(value: str | None) -> int:

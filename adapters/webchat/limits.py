@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
-from ipaddress import IPv4Network, IPv6Network, ip_address
+from ipaddress import IPv4Network, IPv6Address, IPv6Network, ip_address
 
 Network = IPv4Network | IPv6Network
 LOOPBACK: tuple[Network, ...] = (IPv4Network("127.0.0.0/8"), IPv6Network("::1/128"))
@@ -21,14 +21,18 @@ def client_address(peer: str | None, forwarded: str | None, trusted: Sequence[Ne
     the proxy, so one stranger's wrong codes would lock everybody out: where the peer is a
     trusted proxy, the client is the nearest address in ``X-Forwarded-For`` that is not one.
     Only what trusted proxies appended counts (a client can write anything before it), so the
-    list is read from its end; an entry that is no address is taken as the client's own."""
+    list is read from its end; an entry that is no address is taken as the client's own. List
+    only the proxies' own addresses: a client inside a trusted network could name any other."""
     hops = [hop.strip() for hop in forwarded.split(",")] if forwarded else []
     candidate = peer or "unknown"
     for candidate in [peer or "unknown", *reversed(hops)]:
         try:
-            address = ip_address(candidate)
+            parsed = ip_address(candidate)
         except ValueError:
             return candidate[:64]
+        # a dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d
+        mapped = parsed.ipv4_mapped if isinstance(parsed, IPv6Address) else None
+        address = mapped or parsed
         if not any(address in network for network in trusted):
             return str(address)
     return candidate

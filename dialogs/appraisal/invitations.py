@@ -161,7 +161,7 @@ class Invitations:
             for room in await repos.rooms.of_branch(branch_id):
                 address = Address(room.platform, room.chat_id, False, None)
                 place = ANSWER_AT.format(row.number)
-                rows.append(Row(address, payload(Outgoing(text, answer_at=place), locale)))
+                rows.append(Row(address, payload(Outgoing(text, answer_at=(place,)), locale)))
         return rows
 
     def _report(self, inviting: Inviting, row: RoundRow, rooms: int) -> Row:

@@ -167,7 +167,7 @@ class Reminders:
             for room in await repos.rooms.of_branch(branch_id):
                 address = Address(room.platform, room.chat_id, False, None)
                 place = ANSWER_AT.format(row.number)
-                rows.append(Row(address, payload(Outgoing(text, answer_at=place), locale)))
+                rows.append(Row(address, payload(Outgoing(text, answer_at=(place,)), locale)))
         await session.flush()
         return rows
 

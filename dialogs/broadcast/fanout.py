@@ -71,7 +71,7 @@ def notice(
         return Outgoing(body)
     number = NOTICE.format(broadcast_id) if broadcast_id else "…"
     label = t.text(_("✅ Received ({number})")).format(number=number)
-    place = ANSWER_AT.format(broadcast_id) if broadcast_id else None
+    place = (ANSWER_AT.format(broadcast_id),) if broadcast_id else ()
     return Outgoing(body, ((Choice(label, f"ack:{broadcast_id or 0}"),),), answer_at=place)
 
 

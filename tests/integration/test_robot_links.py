@@ -11,10 +11,17 @@ from typing import Any
 import aiohttp
 from sqlalchemy import select
 
+from adapters.webchat import is_code
+from adapters.webchat.limits import LOOPBACK, client_address
+from bot.delivery import Place, answer_elsewhere, fold
 from bot.markup import Markup
+from bot.messages import Capabilities, Outgoing
+from bot.outbox import payload
+from dialogs.broadcast.fanout import notice
 from store.broadcast_tables import BroadcastRecipient
 from store.broadcasts import Broadcasts
 from store.repos import Repositories
+from store.runtime import PendingMessage
 from tests.support.appraisal import import_template, open_round
 from tests.support.chat import ask, code_in, settle
 from tests.support.robots import FakeRobot, robot_config, robots_bot, serving, until_accepted
@@ -168,3 +175,77 @@ async def test_a_notice_and_a_survey_link_into_the_web_chat_at_their_place(
         await guest.send({"id": "s2", "text": f"/start {payload}"})
         told = " ".join(m["text"] for m in await guest.news(bot))
         assert "To join your branch" in told and "branch doing" not in told, told
+
+
+def places_of(payload: str | None) -> list[Place]:
+    """The web chat and a Matrix account, as ``BranchBot.answer_places`` gives them."""
+    web = "https://bot.example.org/chat"
+    return [
+        Place("web", f"{web}?start={payload}" if payload else web),
+        Place("matrix", handle="@bot:example.org"),
+    ]
+
+
+def test_a_digest_of_notices_links_each_one() -> None:
+    """Notices queued faster than a robot's budget are merged: each keeps its own link."""
+    rows = [
+        PendingMessage(
+            n,
+            "wecom:lib",
+            "group",
+            False,
+            None,
+            payload(
+                notice(Markup.literal(f"Notice {n}"), "notice", n, True, "en", "en"),
+                "en",
+                fold=True,
+            ),
+            0,
+        )
+        for n in (41, 42)
+    ]
+    merged, absorbed = fold(rows, 4000)
+    assert absorbed == [42]
+    message = answer_elsewhere(
+        Outgoing.from_json(merged.payload),
+        Capabilities(buttons=False, can_open_dm=False),
+        "en",
+        False,
+        places_of,
+    )
+    text = message.text.markdown()
+    assert "Web chat: [1](https://bot.example.org/chat?start=notice_41) · " in text.replace(
+        "\\", ""
+    ), text
+    assert "[2](https://bot.example.org/chat?start=notice_42)" in text, text
+    assert "write to @bot:example.org and send /start notice_41 · /start notice_42" in (
+        message.text.plain()
+    )
+    assert message.choices == () and "Received" not in text
+    single = answer_elsewhere(
+        Outgoing.from_json(rows[0].payload),
+        Capabilities(buttons=False, can_open_dm=False),
+        "zh_Hans",
+        False,
+        places_of,
+    )
+    shown = single.text.plain()
+    assert "• 网页私聊：https://bot.example.org/chat?start=notice_41\n" in shown, shown
+    assert "• Matrix：给@bot:example.org发私聊消息/start notice_41" in shown, shown
+    quiet = notice(Markup.literal("No answer asked"), "notice", 43, False, "en", "en")
+    assert (
+        quiet.answer_at == ()
+        and answer_elsewhere(
+            quiet, Capabilities(buttons=False, can_open_dm=False), "en", False, places_of
+        )
+        == quiet
+    ), "a notice without “received” says nothing about answering"
+
+
+def test_a_command_link_is_no_code_try() -> None:
+    commands = frozenset({"quiz", "challenge"})
+    assert not is_code("start", "quiz", commands), "a group's /quiz link starts the quiz"
+    assert not is_code("start", "lesson_opac", commands)
+    assert is_code("start", "QUIZ", commands) and is_code("start", "ABCD2345", commands)
+    assert is_code("join", "quiz", commands), "/join always reads a code"
+    assert client_address("::ffff:127.0.0.1", "203.0.113.7", LOOPBACK) == "203.0.113.7"

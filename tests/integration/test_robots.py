@@ -282,7 +282,7 @@ async def test_the_robots_group_is_bound_to_its_branch(database_url: str) -> Non
         (
             "zh_Hans",
             DEEP_LINK,
-            "本群无法作答。请在与机器人的私聊中作答：\n• memory: https://t.me/branchbot_test",
+            "本群无法作答。请在与机器人的私聊中作答：\n• memory：https://t.me/branchbot_test",
         ),
         ("en", None, "Nobody can answer in this group. Ask your secretary where to answer."),
         ("zh_Hans", None, "本群无法作答，请向书记询问在哪里作答。"),
