@@ -19,8 +19,8 @@ from store.clock import SYSTEM_CLOCK, Clock
 from tests.support.chat import BotFactory
 from tests.support.postgres import PG_SERVER, admin, reset_postgres
 from tests.support.synapse import Synapse, ensure_installed
-from tests.support.templates import drop_templates, migrated
 from tests.support.telegram import FakeTelegram, running_fake
+from tests.support.templates import drop_templates, migrated
 from tests.support.webhook import Lab, lab_bot
 
 

@@ -39,6 +39,10 @@ def _sqlite_directory() -> Path:
     return _directory
 
 
+def _exists(path: Path) -> bool:
+    return path.exists()
+
+
 async def _upgrade(url: str, migrations: tuple[Path, ...]) -> None:
     db = Database(url, migrations=migrations)
     try:
@@ -48,19 +52,21 @@ async def _upgrade(url: str, migrations: tuple[Path, ...]) -> None:
 
 
 async def migrated(url: str, migrations: Sequence[Path] = DEFAULT) -> None:
-    """Fill the empty database at ``url`` with the schema ``migrations`` upgrade it to."""
+    """Fill the database at ``url``, if it is new (no SQLite file, no PostgreSQL table), with
+    the schema ``migrations`` upgrade it to; a database in use is left as it is (a restart's
+    second bot upgrades it itself)."""
     parsed = make_url(url)
     dialect = parsed.get_backend_name()
     key = (dialect, tuple(migrations))
     if dialect == "sqlite":
         target = Path(str(parsed.database))
-        if target.exists():
-            raise RuntimeError(f"{target} is not a new database")
+        if _exists(target):
+            return
         template = _templates.get(key)
         if template is None:
             template = str(_sqlite_directory() / f"template-{len(_templates)}.db")
             await _upgrade(f"sqlite:///{template}", key[1])
-            if Path(f"{template}-wal").exists():
+            if _exists(Path(f"{template}-wal")):
                 raise RuntimeError("the template's WAL was not checkpointed into its file")
             _templates[key] = template
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -82,7 +88,7 @@ async def migrated(url: str, migrations: Sequence[Path] = DEFAULT) -> None:
     finally:
         await connection.close()
     if tables:
-        raise RuntimeError(f"{name} is not a new database")
+        return
     await admin(f'DROP DATABASE "{name}" WITH (FORCE)')
     await admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY WAL_LOG')
 
