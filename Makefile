@@ -8,7 +8,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 # pytest-xdist workers: the suite mostly waits (on servers and timers), so more than the cores.
 # worksteal: an idle worker takes half of a busy one's queue (with the default `load` the
 # last minutes ran on one or two workers while the others had nothing left)
-TEST_WORKERS ?= 4
+TEST_WORKERS ?= 6
 TEST_DIST ?= worksteal
 
 .PHONY: run test lint i18n bench bench-smoke clean
