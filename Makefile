@@ -5,8 +5,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
-# pytest-xdist workers: the suite mostly waits (on servers and timers), so more than the cores
-TEST_WORKERS ?= 4
+# pytest-xdist workers: the suite mostly waits (on servers and timers), so more than the cores.
+# worksteal: an idle worker takes half of a busy one's queue (with the default `load` the
+# last minutes ran on one or two workers while the others had nothing left)
+TEST_WORKERS ?= 6
+TEST_DIST ?= worksteal
 
 .PHONY: run test lint i18n bench bench-smoke clean
 
@@ -27,7 +30,7 @@ test: $(STAMP) $(CHROMIUM)  ## set up and run the whole test suite, linters incl
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist $(TEST_DIST)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -20,6 +20,7 @@ from tests.support.chat import BotFactory
 from tests.support.postgres import PG_SERVER, admin, reset_postgres
 from tests.support.synapse import Synapse, ensure_installed
 from tests.support.telegram import FakeTelegram, running_fake
+from tests.support.templates import drop_templates, migrated
 from tests.support.webhook import Lab, lab_bot
 
 
@@ -49,6 +50,8 @@ def pg_server_url() -> str:
     run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     run(f'CREATE DATABASE "{name}"')
     yield f"{PG_SERVER}/{name}"
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, drop_templates()).result()
     run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
@@ -64,7 +67,9 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
 @pytest.fixture
 async def make_bot(database_url: str) -> AsyncIterator[BotFactory]:
     """Start bots on the test's database with a memory adapter; all are stopped at the end.
-    A test that moves time passes ``clock=ManualClock()``."""
+    A test that moves time passes ``clock=ManualClock()``. The database comes migrated (a
+    copy of this worker's template, see ``tests.support.templates``)."""
+    await migrated(database_url)
     running: list[BranchBot] = []
 
     async def factory(
@@ -98,7 +103,9 @@ def lab_options() -> dict[str, Any]:
 
 @pytest.fixture
 async def lab(database_url: str, lab_options: dict[str, Any]) -> AsyncIterator[Lab]:
-    """A bot on the webhook channel with a real receiver for its callbacks (see ``lab_bot``)."""
+    """A bot on the webhook channel with a real receiver for its callbacks (see ``lab_bot``),
+    on a migrated copy of this worker's template."""
+    await migrated(database_url)
     async with lab_bot(database_url, **lab_options) as lab:
         yield lab
 

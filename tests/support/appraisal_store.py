@@ -15,6 +15,7 @@ from store.clock import ManualClock
 from store.db import Database
 from store.models import Branch, Member
 from store.repos import Repositories
+from tests.support.templates import migrated
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class Definition:
 @asynccontextmanager
 async def appraisal_db(url: str) -> AsyncIterator[tuple[Database, ManualClock]]:
     clock = ManualClock()
+    await migrated(url, migrations(FEATURES))
     db = Database(url, clock=clock, migrations=migrations(FEATURES))
     await db.upgrade()
     try:

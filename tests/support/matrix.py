@@ -23,6 +23,7 @@ from nio import (
 from adapters.matrix import MatrixAdapter
 from bot.app import BranchBot, configure
 from tests.support.synapse import Synapse, User
+from tests.support.templates import migrated
 
 Event = dict[str, Any]
 
@@ -213,6 +214,7 @@ async def matrix_bot(
     synapse: Synapse, bot: User, database_url: str, **overrides: Any
 ) -> AsyncIterator[BranchBot]:
     """A running bot whose only adapter is Matrix, syncing before this yields."""
+    await migrated(database_url)
     app = BranchBot(matrix_config(synapse, bot, database_url, **overrides), serve_http=False)
     await app.start()
     try:

@@ -25,6 +25,7 @@ from adapters.memory import MemoryAdapter
 from bot.app import BranchBot, configure
 from bot.delivery import Delivery
 from bot.messages import Capabilities
+from tests.support.templates import migrated
 
 HOUR = 3600.0
 DEEP_LINK = "https://t.me/branchbot_test?start={payload}"
@@ -452,6 +453,7 @@ async def robots_bot(
         "robots": robots,
     }
     options.update(overrides)
+    await migrated(database_url)
     bot = BranchBot(configure(None, **options), extra_adapters=[memory], serve_http=serve_http)
     await bot.start()
     try:

@@ -39,6 +39,7 @@ from aiohttp import ClientSession, ClientTimeout, web
 
 from bot.app import BranchBot, configure
 from tests.support.ports import free_port
+from tests.support.templates import migrated
 
 TOKEN = "123456:TEST-fake-token"
 BOT_ID = 123456
@@ -869,6 +870,7 @@ async def telegram_bot(
 ) -> AsyncIterator[BranchBot]:
     """A bot whose only platform is Telegram, pointed at ``fake``."""
     config = configure(None, **telegram_config(database_url, fake, webhook=webhook, **overrides))
+    await migrated(database_url)
     bot = BranchBot(config, serve_http=webhook)
     await bot.start()
     try:

@@ -16,6 +16,7 @@ from playwright.async_api import BrowserContext, Page, async_playwright
 
 from adapters.memory import MemoryAdapter
 from bot.app import BranchBot, configure
+from tests.support.templates import migrated
 
 CHROMIUM = os.environ.get("BRANCHBOT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -48,6 +49,7 @@ async def web_bot(
     }
     settings.update(overrides)
     adapter = MemoryAdapter()
+    await migrated(database_url)
     bot = BranchBot(configure(None, **settings), extra_adapters=[adapter])
     await bot.start()
     try:
