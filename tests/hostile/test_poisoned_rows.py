@@ -547,7 +547,7 @@ async def test_an_outage_of_every_chat_keeps_every_row_and_sends_them_all_after(
 
 
 async def test_the_transient_attempts_survive_a_restart(
-    make_bot: BotFactory, quick_retries: None
+    make_bot: BotFactory, quick_retries: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[str] = []
     three = asyncio.Event()
@@ -557,6 +557,9 @@ async def test_the_transient_attempts_survive_a_restart(
             calls.append(address.chat_id)
             if len(calls) == 3:
                 three.set()
+                # the "crash" is now: no fourth try before it, however slowly a loaded
+                # machine gets to the stop (50 ms retries had time for two more)
+                monkeypatch.setattr(delivery, "retry_delay", lambda failures: 3600.0)
             return TransientError("callback answered 500")
         return None
 
@@ -572,6 +575,7 @@ async def test_the_transient_attempts_survive_a_restart(
     row = await stored(bot, poison)
     assert (row.status, row.attempts) == ("pending", 2), "two counted, the first did not"
 
+    monkeypatch.setattr(delivery, "retry_delay", lambda failures: 0.05)
     bot, adapter = await make_bot(robot(), delivery={"max_attempts": 4})
     await settle(bot, timeout=20)
     assert len(calls) == 3 + 1 + 2, "the restart went on counting from two"
