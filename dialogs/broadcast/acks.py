@@ -10,7 +10,7 @@ from bot.i18n import _
 from bot.identity import Role
 from bot.markup import Markup
 from bot.numbers import NOTICE
-from dialogs.broadcast.fanout import ANSWER_AT, notice
+from dialogs.broadcast.fanout import ANSWER_AT, stored_notice
 from store.broadcasts import Broadcasts
 
 router = Router()
@@ -68,15 +68,7 @@ async def opened_from_a_group(ctx: Context, rest: str) -> None:
     elif receipt[0] is not None:
         ctx.reply(_("Your “received” for {number} was already recorded."), number=number)
     else:
-        locale = ctx.translator.locale
-        shown = notice(
-            Markup.from_json(broadcast.text),
-            broadcast.category,
-            broadcast.id,
-            True,
-            locale,
-            ctx.settings.default_locale,
-        )
+        shown = stored_notice(broadcast, ctx.translator.locale, ctx.settings.default_locale)
         ctx.reply(shown.text, choices=[list(row) for row in shown.choices])
 
 

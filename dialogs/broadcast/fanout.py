@@ -75,6 +75,14 @@ def notice(
     return Outgoing(body, ((Choice(label, f"ack:{broadcast_id or 0}"),),), answer_at=place)
 
 
+def stored_notice(broadcast: Broadcast, locale: str, default: str) -> Outgoing:
+    """A stored broadcast that asks for "received", as its reader sees it again (a reminder,
+    or the place a group's link opens)."""
+    return notice(
+        Markup.from_json(broadcast.text), broadcast.category, broadcast.id, True, locale, default
+    )
+
+
 def user_text(raw: str) -> Markup:
     """What a person typed, with its markup read and no placeholders."""
     return Markup.format(raw.replace("{", "{{").replace("}", "}}"))
@@ -541,14 +549,7 @@ class Broadcaster:
     def _nudge(self, broadcast: Broadcast, locale: str) -> dict[str, Any]:
         """A reminder's payload in one language (rendered once per language and round)."""
         t = translator(locale, self.settings.default_locale)
-        message = notice(
-            Markup.from_json(broadcast.text),
-            broadcast.category,
-            broadcast.id,
-            True,
-            locale,
-            self.settings.default_locale,
-        )
+        message = stored_notice(broadcast, locale, self.settings.default_locale)
         nudge = Outgoing(
             Markup.join([t(_("Reminder: please confirm you have read this.")), message.text]),
             message.choices,
