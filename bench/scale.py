@@ -31,7 +31,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, cast
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 from sqlalchemy import Table, func, select, text, update
 
 from bot.context import Settings
